@@ -1,0 +1,117 @@
+/**
+ * What every command gets: output channels that respect --json, TTY and NO_COLOR,
+ * and an AbortSignal tied to Ctrl-C. Commands are `handler(...)` bodies that return data
+ * and throw DigitkitError; this file maps both onto stdout/stderr and the exit-code table.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Command } from 'commander';
+import { DigitkitError, ExitCode, type ExitCodeValue } from '../errors.js';
+
+export interface CommandContext {
+  /** --json was given: stdout carries only JSON; human lines are suppressed. */
+  json: boolean;
+  /** stdout is a terminal (and not --json): bars, alignment and colour are allowed. */
+  tty: boolean;
+  /** stderr is a terminal: progress bars go there. */
+  stderrTty: boolean;
+  color: ChalkInstance;
+  /** A human-readable line on stdout (dropped under --json). */
+  out(line?: string): void;
+  /** A diagnostic line on stderr (kept under --json, so stdout stays one JSON document). */
+  err(line: string): void;
+  /** Aborted on the first Ctrl-C. Commands that call `handleInterrupt()` clean up themselves and throw InterruptedError. */
+  signal: AbortSignal;
+  /** Declare that this command watches `signal`; otherwise Ctrl-C exits 130 at once. */
+  handleInterrupt(): AbortSignal;
+}
+
+export interface CommandResult {
+  /** Printed as the JSON document under --json. */
+  json?: unknown;
+  exitCode?: ExitCodeValue;
+}
+
+function colorAllowed(stream: NodeJS.WriteStream): boolean {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  return Boolean(stream.isTTY);
+}
+
+export function makeContext(json: boolean): { ctx: CommandContext; dispose(): void } {
+  const controller = new AbortController();
+  let handled = false;
+  const onSigint = () => {
+    if (controller.signal.aborted || !handled) {
+      // Second Ctrl-C, or a command that has nothing to clean up: stop now (temp files are removed on exit).
+      process.exit(ExitCode.interrupted);
+    }
+    controller.abort(new DigitkitError(ExitCode.interrupted, 'interrupted'));
+  };
+  process.on('SIGINT', onSigint);
+  const tty = !json && Boolean(process.stdout.isTTY);
+  const ctx: CommandContext = {
+    json,
+    tty,
+    stderrTty: Boolean(process.stderr.isTTY),
+    color: new Chalk({ level: !json && colorAllowed(process.stdout) ? 1 : 0 }),
+    out: (line = '') => {
+      if (!json) process.stdout.write(line + '\n');
+    },
+    err: (line) => {
+      process.stderr.write(line + '\n');
+    },
+    signal: controller.signal,
+    handleInterrupt: () => {
+      handled = true;
+      return controller.signal;
+    },
+  };
+  return { ctx, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+export function errorCode(err: unknown): ExitCodeValue {
+  return err instanceof DigitkitError ? err.code : ExitCode.checkFailed;
+}
+
+/** Print an error the way every command does: one line on stderr, or the JSON error document. */
+export function reportError(err: unknown, json: boolean, command?: string): ExitCodeValue {
+  const code = err instanceof DigitkitError ? err.code : 1;
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) {
+    const doc: Record<string, unknown> = { code, message };
+    if (err instanceof DigitkitError && err.detail !== undefined) doc.detail = err.detail;
+    process.stdout.write(JSON.stringify({ error: doc }) + '\n');
+  } else {
+    const color = new Chalk({ level: colorAllowed(process.stderr) ? 1 : 0 });
+    const prefix = command ? `digitkit ${command}: ` : 'digitkit: ';
+    process.stderr.write(color.red(prefix + message) + '\n');
+    if (!(err instanceof DigitkitError) && err instanceof Error && process.env.DIGITKIT_DEBUG) {
+      process.stderr.write((err.stack ?? '') + '\n');
+    }
+  }
+  return code;
+}
+
+/**
+ * Wrap a command body for commander's `.action()`. The body gets its parsed options, positional
+ * arguments and the context; what it returns (or throws) becomes output and the exit code.
+ */
+export function handler<O extends { json?: boolean }>(
+  body: (opts: O, ctx: CommandContext, args: string[]) => Promise<CommandResult | void>,
+): (...a: unknown[]) => Promise<void> {
+  return async (...a: unknown[]) => {
+    const cmd = a[a.length - 1] as Command;
+    const opts = cmd.opts() as O;
+    const json = Boolean(opts.json);
+    const { ctx, dispose } = makeContext(json);
+    try {
+      const result = await body(opts, ctx, cmd.args);
+      if (json && result && result.json !== undefined) process.stdout.write(JSON.stringify(result.json, null, 2) + '\n');
+      process.exitCode = result?.exitCode ?? ExitCode.ok;
+    } catch (err) {
+      process.exitCode = reportError(err, json, cmd.name());
+    } finally {
+      dispose();
+    }
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The digitkit program: one commander instance, one file per command in src/cli/.
+ * Usage errors from commander (unknown option, bad value) become exit 2, in JSON too under --json.
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from '../errors.js';
+import { reportError } from './context.js';
+import { DigitkitError } from '../errors.js';
+import { COMMANDS } from './commands.js';
+
+export function buildProgram(): Command {
+  const program = new Command('digitkit');
+  program
+    .description('Train a small MNIST classifier from scratch, quantize it to int8, and prove the shipped inference core reproduces it.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions();
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+const VERSION = '0.1.0';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  const json = argv.includes('--json');
+  program.exitOverride();
+  const silence = (cmd: Command) => {
+    cmd.exitOverride();
+    // Under --json the error goes out as one JSON document instead of commander's text.
+    cmd.configureOutput({ outputError: (str, write) => { if (!json) write(str); } });
+    for (const sub of cmd.commands) silence(sub);
+  };
+  silence(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        process.exitCode = err.exitCode === 0 ? 0 : ExitCode.usage;
+        return;
+      }
+      process.exitCode = ExitCode.usage;
+      if (json) reportError(new DigitkitError(ExitCode.usage, err.message.replace(/^error: /, '')), true);
+      return;
+    }
+    process.exitCode = reportError(err, json);
+  }
+}

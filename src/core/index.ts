@@ -323,3 +323,5 @@ export function classifyPixels(model: Model, pixels: ArrayLike<number>): Classif
   for (let j = 1; j < probs.length; j++) if (probs[j] > probs[index]) index = j;
   return { index, label: model.labels[index], probability: probs[index], probs };
 }
+
+// ---- preprocessing (raw grayscale pixels -> 28x28 MNIST-style input) ----

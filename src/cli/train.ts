@@ -1,6 +1,159 @@
-import type { Command } from 'commander';
-import { registerNotBuilt } from './not-built.js';
+/** `digitkit train`: flags → runTrain(); progress bar / lines / JSON records; Ctrl-C → checkpoint + resume command. */
+import os from 'node:os';
+import { InvalidArgumentError, type Command } from 'commander';
+import { DigitkitError, ExitCode } from '../errors.js';
+import { DEFAULT_DATA_DIR } from '../data/mnist.js';
+import { DEFAULTS, FAST_EPOCHS, type TrainConfig } from '../train/config.js';
+import { runTrain, type TrainEvent } from '../train/run.js';
+import { handler, type CommandContext } from './context.js';
+import { choiceOption, intOption, numberOption } from './options.js';
+import { createBar, type Bar } from './progress.js';
+
+interface Flags {
+  data: string;
+  out: string;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  schedule?: 'cosine' | 'constant';
+  warmup?: number;
+  labelSmoothing?: number;
+  hidden?: number[];
+  shift?: number;
+  rotate?: number;
+  zoom?: number;
+  seed?: number;
+  threads?: number;
+  limit?: number;
+  val?: number;
+  checkpoint?: string;
+  resume?: string;
+  fast?: boolean;
+  json?: boolean;
+}
+
+function hiddenOption(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  if (parts.length > 8 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 4096)) {
+    throw new InvalidArgumentError(`expected 1 to 8 comma-separated layer widths in [1, 4096], got "${value}"`);
+  }
+  return parts.map(Number);
+}
+
+export const defaultThreads = () => Math.max(1, Math.min(os.availableParallelism(), 8));
+
+const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
+const int = (x: number) => Math.round(x).toLocaleString('en-US');
+
+/** The command line that continues this run: the same arguments, with --resume pointing at the checkpoint. */
+export function resumeCommand(argv: string[], checkpoint: string): string {
+  const at = argv.indexOf('train');
+  const args = argv.slice(at + 1);
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--resume') { i++; continue; }
+    if (args[i].startsWith('--resume=')) continue;
+    kept.push(args[i]);
+  }
+  kept.push('--resume', checkpoint);
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return ['digitkit', 'train', ...kept].map(quote).join(' ');
+}
+
+function progressPrinter(ctx: CommandContext) {
+  let bar: Bar | null = null;
+  let epochStart = 0;
+  let stepsAtStart = 0;
+  let batch = 0;
+  let total = 0;
+  return (e: TrainEvent) => {
+    switch (e.type) {
+      case 'start': {
+        const c = e.config;
+        batch = c.batch;
+        total = c.epochs;
+        ctx.out(`training ${[784, ...c.hidden, 10].join('-')} on ${int(e.trainImages)} images (${int(e.valImages)} held out for validation): ${c.epochs} epochs of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`);
+        if (e.resumed) ctx.out(`resumed at epoch ${e.resumed.epoch + 1}, step ${e.resumed.stepInEpoch}/${e.stepsPerEpoch}`);
+        break;
+      }
+      case 'step': {
+        if (ctx.json) break;
+        if (!bar && (bar = createBar(ctx, `epoch {ep}/${total} {bar} {percentage}% | loss {loss} | acc {acc} | {ips} img/s | ETA {eta_formatted}`, e.stepsPerEpoch, { ep: e.epoch, loss: '-', acc: '-', ips: '-' }))) {
+          epochStart = performance.now();
+          stepsAtStart = e.stepInEpoch - 1;
+        }
+        if (bar) {
+          const secs = (performance.now() - epochStart) / 1000;
+          bar.update(e.stepInEpoch, { ep: e.epoch, loss: e.loss.toFixed(4), acc: pct(e.accuracy), ips: secs > 0 ? int(((e.stepInEpoch - stepsAtStart) * batch) / secs) : '-' });
+        }
+        break;
+      }
+      case 'epoch': {
+        bar?.stop();
+        bar = null;
+        if (ctx.json) {
+          process.stdout.write(JSON.stringify({
+            type: 'epoch', epoch: e.epoch, epochs: e.epochs, loss: e.loss, trainAccuracy: e.trainAccuracy,
+            valAccuracy: e.valAccuracy, lr: e.lr, seconds: e.seconds, imagesPerSecond: e.imagesPerSecond,
+          }) + '\n');
+        } else {
+          const w = String(e.epochs).length;
+          ctx.out(`epoch ${String(e.epoch).padStart(w)}/${e.epochs}  loss ${e.loss.toFixed(4)}  train ${pct(e.trainAccuracy)}  val ${pct(e.valAccuracy)}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)}s  ${int(e.imagesPerSecond)} img/s`);
+        }
+        break;
+      }
+    }
+  };
+}
 
 export function register(program: Command): void {
-  registerNotBuilt(program, 'train', 'Train the 784-128-64-10 MLP from scratch');
+  program
+    .command('train')
+    .description('Train the 784-128-64-10 MLP from scratch (reproducible: same seed, data and flags give the same bytes)')
+    .option('--data <dir>', 'folder with the MNIST IDX files', DEFAULT_DATA_DIR)
+    .option('--out <file>', 'float32 model to write', 'models/mnist-f32.json')
+    .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs}; ${FAST_EPOCHS} with --fast)`, intOption(1, 100_000))
+    .option('--fast', `quick preset: ${FAST_EPOCHS} epochs (≥ 98.5% test accuracy)`)
+    .option('--batch <n>', `mini-batch size (default ${DEFAULTS.batch})`, intOption(1, 65_536))
+    .option('--lr <rate>', `peak learning rate (default ${DEFAULTS.lr})`, numberOption({ min: 0, exclusiveMin: true, max: 10 }))
+    .option('--schedule <name>', `cosine | constant (default ${DEFAULTS.schedule})`, choiceOption(['cosine', 'constant'] as const))
+    .option('--warmup <epochs>', 'linear warm-up, in epochs (default 1 for cosine, or a tenth of a shorter run; 0 for constant)', numberOption({ min: 0 }))
+    .option('--label-smoothing <s>', `label smoothing in [0, 1) (default ${DEFAULTS.labelSmoothing})`, numberOption({ min: 0, max: 0.999 }))
+    .option('--hidden <widths>', `hidden layer widths (default ${DEFAULTS.hidden.join(',')})`, hiddenOption)
+    .option('--shift <px>', `random shift in [-px, px] on each axis (default ${DEFAULTS.shift})`, intOption(0, 8))
+    .option('--rotate <deg>', `random rotation in [-deg, deg] (default ${DEFAULTS.rotate})`, numberOption({ min: 0, max: 180 }))
+    .option('--zoom <fraction>', `random zoom in [1-f, 1+f] (default ${DEFAULTS.zoom})`, numberOption({ min: 0, max: 0.5 }))
+    .option('--seed <n>', `PRNG seed (default ${DEFAULTS.seed})`, intOption(0, 0xffffffff))
+    .option('--threads <n>', 'worker threads (default: cores, at most 8); never changes the result', intOption(1, 64))
+    .option('--limit <n>', 'train on the first n training images (default all)', intOption(2))
+    .option('--val <k>', 'hold out the last k of them for validation (default 5000, or 1/12 of --limit)', intOption(0))
+    .option('--checkpoint <file>', 'checkpoint written after every epoch (default: beside --out, .ckpt)')
+    .option('--resume <file>', 'continue from a checkpoint (its settings apply; contradicting flags are an error)')
+    .option('--json', 'one JSON record per epoch on stdout, then a summary record')
+    .action(handler<Flags>(async (f, ctx) => {
+      const config: Partial<TrainConfig> = {
+        epochs: f.epochs ?? (f.fast ? FAST_EPOCHS : undefined), batch: f.batch, lr: f.lr, schedule: f.schedule,
+        warmup: f.warmup, labelSmoothing: f.labelSmoothing, hidden: f.hidden, shift: f.shift, rotate: f.rotate,
+        zoom: f.zoom, seed: f.seed, limit: f.limit, val: f.val,
+      };
+      const signal = ctx.handleInterrupt();
+      const r = await runTrain({
+        data: f.data, out: f.out, checkpoint: f.checkpoint, resume: f.resume, threads: f.threads ?? defaultThreads(),
+        config, signal, onEvent: progressPrinter(ctx),
+      });
+      if (r.status === 'interrupted') {
+        const cmd = resumeCommand(process.argv, r.checkpoint);
+        throw new DigitkitError(ExitCode.interrupted,
+          `interrupted at epoch ${r.epoch + 1}, step ${r.stepInEpoch}/${r.stepsPerEpoch}; checkpoint saved to ${r.checkpoint}; resume with: ${cmd}`,
+          { checkpoint: r.checkpoint, resume: cmd });
+      }
+      if (ctx.json) {
+        process.stdout.write(JSON.stringify({
+          type: 'summary', out: r.out, bytes: r.bytes, sha256: r.sha256, checkpoint: r.checkpoint, config: r.config,
+          valAccuracy: r.valAccuracy, testAccuracy: r.testAccuracy, seconds: r.seconds, imagesPerSecond: r.imagesPerSecond,
+        }) + '\n');
+      } else {
+        ctx.out(`test accuracy ${pct(r.testAccuracy)}${r.valAccuracy === null ? '' : ` (validation ${pct(r.valAccuracy)})`}; wrote ${r.out} (${int(r.bytes)} bytes, sha256 ${r.sha256.slice(0, 16)}…); checkpoint ${r.checkpoint}`);
+      }
+    }));
 }

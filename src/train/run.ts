@@ -1,0 +1,166 @@
+/**
+ * `digitkit train` as a library call: resolve the configuration (defaults, flags, or a checkpoint to
+ * resume), load MNIST, run the loop with a checkpoint after every epoch, and write the float32 model
+ * atomically. Returns data; throws DigitkitError; never exits the process.
+ */
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { loadMnist } from '../data/load.js';
+import { invalidInput, usageError } from '../errors.js';
+import { writeFileAtomic } from '../node/atomic.js';
+import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../node/checkpoint.js';
+import { formatModel } from '../node/model-file.js';
+import { DEFAULTS, defaultVal, defaultWarmup, layerSizes, validateConfig, type TrainConfig } from './config.js';
+import { createReferenceEngine, type Engine, type EngineOptions } from './engine.js';
+import { initialProgress, round6, stepsPerEpoch, trainCount, trainedLayers, trainLoop, type EpochRecord, type StepInfo, type TrainProgress } from './loop.js';
+
+export interface TrainOptions {
+  data: string;
+  out: string;
+  /** Default: beside `out` (models/mnist-f32.json → models/mnist-f32.ckpt). */
+  checkpoint?: string;
+  resume?: string;
+  /** Worker threads for the fast engine; never changes the result. */
+  threads?: number;
+  /** The settings the user gave; the rest come from the defaults, or from the checkpoint when resuming. */
+  config: Partial<TrainConfig>;
+  signal?: AbortSignal;
+  onEvent?(e: TrainEvent): void;
+  /** Which kernels run the maths (tests compare them); default 'fast'. */
+  engine?: 'fast' | 'reference';
+}
+
+export type TrainEvent =
+  | { type: 'start'; config: TrainConfig; trainImages: number; valImages: number; stepsPerEpoch: number; resumed: { epoch: number; stepInEpoch: number } | null; checkpoint: string; threads: number }
+  | ({ type: 'step' } & StepInfo)
+  | ({ type: 'epoch' } & EpochRecord);
+
+export type TrainResult =
+  | { status: 'done'; out: string; bytes: number; sha256: string; checkpoint: string; config: TrainConfig; valAccuracy: number | null; testAccuracy: number; seconds: number; imagesPerSecond: number }
+  | { status: 'interrupted'; checkpoint: string; epoch: number; stepInEpoch: number; stepsPerEpoch: number };
+
+export function defaultCheckpointPath(out: string): string {
+  const ext = path.extname(out);
+  return ext === '.json' ? out.slice(0, -ext.length) + '.ckpt' : out + '.ckpt';
+}
+
+const CONFIG_KEYS: (keyof TrainConfig)[] = ['epochs', 'batch', 'lr', 'schedule', 'warmup', 'labelSmoothing', 'hidden', 'shift', 'rotate', 'zoom', 'seed', 'limit', 'val'];
+const FLAG: Record<keyof TrainConfig, string> = {
+  epochs: '--epochs', batch: '--batch', lr: '--lr', schedule: '--schedule', warmup: '--warmup', labelSmoothing: '--label-smoothing',
+  hidden: '--hidden', shift: '--shift', rotate: '--rotate', zoom: '--zoom', seed: '--seed', limit: '--limit', val: '--val',
+};
+const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+
+/** A resumed run takes the checkpoint's settings; a flag that contradicts one is a usage error. */
+function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string): TrainConfig {
+  const c = ck.config;
+  for (const k of CONFIG_KEYS) {
+    if (c[k] === undefined) throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
+    const g = given[k];
+    if (g !== undefined && show(g) !== show(c[k])) {
+      throw usageError(`${FLAG[k]} ${show(g)} does not match the ${show(c[k])} that ${file} was trained with (drop the flag to resume, or start a new run)`);
+    }
+  }
+  return { ...c, hidden: [...c.hidden] };
+}
+
+function freshConfig(g: Partial<TrainConfig>, available: number): TrainConfig {
+  const schedule = g.schedule ?? DEFAULTS.schedule;
+  const limit = g.limit ?? available;
+  const epochs = g.epochs ?? DEFAULTS.epochs;
+  return {
+    epochs, batch: g.batch ?? DEFAULTS.batch, lr: g.lr ?? DEFAULTS.lr, schedule,
+    warmup: g.warmup ?? defaultWarmup(schedule, epochs), labelSmoothing: g.labelSmoothing ?? DEFAULTS.labelSmoothing,
+    hidden: g.hidden ?? DEFAULTS.hidden, shift: g.shift ?? DEFAULTS.shift, rotate: g.rotate ?? DEFAULTS.rotate,
+    zoom: g.zoom ?? DEFAULTS.zoom, seed: g.seed ?? DEFAULTS.seed, limit, val: g.val ?? defaultVal(limit),
+  };
+}
+
+async function createEngine(kind: 'fast' | 'reference', o: EngineOptions, threads: number): Promise<Engine> {
+  void threads; // the reference engine is single-threaded
+  if (kind === 'reference' || kind === 'fast') return createReferenceEngine(o);
+  throw new Error(`unknown engine ${String(kind)}`);
+}
+
+export async function runTrain(o: TrainOptions): Promise<TrainResult> {
+  const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
+  const ck = o.resume ? await readCheckpoint(o.resume) : null;
+  const mnist = await loadMnist(o.data);
+  const train = mnist.train!;
+  const test = mnist.test!;
+  const config = ck ? resumeConfig(o.config, ck, o.resume!) : freshConfig(o.config, train.count);
+  validateConfig(config, train.count);
+  if (ck) {
+    for (const [name, sha] of Object.entries(ck.dataset)) {
+      if (mnist.sha256[name] !== sha) throw invalidInput(`${path.join(o.data, name)} differs from the file ${o.resume} was trained on (sha256 ${mnist.sha256[name]?.slice(0, 12)}…, expected ${sha.slice(0, 12)}…)`);
+    }
+  }
+  const sizes = layerSizes(config);
+  const threads = o.threads ?? 1;
+  const engine = await createEngine(o.engine ?? 'fast', {
+    sizes, maxBatch: config.batch, smoothing: config.labelSmoothing,
+    train: { images: train.images.subarray(0, config.limit * 784), labels: train.labels.subarray(0, config.limit), count: config.limit },
+    test: { images: test.images, labels: test.labels, count: test.count },
+  }, threads);
+  try {
+    let progress: TrainProgress;
+    if (ck) {
+      if (ck.paramCount !== engine.layout.count || (ck.order && ck.order.length !== trainCount(config))) {
+        throw invalidInput(`${o.resume}: holds ${ck.paramCount} parameters, the network ${sizes.join('-')} has ${engine.layout.count}; not a usable checkpoint`);
+      }
+      engine.state.set(ck.state);
+      if (ck.order) engine.order.set(ck.order);
+      progress = ck.progress;
+    } else {
+      progress = initialProgress(config, engine);
+    }
+    const save = () => writeCheckpoint(ckptPath, {
+      config, dataset: mnist.sha256, paramCount: engine.layout.count, progress, state: engine.state,
+      order: progress.orderDrawn ? engine.order.subarray(0, trainCount(config)) : undefined,
+    });
+    o.onEvent?.({
+      type: 'start', config, trainImages: trainCount(config), valImages: config.val, stepsPerEpoch: stepsPerEpoch(config),
+      resumed: ck ? { epoch: progress.epoch, stepInEpoch: progress.stepInEpoch } : null, checkpoint: ckptPath, threads,
+    });
+    let seconds = 0;
+    let images = 0;
+    const outcome = await trainLoop(engine, config, progress, {
+      signal: o.signal,
+      onStep: o.onEvent ? (s) => o.onEvent!({ type: 'step', ...s }) : undefined,
+      onEpoch: async (r) => {
+        seconds += r.seconds;
+        images += r.imagesPerSecond * r.seconds;
+        await save();
+        o.onEvent?.({ type: 'epoch', ...r });
+      },
+    });
+    if (outcome === 'aborted') {
+      await save();
+      return { status: 'interrupted', checkpoint: ckptPath, epoch: progress.epoch, stepInEpoch: progress.stepInEpoch, stepsPerEpoch: stepsPerEpoch(config) };
+    }
+    const testAccuracy = engine.evaluate('test', 0, test.count) / test.count;
+    const hist = progress.history;
+    const valAccuracy = hist.valAccuracy.length ? hist.valAccuracy[hist.valAccuracy.length - 1] : null;
+    const { seed, ...rest } = config;
+    const text = formatModel({
+      dtype: 'float32',
+      layers: trainedLayers(engine).map((l) => ({ rows: l.rows, cols: l.cols, w: l.w, b: l.b })),
+      meta: {
+        trainer: 'digitkit train',
+        config: rest,
+        seed,
+        dataset: { sha256: mnist.sha256 },
+        history: config.val > 0 ? hist : { loss: hist.loss, trainAccuracy: hist.trainAccuracy, lr: hist.lr },
+        valAccuracy,
+        testAccuracy: round6(testAccuracy),
+      },
+    });
+    await writeFileAtomic(o.out, text);
+    return {
+      status: 'done', out: o.out, bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex'),
+      checkpoint: ckptPath, config, valAccuracy, testAccuracy, seconds, imagesPerSecond: seconds > 0 ? images / seconds : 0,
+    };
+  } finally {
+    await engine.close();
+  }
+}

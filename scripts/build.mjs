@@ -1,7 +1,11 @@
 // Build: compile src/ to dist/ (with .d.ts), then re-emit the browser core on its own, type-checked
-// with no Node types and stripped of comments. `npm ci` runs this through `prepare`.
+// with no Node types and stripped of comments, then the trainer's AssemblyScript SIMD kernels
+// (src/train/wasm → dist/train/kernels.wasm, with asc from node_modules: offline, npm packages only).
+// `npm ci` runs this through `prepare`.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
@@ -13,4 +17,25 @@ try {
 } catch {
   console.error('build failed (see the TypeScript errors above)');
   process.exit(1);
+}
+
+// The kernels: rebuilt only when a source (or this script) is newer than the .wasm, since asc takes seconds.
+const WASM_DIR = 'src/train/wasm';
+const WASM_OUT = 'dist/train/kernels.wasm';
+const sources = [...fs.readdirSync(WASM_DIR).map((f) => path.join(WASM_DIR, f)), 'scripts/build.mjs'];
+const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
+if (!fs.existsSync(WASM_OUT) || fs.statSync(WASM_OUT).mtimeMs < newest) {
+  const { default: asc } = await import('assemblyscript/asc');
+  const { error, stderr } = await asc.main([
+    path.join(WASM_DIR, 'train.ts'), '-o', WASM_OUT,
+    '-O3', '--noAssert', '--runtime', 'stub', '--use', 'abort=',
+    // f64 exp/log come from the host's Math (no lookup tables as data segments in the shared memory)
+    '--use', 'Math=JSMath',
+    '--enable', 'simd,threads', '--importMemory', '--sharedMemory', '--maximumMemory', '65536',
+  ]);
+  if (error) {
+    console.error(stderr.toString());
+    console.error(`build failed: asc could not compile ${WASM_DIR} (${error.message})`);
+    process.exit(1);
+  }
 }

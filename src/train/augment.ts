@@ -12,6 +12,8 @@ import type { Rng } from './rng.js';
 export const SIDE = 28;
 export const PIXELS = SIDE * SIDE;
 const CENTRE = (SIDE - 1) / 2;
+/** Pixel to input: value · (1/255), the model file's input.scale. */
+const INV255 = 1 / 255;
 
 export interface AugmentConfig {
   shift: number;
@@ -35,7 +37,7 @@ export function drawAugment(rng: Rng, cfg: AugmentConfig, out: Float64Array, off
 }
 
 /**
- * Write the transformed image, scaled to [0, 1], into dst[dstOff..dstOff+784) from the 28x28 uint8
+ * Write the transformed image, scaled to [0, 1] (× 1/255), into dst[dstOff..dstOff+784) from the 28x28 uint8
  * image src[srcOff..]. `t` holds the transform at t[tOff..tOff+4).
  */
 export function augmentImage(dst: Float32Array, dstOff: number, src: Uint8Array, srcOff: number, t: Float64Array, tOff: number): void {
@@ -48,7 +50,7 @@ export function augmentImage(dst: Float32Array, dstOff: number, src: Uint8Array,
       const sy = y - dy;
       for (let x = 0; x < SIDE; x++) {
         const sx = x - dx;
-        dst[dstOff + y * SIDE + x] = sy >= 0 && sy < SIDE && sx >= 0 && sx < SIDE ? src[srcOff + sy * SIDE + sx] / 255 : 0;
+        dst[dstOff + y * SIDE + x] = sy >= 0 && sy < SIDE && sx >= 0 && sx < SIDE ? src[srcOff + sy * SIDE + sx] * INV255 : 0;
       }
     }
     return;
@@ -59,7 +61,7 @@ export function augmentImage(dst: Float32Array, dstOff: number, src: Uint8Array,
       const u = x - dx - CENTRE;
       const sx = CENTRE + a * u + b * v;
       const sy = CENTRE - b * u + a * v;
-      dst[dstOff + y * SIDE + x] = bilinear(src, srcOff, sx, sy) / 255;
+      dst[dstOff + y * SIDE + x] = bilinear(src, srcOff, sx, sy) * INV255;
     }
   }
 }

@@ -38,6 +38,8 @@ export interface Engine {
   readonly order: Int32Array;
   /** The current batch's transforms, AUG_STRIDE float64 per image, written by the loop. */
   readonly aug: Float64Array;
+  /** Call after writing `state` from outside (initialisation, a checkpoint): refreshes derived copies. */
+  paramsChanged(): void;
   /** One Adam step (t is 1-based) on the n images order[from..from+n) transformed by aug[0..4n). */
   trainStep(from: number, n: number, lr: number, t: number): BatchResult;
   /** Correct predictions on images [from, from+n) of the training or test set (no augmentation). */
@@ -64,6 +66,7 @@ export function createReferenceEngine(o: EngineOptions): Engine {
 
   return {
     layout, state, params, order, aug,
+    paramsChanged() {},
     trainStep(from, n, lr, t) {
       for (let r = 0; r < n; r++) {
         const img = order[from + r];
@@ -80,7 +83,7 @@ export function createReferenceEngine(o: EngineOptions): Engine {
       let correct = 0;
       for (let s = 0; s < n; s += o.maxBatch) {
         const k = Math.min(o.maxBatch, n - s);
-        for (let i = 0; i < k * PIXELS; i++) x[i] = data.images[(from + s) * PIXELS + i] / 255;
+        for (let i = 0; i < k * PIXELS; i++) x[i] = data.images[(from + s) * PIXELS + i] * (1 / 255);
         const logits = mlpForward(pv, x, k, scratch);
         correct += countCorrect(logits, data.labels, from + s, k, classes);
       }

@@ -83,6 +83,7 @@ export function initialProgress(c: TrainConfig, engine: Engine): TrainProgress {
   const rng = Rng.fromSeed(c.seed);
   engine.state.fill(0);
   heInit(engine.params, engine.layout, rng);
+  engine.paramsChanged();
   return {
     epoch: 0, orderDrawn: false, stepInEpoch: 0, step: 0, rng: rng.state(),
     epochLoss: 0, epochCorrect: 0, epochSeen: 0,
@@ -136,12 +137,11 @@ export async function trainLoop(engine: Engine, c: TrainConfig, p: TrainProgress
         info.lr = lr;
         hooks.onStep(info);
       }
-      const now = performance.now();
-      if (now - lastYield > YIELD_MS) {
+      if (performance.now() - lastYield > YIELD_MS) {
         await yieldToEvents(); // lets Ctrl-C and the progress bar through
         lastYield = performance.now();
-        if (hooks.signal?.aborted && p.stepInEpoch < spe) return aborted();
       }
+      if (hooks.signal?.aborted && p.stepInEpoch < spe) return aborted();
     }
     const seconds = (performance.now() - t0) / 1000;
     const valAccuracy = c.val > 0 ? engine.evaluate('train', nTrain, c.val) / c.val : null;

@@ -12,6 +12,7 @@ import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../node/checkp
 import { formatModel } from '../node/model-file.js';
 import { DEFAULTS, defaultVal, defaultWarmup, layerSizes, validateConfig, type TrainConfig } from './config.js';
 import { createReferenceEngine, type Engine, type EngineOptions } from './engine.js';
+import { createFastEngine } from './pool.js';
 import { initialProgress, round6, stepsPerEpoch, trainCount, trainedLayers, trainLoop, type EpochRecord, type StepInfo, type TrainProgress } from './loop.js';
 
 export interface TrainOptions {
@@ -76,10 +77,8 @@ function freshConfig(g: Partial<TrainConfig>, available: number): TrainConfig {
   };
 }
 
-async function createEngine(kind: 'fast' | 'reference', o: EngineOptions, threads: number): Promise<Engine> {
-  void threads; // the reference engine is single-threaded
-  if (kind === 'reference' || kind === 'fast') return createReferenceEngine(o);
-  throw new Error(`unknown engine ${String(kind)}`);
+function createEngine(kind: 'fast' | 'reference', o: EngineOptions, threads: number): Promise<Engine> {
+  return kind === 'reference' ? Promise.resolve(createReferenceEngine(o)) : createFastEngine(o, threads);
 }
 
 export async function runTrain(o: TrainOptions): Promise<TrainResult> {
@@ -109,6 +108,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         throw invalidInput(`${o.resume}: holds ${ck.paramCount} parameters, the network ${sizes.join('-')} has ${engine.layout.count}; not a usable checkpoint`);
       }
       engine.state.set(ck.state);
+      engine.paramsChanged();
       if (ck.order) engine.order.set(ck.order);
       progress = ck.progress;
     } else {

@@ -1,0 +1,129 @@
+/**
+ * The fast engine: the AssemblyScript SIMD kernels (wasm/train.ts) run by the main thread plus
+ * `threads - 1` worker threads over one fixed-size shared WebAssembly.Memory. Workers start once per
+ * run; each step the main thread publishes the batch, every thread (main included) takes work items
+ * from atomic queues, and two barriers separate the phases. Results never depend on the thread count:
+ * see wasm/train.ts for why.
+ */
+import { Worker } from 'node:worker_threads';
+import { AUG_STRIDE, PIXELS } from './augment.js';
+import { adamCorrections } from './adam.js';
+import type { Engine, EngineOptions } from './engine.js';
+import { distFile, instantiate, kernelModule, planMemory, WA, writeDescriptor, type KernelExports, type WasmMemory, type WasmModule } from './kernels-wasm.js';
+import { paramLayout } from './params.js';
+import { barrier, C, CMD, dispatch, fail } from './sync.js';
+
+export interface WorkerInit {
+  module: WasmModule;
+  memory: WasmMemory;
+  desc: number;
+  ctrl: number;
+  tid: number;
+  threads: number;
+}
+
+export async function createFastEngine(o: EngineOptions, threads: number): Promise<Engine> {
+  const layout = paramLayout(o.sizes);
+  const module = kernelModule();
+  const testCount = o.test?.count ?? 0;
+  // A throwaway instance on a small private memory answers how much scratch a thread needs.
+  const probe = instantiate(module, new WA.Memory({ initial: 1, maximum: 1, shared: true }));
+  const plan = planMemory({
+    layout, maxBatch: o.maxBatch, trainCount: o.train.count, testCount, threads, smoothing: o.smoothing,
+    scratchBytes: probe.scratchBytes(o.maxBatch, Math.max(...o.sizes.slice(1))),
+  });
+  const memory = new WA.Memory({ initial: plan.pages, maximum: plan.pages, shared: true });
+  const buf = memory.buffer as unknown as ArrayBuffer;
+  writeDescriptor(memory, plan, layout);
+  new Uint8Array(buf, plan.trainImg, o.train.count * PIXELS).set(o.train.images.subarray(0, o.train.count * PIXELS));
+  new Uint8Array(buf, plan.trainLbl, o.train.count).set(o.train.labels.subarray(0, o.train.count));
+  if (o.test) {
+    new Uint8Array(buf, plan.testImg, testCount * PIXELS).set(o.test.images.subarray(0, testCount * PIXELS));
+    new Uint8Array(buf, plan.testLbl, testCount).set(o.test.labels.subarray(0, testCount));
+  }
+  const k: KernelExports = instantiate(module, memory);
+  k.setup(plan.desc, 0);
+  k.computeBoxes(plan.trainImg, o.train.count, plan.trainBox);
+  if (o.test) k.computeBoxes(plan.testImg, testCount, plan.testBox);
+
+  const ctl = new Int32Array(buf, plan.ctrl, 128);
+  const ctlF = new Float32Array(buf, plan.ctrl, 128);
+  const P = layout.count;
+  const state = new Float32Array(buf, plan.state, 3 * P);
+  const loss = new Float64Array(buf, plan.loss, o.maxBatch);
+  const correct = new Int32Array(buf, plan.correct, o.maxBatch);
+
+  const workers: Worker[] = [];
+  try {
+    for (let tid = 1; tid < threads; tid++) {
+      const init: WorkerInit = { module, memory, desc: plan.desc, ctrl: plan.ctrl, tid, threads };
+      const w = new Worker(distFile('worker.js'), { workerData: init });
+      workers.push(w);
+      await new Promise<void>((resolve, reject) => {
+        w.once('message', () => resolve());
+        w.once('error', reject);
+        w.once('exit', (code) => reject(new Error(`training worker ${tid} exited (${code}) before it was ready`)));
+      });
+      w.removeAllListeners();
+      w.on('error', () => fail(ctl));
+      w.unref();
+    }
+  } catch (err) {
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw err;
+  }
+
+  const run = (cmd: number, work: () => void) => {
+    dispatch(ctl, cmd);
+    work();
+    if (!barrier(ctl, threads) || Atomics.load(ctl, C.FAILED)) throw new Error('a training worker failed');
+  };
+
+  return {
+    layout,
+    state,
+    params: state.subarray(0, P),
+    order: new Int32Array(buf, plan.order, o.train.count),
+    aug: new Float64Array(buf, plan.aug, o.maxBatch * AUG_STRIDE),
+    paramsChanged: () => k.syncTransposed(),
+    trainStep(from, n, lr, t) {
+      const [c1, c2] = adamCorrections(t);
+      ctl[C.FROM] = from;
+      ctl[C.N] = n;
+      ctlF[C.LRC1] = lr / c1;
+      ctlF[C.INVC2] = 1 / c2;
+      ctl[C.QA] = 0;
+      ctl[C.QB] = 0;
+      run(CMD.STEP, () => {
+        k.phaseA();
+        if (!barrier(ctl, threads)) throw new Error('a training worker failed');
+        k.phaseB();
+      });
+      let sum = 0;
+      let right = 0;
+      for (let r = 0; r < n; r++) {
+        sum += loss[r];
+        right += correct[r];
+      }
+      return { loss: sum, correct: right };
+    },
+    evaluate(set, from, n) {
+      if (set === 'test' && !o.test) throw new Error('no test set loaded');
+      ctl[C.SET] = set === 'test' ? 1 : 0;
+      ctl[C.FROM] = from;
+      ctl[C.N] = n;
+      ctl[C.QA] = 0;
+      ctl[C.CORRECT] = 0;
+      run(CMD.EVAL, () => k.evalPhase());
+      return Atomics.load(ctl, C.CORRECT);
+    },
+    async close() {
+      if (!workers.length) return;
+      // unref'd workers do not keep the event loop alive: hold it until they have exited
+      for (const w of workers) w.ref();
+      const exited = workers.map((w) => new Promise((resolve) => w.once('exit', resolve)));
+      dispatch(ctl, CMD.QUIT);
+      await Promise.all(exited);
+    },
+  };
+}

@@ -1,0 +1,305 @@
+// AssemblyScript (compiled by scripts/build.mjs with asc to dist/train/kernels.wasm; not seen by tsc).
+// The fast kernels: plain functions over raw pointers into the one shared WebAssembly.Memory. Each has
+// a plain TypeScript reference (src/train/layers.ts, adam.ts, augment.ts) that tests compare it with.
+//
+// Arithmetic rules that keep results identical on every thread count and every x86/ARM CPU:
+// f32 add and mul each rounded (no FMA, no relaxed SIMD), and a fixed summation order.
+
+const B1: f32 = 0.9;
+const B1C: f32 = 0.1;
+const B2: f32 = 0.999;
+const B2C: f32 = 0.001;
+const EPS: f32 = 1e-8;
+/**
+ * Moments below this are set to 0. Without it the moments of weights that never see a nonzero input
+ * (MNIST's border pixels) decay into subnormal floats within two epochs, and subnormal arithmetic is
+ * ~100x slower on x86; wasm cannot switch on flush-to-zero, so Adam does it (exactly, every thread alike).
+ */
+const TINY: f32 = 1e-30;
+
+/**
+ * THE kernel: out[0..width) = init[0..width) (or 0 when init is 0) + Σ_k coef[k] · base[rows[k]·width ..],
+ * the sum taken in k order for every column. Every hot loop of training is this shape: a layer's
+ * forward pass over the nonzero inputs, an input gradient over the nonzero deltas (rows of Wᵀ), a
+ * weight-gradient row over the images of the batch. 8 SIMD accumulators (32 columns) per pass.
+ */
+export function combineRows(out: usize, init: usize, base: usize, rows: usize, coef: usize, count: i32, width: i32): void {
+  const stride = <usize>width << 2;
+  let j = 0;
+  for (; j + 32 <= width; j += 32) {
+    const o = <usize>j << 2;
+    const zero = f32x4.splat(0);
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
+    if (init) {
+      const p = init + o;
+      a0 = v128.load(p); a1 = v128.load(p, 16); a2 = v128.load(p, 32); a3 = v128.load(p, 48);
+      a4 = v128.load(p, 64); a5 = v128.load(p, 80); a6 = v128.load(p, 96); a7 = v128.load(p, 112);
+    }
+    for (let k = 0; k < count; k++) {
+      const q = <usize>k << 2;
+      const c = f32x4.splat(load<f32>(coef + q));
+      const r = base + <usize>load<i32>(rows + q) * stride + o;
+      a0 = f32x4.add(a0, f32x4.mul(c, v128.load(r)));
+      a1 = f32x4.add(a1, f32x4.mul(c, v128.load(r, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(c, v128.load(r, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(c, v128.load(r, 48)));
+      a4 = f32x4.add(a4, f32x4.mul(c, v128.load(r, 64)));
+      a5 = f32x4.add(a5, f32x4.mul(c, v128.load(r, 80)));
+      a6 = f32x4.add(a6, f32x4.mul(c, v128.load(r, 96)));
+      a7 = f32x4.add(a7, f32x4.mul(c, v128.load(r, 112)));
+    }
+    const p = out + o;
+    v128.store(p, a0); v128.store(p, a1, 16); v128.store(p, a2, 32); v128.store(p, a3, 48);
+    v128.store(p, a4, 64); v128.store(p, a5, 80); v128.store(p, a6, 96); v128.store(p, a7, 112);
+  }
+  for (; j + 4 <= width; j += 4) {
+    const o = <usize>j << 2;
+    let a = init ? v128.load(init + o) : f32x4.splat(0);
+    for (let k = 0; k < count; k++) {
+      const q = <usize>k << 2;
+      const r = base + <usize>load<i32>(rows + q) * stride + o;
+      a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(coef + q)), v128.load(r)));
+    }
+    v128.store(out + o, a);
+  }
+  for (; j < width; j++) {
+    const o = <usize>j << 2;
+    let a: f32 = init ? load<f32>(init + o) : 0;
+    for (let k = 0; k < count; k++) {
+      const q = <usize>k << 2;
+      a += load<f32>(coef + q) * load<f32>(base + <usize>load<i32>(rows + q) * stride + o);
+    }
+    store<f32>(out + o, a);
+  }
+}
+
+/** Nonzero entries of x[0..n) as (index, value) lists; returns their count. */
+export function nonzeros(idx: usize, val: usize, x: usize, n: i32): i32 {
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v != 0) {
+      store<i32>(idx + (<usize>c << 2), i);
+      store<f32>(val + (<usize>c << 2), v);
+      c++;
+    }
+  }
+  return c;
+}
+
+/** x = max(x, 0) in place. */
+export function relu(x: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const p = x + (<usize>i << 2);
+    v128.store(p, f32x4.max(v128.load(p), zero));
+  }
+  for (; i < n; i++) {
+    const p = x + (<usize>i << 2);
+    if (!(load<f32>(p) > 0)) store<f32>(p, 0);
+  }
+}
+
+/** d = 0 wherever the ReLU output h is not positive. */
+export function reluMask(d: usize, h: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(d + o, v128.and(v128.load(d + o), f32x4.gt(v128.load(h + o), zero)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    if (!(load<f32>(h + o) > 0)) store<f32>(d + o, 0);
+  }
+}
+
+/**
+ * Adam over one row: m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; p -= lrC1 · m / (sqrt(v · invC2) + ε),
+ * with lrC1 = lr / (1 - β1^t) and invC2 = 1 / (1 - β2^t) computed once per step; |m|, v < 1e-30 → 0.
+ */
+export function adamRow(p: usize, m: usize, v: usize, g: usize, n: i32, lrC1: f32, invC2: f32): void {
+  const b1 = f32x4.splat(B1), b1c = f32x4.splat(B1C), b2 = f32x4.splat(B2), b2c = f32x4.splat(B2C);
+  const eps = f32x4.splat(EPS), lr = f32x4.splat(lrC1), ic2 = f32x4.splat(invC2), tiny = f32x4.splat(TINY);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const gv = v128.load(g + o);
+    let mv = f32x4.add(f32x4.mul(b1, v128.load(m + o)), f32x4.mul(b1c, gv));
+    let vv = f32x4.add(f32x4.mul(b2, v128.load(v + o)), f32x4.mul(b2c, f32x4.mul(gv, gv)));
+    mv = v128.and(mv, f32x4.ge(f32x4.abs(mv), tiny));
+    vv = v128.and(vv, f32x4.ge(vv, tiny));
+    v128.store(m + o, mv);
+    v128.store(v + o, vv);
+    const step = f32x4.div(f32x4.mul(lr, mv), f32x4.add(f32x4.sqrt(f32x4.mul(vv, ic2)), eps));
+    v128.store(p + o, f32x4.sub(v128.load(p + o), step));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const gv = load<f32>(g + o);
+    let mv: f32 = B1 * load<f32>(m + o) + B1C * gv;
+    let vv: f32 = B2 * load<f32>(v + o) + B2C * (gv * gv);
+    if (!(Mathf.abs(mv) >= TINY)) mv = 0;
+    if (!(vv >= TINY)) vv = 0;
+    store<f32>(m + o, mv);
+    store<f32>(v + o, vv);
+    store<f32>(p + o, load<f32>(p + o) - (lrC1 * mv) / (Mathf.sqrt(vv * invC2) + EPS));
+  }
+}
+
+/**
+ * Softmax cross-entropy of one example against labels smoothed to (1 - s) + s/k on `label`, s/k
+ * elsewhere: writes dz = (softmax - target) · gradScale and returns the loss (float64 inside).
+ */
+export function softmaxXent(dz: usize, z: usize, label: i32, k: i32, smoothing: f64, gradScale: f64): f64 {
+  let max: f64 = -Infinity;
+  for (let j = 0; j < k; j++) {
+    const v = <f64>load<f32>(z + (<usize>j << 2));
+    if (v > max) max = v;
+  }
+  let sum: f64 = 0;
+  for (let j = 0; j < k; j++) sum += Math.exp(<f64>load<f32>(z + (<usize>j << 2)) - max);
+  const logSum = Math.log(sum);
+  const off = smoothing / k;
+  const on = 1 - smoothing + off;
+  let loss: f64 = 0;
+  for (let j = 0; j < k; j++) {
+    const logP = <f64>load<f32>(z + (<usize>j << 2)) - max - logSum;
+    const t = j == label ? on : off;
+    if (t != 0) loss -= t * logP;
+    store<f32>(dz + (<usize>j << 2), <f32>((Math.exp(logP) - t) * gradScale));
+  }
+  return loss;
+}
+
+/** Index of the first maximum of z[0..k). */
+export function argmax(z: usize, k: i32): i32 {
+  let best = 0;
+  let top = load<f32>(z);
+  for (let j = 1; j < k; j++) {
+    const v = load<f32>(z + (<usize>j << 2));
+    if (v > top) { top = v; best = j; }
+  }
+  return best;
+}
+
+const SIDE = 28;
+const CENTRE: f64 = 13.5;
+const INV255: f64 = 1.0 / 255;
+
+/** Bounding box of a 28x28 image's nonzero pixels → box[0..4) = minX, maxX, minY, maxY (an empty image gives 1, 0, 1, 0). */
+export function imageBox(src: usize, box: usize): void {
+  let minX = SIDE, maxX = -1, minY = SIDE, maxY = -1;
+  for (let y = 0; y < SIDE; y++) {
+    for (let x = 0; x < SIDE; x++) {
+      if (load<u8>(src + <usize>(y * SIDE + x))) {
+        if (x < minX) minX = x;
+        if (x > maxX) maxX = x;
+        if (y < minY) minY = y;
+        if (y > maxY) maxY = y;
+      }
+    }
+  }
+  if (maxX < 0) { minX = 1; maxX = 0; minY = 1; maxY = 0; }
+  store<u8>(box, minX); store<u8>(box, maxX, 1); store<u8>(box, minY, 2); store<u8>(box, maxY, 3);
+}
+
+/** Interval of u where lo <= p + q·u <= hi, intersected into [range[0], range[1]] (empty when range[0] > range[1]). */
+@inline function clip(lo: f64, hi: f64, p: f64, q: f64, umin: f64, umax: f64, upper: bool): f64 {
+  if (q > 0) return upper ? min<f64>(umax, (hi - p) / q) : max<f64>(umin, (lo - p) / q);
+  if (q < 0) return upper ? min<f64>(umax, (lo - p) / q) : max<f64>(umin, (hi - p) / q);
+  return p >= lo && p <= hi ? (upper ? umax : umin) : (upper ? -Infinity : Infinity);
+}
+
+/** An integral f64 (|x| < 2^31) to i32 via the 1.5·2^52 trick: ~3x faster in V8 than i32.trunc_sat_f64_s. */
+@inline function toInt(x: f64): i32 {
+  return <i32>reinterpret<i64>(x + 6755399441055744.0);
+}
+
+const PAD = 32; // the padded source: 2 zero pixels around the 28x28 image, so taps need no bounds checks
+/** Scratch `extract` needs: the padded image and its tap mask. */
+export const EXTRACT_SCRATCH = PAD * PAD + PAD * 4;
+
+/**
+ * Augment one image (transform t = [dx, dy, a, b] as in augment.ts) and emit its nonzero pixels, in
+ * index order, as (idx, val = pixel · (1/255)) lists; rowStart[y] (if given) = entries before output row y,
+ * rowStart[28] = total. The values are exactly those of augmentImage() in augment.ts, but only output
+ * pixels whose source point lies within a pixel of the source's nonzero box are computed (the rest are
+ * 0 there too), from a zero-padded copy of the image in `pad` (EXTRACT_SCRATCH bytes of scratch).
+ */
+export function extract(idx: usize, val: usize, rowStart: usize, src: usize, box: usize, t: usize, pad: usize): i32 {
+  const dx = load<f64>(t), dy = load<f64>(t, 8), a = load<f64>(t, 16), b = load<f64>(t, 24);
+  const minX = <i32>load<u8>(box), maxX = <i32>load<u8>(box, 1), minY = <i32>load<u8>(box, 2), maxY = <i32>load<u8>(box, 3);
+  let n = 0;
+  if (a == 1 && b == 0) {
+    const ix = <i32>dx, iy = <i32>dy;
+    for (let y = 0; y < SIDE; y++) {
+      if (rowStart) store<i32>(rowStart + (<usize>y << 2), n);
+      const sy = y - iy;
+      if (sy < minY || sy > maxY) continue;
+      const x0 = max(minX + ix, 0), x1 = min(maxX + ix, SIDE - 1);
+      for (let x = x0; x <= x1; x++) {
+        const p = load<u8>(src + <usize>(sy * SIDE + x - ix));
+        if (p) {
+          store<i32>(idx + (<usize>n << 2), y * SIDE + x);
+          store<f32>(val + (<usize>n << 2), <f32>(<f64>p * INV255));
+          n++;
+        }
+      }
+    }
+  } else if (maxX < minX) {
+    if (rowStart) for (let y = 0; y < SIDE; y++) store<i32>(rowStart + (<usize>y << 2), 0);
+  } else {
+    // Zero-padded copy of the image (2 pixels each side) in whole rows: two overlapping 16-byte moves per row.
+    const zero = i32x4.splat(0);
+    for (let q = 0; q < PAD * PAD; q += 16) v128.store(pad + <usize>q, zero);
+    for (let y = minY; y <= maxY; y++) {
+      const from = src + <usize>(y * SIDE), to = pad + <usize>((y + 2) * PAD + 2);
+      v128.store(to, v128.load(from));
+      v128.store(to, v128.load(from, 12), 12);
+    }
+    // mask[row] bit c: the 2x2 taps with top-left (c, row) of the padded image hold a nonzero pixel
+    const mask = pad + PAD * PAD;
+    let below: u32 = 0;
+    for (let yy = PAD - 1; yy >= 0; yy--) {
+      const row = pad + <usize>(yy * PAD);
+      const bits = <u32>i8x16.bitmask(i8x16.ne(v128.load(row), zero)) | (<u32>i8x16.bitmask(i8x16.ne(v128.load(row, 16), zero)) << 16);
+      const h = bits | (bits >> 1);
+      store<u32>(mask + (<usize>yy << 2), h | below);
+      below = h;
+    }
+    // a source point can touch a nonzero pixel only inside the box grown by one pixel
+    const lx = <f64>(minX - 1), hx = <f64>(maxX + 1), ly = <f64>(minY - 1), hy = <f64>(maxY + 1);
+    for (let y = 0; y < SIDE; y++) {
+      if (rowStart) store<i32>(rowStart + (<usize>y << 2), n);
+      const v = <f64>y - dy - CENTRE;
+      // sx = CENTRE + a·u + b·v and sy = CENTRE - b·u + a·v, with u = x - dx - CENTRE
+      let u0 = clip(lx, hx, CENTRE + b * v, a, -Infinity, Infinity, false);
+      let u1 = clip(lx, hx, CENTRE + b * v, a, -Infinity, Infinity, true);
+      u0 = clip(ly, hy, CENTRE + a * v, -b, u0, u1, false);
+      u1 = clip(ly, hy, CENTRE + a * v, -b, u0, u1, true);
+      if (!(u0 <= u1)) continue;
+      // one extra pixel each side absorbs rounding in the interval
+      const x0 = toInt(max<f64>(floor<f64>(u0 + dx + CENTRE) - 1, 0)), x1 = toInt(min<f64>(ceil<f64>(u1 + dx + CENTRE) + 1, SIDE - 1));
+      for (let x = x0; x <= x1; x++) {
+        const u = <f64>x - dx - CENTRE;
+        const sx = CENTRE + a * u + b * v;
+        const sy = CENTRE - b * u + a * v;
+        const fx0 = floor<f64>(sx), fy0 = floor<f64>(sy);
+        const px = toInt(fx0) + 2, py = toInt(fy0) + 2;
+        // taps outside the padded image are all outside the image; zero taps give exactly 0
+        if (<u32>px > 30 || <u32>py > 30 || !((load<u32>(mask + (<usize>py << 2)) >> <u32>px) & 1)) continue;
+        const fx = sx - fx0, fy = sy - fy0;
+        const r0 = pad + <usize>(py * PAD + px);
+        const s = (1 - fy) * ((1 - fx) * <f64>load<u8>(r0) + fx * <f64>load<u8>(r0, 1)) + fy * ((1 - fx) * <f64>load<u8>(r0, PAD) + fx * <f64>load<u8>(r0, PAD + 1));
+        const f = <f32>(s * INV255);
+        store<i32>(idx + (<usize>n << 2), y * SIDE + x);
+        store<f32>(val + (<usize>n << 2), f);
+        n += i32(f != 0);
+      }
+    }
+  }
+  if (rowStart) store<i32>(rowStart + (SIDE << 2), n);
+  return n;
+}

@@ -1,0 +1,261 @@
+// AssemblyScript entry module (see kernels.ts). One instance per thread, all on the same shared,
+// fixed-size memory; every address comes from the descriptor that pool.ts writes (offsets below must
+// match DESC/CTRL/LAYER there). Nothing here allocates.
+//
+// One optimizer step is two phases, each a queue of work items taken with an atomic counter, with a
+// barrier between them (in JS):
+//   A. per image of the batch: augment + sparse input, forward, loss, backward to every layer's delta.
+//   B. per block of weight rows: that row's gradient summed over the whole batch in image order, then
+//      Adam on the row (and the refresh of the transposed copy used by phase A).
+// Every number depends only on the batch, never on which thread did what, so the model is the same
+// for any thread count; and each gradient row is written once, straight into Adam (no reduction).
+import { adamRow, argmax, combineRows, extract, EXTRACT_SCRATCH, nonzeros, relu, reluMask, softmaxXent } from './kernels';
+export { adamRow, argmax, combineRows, extract, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
+
+// Descriptor slots (i32), written by pool.ts.
+const D_LAYERS = 0, D_MAXBATCH = 1, D_PARAMS = 3, D_M = 4, D_V = 5, D_LAYER_TABLE = 6, D_SPIDX = 7, D_SPVAL = 8,
+  D_NNZ = 9, D_ROWSTART = 10, D_LOSS = 11, D_CORRECT = 12, D_ORDER = 13, D_AUG = 14, D_TRAIN_IMG = 15, D_TRAIN_LBL = 16,
+  D_TRAIN_BOX = 17, D_TEST_IMG = 18, D_TEST_LBL = 19, D_TEST_BOX = 20, D_CTRL = 21, D_SCRATCH = 22, D_SCRATCH_SIZE = 23,
+  D_MAXWIDTH = 24;
+const D_SMOOTHING_BYTE = 200; // f64
+// Layer table: 8 i32 per layer.
+const L_ROWS = 0, L_COLS = 1, L_W = 2, L_B = 3, L_WT = 4, L_ACTS = 5, L_DELTAS = 6;
+// Control block slots (i32); the contended ones sit 64 bytes apart.
+const C_FROM = 0, C_N = 1, C_SET = 2, C_LRC1 = 3, C_INVC2 = 4, C_QA = 64, C_QB = 80, C_CORRECT = 96;
+
+const PIXELS = 784;
+const ROWSTART = 29;
+const BLOCK0 = 28; // first-layer rows per phase-B item: one image row, so rowStart finds its entries
+const BLOCKK = 16; // rows per item in the other layers
+const A_BLOCK = 2; // images per phase-A item
+const E_BLOCK = 16; // images per evaluation item
+
+let L = 0, maxBatch = 0, maxWidth = 0;
+let params: usize = 0, mom1: usize = 0, mom2: usize = 0, table: usize = 0;
+let spIdx: usize = 0, spVal: usize = 0, nnzArr: usize = 0, rowStartArr: usize = 0, lossArr: usize = 0, correctArr: usize = 0;
+let order: usize = 0, augArr: usize = 0, trainImg: usize = 0, trainLbl: usize = 0, trainBox: usize = 0;
+let testImg: usize = 0, testLbl: usize = 0, testBox: usize = 0, ctrl: usize = 0;
+let smoothing: f64 = 0;
+// This thread's scratch.
+let hIdx: usize = 0, hVal: usize = 0, gRow: usize = 0, bufA: usize = 0, bufB: usize = 0;
+let colCount: usize = 0, colR: usize = 0, colV: usize = 0, ident: usize = 0, ones: usize = 0, eIdx: usize = 0, eVal: usize = 0, pad: usize = 0;
+let nUnits = 0;
+
+@inline function d32(desc: usize, slot: i32): i32 { return load<i32>(desc + (<usize>slot << 2)); }
+@inline function lay(k: i32, f: i32): i32 { return load<i32>(table + (<usize>(k * 8 + f) << 2)); }
+@inline function ctl(slot: i32): usize { return ctrl + (<usize>slot << 2); }
+@inline function f4(n: i32): usize { return <usize>n << 2; }
+@inline function align16(n: usize): usize { return (n + 15) & ~(<usize>15); }
+
+/** Scratch bytes one thread needs (pool.ts asks before laying out memory). */
+export function scratchBytes(maxBatchArg: i32, maxWidthArg: i32): i32 {
+  const w = align16(f4(maxWidthArg));
+  const b = align16(f4(maxBatchArg));
+  return <i32>(<usize>5 * w + align16(f4(BLOCK0 + 1)) + <usize>2 * align16(f4(maxBatchArg * BLOCK0)) + <usize>2 * b + <usize>2 * align16(f4(PIXELS)) + <usize>EXTRACT_SCRATCH);
+}
+
+export function setup(desc: usize, tid: i32): void {
+  L = d32(desc, D_LAYERS); maxBatch = d32(desc, D_MAXBATCH); maxWidth = d32(desc, D_MAXWIDTH);
+  params = d32(desc, D_PARAMS); mom1 = d32(desc, D_M); mom2 = d32(desc, D_V); table = d32(desc, D_LAYER_TABLE);
+  spIdx = d32(desc, D_SPIDX); spVal = d32(desc, D_SPVAL); nnzArr = d32(desc, D_NNZ); rowStartArr = d32(desc, D_ROWSTART);
+  lossArr = d32(desc, D_LOSS); correctArr = d32(desc, D_CORRECT); order = d32(desc, D_ORDER); augArr = d32(desc, D_AUG);
+  trainImg = d32(desc, D_TRAIN_IMG); trainLbl = d32(desc, D_TRAIN_LBL); trainBox = d32(desc, D_TRAIN_BOX);
+  testImg = d32(desc, D_TEST_IMG); testLbl = d32(desc, D_TEST_LBL); testBox = d32(desc, D_TEST_BOX); ctrl = d32(desc, D_CTRL);
+  smoothing = load<f64>(desc + D_SMOOTHING_BYTE);
+  let s: usize = <usize>d32(desc, D_SCRATCH) + <usize>tid * <usize>d32(desc, D_SCRATCH_SIZE);
+  const w = align16(f4(maxWidth));
+  hIdx = s; s += w; hVal = s; s += w; gRow = s; s += w; bufA = s; s += w; bufB = s; s += w;
+  colCount = s; s += align16(f4(BLOCK0 + 1));
+  colR = s; s += align16(f4(maxBatch * BLOCK0)); colV = s; s += align16(f4(maxBatch * BLOCK0));
+  ident = s; s += align16(f4(maxBatch)); ones = s; s += align16(f4(maxBatch));
+  eIdx = s; s += align16(f4(PIXELS)); eVal = s; s += align16(f4(PIXELS)); pad = s;
+  for (let r = 0; r < maxBatch; r++) { store<i32>(ident + f4(r), r); store<f32>(ones + f4(r), 1); }
+  nUnits = (lay(0, L_ROWS) + BLOCK0 - 1) / BLOCK0;
+  for (let k = 1; k < L; k++) nUnits += (lay(k, L_ROWS) + BLOCKK - 1) / BLOCKK;
+  nUnits += L;
+}
+
+/** Bounding boxes of `count` images (4 bytes each), once per run. */
+export function computeBoxes(images: usize, count: i32, boxes: usize): void {
+  for (let i = 0; i < count; i++) imageBoxAt(images + <usize>i * PIXELS, boxes + (<usize>i << 2));
+}
+import { imageBox as imageBoxAt } from './kernels';
+
+/** Wᵀ for every layer but the first (whose input gradient is never needed), from the parameters. */
+export function syncTransposed(): void {
+  for (let k = 1; k < L; k++) transposeRows(k, 0, lay(k, L_ROWS));
+}
+
+function transposeRows(k: i32, i0: i32, i1: i32): void {
+  const rows = lay(k, L_ROWS), cols = lay(k, L_COLS);
+  const w = params + f4(lay(k, L_W)), wt: usize = lay(k, L_WT);
+  for (let i = i0; i < i1; i++) {
+    for (let j = 0; j < cols; j++) store<f32>(wt + f4(j * rows + i), load<f32>(w + f4(i * cols + j)));
+  }
+}
+
+/** Forward from the sparse input (idx, val, nnz) through every layer into outs (one row per layer, via `act`). */
+
+function trainImage(r: i32, gradScale: f64): void {
+  const from = load<i32>(ctl(C_FROM));
+  const img = load<i32>(order + f4(from + r));
+  const idx = spIdx + <usize>r * f4(PIXELS), val = spVal + <usize>r * f4(PIXELS);
+  const nnz = extract(idx, val, rowStartArr + <usize>r * f4(ROWSTART), trainImg + <usize>img * PIXELS, trainBox + (<usize>img << 2), augArr + (<usize>r << 5), pad);
+  store<i32>(nnzArr + f4(r), nnz);
+  // forward
+  let cols = lay(0, L_COLS);
+  let out: usize = <usize>lay(0, L_ACTS) + <usize>r * f4(cols);
+  combineRows(out, params + f4(lay(0, L_B)), params + f4(lay(0, L_W)), idx, val, nnz, cols);
+  if (L > 1) relu(out, cols);
+  for (let k = 1; k < L; k++) {
+    const c = nonzeros(hIdx, hVal, out, cols);
+    cols = lay(k, L_COLS);
+    out = <usize>lay(k, L_ACTS) + <usize>r * f4(cols);
+    combineRows(out, params + f4(lay(k, L_B)), params + f4(lay(k, L_W)), hIdx, hVal, c, cols);
+    if (k + 1 < L) relu(out, cols);
+  }
+  // loss
+  const label = <i32>load<u8>(trainLbl + <usize>img);
+  const dz: usize = <usize>lay(L - 1, L_DELTAS) + <usize>r * f4(cols);
+  store<f64>(lossArr + (<usize>r << 3), softmaxXent(dz, out, label, cols, smoothing, gradScale));
+  store<i32>(correctArr + f4(r), argmax(out, cols) == label ? 1 : 0);
+  // backward: delta_{k-1} = (Wₖ delta_k) masked by the ReLU, over delta_k's nonzeros, through rows of Wᵀ
+  for (let k = L - 1; k >= 1; k--) {
+    const ck = lay(k, L_COLS), rk = lay(k, L_ROWS);
+    const d: usize = <usize>lay(k, L_DELTAS) + <usize>r * f4(ck);
+    const c = nonzeros(hIdx, hVal, d, ck);
+    const prev: usize = <usize>lay(k - 1, L_DELTAS) + <usize>r * f4(rk);
+    combineRows(prev, 0, lay(k, L_WT), hIdx, hVal, c, rk);
+    reluMask(prev, <usize>lay(k - 1, L_ACTS) + <usize>r * f4(rk), rk);
+  }
+}
+
+export function phaseA(): void {
+  const n = load<i32>(ctl(C_N));
+  const gradScale: f64 = 1.0 / <f64>n;
+  for (;;) {
+    const b = atomic.add<i32>(ctl(C_QA), A_BLOCK);
+    if (b >= n) break;
+    const e = min(b + A_BLOCK, n);
+    for (let r = b; r < e; r++) trainImage(r, gradScale);
+  }
+}
+
+/** Gradient of first-layer rows [i0, i0+cnt) (one image row of pixels), then Adam on each. */
+function unitFirstLayer(y: i32, n: i32, lrC1: f32, invC2: f32): void {
+  const cols = lay(0, L_COLS), rows = lay(0, L_ROWS);
+  const i0 = y * BLOCK0, cnt = min(BLOCK0, rows - i0);
+  for (let c = 0; c <= cnt; c++) store<i32>(colCount + f4(c), 0);
+  // counting sort of the batch's entries in this pixel row by pixel, images kept in order
+  for (let r = 0; r < n; r++) {
+    const rs = rowStartArr + <usize>r * f4(ROWSTART);
+    const s = load<i32>(rs + f4(y)), e = load<i32>(rs + f4(y + 1));
+    const idx = spIdx + <usize>r * f4(PIXELS);
+    for (let q = s; q < e; q++) {
+      const p = colCount + f4(load<i32>(idx + f4(q)) - i0 + 1);
+      store<i32>(p, load<i32>(p) + 1);
+    }
+  }
+  for (let c = 1; c <= cnt; c++) store<i32>(colCount + f4(c), load<i32>(colCount + f4(c)) + load<i32>(colCount + f4(c - 1)));
+  // colCount[c] is now the start of column c; fill advances it to the start of c + 1
+  for (let r = 0; r < n; r++) {
+    const rs = rowStartArr + <usize>r * f4(ROWSTART);
+    const s = load<i32>(rs + f4(y)), e = load<i32>(rs + f4(y + 1));
+    const idx = spIdx + <usize>r * f4(PIXELS), val = spVal + <usize>r * f4(PIXELS);
+    for (let q = s; q < e; q++) {
+      const p = colCount + f4(load<i32>(idx + f4(q)) - i0);
+      const at = load<i32>(p);
+      store<i32>(p, at + 1);
+      store<i32>(colR + f4(at), r);
+      store<f32>(colV + f4(at), load<f32>(val + f4(q)));
+    }
+  }
+  const deltas: usize = lay(0, L_DELTAS);
+  const wOff = f4(lay(0, L_W));
+  let start = 0;
+  for (let c = 0; c < cnt; c++) {
+    const end = load<i32>(colCount + f4(c));
+    combineRows(gRow, 0, deltas, colR + f4(start), colV + f4(start), end - start, cols);
+    const o = wOff + <usize>(i0 + c) * f4(cols);
+    adamRow(params + o, mom1 + o, mom2 + o, gRow, cols, lrC1, invC2);
+    start = end;
+  }
+}
+
+/** Gradient of rows [i0, i1) of layer k ≥ 1 (Σ over images with a positive input), Adam, refresh Wᵀ. */
+function unitLayer(k: i32, i0: i32, i1: i32, n: i32, lrC1: f32, invC2: f32): void {
+  const rows = lay(k, L_ROWS), cols = lay(k, L_COLS);
+  const acts: usize = lay(k - 1, L_ACTS), deltas: usize = lay(k, L_DELTAS);
+  const wOff = f4(lay(k, L_W));
+  for (let i = i0; i < i1; i++) {
+    let c = 0;
+    for (let r = 0; r < n; r++) {
+      const h = load<f32>(acts + f4(r * rows + i));
+      if (h > 0) { store<i32>(hIdx + f4(c), r); store<f32>(hVal + f4(c), h); c++; }
+    }
+    combineRows(gRow, 0, deltas, hIdx, hVal, c, cols);
+    const o = wOff + <usize>i * f4(cols);
+    adamRow(params + o, mom1 + o, mom2 + o, gRow, cols, lrC1, invC2);
+  }
+  transposeRows(k, i0, i1);
+}
+
+function unitBias(k: i32, n: i32, lrC1: f32, invC2: f32): void {
+  const cols = lay(k, L_COLS);
+  combineRows(gRow, 0, lay(k, L_DELTAS), ident, ones, n, cols);
+  const o = f4(lay(k, L_B));
+  adamRow(params + o, mom1 + o, mom2 + o, gRow, cols, lrC1, invC2);
+}
+
+export function phaseB(): void {
+  const n = load<i32>(ctl(C_N));
+  const lrC1 = load<f32>(ctl(C_LRC1)), invC2 = load<f32>(ctl(C_INVC2));
+  const n0 = (lay(0, L_ROWS) + BLOCK0 - 1) / BLOCK0;
+  for (;;) {
+    let u = atomic.add<i32>(ctl(C_QB), 1);
+    if (u >= nUnits) break;
+    if (u < n0) { unitFirstLayer(u, n, lrC1, invC2); continue; }
+    u -= n0;
+    let done = false;
+    for (let k = 1; k < L && !done; k++) {
+      const nk = (lay(k, L_ROWS) + BLOCKK - 1) / BLOCKK;
+      if (u < nk) {
+        unitLayer(k, u * BLOCKK, min((u + 1) * BLOCKK, lay(k, L_ROWS)), n, lrC1, invC2);
+        done = true;
+      } else u -= nk;
+    }
+    if (!done) unitBias(u, n, lrC1, invC2);
+  }
+}
+
+/** Count correct predictions on images [from, from+n) of the training (set 0) or test (set 1) images. */
+export function evalPhase(): void {
+  const set = load<i32>(ctl(C_SET)), from = load<i32>(ctl(C_FROM)), n = load<i32>(ctl(C_N));
+  const images = set ? testImg : trainImg, labels = set ? testLbl : trainLbl, boxes = set ? testBox : trainBox;
+  // identity transform [0, 0, 1, 0] in this thread's scratch
+  const t = gRow;
+  store<f64>(t, 0); store<f64>(t, 0, 8); store<f64>(t, 1, 16); store<f64>(t, 0, 24);
+  let correct = 0;
+  for (;;) {
+    const b = atomic.add<i32>(ctl(C_QA), E_BLOCK);
+    if (b >= n) break;
+    const e = min(b + E_BLOCK, n);
+    for (let q = b; q < e; q++) {
+      const img = from + q;
+      const nnz = extract(eIdx, eVal, 0, images + <usize>img * PIXELS, boxes + (<usize>img << 2), t, pad);
+      let cols = lay(0, L_COLS);
+      let out = bufA;
+      combineRows(out, params + f4(lay(0, L_B)), params + f4(lay(0, L_W)), eIdx, eVal, nnz, cols);
+      for (let k = 1; k < L; k++) {
+        relu(out, cols);
+        const c = nonzeros(hIdx, hVal, out, cols);
+        cols = lay(k, L_COLS);
+        const next = out == bufA ? bufB : bufA;
+        combineRows(next, params + f4(lay(k, L_B)), params + f4(lay(k, L_W)), hIdx, hVal, c, cols);
+        out = next;
+      }
+      if (argmax(out, cols) == <i32>load<u8>(labels + <usize>img)) correct++;
+    }
+  }
+  atomic.add<i32>(ctl(C_CORRECT), correct);
+}

@@ -139,7 +139,7 @@ describe('the other fast kernels against their references', () => {
       const loss = softmaxCrossEntropy(ref, z, [kk - 1], 0, 1, kk, s, 1 / 37);
       const Z = alloc(kk * 4); f32(Z, kk).set(z);
       const D = alloc(kk * 4);
-      expect(k.softmaxXent(D, Z, kk - 1, kk, s, 1 / 37)).toBe(loss);
+      expect(k.softmaxXent(D, Z, kk - 1, kk, s, 1 / 37, alloc(kk * 8))).toBe(loss);
       expect(Array.from(f32(D, kk))).toEqual(Array.from(ref));
       expect(k.argmax(Z, kk)).toBe(Array.from(z).indexOf(Math.max(...z)));
     }
@@ -214,6 +214,7 @@ describe('the fast engine against the reference engine', () => {
     [[784, 128, 64, 10], 64, 37, 2], // a last partial batch
     [[784, 33, 7, 10], 16, 1, 3], // one image, odd widths
     [[784, 5, 10], 8, 8, 1], // a single hidden layer
+    [[784, 12, 10], 40, 37, 2], // more images than units in a layer
   ])('sizes %j, batch %i (n = %i), %i thread(s): same gradient (Adam m = 0.1 g), loss and accuracy; close after 6 steps', async (sizes, maxBatch, n, threads) => {
     const [ref, fast] = await engines(sizes, maxBatch, threads);
     try {

@@ -114,7 +114,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'float32 model to write', 'models/mnist-f32.json')
     .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs}; ${FAST_EPOCHS} with --fast)`, intOption(1, 100_000))
     .option('--fast', `quick preset: ${FAST_EPOCHS} epochs (≥ 98.5% test accuracy)`)
-    .option('--batch <n>', `mini-batch size (default ${DEFAULTS.batch})`, intOption(1, 65_536))
+    .option('--batch <n>', `mini-batch size, at most 8192 (default ${DEFAULTS.batch})`, intOption(1, 8192))
     .option('--lr <rate>', `peak learning rate (default ${DEFAULTS.lr})`, numberOption({ min: 0, exclusiveMin: true, max: 10 }))
     .option('--schedule <name>', `cosine | constant (default ${DEFAULTS.schedule})`, choiceOption(['cosine', 'constant'] as const))
     .option('--warmup <epochs>', 'linear warm-up, in epochs (default 1 for cosine, or a tenth of a shorter run; 0 for constant)', numberOption({ min: 0 }))

@@ -28,9 +28,14 @@ export interface TrainConfig {
 export const INPUTS = 784;
 export const CLASSES = 10;
 
-/** The measured recipe (issue 3): ≥ 99.0% float test accuracy over 3 seeds. */
+/**
+ * The measured recipe (issue 3: shift ±1, rotate ±10°, zoom ±10%, cosine from 2e-3 after a 1-epoch
+ * warm-up, label smoothing 0.1, batch 128), run for 60 epochs instead of 40: with 5000 of the 60000
+ * images held out for validation, 40 epochs gave 98.98% mean test accuracy over seeds 1-3 (99.03% on
+ * all 60000, as the NumPy study found); 60 give 99.07% (min 99.04%). `npm run bench -- accuracy` re-measures.
+ */
 export const DEFAULTS = {
-  epochs: 40,
+  epochs: 60,
   batch: 128,
   lr: 0.002,
   schedule: 'cosine' as ScheduleName,
@@ -65,7 +70,7 @@ export const layerSizes = (c: Pick<TrainConfig, 'hidden'>): number[] => [INPUTS,
 export function validateConfig(c: TrainConfig, available: number): void {
   const fail = (m: string) => { throw usageError(m); };
   if (!Number.isInteger(c.epochs) || c.epochs < 1) fail(`--epochs must be an integer >= 1, got ${c.epochs}`);
-  if (!Number.isInteger(c.batch) || c.batch < 1) fail(`--batch must be an integer >= 1, got ${c.batch}`);
+  if (!Number.isInteger(c.batch) || c.batch < 1 || c.batch > 8192) fail(`--batch must be an integer in [1, 8192], got ${c.batch}`);
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) fail(`--lr must be a number > 0, got ${c.lr}`);
   if (!(c.warmup >= 0)) fail(`--warmup must be >= 0 epochs, got ${c.warmup}`);
   if (c.warmup > c.epochs) fail(`--warmup ${c.warmup} is longer than the ${c.epochs} epoch(s) of the run`);

@@ -37,7 +37,7 @@ export interface KernelExports {
   evalPhase(): void;
   combineRows(out: number, init: number, base: number, rows: number, coef: number, count: number, width: number): void;
   adamRow(p: number, m: number, v: number, g: number, n: number, lrC1: number, invC2: number): void;
-  softmaxXent(dz: number, z: number, label: number, k: number, smoothing: number, gradScale: number): number;
+  softmaxXent(dz: number, z: number, label: number, k: number, smoothing: number, gradScale: number, tmp: number): number;
   argmax(z: number, k: number): number;
   extract(idx: number, val: number, rowStart: number, src: number, box: number, t: number, pad: number): number;
   imageBox(src: number, box: number): void;

@@ -87,10 +87,9 @@ export function softmaxCrossEntropy(
     const logSum = Math.log(sum);
     const y = labels[labelOff + r];
     for (let j = 0; j < k; j++) {
-      const logP = logits[o + j] - max - logSum;
       const t = j === y ? on : off;
-      if (t !== 0) total -= t * logP;
-      dLogits[o + j] = (Math.exp(logP) - t) * gradScale;
+      if (t !== 0) total -= t * (logits[o + j] - max - logSum);
+      dLogits[o + j] = (Math.exp(logits[o + j] - max) / sum - t) * gradScale;
     }
   }
   return total;

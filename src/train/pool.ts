@@ -57,7 +57,9 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
   try {
     for (let tid = 1; tid < threads; tid++) {
       const init: WorkerInit = { module, memory, desc: plan.desc, ctrl: plan.ctrl, tid, threads };
-      const w = new Worker(distFile('worker.js'), { workerData: init });
+      // (--input-type, valid for `node -e`, would stop a worker started from a file)
+      const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+      const w = new Worker(distFile('worker.js'), { workerData: init, execArgv });
       workers.push(w);
       await new Promise<void>((resolve, reject) => {
         w.once('message', () => resolve());

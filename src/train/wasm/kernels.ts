@@ -73,16 +73,17 @@ export function combineRows(out: usize, init: usize, base: usize, rows: usize, c
   }
 }
 
-/** Nonzero entries of x[0..n) as (index, value) lists; returns their count. */
+/**
+ * Nonzero entries of x[0..n) as (index, value) lists; returns their count. Branch-free (each entry is
+ * written, the count only advances past nonzeros): ReLU outputs are zero at random, which defeats prediction.
+ */
 export function nonzeros(idx: usize, val: usize, x: usize, n: i32): i32 {
   let c = 0;
   for (let i = 0; i < n; i++) {
     const v = load<f32>(x + (<usize>i << 2));
-    if (v != 0) {
-      store<i32>(idx + (<usize>c << 2), i);
-      store<f32>(val + (<usize>c << 2), v);
-      c++;
-    }
+    store<i32>(idx + (<usize>c << 2), i);
+    store<f32>(val + (<usize>c << 2), v);
+    c += i32(v != 0);
   }
   return c;
 }
@@ -150,25 +151,29 @@ export function adamRow(p: usize, m: usize, v: usize, g: usize, n: i32, lrC1: f3
 
 /**
  * Softmax cross-entropy of one example against labels smoothed to (1 - s) + s/k on `label`, s/k
- * elsewhere: writes dz = (softmax - target) · gradScale and returns the loss (float64 inside).
+ * elsewhere: writes dz = (softmax - target) · gradScale and returns the loss (float64 inside; the k
+ * values exp(z - max) are kept in `tmp`, k float64s of scratch, so each is computed once).
  */
-export function softmaxXent(dz: usize, z: usize, label: i32, k: i32, smoothing: f64, gradScale: f64): f64 {
+export function softmaxXent(dz: usize, z: usize, label: i32, k: i32, smoothing: f64, gradScale: f64, tmp: usize): f64 {
   let max: f64 = -Infinity;
   for (let j = 0; j < k; j++) {
     const v = <f64>load<f32>(z + (<usize>j << 2));
     if (v > max) max = v;
   }
   let sum: f64 = 0;
-  for (let j = 0; j < k; j++) sum += Math.exp(<f64>load<f32>(z + (<usize>j << 2)) - max);
+  for (let j = 0; j < k; j++) {
+    const e = Math.exp(<f64>load<f32>(z + (<usize>j << 2)) - max);
+    store<f64>(tmp + (<usize>j << 3), e);
+    sum += e;
+  }
   const logSum = Math.log(sum);
   const off = smoothing / k;
   const on = 1 - smoothing + off;
   let loss: f64 = 0;
   for (let j = 0; j < k; j++) {
-    const logP = <f64>load<f32>(z + (<usize>j << 2)) - max - logSum;
     const t = j == label ? on : off;
-    if (t != 0) loss -= t * logP;
-    store<f32>(dz + (<usize>j << 2), <f32>((Math.exp(logP) - t) * gradScale));
+    if (t != 0) loss -= t * (<f64>load<f32>(z + (<usize>j << 2)) - max - logSum);
+    store<f32>(dz + (<usize>j << 2), <f32>((load<f64>(tmp + (<usize>j << 3)) / sum - t) * gradScale));
   }
   return loss;
 }
@@ -234,18 +239,23 @@ export function extract(idx: usize, val: usize, rowStart: usize, src: usize, box
   let n = 0;
   if (a == 1 && b == 0) {
     const ix = <i32>dx, iy = <i32>dy;
+    const zero = i32x4.splat(0);
+    // source columns whose shifted position stays inside the image
+    const lo = max(-ix, 0), hi = min(SIDE - 1 - ix, SIDE - 1);
+    const keep: u32 = lo > hi ? 0 : ((<u32>0xffffffff >> <u32>(31 - hi + lo)) << <u32>lo);
     for (let y = 0; y < SIDE; y++) {
       if (rowStart) store<i32>(rowStart + (<usize>y << 2), n);
       const sy = y - iy;
       if (sy < minY || sy > maxY) continue;
-      const x0 = max(minX + ix, 0), x1 = min(maxX + ix, SIDE - 1);
-      for (let x = x0; x <= x1; x++) {
-        const p = load<u8>(src + <usize>(sy * SIDE + x - ix));
-        if (p) {
-          store<i32>(idx + (<usize>n << 2), y * SIDE + x);
-          store<f32>(val + (<usize>n << 2), <f32>(<f64>p * INV255));
-          n++;
-        }
+      // the row's nonzero bytes as a 28-bit mask (two overlapping 16-byte compares), visited bit by bit
+      const row = src + <usize>(sy * SIDE);
+      let bits = (<u32>i8x16.bitmask(i8x16.ne(v128.load(row), zero)) | (<u32>i8x16.bitmask(i8x16.ne(v128.load(row, 12), zero)) << 12)) & keep;
+      while (bits) {
+        const sx = <i32>ctz(bits);
+        bits &= bits - 1;
+        store<i32>(idx + (<usize>n << 2), y * SIDE + sx + ix);
+        store<f32>(val + (<usize>n << 2), <f32>(<f64>load<u8>(row + <usize>sx) * INV255));
+        n++;
       }
     }
   } else if (maxX < minX) {

@@ -9,7 +9,7 @@
 //      Adam on the row (and the refresh of the transposed copy used by phase A).
 // Every number depends only on the batch, never on which thread did what, so the model is the same
 // for any thread count; and each gradient row is written once, straight into Adam (no reduction).
-import { adamRow, argmax, combineRows, extract, EXTRACT_SCRATCH, nonzeros, relu, reluMask, softmaxXent } from './kernels';
+import { adamRow, argmax, combineRows, extract, EXTRACT_SCRATCH, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
 export { adamRow, argmax, combineRows, extract, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
 
 // Descriptor slots (i32), written by pool.ts.
@@ -47,11 +47,30 @@ let nUnits = 0;
 @inline function f4(n: i32): usize { return <usize>n << 2; }
 @inline function align16(n: usize): usize { return (n + 15) & ~(<usize>15); }
 
+
+/**
+ * Carve one thread's scratch starting at `s`: sets the scratch globals and returns the bytes used.
+ * (Also how pool.ts learns the size, via scratchBytes, so the two can never disagree.)
+ */
+function carveScratch(s: usize, batch: i32, width: i32): usize {
+  const start = s;
+  const list = align16(f4(max(width, batch))); // index/value lists run over units or over images
+  const w = align16(f4(width));
+  hIdx = s; s += list; hVal = s; s += list;
+  gRow = s; s += w;
+  bufA = s; s += 2 * w; // also softmax's k float64s
+  bufB = s; s += w;
+  colCount = s; s += align16(f4(BLOCK0 + 1));
+  colR = s; s += align16(f4(batch * BLOCK0)); colV = s; s += align16(f4(batch * BLOCK0));
+  ident = s; s += align16(f4(batch)); ones = s; s += align16(f4(batch));
+  eIdx = s; s += align16(f4(PIXELS)); eVal = s; s += align16(f4(PIXELS));
+  pad = s; s += align16(EXTRACT_SCRATCH);
+  return s - start;
+}
+
 /** Scratch bytes one thread needs (pool.ts asks before laying out memory). */
 export function scratchBytes(maxBatchArg: i32, maxWidthArg: i32): i32 {
-  const w = align16(f4(maxWidthArg));
-  const b = align16(f4(maxBatchArg));
-  return <i32>(<usize>5 * w + align16(f4(BLOCK0 + 1)) + <usize>2 * align16(f4(maxBatchArg * BLOCK0)) + <usize>2 * b + <usize>2 * align16(f4(PIXELS)) + <usize>EXTRACT_SCRATCH);
+  return <i32>carveScratch(0, maxBatchArg, maxWidthArg);
 }
 
 export function setup(desc: usize, tid: i32): void {
@@ -62,13 +81,7 @@ export function setup(desc: usize, tid: i32): void {
   trainImg = d32(desc, D_TRAIN_IMG); trainLbl = d32(desc, D_TRAIN_LBL); trainBox = d32(desc, D_TRAIN_BOX);
   testImg = d32(desc, D_TEST_IMG); testLbl = d32(desc, D_TEST_LBL); testBox = d32(desc, D_TEST_BOX); ctrl = d32(desc, D_CTRL);
   smoothing = load<f64>(desc + D_SMOOTHING_BYTE);
-  let s: usize = <usize>d32(desc, D_SCRATCH) + <usize>tid * <usize>d32(desc, D_SCRATCH_SIZE);
-  const w = align16(f4(maxWidth));
-  hIdx = s; s += w; hVal = s; s += w; gRow = s; s += w; bufA = s; s += w; bufB = s; s += w;
-  colCount = s; s += align16(f4(BLOCK0 + 1));
-  colR = s; s += align16(f4(maxBatch * BLOCK0)); colV = s; s += align16(f4(maxBatch * BLOCK0));
-  ident = s; s += align16(f4(maxBatch)); ones = s; s += align16(f4(maxBatch));
-  eIdx = s; s += align16(f4(PIXELS)); eVal = s; s += align16(f4(PIXELS)); pad = s;
+  carveScratch(<usize>d32(desc, D_SCRATCH) + <usize>tid * <usize>d32(desc, D_SCRATCH_SIZE), maxBatch, maxWidth);
   for (let r = 0; r < maxBatch; r++) { store<i32>(ident + f4(r), r); store<f32>(ones + f4(r), 1); }
   nUnits = (lay(0, L_ROWS) + BLOCK0 - 1) / BLOCK0;
   for (let k = 1; k < L; k++) nUnits += (lay(k, L_ROWS) + BLOCKK - 1) / BLOCKK;
@@ -77,9 +90,8 @@ export function setup(desc: usize, tid: i32): void {
 
 /** Bounding boxes of `count` images (4 bytes each), once per run. */
 export function computeBoxes(images: usize, count: i32, boxes: usize): void {
-  for (let i = 0; i < count; i++) imageBoxAt(images + <usize>i * PIXELS, boxes + (<usize>i << 2));
+  for (let i = 0; i < count; i++) imageBox(images + <usize>i * PIXELS, boxes + (<usize>i << 2));
 }
-import { imageBox as imageBoxAt } from './kernels';
 
 /** Wᵀ for every layer but the first (whose input gradient is never needed), from the parameters. */
 export function syncTransposed(): void {
@@ -117,7 +129,7 @@ function trainImage(r: i32, gradScale: f64): void {
   // loss
   const label = <i32>load<u8>(trainLbl + <usize>img);
   const dz: usize = <usize>lay(L - 1, L_DELTAS) + <usize>r * f4(cols);
-  store<f64>(lossArr + (<usize>r << 3), softmaxXent(dz, out, label, cols, smoothing, gradScale));
+  store<f64>(lossArr + (<usize>r << 3), softmaxXent(dz, out, label, cols, smoothing, gradScale, bufA));
   store<i32>(correctArr + f4(r), argmax(out, cols) == label ? 1 : 0);
   // backward: delta_{k-1} = (Wₖ delta_k) masked by the ReLU, over delta_k's nonzeros, through rows of Wᵀ
   for (let k = L - 1; k >= 1; k--) {
@@ -191,7 +203,9 @@ function unitLayer(k: i32, i0: i32, i1: i32, n: i32, lrC1: f32, invC2: f32): voi
     let c = 0;
     for (let r = 0; r < n; r++) {
       const h = load<f32>(acts + f4(r * rows + i));
-      if (h > 0) { store<i32>(hIdx + f4(c), r); store<f32>(hVal + f4(c), h); c++; }
+      store<i32>(hIdx + f4(c), r);
+      store<f32>(hVal + f4(c), h);
+      c += i32(h > 0); // branch-free: which images have a positive input is unpredictable
     }
     combineRows(gRow, 0, deltas, hIdx, hVal, c, cols);
     const o = wOff + <usize>i * f4(cols);

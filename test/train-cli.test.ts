@@ -69,7 +69,7 @@ describe('digitkit train: checkpoints', () => {
     const stop = new AbortController();
     const first = await runTrain({
       data: DATA, out: out('resumed.json'), config, signal: stop.signal,
-      onEvent: (e) => { if (e.type === 'step' && e.epoch === 2 && e.stepInEpoch === 5) stop.abort(); },
+      onStep: (s) => { if (s.epoch === 2 && s.stepInEpoch === 5) stop.abort(); },
     });
     expect(first).toMatchObject({ status: 'interrupted', epoch: 1, checkpoint: out('resumed.ckpt') });
     expect(fs.existsSync(out('resumed.json'))).toBe(false);

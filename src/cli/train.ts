@@ -5,6 +5,7 @@ import { DigitkitError, ExitCode } from '../errors.js';
 import { DEFAULT_DATA_DIR } from '../data/mnist.js';
 import { DEFAULTS, FAST_EPOCHS, type TrainConfig } from '../train/config.js';
 import { runTrain, type TrainEvent } from '../train/run.js';
+import type { StepInfo } from '../train/loop.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption, numberOption } from './options.js';
 import { createBar, type Bar } from './progress.js';
@@ -66,26 +67,25 @@ function progressPrinter(ctx: CommandContext) {
   let stepsAtStart = 0;
   let batch = 0;
   let total = 0;
-  return (e: TrainEvent) => {
+  const step = (e: StepInfo) => {
+    if (ctx.json) return;
+    if (!bar && (bar = createBar(ctx, `epoch {ep}/${total} {bar} {percentage}% | loss {loss} | acc {acc} | {ips} img/s | ETA {eta_formatted}`, e.stepsPerEpoch, { ep: e.epoch, loss: '-', acc: '-', ips: '-' }))) {
+      epochStart = performance.now();
+      stepsAtStart = e.stepInEpoch - 1;
+    }
+    if (bar) {
+      const secs = (performance.now() - epochStart) / 1000;
+      bar.update(e.stepInEpoch, { ep: e.epoch, loss: e.loss.toFixed(4), acc: pct(e.accuracy), ips: secs > 0 ? int(((e.stepInEpoch - stepsAtStart) * batch) / secs) : '-' });
+    }
+  };
+  const event = (e: TrainEvent) => {
     switch (e.type) {
       case 'start': {
         const c = e.config;
         batch = c.batch;
         total = c.epochs;
-        ctx.out(`training ${[784, ...c.hidden, 10].join('-')} on ${int(e.trainImages)} images (${int(e.valImages)} held out for validation): ${c.epochs} epochs of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`);
+        ctx.out(`training ${[784, ...c.hidden, 10].join('-')} on ${int(e.trainImages)} images (${int(e.valImages)} held out for validation): ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`);
         if (e.resumed) ctx.out(`resumed at epoch ${e.resumed.epoch + 1}, step ${e.resumed.stepInEpoch}/${e.stepsPerEpoch}`);
-        break;
-      }
-      case 'step': {
-        if (ctx.json) break;
-        if (!bar && (bar = createBar(ctx, `epoch {ep}/${total} {bar} {percentage}% | loss {loss} | acc {acc} | {ips} img/s | ETA {eta_formatted}`, e.stepsPerEpoch, { ep: e.epoch, loss: '-', acc: '-', ips: '-' }))) {
-          epochStart = performance.now();
-          stepsAtStart = e.stepInEpoch - 1;
-        }
-        if (bar) {
-          const secs = (performance.now() - epochStart) / 1000;
-          bar.update(e.stepInEpoch, { ep: e.epoch, loss: e.loss.toFixed(4), acc: pct(e.accuracy), ips: secs > 0 ? int(((e.stepInEpoch - stepsAtStart) * batch) / secs) : '-' });
-        }
         break;
       }
       case 'epoch': {
@@ -104,6 +104,7 @@ function progressPrinter(ctx: CommandContext) {
       }
     }
   };
+  return { step, event };
 }
 
 export function register(program: Command): void {
@@ -137,9 +138,10 @@ export function register(program: Command): void {
         zoom: f.zoom, seed: f.seed, limit: f.limit, val: f.val,
       };
       const signal = ctx.handleInterrupt();
+      const progress = progressPrinter(ctx);
       const r = await runTrain({
         data: f.data, out: f.out, checkpoint: f.checkpoint, resume: f.resume, threads: f.threads ?? defaultThreads(),
-        config, signal, onEvent: progressPrinter(ctx),
+        config, signal, onEvent: progress.event, onStep: progress.step,
       });
       if (r.status === 'interrupted') {
         const cmd = resumeCommand(process.argv, r.checkpoint);

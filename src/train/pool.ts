@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { AUG_STRIDE, PIXELS } from './augment.js';
-import { adamCorrections } from './adam.js';
+import { ADAM_BETA1, ADAM_BETA2 } from './adam.js';
 import type { Engine, EngineOptions } from './engine.js';
 import { distFile, instantiate, kernelModule, planMemory, WA, writeDescriptor, type KernelExports, type WasmMemory, type WasmModule } from './kernels-wasm.js';
 import { paramLayout } from './params.js';
@@ -52,6 +52,10 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
   const state = new Float32Array(buf, plan.state, 3 * P);
   const loss = new Float64Array(buf, plan.loss, o.maxBatch);
   const correct = new Int32Array(buf, plan.correct, o.maxBatch);
+  const result = { loss: 0, correct: 0 }; // reused every step
+  const order = new Int32Array(buf, plan.order, o.train.count);
+  const aug = new Float64Array(buf, plan.aug, o.maxBatch * AUG_STRIDE);
+  const hasTest = Boolean(o.test);
 
   const workers: Worker[] = [];
   try {
@@ -85,11 +89,12 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
     layout,
     state,
     params: state.subarray(0, P),
-    order: new Int32Array(buf, plan.order, o.train.count),
-    aug: new Float64Array(buf, plan.aug, o.maxBatch * AUG_STRIDE),
+    order,
+    aug,
     paramsChanged: () => k.syncTransposed(),
     trainStep(from, n, lr, t) {
-      const [c1, c2] = adamCorrections(t);
+      const c1 = 1 - ADAM_BETA1 ** t;
+      const c2 = 1 - ADAM_BETA2 ** t;
       ctl[C.FROM] = from;
       ctl[C.N] = n;
       ctlF[C.LRC1] = lr / c1;
@@ -101,16 +106,16 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
         if (!barrier(ctl, threads)) throw new Error('a training worker failed');
         k.phaseB();
       });
-      let sum = 0;
-      let right = 0;
+      result.loss = 0;
+      result.correct = 0;
       for (let r = 0; r < n; r++) {
-        sum += loss[r];
-        right += correct[r];
+        result.loss += loss[r];
+        result.correct += correct[r];
       }
-      return { loss: sum, correct: right };
+      return result;
     },
     evaluate(set, from, n) {
-      if (set === 'test' && !o.test) throw new Error('no test set loaded');
+      if (set === 'test' && !hasTest) throw new Error('no test set loaded');
       ctl[C.SET] = set === 'test' ? 1 : 0;
       ctl[C.FROM] = from;
       ctl[C.N] = n;

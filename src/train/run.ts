@@ -27,13 +27,14 @@ export interface TrainOptions {
   config: Partial<TrainConfig>;
   signal?: AbortSignal;
   onEvent?(e: TrainEvent): void;
+  /** After every optimizer step (the object is reused: copy what you keep). */
+  onStep?(s: StepInfo): void;
   /** Which kernels run the maths (tests compare them); default 'fast'. */
   engine?: 'fast' | 'reference';
 }
 
 export type TrainEvent =
   | { type: 'start'; config: TrainConfig; trainImages: number; valImages: number; stepsPerEpoch: number; resumed: { epoch: number; stepInEpoch: number } | null; checkpoint: string; threads: number }
-  | ({ type: 'step' } & StepInfo)
   | ({ type: 'epoch' } & EpochRecord);
 
 export type TrainResult =
@@ -81,9 +82,11 @@ function createEngine(kind: 'fast' | 'reference', o: EngineOptions, threads: num
   return kind === 'reference' ? Promise.resolve(createReferenceEngine(o)) : createFastEngine(o, threads);
 }
 
-export async function runTrain(o: TrainOptions): Promise<TrainResult> {
-  const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
-  const ck = o.resume ? await readCheckpoint(o.resume) : null;
+/**
+ * Settle the configuration, load and check the data, and hand the images to an engine. Kept apart
+ * from runTrain so the loaded files can be garbage-collected once the engine has its own copy.
+ */
+async function prepare(o: TrainOptions, ck: Checkpoint | null) {
   const mnist = await loadMnist(o.data);
   const train = mnist.train!;
   const test = mnist.test!;
@@ -94,13 +97,20 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
       if (mnist.sha256[name] !== sha) throw invalidInput(`${path.join(o.data, name)} differs from the file ${o.resume} was trained on (sha256 ${mnist.sha256[name]?.slice(0, 12)}…, expected ${sha.slice(0, 12)}…)`);
     }
   }
-  const sizes = layerSizes(config);
   const threads = o.threads ?? 1;
   const engine = await createEngine(o.engine ?? 'fast', {
-    sizes, maxBatch: config.batch, smoothing: config.labelSmoothing,
+    sizes: layerSizes(config), maxBatch: config.batch, smoothing: config.labelSmoothing,
     train: { images: train.images.subarray(0, config.limit * 784), labels: train.labels.subarray(0, config.limit), count: config.limit },
     test: { images: test.images, labels: test.labels, count: test.count },
   }, threads);
+  return { config, dataset: mnist.sha256, testCount: test.count, engine, threads };
+}
+
+export async function runTrain(o: TrainOptions): Promise<TrainResult> {
+  const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
+  const ck = o.resume ? await readCheckpoint(o.resume) : null;
+  const { config, dataset, testCount, engine, threads } = await prepare(o, ck);
+  const sizes = layerSizes(config);
   try {
     let progress: TrainProgress;
     if (ck) {
@@ -115,7 +125,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
       progress = initialProgress(config, engine);
     }
     const save = () => writeCheckpoint(ckptPath, {
-      config, dataset: mnist.sha256, paramCount: engine.layout.count, progress, state: engine.state,
+      config, dataset, paramCount: engine.layout.count, progress, state: engine.state,
       order: progress.orderDrawn ? engine.order.subarray(0, trainCount(config)) : undefined,
     });
     o.onEvent?.({
@@ -126,7 +136,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
     let images = 0;
     const outcome = await trainLoop(engine, config, progress, {
       signal: o.signal,
-      onStep: o.onEvent ? (s) => o.onEvent!({ type: 'step', ...s }) : undefined,
+      onStep: o.onStep,
       onEpoch: async (r) => {
         seconds += r.seconds;
         images += r.imagesPerSecond * r.seconds;
@@ -138,7 +148,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
       await save();
       return { status: 'interrupted', checkpoint: ckptPath, epoch: progress.epoch, stepInEpoch: progress.stepInEpoch, stepsPerEpoch: stepsPerEpoch(config) };
     }
-    const testAccuracy = engine.evaluate('test', 0, test.count) / test.count;
+    const testAccuracy = engine.evaluate('test', 0, testCount) / testCount;
     const hist = progress.history;
     const valAccuracy = hist.valAccuracy.length ? hist.valAccuracy[hist.valAccuracy.length - 1] : null;
     const { seed, ...rest } = config;
@@ -149,7 +159,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         trainer: 'digitkit train',
         config: rest,
         seed,
-        dataset: { sha256: mnist.sha256 },
+        dataset: { sha256: dataset },
         history: config.val > 0 ? hist : { loss: hist.loss, trainAccuracy: hist.trainAccuracy, lr: hist.lr },
         valAccuracy,
         testAccuracy: round6(testAccuracy),

@@ -5,6 +5,7 @@
  * activations, the training and test images, and per-thread scratch.
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CTRL_BYTES } from './sync.js';
@@ -54,8 +55,23 @@ export function distFile(name: string): string {
 }
 
 let compiled: WasmModule | undefined;
+/**
+ * The kernels, compiled once per process (workers receive the compiled module) and compiled whole,
+ * straight to optimized code: with V8's default lazy, tiered compilation the hot functions run baseline
+ * code well into the run (measured on one thread: 1.0 s for the first epoch instead of 0.67 s).
+ * The two V8 flags are restored right after, so nothing else in the process is affected.
+ */
 export function kernelModule(): WasmModule {
-  compiled ??= new WA.Module(fs.readFileSync(distFile('kernels.wasm')));
+  if (!compiled) {
+    v8.setFlagsFromString('--no-liftoff');
+    v8.setFlagsFromString('--no-wasm-lazy-compilation');
+    try {
+      compiled = new WA.Module(fs.readFileSync(distFile('kernels.wasm')));
+    } finally {
+      v8.setFlagsFromString('--liftoff');
+      v8.setFlagsFromString('--wasm-lazy-compilation');
+    }
+  }
   return compiled;
 }
 

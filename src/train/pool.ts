@@ -58,6 +58,7 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
   const hasTest = Boolean(o.test);
 
   const workers: Worker[] = [];
+  const exits: Promise<unknown>[] = []; // tracked from the start: a failed worker may exit at any time
   try {
     for (let tid = 1; tid < threads; tid++) {
       const init: WorkerInit = { module, memory, desc: plan.desc, ctrl: plan.ctrl, tid, threads };
@@ -65,13 +66,15 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
       const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
       const w = new Worker(distFile('worker.js'), { workerData: init, execArgv });
       workers.push(w);
+      exits.push(new Promise((resolve) => w.once('exit', resolve)));
       await new Promise<void>((resolve, reject) => {
         w.once('message', () => resolve());
         w.once('error', reject);
         w.once('exit', (code) => reject(new Error(`training worker ${tid} exited (${code}) before it was ready`)));
       });
-      w.removeAllListeners();
-      w.on('error', () => fail(ctl));
+      w.removeAllListeners('message');
+      w.removeAllListeners('error');
+      w.on('error', () => fail(ctl)); // the worker has already printed and flagged it
       w.unref();
     }
   } catch (err) {
@@ -79,9 +82,15 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
     throw err;
   }
 
+  /** Publish a command, do the main thread's share, meet everyone at the end; any failure stops all threads. */
   const run = (cmd: number, work: () => void) => {
     dispatch(ctl, cmd);
-    work();
+    try {
+      work();
+    } catch (err) {
+      fail(ctl);
+      throw err;
+    }
     if (!barrier(ctl, threads) || Atomics.load(ctl, C.FAILED)) throw new Error('a training worker failed');
   };
 
@@ -128,9 +137,8 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
       if (!workers.length) return;
       // unref'd workers do not keep the event loop alive: hold it until they have exited
       for (const w of workers) w.ref();
-      const exited = workers.map((w) => new Promise((resolve) => w.once('exit', resolve)));
       dispatch(ctl, CMD.QUIT);
-      await Promise.all(exited);
+      await Promise.all(exits);
     },
   };
 }

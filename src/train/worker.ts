@@ -14,18 +14,19 @@ parentPort!.postMessage('ready');
 for (;;) {
   seen = nextCommand(ctl, seen);
   const cmd = Atomics.load(ctl, C.CMD);
-  if (cmd === CMD.QUIT) break;
+  if (cmd === CMD.QUIT || Atomics.load(ctl, C.FAILED)) break;
   try {
     if (cmd === CMD.STEP) {
       k.phaseA();
-      if (!barrier(ctl, init.threads)) continue;
+      if (!barrier(ctl, init.threads)) break;
       k.phaseB();
     } else if (cmd === CMD.EVAL) {
       k.evalPhase();
     }
   } catch (err) {
+    console.error(`digitkit training worker ${init.tid}: ${(err as Error).stack ?? String(err)}`);
     fail(ctl);
-    throw err;
+    break;
   }
-  barrier(ctl, init.threads);
+  if (!barrier(ctl, init.threads)) break;
 }

@@ -113,8 +113,16 @@ for (let round = 1; round <= ROUNDS; round++) {
   const last = (k) => rows[k].at(-1);
   console.log(`  round ${round}: NumPy ${missing ? '-' : `${fmt(last('np2').s)} s (load ${last('np2').load}) / 1 thread ${fmt(last('np1').s)} s`}; digitkit ${fmt(last('dk2').s)} s (load ${last('dk2').load}) / 1 thread ${fmt(last('dk1').s)} s`);
 }
-const def = runDigitkit(['--epochs', '3']);
-const noAug = runDigitkit(['--epochs', '3', '--shift', '0', '--rotate', '0', '--zoom', '0']);
+// the default recipe with and without augmentation, interleaved like the rounds above
+const defRuns = [];
+const noAugRuns = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  defRuns.push(runDigitkit(['--epochs', '3']));
+  noAugRuns.push(runDigitkit(['--epochs', '3', '--shift', '0', '--rotate', '0', '--zoom', '0']));
+}
+const pick = (runs) => ({ s: median(runs.map((r) => r.s)), ips: median(runs.map((r) => r.ips)), rss: Math.max(...runs.map((r) => r.rss)), load: runs.map((r) => r.load).join('/') });
+const def = pick(defRuns);
+const noAug = pick(noAugRuns);
 const aug = await augmentOnly();
 
 const med = (k, f = 's') => (rows[k].length ? median(rows[k].map((r) => r[f])) : NaN);

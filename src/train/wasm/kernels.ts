@@ -192,6 +192,8 @@ export function argmax(z: usize, k: i32): i32 {
 const SIDE = 28;
 const CENTRE: f64 = 13.5;
 const INV255: f64 = 1.0 / 255;
+const FIXED_ONE = 65536; // 16.16 fixed point, as augment.ts
+const BLEND_SCALE: f64 = INV255 / (65536.0 * 65536.0);
 
 /** Bounding box of a 28x28 image's nonzero pixels → box[0..4) = minX, maxX, minY, maxY (an empty image gives 1, 0, 1, 0). */
 export function imageBox(src: usize, box: usize): void {
@@ -279,31 +281,35 @@ export function extract(idx: usize, val: usize, rowStart: usize, src: usize, box
       store<u32>(mask + (<usize>yy << 2), h | below);
       below = h;
     }
+    // the source point of output (x, y), in 16.16 fixed point exactly as augment.ts defines it:
+    // (sx0 + x·A + y·B, sy0 - x·B + y·A)
+    const u0 = -dx - CENTRE, v0 = -dy - CENTRE;
+    const sx0 = toInt(floor<f64>((CENTRE + a * u0 + b * v0) * FIXED_ONE + 0.5)), sy0 = toInt(floor<f64>((CENTRE - b * u0 + a * v0) * FIXED_ONE + 0.5));
+    const A = toInt(floor<f64>(a * FIXED_ONE + 0.5)), B = toInt(floor<f64>(b * FIXED_ONE + 0.5));
     // a source point can touch a nonzero pixel only inside the box grown by one pixel
     const lx = <f64>(minX - 1), hx = <f64>(maxX + 1), ly = <f64>(minY - 1), hy = <f64>(maxY + 1);
     for (let y = 0; y < SIDE; y++) {
       if (rowStart) store<i32>(rowStart + (<usize>y << 2), n);
       const v = <f64>y - dy - CENTRE;
       // sx = CENTRE + a·u + b·v and sy = CENTRE - b·u + a·v, with u = x - dx - CENTRE
-      let u0 = clip(lx, hx, CENTRE + b * v, a, -Infinity, Infinity, false);
       let u1 = clip(lx, hx, CENTRE + b * v, a, -Infinity, Infinity, true);
-      u0 = clip(ly, hy, CENTRE + a * v, -b, u0, u1, false);
-      u1 = clip(ly, hy, CENTRE + a * v, -b, u0, u1, true);
-      if (!(u0 <= u1)) continue;
-      // one extra pixel each side absorbs rounding in the interval
-      const x0 = toInt(max<f64>(floor<f64>(u0 + dx + CENTRE) - 1, 0)), x1 = toInt(min<f64>(ceil<f64>(u1 + dx + CENTRE) + 1, SIDE - 1));
-      for (let x = x0; x <= x1; x++) {
-        const u = <f64>x - dx - CENTRE;
-        const sx = CENTRE + a * u + b * v;
-        const sy = CENTRE - b * u + a * v;
-        const fx0 = floor<f64>(sx), fy0 = floor<f64>(sy);
-        const px = toInt(fx0) + 2, py = toInt(fy0) + 2;
+      let u0r = clip(lx, hx, CENTRE + b * v, a, -Infinity, Infinity, false);
+      const ua = clip(ly, hy, CENTRE + a * v, -b, u0r, u1, false);
+      u1 = clip(ly, hy, CENTRE + a * v, -b, u0r, u1, true);
+      u0r = ua;
+      if (!(u0r <= u1)) continue;
+      // two extra pixels each side absorb rounding in the interval and the fixed-point coordinates
+      const x0 = toInt(max<f64>(floor<f64>(u0r + dx + CENTRE) - 2, 0)), x1 = toInt(min<f64>(ceil<f64>(u1 + dx + CENTRE) + 2, SIDE - 1));
+      let SX = sx0 + x0 * A + y * B, SY = sy0 - x0 * B + y * A;
+      for (let x = x0; x <= x1; x++, SX += A, SY -= B) {
+        const px = (SX >> 16) + 2, py = (SY >> 16) + 2;
         // taps outside the padded image are all outside the image; zero taps give exactly 0
         if (<u32>px > 30 || <u32>py > 30 || !((load<u32>(mask + (<usize>py << 2)) >> <u32>px) & 1)) continue;
-        const fx = sx - fx0, fy = sy - fy0;
+        const fx = SX & 0xffff, fy = SY & 0xffff;
         const r0 = pad + <usize>(py * PAD + px);
-        const s = (1 - fy) * ((1 - fx) * <f64>load<u8>(r0) + fx * <f64>load<u8>(r0, 1)) + fy * ((1 - fx) * <f64>load<u8>(r0, PAD) + fx * <f64>load<u8>(r0, PAD + 1));
-        const f = <f32>(s * INV255);
+        const t0 = (FIXED_ONE - fx) * <i32>load<u8>(r0) + fx * <i32>load<u8>(r0, 1);
+        const t1 = (FIXED_ONE - fx) * <i32>load<u8>(r0, PAD) + fx * <i32>load<u8>(r0, PAD + 1);
+        const f = <f32>((<f64>(FIXED_ONE - fy) * <f64>t0 + <f64>fy * <f64>t1) * BLEND_SCALE);
         store<i32>(idx + (<usize>n << 2), y * SIDE + x);
         store<f32>(val + (<usize>n << 2), f);
         n += i32(f != 0);

@@ -43,7 +43,7 @@ describe('digitkit train: reproducible', () => {
     expect(m.raw.dtype).toBe('float32');
     expect(m.raw.layers.map((l) => [l.rows, l.cols])).toEqual([[784, 128], [128, 64], [64, 10]]);
     const meta = m.raw.meta as Record<string, any>;
-    expect(meta.config).toEqual({ epochs: 1, batch: 128, lr: 0.002, schedule: 'cosine', warmup: 0.1, labelSmoothing: 0.1, hidden: [128, 64], shift: 1, rotate: 10, zoom: 0.1, limit: 2000, val: 166 });
+    expect(meta.config).toEqual({ epochs: 1, batch: 128, lr: 0.002, schedule: 'cosine', warmup: 0.1, labelSmoothing: 0.05, hidden: [128, 64], shift: 1, rotate: 10, zoom: 0.1, limit: 2000, val: 166 });
     expect(meta.seed).toBe(1);
     expect(meta.dataset.sha256['train-images-idx3-ubyte']).toBe('ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db');
     expect(Object.keys(meta.history).sort()).toEqual(['loss', 'lr', 'trainAccuracy', 'valAccuracy']);

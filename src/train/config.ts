@@ -30,16 +30,17 @@ export const CLASSES = 10;
 
 /**
  * The measured recipe (issue 3: shift ±1, rotate ±10°, zoom ±10%, cosine from 2e-3 after a 1-epoch
- * warm-up, label smoothing 0.1, batch 128), run for 60 epochs instead of 40: with 5000 of the 60000
- * images held out for validation, 40 epochs gave 98.98% mean test accuracy over seeds 1-3 (99.03% on
- * all 60000, as the NumPy study found); 60 give 99.07% (min 99.04%). `npm run bench -- accuracy` re-measures.
+ * warm-up, batch 128), adjusted by measurement (seeds 1-3, 5000 of the 60000 images held out for
+ * validation): label smoothing 0.1 and 40 epochs gave 98.98% mean test accuracy (99.03% on all 60000,
+ * as the NumPy study found), 60 epochs 99.02% (validation 99.04%); label smoothing 0.05 and 60 epochs
+ * 99.15% (validation 99.13%, the best of the variants tried). `npm run bench -- accuracy` re-measures.
  */
 export const DEFAULTS = {
   epochs: 60,
   batch: 128,
   lr: 0.002,
   schedule: 'cosine' as ScheduleName,
-  labelSmoothing: 0.1,
+  labelSmoothing: 0.05,
   hidden: [128, 64],
   shift: 1,
   rotate: 10,

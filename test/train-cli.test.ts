@@ -86,9 +86,13 @@ describe('digitkit train: checkpoints', () => {
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
+    let sent = false; // one Ctrl-C (a second one means "stop now", with no checkpoint)
     child.stdout.on('data', (d) => {
       stdout += d;
-      if (/^epoch  1\/16/m.test(stdout)) child.kill('SIGINT');
+      if (!sent && /^epoch  1\/16/m.test(stdout)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code, stderr).toBe(130);

@@ -325,3 +325,77 @@ export function classifyPixels(model: Model, pixels: ArrayLike<number>): Classif
 }
 
 // ---- preprocessing (raw grayscale pixels -> 28x28 MNIST-style input) ----
+
+export interface Preprocessed {
+  /** 28x28 row-major, ink = 255 on 0: what the model sees (all 0 when nothing was found). */
+  pixels: Uint8ClampedArray;
+  /** Some ink stood out from the background. */
+  found: boolean;
+  /** The image was inverted (dark ink on a light background). */
+  inverted: boolean;
+}
+
+/** Gray 0..255 from RGBA bytes (e.g. a canvas's ImageData.data), alpha flattened onto white. */
+export function toGray(d: ArrayLike<number>): Uint8ClampedArray {
+  const g = new Uint8ClampedArray(d.length >> 2);
+  for (let i = 0; i < g.length; i++) g[i] = 255 - ((765 - d[4 * i] - d[4 * i + 1] - d[4 * i + 2]) * d[4 * i + 3]) / 765;
+  return g;
+}
+
+/** Area-average `L` lines of `n` samples (line `l` at `o + l * sl`) into `m` samples each, written transposed: `b[k * L + l]`. */
+function resample(a: ArrayLike<number>, o: number, sl: number, n: number, m: number, L: number): Float64Array {
+  const f = m / n, b = new Float64Array(m * L);
+  for (let l = 0; l < L; l++) {
+    for (let i = 0; i < n; i++) {
+      for (let k = (i * f) | 0; k < i * f + f; k++) b[k * L + l] += a[o + l * sl + i] * (Math.min(i * f + f, k + 1) - Math.max(i * f, k));
+    }
+  }
+  return b;
+}
+
+/**
+ * MNIST's recipe on a `w` x `h` gray image (0..255, e.g. `toGray(imageData.data)`), returning the
+ * model's 28x28 input:
+ * 1. background = median of the border pixels; polarity: `invert` true/false forces it, undefined
+ *    (auto) inverts when the image's mean is darker than the background (dark ink on light);
+ * 2. ink = difference from the background; under 40/255 is noise (JPEG, paper) and ignored;
+ * 3. crop to the ink, scale so the longer side is 20 px (area averaging: thin strokes keep their mass);
+ * 4. normalise contrast: gain so the ink's intensity-weighted mean is 217 (MNIST's typical value),
+ *    which also brings faint thin strokes up to MNIST's brightness;
+ * 5. place it with the ink's centre of mass at pixel (14, 14), shifted less if ink would fall off.
+ * `found` is false when there is no ink (blank image): never classify that.
+ */
+export function preprocess(g: ArrayLike<number>, w: number, h: number, invert?: boolean): Preprocessed {
+  const n = w * h, pixels = new Uint8ClampedArray(784), b: number[] = [], v = new Uint8ClampedArray(n);
+  for (let i = 0; i < w; i++) b.push(g[i], g[n - w + i]);
+  for (let i = 0; i < n; i += w) b.push(g[i], g[i + w - 1]);
+  let bg = new Uint8Array(b).sort()[b.length >> 1], sum = 0, x0 = w, x1 = 0, y0 = h, y1 = 0;
+  for (let i = 0; i < n; i++) sum += g[i];
+  const inverted = invert ?? sum < bg * n;
+  for (let i = 0; i < n; i++) {
+    const u = inverted ? bg - g[i] : g[i] - bg, x = i % w, y = (i / w) | 0;
+    if (u > 40) {
+      v[i] = u;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = y;
+    }
+  }
+  const found = x1 - x0 + y1 - y0 > 3;
+  if (found) {
+    const bw = x1 - x0 + 1, bh = y1 - y0 + 1, s = 20 / Math.max(bw, bh);
+    const ow = Math.round(bw * s) || 1, oh = Math.round(bh * s) || 1;
+    const q = resample(resample(v, y0 * w + x0, w, bw, ow, bh), 0, bh, bh, oh, ow);
+    let m = 0, m2 = 0, cx = 0, cy = 0;
+    for (let i = 0; i < q.length; i++) {
+      m += q[i];
+      m2 += q[i] * q[i];
+      cx += (i % ow) * q[i];
+      cy += ((i / ow) | 0) * q[i];
+    }
+    const dx = Math.min(Math.max(Math.round(14 - cx / m), 0), 28 - ow), dy = Math.min(Math.max(Math.round(14 - cy / m), 0), 28 - oh), top = (217 * m) / m2;
+    for (let i = 0; i < q.length; i++) pixels[(((i / ow) | 0) + dy) * 28 + (i % ow) + dx] = q[i] * top;
+  }
+  return { pixels, found, inverted };
+}

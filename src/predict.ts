@@ -97,7 +97,7 @@ function describeFsError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return 'no such file or directory';
   if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`;
-  if (code === 'ENOTDIR') return 'not a directory on the way to it (ENOTDIR)';
+  if (code === 'ENOTDIR') return 'a parent in the path is not a directory (ENOTDIR)';
   return `cannot read (${code ?? (err as Error).message})`;
 }
 
@@ -132,15 +132,11 @@ async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Promise<B
     return readStdin();
   }
   try {
-    const fh = await fsp.open(job.file, 'r');
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw imageRejected(job.file, 'not a regular file');
-      if (st.size > MAX_IMAGE_FILE_BYTES) throw imageRejected(job.file, `${st.size} bytes, larger than the ${MAX_IMAGE_FILE_BYTES}-byte limit for an image`);
-      return await fh.readFile();
-    } finally {
-      await fh.close();
-    }
+    // stat before opening: opening a FIFO would wait for a writer (pipe images in with `-`).
+    const st = await fsp.stat(job.file);
+    if (!st.isFile()) throw imageRejected(job.file, 'not a regular file (use - to read a pipe)');
+    if (st.size > MAX_IMAGE_FILE_BYTES) throw imageRejected(job.file, `${st.size} bytes, larger than the ${MAX_IMAGE_FILE_BYTES}-byte limit for an image`);
+    return await fsp.readFile(job.file);
   } catch (err) {
     if (err instanceof DigitkitError) throw err;
     throw imageRejected(job.file, describeFsError(err));

@@ -27,7 +27,7 @@ const percent = (p: number) => `${(p * 100).toFixed(1)}%`;
 
 function printResults(ctx: CommandContext, results: Prediction[]): void {
   const c = ctx.color;
-  const width = Math.min(60, Math.max(...results.map((r) => r.file.length)));
+  const width = Math.max(...results.map((r) => r.file.length));
   for (const r of results) {
     if (r.error !== undefined) {
       ctx.err(c.red(`digitkit predict: ${r.file}: ${r.error}`));

@@ -373,8 +373,9 @@ export function preprocess(g: ArrayLike<number>, w: number, h: number, invert?: 
   for (let i = 0; i < n; i++) sum += g[i];
   const inverted = invert ?? sum < bg * n;
   for (let i = 0; i < n; i++) {
-    const u = inverted ? bg - g[i] : g[i] - bg, x = i % w, y = (i / w) | 0;
+    const u = inverted ? bg - g[i] : g[i] - bg;
     if (u > 40) {
+      const x = i % w, y = (i / w) | 0;
       v[i] = u;
       x0 = Math.min(x0, x);
       x1 = Math.max(x1, x);

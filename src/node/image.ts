@@ -2,9 +2,14 @@
  * Image files -> gray pixels for the core's `preprocess`, decoded with sharp (outside the core, so the
  * browser build never sees it). Every problem is a DigitkitError with exit code 5 naming the input.
  */
-import sharp from 'sharp';
+import type { Sharp, SharpOptions } from 'sharp';
 import { toGray } from '../core/index.js';
 import { DigitkitError, ExitCode } from '../errors.js';
+import { decodeSimplePng } from './png.js';
+
+// sharp costs ~100 ms to load: only load it for an image the PNG fast path does not take.
+let sharpModule: Promise<(input?: Uint8Array, options?: SharpOptions) => Sharp> | undefined;
+const loadSharp = () => (sharpModule ??= import('sharp').then((m) => m.default));
 
 /** Larger images are refused from their header, before any pixel is decoded (a 48 MP photo fits). */
 export const MAX_IMAGE_PIXELS = 50_000_000;
@@ -45,15 +50,24 @@ function describeDecodeError(bytes: Uint8Array, format: string, message: string)
     const claim = format === 'png' && bytes.length >= 24 ? `${v.getUint32(16)}x${v.getUint32(20)} ` : '';
     return `image ${claim}is larger than the ${MAX_IMAGE_PIXELS}-pixel limit (refused before decoding)`;
   }
-  if (/premature end|truncat|unexpected end|read error|not enough data/i.test(message)) return `truncated or corrupt ${format.toUpperCase()} (${message.trim()})`;
+  // With failOn 'warning', damaged data surfaces as the warning itself or as libvips' generic
+  // "Warning treated as error" (which one depends on the decoder).
+  if (/premature end|truncat|unexpected end|read error|not enough data|treated as error/i.test(message)) {
+    return `truncated or corrupt ${format.toUpperCase()} (${message.trim()})`;
+  }
   return `cannot decode ${format.toUpperCase()} (${message.trim()})`;
 }
 
 /** Decode an image file's bytes (`name` is used in errors) to gray pixels, refusing bombs by their header. */
-export async function decodeImage(bytes: Uint8Array, name: string): Promise<GrayImage> {
+export async function decodeImage(bytes: Uint8Array, name: string, opts: { pngFastPath?: boolean } = {}): Promise<GrayImage> {
   if (bytes.length === 0) throw imageRejected(name, 'empty file (0 bytes)');
   const format = sniffImageFormat(bytes);
   if (!format) throw imageRejected(name, 'not an image (expected PNG, JPEG, WebP, GIF, TIFF or AVIF)');
+  if (format === 'png' && opts.pngFastPath !== false) {
+    const png = await decodeSimplePng(bytes, MAX_IMAGE_PIXELS);
+    if (png) return { width: png.width, height: png.height, gray: png.channels === 1 ? new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length) : toGray(png.data), format };
+  }
+  const sharp = await loadSharp();
   try {
     // failOn 'warning' (sharp's default, stated here) also refuses truncated data it could half-decode;
     // autoOrient turns phone photos upright; sRGB + alpha gives 4 channels whatever the file holds.
@@ -69,6 +83,10 @@ export async function decodeImage(bytes: Uint8Array, name: string): Promise<Gray
 }
 
 /** A 28x28 model input (ink = 255 on 0) as a PNG, so a user can see what the model saw. */
-export function encodeInputPng(pixels: Uint8Array | Uint8ClampedArray, size = 28): Promise<Buffer> {
-  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width: size, height: size, channels: 1 } }).png().toBuffer();
+export async function encodeInputPng(pixels: Uint8Array | Uint8ClampedArray, size = 28): Promise<Buffer> {
+  const sharp = await loadSharp();
+  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width: size, height: size, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
 }

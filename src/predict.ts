@@ -60,7 +60,10 @@ export async function classifyImage(bytes: Uint8Array, model: Model, opts: { nam
   const name = opts.name ?? 'image';
   const img = await decodeImage(bytes, name);
   const pre = preprocess(img.gray, img.width, img.height, INVERT[opts.invert ?? 'auto']);
-  if (!pre.found) throw imageRejected(name, `no digit found (the image is blank${opts.invert && opts.invert !== 'auto' ? ` with --invert ${opts.invert}` : ''})`);
+  if (!pre.found) {
+    const forced = opts.invert && opts.invert !== 'auto' ? `, with --invert ${opts.invert}` : '';
+    throw imageRejected(name, `no digit found (no ink stands out from the background${forced})`);
+  }
   const c = classifyPixels(model, pre.pixels);
   const top = topK(model, c.probs, opts.top ?? 3);
   return { digit: top[0].digit, probability: c.probability, top, inverted: pre.inverted, pixels: pre.pixels };

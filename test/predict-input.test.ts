@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatModel } from '../src/node/model-file.js';
 import { runCli } from './helpers/cli.js';
-import { digitAt, loadT10k, renderDigit, rng, type Look } from './helpers/render.js';
+import { digitAt, loadT10k, PNG_SIGNATURE, pngChunk, renderDigit, rng, type Look } from './helpers/render.js';
 
 interface Row { file: string; digit: number | null; probability: number | null; top: { digit: number; p: number }[]; error?: string; preprocessed?: string }
 
@@ -33,29 +33,11 @@ function randomModel(inputSide = 28): string {
 
 /** A PNG whose header claims 65536x65536 gray pixels (4 GiB decoded) with a few bytes of data. */
 function bombPng(): Buffer {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b: Buffer) => {
-    let c = 0xffffffff;
-    for (const x of b) c = crcTable[(c ^ x) & 255] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const sum = Buffer.alloc(4);
-    sum.writeUInt32BE(crc(body));
-    return Buffer.concat([len, body, sum]);
-  };
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(65536, 0);
   ihdr.writeUInt32BE(65536, 4);
   ihdr[8] = 8; // 8-bit gray
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(65537))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(65537))), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
 beforeAll(async () => {

@@ -5,24 +5,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeImage, MAX_IMAGE_PIXELS } from '../src/node/image.js';
 import { decodeSimplePng } from '../src/node/png.js';
-import { digitAt, loadT10k, renderDigit, rng, type Look } from './helpers/render.js';
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function chunk(type: string, data: Uint8Array): Buffer {
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  let c = 0xffffffff;
-  for (const x of body) c = CRC_TABLE[(c ^ x) & 255] ^ (c >>> 8);
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  body.copy(out, 4);
-  out.writeUInt32BE((c ^ 0xffffffff) >>> 0, 8 + data.length);
-  return out;
-}
+import { digitAt, loadT10k, PNG_SIGNATURE, pngChunk, renderDigit, rng, type Look } from './helpers/render.js';
 
 /** A PNG written by hand, every row with the given filter (or cycling through all five). */
 function encodePng(px: Uint8Array, width: number, height: number, colourType: number, filter: number | 'all'): Buffer {
@@ -47,7 +30,7 @@ function encodePng(px: Uint8Array, width: number, height: number, colourType: nu
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8;
   ihdr[9] = colourType;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', zlib.deflateSync(raw)), pngChunk('IEND', new Uint8Array(0))]);
 }
 
 /** Noisy pixels with every byte value, so every filter's arithmetic wraps. */

@@ -1,6 +1,7 @@
 /**
- * Image files -> gray pixels for the core's `preprocess`, decoded with sharp (outside the core, so the
- * browser build never sees it). Every problem is a DigitkitError with exit code 5 naming the input.
+ * Image files -> gray pixels for the core's `preprocess` (outside the core, so the browser build never
+ * sees it): common PNGs through the node:zlib fast path (png.ts), everything else through sharp, then
+ * the core's `toGray` either way. Every problem is a DigitkitError with exit code 5 naming the input.
  */
 import type { Sharp, SharpOptions } from 'sharp';
 import { toGray } from '../core/index.js';

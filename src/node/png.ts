@@ -91,7 +91,7 @@ export async function decodeSimplePng(bytes: Uint8Array, maxPixels: number): Pro
   const expected = height * (width * bpp + 1);
   let raw: Uint8Array;
   try {
-    raw = await inflate(Buffer.concat(idat), { maxOutputLength: expected + 1 });
+    raw = await inflate(Buffer.concat(idat), { maxOutputLength: expected + 1, chunkSize: Math.max(64, expected + 1) });
   } catch {
     return null;
   }

@@ -4,7 +4,7 @@
  */
 import fsp from 'node:fs/promises';
 import { decodeBase64 } from '../core/index.js';
-import { invalidInput } from '../errors.js';
+import { DigitkitError, invalidInput } from '../errors.js';
 
 export const FIXTURES_FORMAT = 'digitkit-fixtures';
 export const FIXTURES_VERSION = 1;
@@ -93,6 +93,7 @@ export async function readFixturesFile(file: string): Promise<Fixtures> {
     if (st.size > MAX_FIXTURES_BYTES) throw invalidInput(`${file}: ${st.size} bytes, larger than the ${MAX_FIXTURES_BYTES}-byte limit for a fixtures file`);
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof DigitkitError) throw err;
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw invalidInput(`${file}: no such fixtures file (make one with \`digitkit fixtures --out ${file}\`)`);
     if (e.code) throw invalidInput(`${file}: cannot read (${e.code})`);

@@ -147,6 +147,12 @@ export interface VerifyReport extends ParityReport {
   core: string;
 }
 
+/** Relative to the working directory when inside it, else as given. */
+function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
 /** Import a core module from a path, or say why it cannot be (exit 3). */
 async function coreUrlOf(file: string): Promise<string> {
   const url = pathToFileURL(path.resolve(file)).href;
@@ -176,6 +182,6 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyReport>
     ...compareProbs(fixtures.cases, actual, tolerance),
     model: { path: model.path, sha256: model.sha256 },
     fixtures: fixturesPath,
-    core: path.relative(process.cwd(), corePath) || corePath,
+    core: displayPath(corePath),
   };
 }

@@ -33,7 +33,7 @@ function edited(file: string, name: string, edit: (text: string) => string): str
   return out;
 }
 
-const REGENERATE = (m: string) => `regenerate them with \`digitkit fixtures --model ${m} --out ${fixtures}\``;
+const REGENERATE = (m: string) => `regenerate the fixtures with \`digitkit fixtures --model ${m} --out ${fixtures}\``;
 
 describe('digitkit verify on intact files', () => {
   it('prints max |Δp| with its case and class, cases correct N/M and PARITY OK (exit 0)', async () => {
@@ -78,7 +78,7 @@ describe('digitkit verify catches tampering', () => {
     const r = await verify([], m);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`${m}: sha256 `);
-    expect(r.stderr).toContain(`differs from`);
+    expect(r.stderr).toContain(`is not ${JSON.parse(fs.readFileSync(fixtures, 'utf8')).model.sha256}, the model ${fixtures} was made for`);
     expect(r.stderr).toContain(REGENERATE(m));
   });
 
@@ -151,7 +151,7 @@ describe('digitkit verify on unusable input (exit 3)', () => {
     });
     const r = await verify([], model, f);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/cases\[2\] \(t10k-\d+\): probs has 9 entries, the model has 10 classes; regenerate them/);
+    expect(r.stderr).toMatch(/cases\[2\] \(t10k-\d+\): probs has 9 entries, the model has 10 classes; regenerate the fixtures with/);
   });
 
   it('missing model, missing fixtures, unloadable core', async () => {

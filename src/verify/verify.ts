@@ -109,7 +109,7 @@ export interface VerifyInputs {
 }
 
 /** The regenerate hint every "fixtures do not fit this model" error ends with. */
-const regenerate = (model: string, fixtures: string) => `regenerate them with \`digitkit fixtures --model ${model} --out ${fixtures}\``;
+const regenerate = (model: string, fixtures: string) => `regenerate the fixtures with \`digitkit fixtures --model ${model} --out ${fixtures}\``;
 
 /**
  * Read the fixtures and the model and check that they belong together: the model's bytes hash to
@@ -122,8 +122,8 @@ export async function loadVerifyInputs(opts: VerifyOptions = {}): Promise<Verify
   const model = await readModelFile(modelPath);
   if (model.sha256 !== fixtures.model.sha256) {
     throw invalidInput(
-      `${modelPath}: sha256 ${model.sha256} differs from ${fixtures.model.sha256}, the model ${fixturesPath} was made for (${fixtures.model.path}); ` +
-        `the model changed since, so ${regenerate(modelPath, fixturesPath)}`,
+      `${modelPath}: sha256 ${model.sha256} is not ${fixtures.model.sha256}, the model ${fixturesPath} was made for (${fixtures.model.path}); ` +
+        `if this model is the one you mean to ship, ${regenerate(modelPath, fixturesPath)}`,
     );
   }
   const size = model.raw.input.width * model.raw.input.height;

@@ -2,6 +2,7 @@
 // load time, single-image latency and batch throughput. Model: $DIGITKIT_BENCH_MODEL, else
 // models/mnist-int8.json, else random weights of the shipped shape (speed barely depends on values).
 import fs from 'node:fs';
+import os from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import * as core from '../dist/core/index.js';
@@ -25,6 +26,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const js = fs.readFileSync(CORE);
 console.log(`core module: ${js.length} bytes, ${gzipSync(js, { level: 9 }).length} bytes gzipped`);
 console.log(`model: ${file ?? 'random int8 weights (784-128-64-10)'}, ${Buffer.byteLength(text)} bytes`);
+console.log(`machine: ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (timings are only as quiet as the machine)`);
 
 const loads = [];
 let model;
@@ -61,6 +63,16 @@ const pick = (q) => median(runs.map((s) => s[Math.floor(q * (n - 1))])) * 1000;
 const mean = median(runs.map((s) => s.reduce((a, b) => a + b, 0) / n)) * 1000;
 console.log(`single image (classifyPixels, ${n} t10k digits x ${runs.length} runs): mean ${mean.toFixed(1)} µs, p50 ${pick(0.5).toFixed(1)} µs, p99 ${pick(0.99).toFixed(1)} µs   [target <= 27 µs]`);
 console.log(`  accuracy on t10k: ${(correct / n * 100).toFixed(2)}%`);
+
+// The forward pass alone, on prepared inputs, one image per call; best run.
+const probs = new Float64Array(10);
+const fwd = [];
+for (let r = 0; r < 6; r++) {
+  const t = performance.now();
+  for (let i = 0; i < n; i++) core.forward(model, xs.subarray(i * size, (i + 1) * size), probs);
+  if (r > 0) fwd.push(((performance.now() - t) / n) * 1000);
+}
+console.log(`forward alone (prepared input, ${n} images x ${fwd.length} runs): best ${Math.min(...fwd).toFixed(1)} µs, median ${median(fwd).toFixed(1)} µs per image`);
 
 // Batch: forwardBatch over all of t10k (inputs prepared once), repeated.
 const out = new Float64Array(n * 10);

@@ -45,10 +45,14 @@ export interface RawModel extends ModelInfo {
 /** A loaded model, ready to run: weights dequantized to float64 once. */
 export interface Model extends ModelInfo {
   layers: { rows: number; cols: number; w: Float64Array; b: Float64Array }[];
-  /** Scratch, allocated once per model (forward is synchronous, so sharing is safe): each layer's outputs, and the nonzero inputs' row offsets and values. */
+  /**
+   * Scratch, allocated once per model (forward is synchronous, so sharing is safe): each layer's
+   * outputs, the nonzero inputs' row offsets and values, and classifyPixels's input vector.
+   */
   scratch: Float64Array[];
   idx: Int32Array;
   val: Float64Array;
+  x: Float64Array;
 }
 
 const B64 = new Uint8Array(128); // '=' (and anything the regex below rejects) maps to 0
@@ -171,7 +175,7 @@ export function dequantize({ rows, cols, q, scale }: RawLayer): Float64Array {
 export function loadRawModel(raw: RawModel): Model {
   const layers = raw.layers.map((l) => ({ rows: l.rows, cols: l.cols, w: dequantize(l), b: Float64Array.from(l.b) }));
   const n = Math.max(...layers.map((l) => l.rows)) + 8;
-  return { ...raw, layers, scratch: layers.map((l) => new Float64Array(l.cols)), idx: new Int32Array(n), val: new Float64Array(n) };
+  return { ...raw, layers, scratch: layers.map((l) => new Float64Array(l.cols)), idx: new Int32Array(n), val: new Float64Array(n), x: new Float64Array(layers[0].rows) };
 }
 
 /** Parse, validate and dequantize a model file's text (or parsed JSON). */
@@ -257,7 +261,7 @@ export interface Classification {
 /** Classify one 28x28 image of 0..255 pixels (ink = 255 on 0). */
 export function classifyPixels(model: Model, pixels: ArrayLike<number>): Classification {
   if (pixels.length != model.layers[0].rows) throw new RangeError(`${pixels.length} pixels, expected ${model.layers[0].rows}`);
-  const probs = forward(model, pixelsToInput(model, pixels));
+  const probs = forward(model, pixelsToInput(model, pixels, model.x));
   let index = 0;
   for (let j = 1; j < probs.length; j++) if (probs[j] > probs[index]) index = j;
   return { index, label: model.labels[index], probability: probs[index], probs };

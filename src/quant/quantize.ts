@@ -105,13 +105,15 @@ export interface QuantizeReport {
 }
 
 const round6 = (x: number) => Number(x.toPrecision(6));
+/** Which training-history series the int8 meta keeps first when not all fit (others after these). */
+const HISTORY_ORDER = ['valAccuracy', 'loss', 'trainAccuracy', 'lr'];
 const round4 = (x: unknown) => (typeof x === 'number' ? Number(x.toPrecision(4)) : x);
 
 /**
  * The int8 model's meta: the quantization facts and measured accuracies always; then, while the file
  * stays within MAX_INT8_BYTES, what it can carry over from the float model's meta (in that meta's
- * key order, `history` last with 4-digit numbers, dropping its last series until it fits). The float
- * model's sha256 links to everything left out.
+ * key order; `history` last, with 4-digit numbers, dropping series until it fits: lr first,
+ * valAccuracy last). The float model's sha256 links to everything left out.
  */
 function int8Meta(floatMeta: unknown, essentials: Record<string, unknown>, sizeWith: (meta: Record<string, unknown>) => number): Record<string, unknown> {
   const meta: Record<string, unknown> = { ...essentials };
@@ -127,7 +129,10 @@ function int8Meta(floatMeta: unknown, essentials: Record<string, unknown>, sizeW
   }
   const history = from.history;
   if (history && typeof history === 'object' && !Array.isArray(history)) {
-    const series = Object.entries(history as Record<string, unknown>).map(([k, v]) => [k, Array.isArray(v) ? v.map(round4) : v] as const);
+    const rank = (k: string) => (HISTORY_ORDER.indexOf(k) + HISTORY_ORDER.length + 1) % (HISTORY_ORDER.length + 1);
+    const series = Object.entries(history as Record<string, unknown>)
+      .map(([k, v]) => [k, Array.isArray(v) ? v.map(round4) : v] as const)
+      .sort((a, b) => rank(a[0]) - rank(b[0]));
     for (let n = series.length; n > 0; n--) if (tryAdd('history', Object.fromEntries(series.slice(0, n)))) break;
   }
   return meta;

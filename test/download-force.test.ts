@@ -1,21 +1,14 @@
 // `digitkit download --source web --force` (a failed re-fetch keeps every good file) and https
 // mirrors, against a real HTTP(S) server on 127.0.0.1.
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { MNIST_FILES } from '../src/data/mnist.js';
 import { runCli } from './helpers/cli.js';
-import { downloadFrom, MIRROR_TLS_PEM, prepareGzips, startMirrorServer, type Fault, type MirrorServer } from './helpers/mirror-server.js';
-import { expectAllVerified, expectUntouched, LABELS, NAMES, removeTempDirs, seededDir, sha256File, snapshot, strayFiles } from './helpers/mnist-dir.js';
+import { MIRROR_TLS_PEM, prepareGzips, startMirrorServer, useMirrorServer, type Fault } from './helpers/mirror-server.js';
+import { expectAllVerified, expectUntouched, LABELS, LABELS_SHA, NAMES, removeTempDirs, seededDir, sha256File, snapshot, strayFiles } from './helpers/mnist-dir.js';
 
-const LABELS_SHA = MNIST_FILES.find((f) => f.name === LABELS)!.sha256;
-let server: MirrorServer;
-
-beforeAll(async () => { server = await startMirrorServer(); });
-afterAll(() => server.close());
+const { download, url } = useMirrorServer();
 afterEach(removeTempDirs);
-
-const url = (fault: Fault, name = LABELS) => server.url(fault, name);
-const download = (dir: string, mirrors: Fault[], extra: string[] = []) => downloadFrom(server, dir, mirrors, extra);
 
 describe('web mirrors with --force: a failed re-fetch keeps every good file', () => {
   it.each<[Fault, number]>([['reset', 4], ['stall', 4], ['wrong', 3], ['bomb', 3]])('%s → exit %i, all four files byte-identical', async (fault, code) => {

@@ -3,17 +3,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BIN } from './helpers/cli.js';
-import { prepareGzips, startMirrorServer, type MirrorServer } from './helpers/mirror-server.js';
+import { prepareGzips, useMirrorServer } from './helpers/mirror-server.js';
 import { expectUntouched, LABELS, removeTempDirs, seededDir, snapshot, strayFiles } from './helpers/mnist-dir.js';
 
-let server: MirrorServer;
-beforeAll(async () => {
-  server = await startMirrorServer();
-  await prepareGzips('stall', [LABELS, 'train-images-idx3-ubyte']);
-});
-afterAll(() => server.close());
+const mirrors = useMirrorServer();
+beforeAll(() => prepareGzips('stall', [LABELS, 'train-images-idx3-ubyte']));
 afterEach(removeTempDirs);
 
 async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise<void> {
@@ -26,7 +22,7 @@ async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise
 
 /** Start a download from the stalling mirror, SIGINT it once a partial temp file is on disk. */
 async function interruptDownload(dir: string, extra: string[]) {
-  const child = spawn(process.execPath, [BIN, 'download', '--dir', dir, '--source', 'web', '--no-default-mirrors', '--mirror', server.mirror('stall'), ...extra], {
+  const child = spawn(process.execPath, [BIN, 'download', '--dir', dir, '--source', 'web', '--no-default-mirrors', '--mirror', mirrors.mirror('stall'), ...extra], {
     env: { ...process.env, NO_COLOR: '1', DIGITKIT_MIRROR: undefined },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

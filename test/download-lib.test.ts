@@ -2,20 +2,16 @@
 // progress hooks, aborting, and the mirror list. Real files, a real HTTP server on 127.0.0.1.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runDownload, type DownloadHooks } from '../src/data/download.js';
 import { DEFAULT_MIRRORS, embeddedMnistDir, MNIST_FILES } from '../src/data/mnist.js';
 import { gzipUrl, mirrorOrder } from '../src/data/sources.js';
 import { DigitkitError } from '../src/errors.js';
-import { prepareGzips, startMirrorServer, wrongBytes, type MirrorServer } from './helpers/mirror-server.js';
+import { prepareGzips, useMirrorServer, wrongBytes } from './helpers/mirror-server.js';
 import { expectAllVerified, expectUntouched, freshDir, LABELS, removeTempDirs, seededDir, snapshot, strayFiles } from './helpers/mnist-dir.js';
 
-let server: MirrorServer;
-beforeAll(async () => {
-  server = await startMirrorServer();
-  await prepareGzips('ok', ['t10k-images-idx3-ubyte']);
-});
-afterAll(() => server.close());
+const server = useMirrorServer();
+beforeAll(() => prepareGzips('ok', ['t10k-images-idx3-ubyte']));
 afterEach(removeTempDirs);
 
 /** An "embedded" directory whose t10k labels are wrong and whose t10k images are missing. */

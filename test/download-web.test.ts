@@ -3,20 +3,15 @@
 // stay byte-identical); each checks the exit code, the message, and that no partial file is left.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { MNIST_FILES } from '../src/data/mnist.js';
-import { downloadFrom, prepareGzips, startMirrorServer, type Fault, type MirrorServer } from './helpers/mirror-server.js';
-import { expectAllVerified, expectUntouched, LABELS, removeTempDirs, seededDir, sha256File, snapshot, strayFiles } from './helpers/mnist-dir.js';
+import { prepareGzips, useMirrorServer, type Fault } from './helpers/mirror-server.js';
+import { expectAllVerified, expectUntouched, LABELS, LABELS_SHA, removeTempDirs, seededDir, sha256File, snapshot, strayFiles } from './helpers/mnist-dir.js';
 
-const LABELS_SHA = MNIST_FILES.find((f) => f.name === LABELS)!.sha256;
-let server: MirrorServer;
-
-beforeAll(async () => { server = await startMirrorServer(); });
-afterAll(() => server.close());
+const mirrors = useMirrorServer();
+const { download } = mirrors;
+const url = (fault: Fault, name = LABELS) => mirrors.url(fault, name);
 afterEach(removeTempDirs);
-
-const url = (fault: Fault, name = LABELS) => server.url(fault, name);
-const download = (dir: string, mirrors: Fault[], extra: string[] = [], env: Record<string, string | undefined> = {}) => downloadFrom(server, dir, mirrors, extra, env);
 
 /** What a failed run must leave: no target, no temp file, the seeded files untouched. */
 function expectNothingWritten(dir: string, before: ReturnType<typeof snapshot>) {
@@ -71,17 +66,17 @@ describe('web mirrors: a good mirror after a bad one', () => {
     const r = await download(dir, [fault]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`from ${url(fault)}`);
-    expect(server.requests).toContain(`/ok/${LABELS}.gz`);
+    expect(mirrors.server.requests).toContain(`/ok/${LABELS}.gz`);
     expect(sha256File(path.join(dir, LABELS))).toBe(LABELS_SHA);
   });
 
   it('tries --mirror before DIGITKIT_MIRROR entries; a big file arrives whole (--json)', async () => {
     await prepareGzips('ok', ['t10k-images-idx3-ubyte']);
     const dir = seededDir(['t10k-images-idx3-ubyte']);
-    const start = server.requests.length;
-    const r = await download(dir, ['404'], ['--json'], { DIGITKIT_MIRROR: `${server.mirror('not-gzip')},${server.mirror('ok')}` });
+    const start = mirrors.server.requests.length;
+    const r = await download(dir, ['404'], ['--json'], { DIGITKIT_MIRROR: `${mirrors.mirror('not-gzip')},${mirrors.mirror('ok')}` });
     expect(r.code).toBe(0);
-    expect(server.requests.slice(start)).toEqual(['404', 'not-gzip', 'ok'].map((f) => `/${f}/t10k-images-idx3-ubyte.gz`));
+    expect(mirrors.server.requests.slice(start)).toEqual(['404', 'not-gzip', 'ok'].map((f) => `/${f}/t10k-images-idx3-ubyte.gz`));
     const file = JSON.parse(r.stdout).files.find((f: { name: string }) => f.name === 't10k-images-idx3-ubyte');
     expect(file).toMatchObject({ status: 'downloaded', source: 'web', location: url('ok', 't10k-images-idx3-ubyte'), bytes: 7840016, sha256: MNIST_FILES[2].sha256 });
     expect(file.failures.map((f: { location: string }) => f.location)).toEqual([url('404', 't10k-images-idx3-ubyte'), url('not-gzip', 't10k-images-idx3-ubyte')]);

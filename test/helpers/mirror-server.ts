@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { embeddedMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
+import { afterAll, beforeAll } from 'vitest';
 import { runCli } from './cli.js';
 
 export const FAULTS = [
@@ -206,4 +207,18 @@ export function downloadFrom(server: MirrorServer, dir: string, mirrors: Fault[]
     env: { DIGITKIT_MIRROR: undefined, ...env },
     timeoutMs: 60_000,
   });
+}
+
+/** A mirror server for the current test file: started before its tests, closed after. */
+export function useMirrorServer(opts: { tls?: boolean } = {}) {
+  let server: MirrorServer | undefined;
+  beforeAll(async () => { server = await startMirrorServer(opts); });
+  afterAll(() => server?.close());
+  const get = () => server ?? (() => { throw new Error('mirror server not started'); })();
+  return {
+    get server() { return get(); },
+    mirror: (fault: Fault) => get().mirror(fault),
+    url: (fault: Fault, name: string) => get().url(fault, name),
+    download: (dir: string, mirrors: Fault[], extra: string[] = [], env: Record<string, string | undefined> = {}) => downloadFrom(get(), dir, mirrors, extra, env),
+  };
 }

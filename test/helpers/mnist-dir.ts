@@ -9,6 +9,7 @@ import { embeddedMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 
 export const NAMES = MNIST_FILES.map((f) => f.name);
 export const LABELS = 't10k-labels-idx1-ubyte';
+export const LABELS_SHA = MNIST_FILES.find((f) => f.name === LABELS)!.sha256;
 const made: string[] = [];
 
 export function sha256File(file: string): string {

@@ -124,7 +124,9 @@ async function obtain(file: MnistFile, target: string, list: Candidate[], opts: 
     try {
       const sha256 = await c.transfer(temp.tmp, { signal: opts.signal, onBytes: (n) => hooks.onProgress?.(file, n) });
       if (interrupted(opts.signal)) throw new InterruptedError();
-      await temp.commit();
+      await temp.commit().catch((err: NodeJS.ErrnoException) => {
+        throw new DigitkitError(ExitCode.usage, `${target}: cannot write (${err.code ?? err.message})`);
+      });
       return {
         name: file.name,
         status: c.source === 'web' ? 'downloaded' : 'copied',
@@ -149,7 +151,8 @@ async function obtain(file: MnistFile, target: string, list: Candidate[], opts: 
 
 /** The error for files no source could provide: exit 3 if every source gave wrong bytes, else 4. */
 function failureError(dir: string, report: DownloadReport, failed: FileResult[]): DigitkitError {
-  const allWrong = failed.every((f) => f.failures.length > 0 && f.failures.every((a) => a.wrongBytes));
+  const wrongEverywhere = (f: FileResult) => f.failures.length > 0 && f.failures.every((a) => a.wrongBytes);
+  const allWrong = failed.every(wrongEverywhere);
   const lines: string[] = [];
   for (const f of failed) {
     if (f.failures.length === 0) {
@@ -157,7 +160,7 @@ function failureError(dir: string, report: DownloadReport, failed: FileResult[])
       continue;
     }
     const mismatch = f.failures.find((a) => a.reason.startsWith('sha256 mismatch'));
-    const head = !allWrong ? 'every source failed:' : mismatch ? `${mismatch.reason}; every source gave wrong bytes:` : 'every source gave wrong bytes:';
+    const head = !wrongEverywhere(f) ? 'every source failed:' : mismatch ? `${mismatch.reason}; every source gave wrong bytes:` : 'every source gave wrong bytes:';
     lines.push(`${f.name}: ${head}`);
     for (const a of f.failures) lines.push(`  ${a.location}: ${a.reason}`);
   }

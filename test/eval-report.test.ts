@@ -188,4 +188,13 @@ describe('digitkit eval in the terminal', () => {
     expect(j.code).toBe(3);
     expect(JSON.parse(j.stdout).error.code).toBe(3);
   });
+
+  it('exits 2 when --report names something that cannot be a directory', async () => {
+    const file = path.join(tmp, 'ones3.json');
+    fs.writeFileSync(file, constantModel([1, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+    const r = await runCli(['eval', '--model', file, '--data', data, '--report', path.join(file, 'sub')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file} exists and is not a directory`);
+    expect(r.stdout).toBe('');
+  });
 });

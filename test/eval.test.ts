@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { embeddedMnistDir } from '../src/data/mnist.js';
+import { readHistory } from '../src/eval/curves-chart.js';
 import { runEval } from '../src/eval/evaluate.js';
 import { formatModel } from '../src/node/model-file.js';
 import { agreement, classStats, confusionMatrix, correctCount } from '../src/eval/metrics.js';
@@ -37,6 +38,19 @@ describe('metrics', () => {
     const ag = agreement(Uint8Array.from([1, 2, 3, 4, 5]), Uint8Array.from([1, 0, 3, 9, 5]));
     expect(ag).toEqual({ count: 5, agree: 3, rate: 0.6, disagree: [1, 3] });
     expect(() => agreement([1], [1, 2])).toThrow();
+  });
+});
+
+describe('meta.history', () => {
+  it('reads the columnar history defensively: any array may be missing, non-numbers become gaps', () => {
+    expect(readHistory({ history: { loss: [1, 'x', null, 0.5], lr: [0.1], valAccuracy: 'no' } })).toEqual({ loss: [1, NaN, NaN, 0.5], lr: [0.1] });
+    expect(readHistory({ history: { valAccuracy: [0.9, 0.95] } })).toEqual({ valAccuracy: [0.9, 0.95] });
+    // Nothing to plot: only a learning rate, no history, or not an object.
+    expect(readHistory({ history: { lr: [0.1, 0.05] } })).toBeNull();
+    expect(readHistory({ history: { loss: [] } })).toBeNull();
+    expect(readHistory({ history: [[1, 2]] })).toBeNull();
+    expect(readHistory({})).toBeNull();
+    expect(readHistory(undefined)).toBeNull();
   });
 });
 

@@ -85,7 +85,9 @@ function panelSvg(p: Panel): string[] {
   // A little room around the data so the first and last points do not sit on the axes.
   const yMin = Math.min(...all) * scale;
   const yMax = Math.max(...all) * scale;
-  const yt = niceTicks(yMin - (yMax - yMin) * 0.03, yMax + (yMax - yMin) * 0.03);
+  // ... but never below 0 for a loss or above 100% for an accuracy.
+  const pad = (yMax - yMin) * 0.03 || Math.abs(yMax) * 0.02 || 0.02;
+  const yt = niceTicks(yMin >= 0 ? Math.max(0, yMin - pad) : yMin - pad, p.percent && yMax <= 100 ? Math.min(100, yMax + pad) : yMax + pad);
   const xPad = Math.max(0.3, (epochs - 1) * 0.03);
   const xLo = 1 - xPad;
   const xHi = epochs + xPad;
@@ -116,9 +118,17 @@ function panelSvg(p: Panel): string[] {
     const pts = s.values.map((v, i) => [i + 1, v] as const).filter(([, v]) => Number.isFinite(v));
     if (pts.length === 0) return;
     const xy = pts.map(([e, v]) => [X(e).toFixed(1), Y(v).toFixed(1)]);
-    if (pts.length > 1) {
-      out.push(`<polyline points="${xy.map((c) => c.join(',')).join(' ')}" fill="none" stroke="${s.color}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
-    }
+    // One polyline per run of consecutive recorded epochs, so a missing value shows as a gap.
+    let run: string[] = [];
+    const flush = () => {
+      if (run.length > 1) out.push(`<polyline points="${run.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+      run = [];
+    };
+    pts.forEach(([e], i) => {
+      if (i > 0 && e !== pts[i - 1][0] + 1) flush();
+      run.push(xy[i].join(','));
+    });
+    flush();
     if (pts.length <= 40) for (const [cx, cy] of xy) out.push(`<circle cx="${cx}" cy="${cy}" r="3.5" fill="${s.color}"/>`);
     // Legend, top right inside the panel.
     const ly = legendY + k * 18;

@@ -9,7 +9,7 @@ import { readModelFile, type ModelFile } from '../node/model-file.js';
 import { readHistory, type History } from './curves-chart.js';
 import { predictImages, type Predictions } from './inference.js';
 import { agreement, classStats, confusionMatrix, correctCount, type ClassStats } from './metrics.js';
-import { writeReport, type ReportFiles } from './report.js';
+import { ensureReportDir, writeReport, type ReportFiles } from './report.js';
 
 export const EVAL_FORMAT = 'digitkit-eval';
 
@@ -133,6 +133,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   // Models first: a bad model path is reported before the (larger) data set is read.
   const a = await readModel(opts.model, 'train one with `digitkit train`, or name one with --model');
   const b = opts.compare === undefined ? undefined : await readModel(opts.compare, 'the file given to --compare');
+  // An unusable --report directory is reported before the work, not after it.
+  if (opts.report !== undefined) await ensureReportDir(opts.report);
   const mnist = await loadMnist(opts.data, ['t10k']);
   const test = mnist.test!;
   for (const m of b ? [a, b] : [a]) checkFitsMnist(m, test);

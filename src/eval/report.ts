@@ -2,8 +2,10 @@
  * `--report DIR`: confusion.png, errors.png, curves.png (when the model has a training history),
  * disagreements.png (when comparing) and report.json, each written atomically.
  */
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { MnistSplit } from '../data/load.js';
+import { usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { confusionSvg } from './confusion-chart.js';
 import { curvesSvg } from './curves-chart.js';
@@ -34,13 +36,39 @@ function leftOut(total: number, shown: number): string[] {
   return total > shown ? [`showing ${shown}; ${total - shown} left out (all of them are listed in report.json)`] : [];
 }
 
+/**
+ * Create the report directory one level at a time. Not fs.mkdir({recursive}): on Linux that
+ * spins forever for a path under /proc or /sys (ENOENT for the child, EEXIST for the parent).
+ */
+export async function ensureReportDir(dir: string): Promise<void> {
+  const abs = path.resolve(dir);
+  const parts = abs.split(path.sep).filter(Boolean);
+  for (let k = 1; k <= parts.length; k++) {
+    const p = path.join(path.parse(abs).root, ...parts.slice(0, k));
+    try {
+      await fsp.mkdir(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw usageError(`--report ${dir}: cannot create ${p} (${code})`);
+      if (!(await fsp.stat(p)).isDirectory()) throw usageError(`--report ${dir}: ${p} exists and is not a directory`);
+    }
+  }
+}
+
 export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit): Promise<void> {
   const m = rep.model;
   const name = path.basename(m.path);
   const labels = m.classes.map((c) => c.label);
   const files: string[] = [];
+  await ensureReportDir(dir);
   const put = async (file: string, data: Buffer | string) => {
-    await writeFileAtomic(path.join(dir, file), data);
+    try {
+      await writeFileAtomic(path.join(dir, file), data);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code) throw usageError(`--report ${dir}: cannot write ${file} (${code})`);
+      throw err;
+    }
     files.push(file);
   };
   const textRendered = await textRenders();

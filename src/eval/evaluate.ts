@@ -148,9 +148,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     model: summarize(a, test, pa),
     warnings: [],
   };
-  let pb: Predictions | undefined;
   if (b) {
-    pb = run(b);
+    const pb = run(b);
     const ag = agreement(pa.predicted, pb.predicted);
     const C = pa.classes;
     report.compare = {
@@ -160,7 +159,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
         index: i,
         label: test.labels[i],
         a: { predicted: pa.predicted[i], probability: round6(pa.probs[i * C + pa.predicted[i]]) },
-        b: { predicted: pb!.predicted[i], probability: round6(pb!.probs[i * C + pb!.predicted[i]]) },
+        b: { predicted: pb.predicted[i], probability: round6(pb.probs[i * C + pb.predicted[i]]) },
       })),
     };
   }

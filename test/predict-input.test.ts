@@ -1,6 +1,6 @@
 // `digitkit predict` on bad input: every rejected file is named with its reason, the others are still
 // classified, and the exit code says what happened. The weights do not matter here, so these tests
-// use a small model written on the spot (a valid contract file with random weights).
+// use a small model with random weights written through the real model writer.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatModel } from '../src/node/model-file.js';
 import { runCli } from './helpers/cli.js';
+import { randomLayers } from './helpers/random-model.js';
 import { digitAt, loadT10k, PNG_SIGNATURE, pngChunk, renderDigit, rng, type Look } from './helpers/render.js';
 
 interface Row { file: string; digit: number | null; probability: number | null; top: { digit: number; p: number }[]; error?: string; preprocessed?: string }
@@ -19,16 +20,10 @@ let model: string;
 let digitPng: Buffer;
 const look: Look = { width: 160, height: 120, size: [70, 100], ink: [0, 0, 0], background: [255, 255, 255] };
 
-function randomModel(inputSide = 28): string {
-  const r = rng(11);
-  const layer = (rows: number, cols: number) => ({
-    rows,
-    cols,
-    w: Int8Array.from({ length: rows * cols }, () => Math.round((r() * 2 - 1) * 127)),
-    scale: 0.01,
-    b: Array.from({ length: cols }, () => r() - 0.5),
-  });
-  return formatModel({ dtype: 'int8', input: { width: inputSide, height: inputSide, scale: 1 / 255 }, layers: [layer(inputSide * inputSide, 16), layer(16, 10)] });
+/** Random weights (they do not matter here) for a model whose input is `side` x `side`. */
+function randomModel(side = 28): string {
+  const shape = [side * side, 16, 10];
+  return formatModel({ dtype: 'int8', input: { width: side, height: side, scale: 1 / 255 }, layers: randomLayers({ shape, seed: 11 }) });
 }
 
 /** A PNG whose header claims 65536x65536 gray pixels (4 GiB decoded) with a few bytes of data. */

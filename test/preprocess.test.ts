@@ -158,6 +158,13 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
     expect(preprocess(speck, 100, 80).found).toBe(false);
   });
 
+  it('refuses a buffer that is not w*h gray values (RGBA passed without toGray, say)', () => {
+    const rgba = new Uint8ClampedArray(10 * 8 * 4);
+    expect(() => preprocess(rgba, 10, 8)).toThrow(RangeError);
+    expect(() => preprocess(toGray(rgba), 10, 8)).not.toThrow();
+    expect(() => preprocess(new Uint8Array(0), 0, 0)).toThrow(RangeError);
+  });
+
   it('toGray flattens alpha onto white', () => {
     const rgba = Uint8ClampedArray.from([0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 128, 255, 0, 0, 255, 30, 60, 90, 255]);
     expect(Array.from(toGray(rgba))).toEqual([255, 0, 127, 85, 60]);

@@ -290,7 +290,8 @@ function resample(a: ArrayLike<number>, o: number, sl: number, n: number, m: num
   const f = m / n, b = new Float64Array(m * L);
   for (let l = 0; l < L; l++) {
     for (let i = 0; i < n; i++) {
-      for (let k = (i * f) | 0; k < i * f + f; k++) b[k * L + l] += a[o + l * sl + i] * (Math.min(i * f + f, k + 1) - Math.max(i * f, k));
+      const u = a[o + l * sl + i], lo = i * f, hi = lo + f;
+      if (u) for (let k = lo | 0; k < hi; k++) b[k * L + l] += u * (Math.min(hi, k + 1) - Math.max(lo, k));
     }
   }
   return b;
@@ -306,10 +307,13 @@ function resample(a: ArrayLike<number>, o: number, sl: number, n: number, m: num
  * 4. normalise contrast: gain so the ink's intensity-weighted mean is 217 (MNIST's typical value),
  *    which also brings faint thin strokes up to MNIST's brightness;
  * 5. place it with the ink's centre of mass at pixel (14, 14), shifted less if ink would fall off.
- * `found` is false when there is no ink (blank image): never classify that.
+ * `found` is false when there is no ink (blank image): never classify that. `g` must hold exactly
+ * w*h values (a RangeError otherwise: RGBA needs `toGray` first).
  */
 export function preprocess(g: ArrayLike<number>, w: number, h: number, invert?: boolean): Preprocessed {
-  const n = w * h, pixels = new Uint8ClampedArray(784), b: number[] = [], v = new Uint8ClampedArray(n);
+  const n = w * h;
+  if (g.length != n || !n) throw new RangeError(`${g.length} gray values for ${w}x${h}`);
+  const pixels = new Uint8ClampedArray(784), b: number[] = [], v = new Uint8ClampedArray(n);
   for (let i = 0; i < w; i++) b.push(g[i], g[n - w + i]);
   for (let i = 0; i < n; i += w) b.push(g[i], g[i + w - 1]);
   let bg = new Uint8Array(b).sort()[b.length >> 1], sum = 0, x0 = w, x1 = 0, y0 = h, y1 = 0;

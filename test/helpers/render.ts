@@ -27,16 +27,8 @@ export function loadT10k(): Promise<MnistSplit> {
 
 export const digitAt = (s: MnistSplit, i: number) => ({ pixels: s.images.subarray(i * 784, (i + 1) * 784), label: s.labels[i] });
 
-/** Deterministic PRNG (mulberry32), so every run renders the same files. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (seeded), so every run renders the same files. */
+export { rng } from './random-model.js';
 
 type Rgb = [number, number, number];
 

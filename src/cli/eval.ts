@@ -1,8 +1,6 @@
 /** `digitkit eval`: test-set accuracy, per-class precision/recall, confusion matrix, PNG reports, model comparison. */
 import type { Command } from 'commander';
 import { DEFAULT_DATA_DIR } from '../data/mnist.js';
-import { runEval } from '../eval/evaluate.js';
-import { formatEvalText } from '../eval/text-report.js';
 import { handler } from './context.js';
 import { createBar, type Bar } from './progress.js';
 
@@ -26,6 +24,9 @@ export function register(program: Command): void {
     .action(handler<EvalFlags>(async (opts, ctx) => {
       let bar: Bar | null = null;
       let current = '';
+      // Loaded here, not at start-up: the report code pulls in sharp, which every other command would pay for.
+      const { runEval } = await import('../eval/evaluate.js');
+      const { formatEvalText } = await import('../eval/text-report.js');
       const rep = await runEval({
         model: opts.model,
         data: opts.data,

@@ -148,7 +148,7 @@ export interface VerifyReport extends ParityReport {
 }
 
 /** Relative to the working directory when inside it, else as given. */
-function displayPath(file: string): string {
+export function displayPath(file: string): string {
   const rel = path.relative(process.cwd(), file);
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }

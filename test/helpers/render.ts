@@ -77,7 +77,7 @@ export const LOOKS: Record<string, Look | ((r: () => number) => Look)> = {
 };
 
 /** Bilinear upscale of a 28x28 digit (0..1 ink) by `f`. */
-function upscale(src: Uint8Array, f: number): { a: Float32Array; n: number } {
+export function upscale(src: Uint8Array, f: number): { a: Float32Array; n: number } {
   const n = Math.round(28 * f);
   const a = new Float32Array(n * n);
   for (let y = 0; y < n; y++) {
@@ -93,7 +93,7 @@ function upscale(src: Uint8Array, f: number): { a: Float32Array; n: number } {
 }
 
 /** Zhang-Suen thinning of a binary image (1 = ink): the digit's one-pixel-wide centre lines. */
-function skeleton(bin: Uint8Array, n: number): Uint8Array {
+export function skeleton(bin: Uint8Array, n: number): Uint8Array {
   const s = bin.slice();
   const at = (x: number, y: number) => (x < 0 || y < 0 || x >= n || y >= n ? 0 : s[y * n + x]);
   for (let changed = true; changed; ) {

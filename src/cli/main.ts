@@ -22,6 +22,11 @@ export function buildProgram(): Command {
 const VERSION = '0.1.0';
 
 export async function main(argv: string[]): Promise<void> {
+  // `digitkit … | head`: a closed pipe ends the output quietly instead of crashing.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const program = buildProgram();
   const json = argv.includes('--json');
   program.exitOverride();

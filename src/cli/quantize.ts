@@ -1,6 +1,41 @@
 import type { Command } from 'commander';
-import { registerNotBuilt } from './not-built.js';
+import { runQuantize, type QuantizeReport } from '../quant/quantize.js';
+import { handler } from './context.js';
+
+interface Opts {
+  in: string;
+  out: string;
+  perChannel?: boolean;
+  data: string;
+  json?: boolean;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const sci = (x: number) => x.toExponential(2);
 
 export function register(program: Command): void {
-  registerNotBuilt(program, 'quantize', 'Quantize a float model to int8');
+  program
+    .command('quantize')
+    .description('Quantize a float model to int8 (symmetric, round half away from zero) and measure what it costs')
+    .option('--in <file>', 'float32 model to quantize', 'models/mnist-f32.json')
+    .option('--out <file>', 'int8 model to write', 'models/mnist-int8.json')
+    .option('--per-channel', 'one scale per output column instead of one per layer')
+    .option('--data <dir>', 'MNIST directory (the t10k files measure accuracy)', 'data/mnist')
+    .option('--json', 'print one JSON document')
+    .action(handler<Opts>(async (opts, ctx) => {
+      const r: QuantizeReport = await runQuantize(opts);
+      const { color } = ctx;
+      const a = r.accuracy;
+      ctx.out(`wrote ${r.out.path} (${r.granularity} int8, sha256 ${r.out.sha256.slice(0, 12)}…)`);
+      ctx.out(`size      float ${r.in.bytes.toLocaleString('en-US')} bytes -> int8 ${r.out.bytes.toLocaleString('en-US')} bytes (${(r.in.bytes / r.out.bytes).toFixed(1)}x smaller)`);
+      r.layers.forEach((l, k) => {
+        const scale = typeof l.scale === 'number' ? `scale ${sci(l.scale)}` : `scales ${sci(l.scale.min)}..${sci(l.scale.max)}`;
+        ctx.out(`layer ${k}   ${l.rows}x${l.cols}  ${scale}  |Δw| max ${sci(l.maxAbs)} mean ${sci(l.meanAbs)}`);
+      });
+      ctx.out(`accuracy  float ${pct(a.float)}, int8 ${pct(a.int8)} (${a.deltaPp >= 0 ? '+' : ''}${a.deltaPp.toFixed(2)} pp) on ${a.images} test images`);
+      ctx.out(`agreement ${pct(a.agreement)} of test images get the same class from both`);
+      if (!r.targets.accuracyOk) ctx.out(color.yellow(`warning: int8 accuracy is more than ${r.targets.maxDropPp} pp below float`));
+      if (!r.targets.sizeOk) ctx.out(color.yellow(`warning: ${r.out.path} is larger than ${r.targets.maxBytes.toLocaleString('en-US')} bytes`));
+      return { json: r };
+    }));
 }

@@ -11,15 +11,12 @@ export const MODEL_FORMAT = 'digitkit-mlp';
 export const MODEL_VERSION = 1;
 /** Files above this size are rejected before parsing (contract). */
 export const MAX_MODEL_BYTES = 64 * 1024 * 1024;
-const MAX_LAYER_WEIGHTS = 16_777_216;
 
 /** A model file that breaks the contract. `field` is the JSON path of the offending field. */
 export class ModelError extends Error {
-  readonly field: string;
-  constructor(source: string, field: string, problem: string) {
+  constructor(source: string, readonly field: string, problem: string) {
     super(`${source}: ${field ? field + ' ' : ''}${problem}`);
     this.name = 'ModelError';
-    this.field = field;
   }
 }
 
@@ -48,227 +45,142 @@ export interface RawModel extends ModelInfo {
 /** A loaded model, ready to run: weights dequantized to float64 once. */
 export interface Model extends ModelInfo {
   layers: { rows: number; cols: number; w: Float64Array; b: Float64Array }[];
-  /** Activation scratch, allocated once per model (forward is synchronous, so sharing is safe). */
+  /**
+   * Scratch, allocated once per model (forward is synchronous, so sharing is safe): each layer's
+   * outputs, the nonzero inputs' row offsets and values, and classifyPixels's input vector.
+   */
   scratch: Float64Array[];
+  idx: Int32Array;
+  val: Float64Array;
+  x: Float64Array;
 }
 
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_INDEX = new Int16Array(128).fill(-1);
-for (let i = 0; i < 64; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+const B64 = new Uint8Array(128); // '=' (and anything the regex below rejects) maps to 0
+for (let i = 0; i < 64; i++) B64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
 
 /** Strict RFC 4648 base64 (with padding). Returns null on any invalid character or length. */
 export function decodeBase64(s: string): Uint8Array | null {
-  if (s.length % 4 !== 0) return null;
-  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((s.length / 4) * 3 - pad);
-  let o = 0;
-  for (let i = 0; i < s.length; i += 4) {
-    let v = 0;
-    for (let k = 0; k < 4; k++) {
-      const c = s.charCodeAt(i + k);
-      let d = c < 128 ? B64_INDEX[c] : -1;
-      if (d < 0) {
-        // '=' only as the last one or two characters of the string.
-        if (c === 61 && i + 4 === s.length && k >= 4 - pad) d = 0;
-        else return null;
-      }
-      v = (v << 6) | d;
-    }
-    out[o++] = v >>> 16;
-    if (o < out.length) out[o++] = (v >>> 8) & 255;
-    if (o < out.length) out[o++] = v & 255;
+  if (s.length % 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return null;
+  const out = new Uint8Array((s.length / 4) * 3 - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0));
+  for (let i = 0, o = 0; i < s.length; i += 4) {
+    const v = (B64[s.charCodeAt(i)] << 18) | (B64[s.charCodeAt(i + 1)] << 12) | (B64[s.charCodeAt(i + 2)] << 6) | B64[s.charCodeAt(i + 3)];
+    // Typed arrays drop writes past the end, which is where the padding bytes would go.
+    out[o++] = v >> 16;
+    out[o++] = v >> 8;
+    out[o++] = v;
   }
   return out;
 }
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-function checkKeys(value: unknown, path: string, source: string): void {
-  if (value === null || typeof value !== 'object') return;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkKeys(value[i], `${path}[${i}]`, source);
-    return;
-  }
-  for (const key of Object.keys(value)) {
-    const here = path ? `${path}.${key}` : key;
-    if (FORBIDDEN_KEYS.has(key)) throw new ModelError(source, here, 'is a forbidden key (the file is data, never code)');
-    checkKeys((value as Record<string, unknown>)[key], here, source);
-  }
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
-const isPosFinite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
-const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? 'an array' : String(v));
+const isPosInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
+const isPos = (v: unknown): v is number => Number.isFinite(v) && (v as number) > 0;
+const show = (v: unknown) =>
+  v === undefined ? 'missing' : typeof v == 'string' ? JSON.stringify(v) : v && typeof v == 'object' ? (Array.isArray(v) ? 'an array of ' + v.length : 'an object') : String(v);
+const POS_INT = ', expected a positive integer';
+const POS_NUM = ', expected a finite positive number';
 
 /**
  * Parse and validate a model file's text (or an already-parsed JSON value) without dequantizing.
  * `source` names the file in error messages.
  */
 export function parseRawModel(text: string | unknown, source = 'model'): RawModel {
-  let doc: unknown = text;
-  if (typeof text === 'string') {
+  const need = (ok: unknown, field: string, problem: string) => {
+    if (!ok) throw new ModelError(source, field, problem);
+  };
+  let doc: any = text;
+  if (typeof text == 'string') {
     // A UTF-16 length above the limit means the UTF-8 byte length is too.
-    if (text.length > MAX_MODEL_BYTES) throw new ModelError(source, '', `is larger than ${MAX_MODEL_BYTES} bytes`);
+    need(text.length <= MAX_MODEL_BYTES, '', `is larger than ${MAX_MODEL_BYTES} bytes`);
     try {
       doc = JSON.parse(text);
     } catch (e) {
-      throw new ModelError(source, '', `is not valid JSON (${(e as Error).message})`);
+      need(0, '', `is not valid JSON (${(e as Error).message})`);
     }
   }
-  if (!isObject(doc)) throw new ModelError(source, '', 'is not a JSON object');
-  checkKeys(doc, '', source);
-  const fail = (field: string, problem: string): never => {
-    throw new ModelError(source, field, problem);
-  };
-
-  if (doc.format !== MODEL_FORMAT) fail('format', `is ${show(doc.format)}, expected "${MODEL_FORMAT}"`);
-  if (doc.version !== MODEL_VERSION) fail('version', `is ${show(doc.version)}, this reader knows version ${MODEL_VERSION}`);
-  const dtype = doc.dtype;
-  if (dtype !== 'int8' && dtype !== 'float32') fail('dtype', `is ${show(dtype)}, expected "int8" or "float32"`);
-  if (doc.activation !== undefined && doc.activation !== 'relu') fail('activation', `is ${show(doc.activation)}, expected "relu"`);
-  if (doc.output !== undefined && doc.output !== 'softmax') fail('output', `is ${show(doc.output)}, expected "softmax"`);
-
-  const inp = doc.input;
-  if (!isObject(inp)) fail('input', 'is missing or not an object');
-  const input = inp as Record<string, unknown>;
-  if (!isPosInt(input.width)) fail('input.width', `is ${show(input.width)}, expected a positive integer`);
-  if (!isPosInt(input.height)) fail('input.height', `is ${show(input.height)}, expected a positive integer`);
-  if (!isPosFinite(input.scale)) fail('input.scale', `is ${show(input.scale)}, expected a finite positive number`);
-
-  const labels = doc.labels;
-  if (!Array.isArray(labels) || labels.length === 0 || labels.some((l) => typeof l !== 'string')) {
-    fail('labels', 'is missing or not a non-empty array of strings');
+  need(doc && typeof doc == 'object' && !Array.isArray(doc), '', 'is not a JSON object');
+  // Keys that could reach a prototype, anywhere in the document (iterative: no recursion limit).
+  for (const todo: [any, string][] = [[doc, '']]; todo.length; ) {
+    const [v, at] = todo.pop()!;
+    for (const k of Object.keys(v)) {
+      const f = Array.isArray(v) ? `${at}[${k}]` : at ? `${at}.${k}` : k;
+      need(!['__proto__', 'constructor', 'prototype'].includes(k), f, 'is a forbidden key (the file is data, never code)');
+      if (v[k] && typeof v[k] == 'object') todo.push([v[k], f]);
+    }
   }
-  const layersIn = doc.layers;
-  if (!Array.isArray(layersIn) || layersIn.length === 0) fail('layers', 'is missing or empty');
 
-  const layers: RawLayer[] = [];
-  let prevCols = (input.width as number) * (input.height as number);
-  (layersIn as unknown[]).forEach((l, k) => {
+  const { dtype, input, labels } = doc;
+  need(doc.format === MODEL_FORMAT, 'format', `is ${show(doc.format)}, expected "${MODEL_FORMAT}"`);
+  need(doc.version === MODEL_VERSION, 'version', `is ${show(doc.version)}, this reader knows version ${MODEL_VERSION}`);
+  need(dtype == 'int8' || dtype == 'float32', 'dtype', `is ${show(dtype)}, expected "int8" or "float32"`);
+  need(doc.activation === undefined || doc.activation == 'relu', 'activation', `is ${show(doc.activation)}, expected "relu"`);
+  need(doc.output === undefined || doc.output == 'softmax', 'output', `is ${show(doc.output)}, expected "softmax"`);
+  need(input && typeof input == 'object', 'input', `is ${show(input)}, expected an object`);
+  need(isPosInt(input.width), 'input.width', `is ${show(input.width)}${POS_INT}`);
+  need(isPosInt(input.height), 'input.height', `is ${show(input.height)}${POS_INT}`);
+  need(isPos(input.scale), 'input.scale', `is ${show(input.scale)}${POS_NUM}`);
+  need(Array.isArray(labels) && labels.length && labels.every((l) => typeof l == 'string'), 'labels', 'is not a non-empty array of strings');
+  need(Array.isArray(doc.layers) && doc.layers.length, 'layers', 'is not a non-empty array');
+
+  let n = input.width * input.height;
+  let from = '(input.width x input.height)';
+  const layers = (doc.layers as any[]).map((l, k): RawLayer => {
     const at = `layers[${k}]`;
-    if (!isObject(l)) return fail(at, 'is not an object');
-    const { rows, cols } = l;
-    if (!isPosInt(rows)) return fail(`${at}.rows`, `is ${show(rows)}, expected a positive integer`);
-    if (!isPosInt(cols)) return fail(`${at}.cols`, `is ${show(cols)}, expected a positive integer`);
-    if (rows * cols > MAX_LAYER_WEIGHTS) fail(`${at}`, `has ${rows}x${cols} weights, more than ${MAX_LAYER_WEIGHTS}`);
-    if (rows !== prevCols) {
-      fail(`${at}.rows`, k === 0 ? `is ${rows}, expected ${prevCols} (input.width x input.height)` : `is ${rows}, expected ${prevCols} (layers[${k - 1}].cols)`);
-    }
-    prevCols = cols;
+    need(l && typeof l == 'object', at, `is ${show(l)}, expected an object`);
+    const { rows, cols, w, scale, b } = l;
+    need(isPosInt(rows), at + '.rows', `is ${show(rows)}${POS_INT}`);
+    need(isPosInt(cols), at + '.cols', `is ${show(cols)}${POS_INT}`);
+    need(rows == n, at + '.rows', `is ${rows}, expected ${n} ${from}`);
     const count = rows * cols;
-    const bytesPer = dtype === 'int8' ? 1 : 4;
-    if (typeof l.w !== 'string') return fail(`${at}.w`, 'is missing or not a base64 string');
-    const bytes = decodeBase64(l.w);
-    if (!bytes) return fail(`${at}.w`, 'is not valid base64 (RFC 4648 with padding)');
-    if (bytes.length !== count * bytesPer) {
-      fail(`${at}.w`, `decodes to ${bytes.length} bytes, expected ${count * bytesPer} (${rows}x${cols} ${dtype})`);
-    }
+    need(count <= 16_777_216, at, `has ${rows}x${cols} weights, more than 16777216`);
+    n = cols;
+    from = `(${at}.cols)`;
+    const bytes = (typeof w == 'string' && decodeBase64(w)) as Uint8Array;
+    need(bytes, at + '.w', typeof w == 'string' ? 'is not valid base64 (RFC 4648, with padding)' : `is ${show(w)}, expected a base64 string`);
+    const size = dtype == 'int8' ? count : 4 * count;
+    need(bytes.length == size, at + '.w', `decodes to ${bytes.length} bytes, expected ${size} (${rows}x${cols} ${dtype})`);
     let q: Int8Array | Float32Array;
-    let scale: number | number[] | undefined;
-    if (dtype === 'int8') {
-      q = new Int8Array(bytes.buffer, bytes.byteOffset, count);
-      for (let i = 0; i < count; i++) if (q[i] === -128) fail(`${at}.w`, `holds -128 at index ${i}, expected values in [-127, 127]`);
-      const s = l.scale;
-      if (s === undefined) return fail(`${at}.scale`, 'is missing (required for int8)');
-      if (Array.isArray(s)) {
-        if (s.length !== cols) fail(`${at}.scale`, `has ${s.length} entries, expected ${cols} (one per output column) or one number`);
-        s.forEach((v, j) => { if (!isPosFinite(v)) fail(`${at}.scale[${j}]`, `is ${show(v)}, expected a finite positive number`); });
-        scale = s as number[];
-      } else if (!isPosFinite(s)) {
-        return fail(`${at}.scale`, `is ${show(s)}, expected a finite positive number or an array of ${cols}`);
-      } else scale = s;
+    let bad: number;
+    if (dtype == 'int8') {
+      q = new Int8Array(bytes.buffer);
+      bad = q.indexOf(-128);
+      need(bad < 0, at + '.w', `holds -128 at index ${bad}, expected values in [-127, 127]`);
+      const arr = Array.isArray(scale);
+      need(arr ? scale.length == cols : isPos(scale), at + '.scale', `is ${show(scale)}${POS_NUM} or an array of ${cols}`);
+      bad = arr ? scale.findIndex((s: unknown) => !isPos(s)) : -1;
+      need(bad < 0, `${at}.scale[${bad}]`, `is ${show(scale[bad])}${POS_NUM}`);
     } else {
-      // Copy so the float view is 4-byte aligned whatever the decoder returned.
-      const f = new Float32Array(count);
-      new Uint8Array(f.buffer).set(bytes);
-      if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
-        // Big-endian host: the file is little-endian.
-        const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        for (let i = 0; i < count; i++) f[i] = dv.getFloat32(4 * i, true);
-      }
-      for (let i = 0; i < count; i++) if (!Number.isFinite(f[i])) fail(`${at}.w`, `holds a non-finite weight at index ${i}`);
-      q = f;
+      const dv = new DataView(bytes.buffer);
+      q = new Float32Array(count);
+      for (let i = 0; i < count; i++) q[i] = dv.getFloat32(4 * i, true); // the file is little-endian
+      bad = q.findIndex((v) => !Number.isFinite(v));
+      need(bad < 0, at + '.w', `holds a non-finite weight at index ${bad}`);
     }
-    const b = l.b;
-    if (!Array.isArray(b)) return fail(`${at}.b`, 'is missing or not an array');
-    if (b.length !== cols) fail(`${at}.b`, `has ${b.length} entries, expected ${cols}`);
-    b.forEach((v, j) => { if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${at}.b[${j}]`, `is ${show(v)}, expected a finite number`); });
-    layers.push({ rows, cols, q, scale, b: b as number[] });
+    need(Array.isArray(b) && b.length == cols, at + '.b', `is ${show(b)}, expected an array of ${cols} numbers`);
+    bad = b.findIndex((v: unknown) => !Number.isFinite(v));
+    need(bad < 0, `${at}.b[${bad}]`, `is ${show(b[bad])}, expected a finite number`);
+    return { rows, cols, q, scale: dtype == 'int8' ? scale : undefined, b };
   });
-  if (prevCols !== (labels as string[]).length) {
-    fail(`layers[${layers.length - 1}].cols`, `is ${prevCols}, expected ${(labels as string[]).length} (labels.length)`);
-  }
-  return {
-    dtype: dtype as 'int8' | 'float32',
-    input: { width: input.width as number, height: input.height as number, scale: input.scale as number },
-    labels: labels as string[],
-    layers,
-    meta: doc.meta,
-  };
+  need(n == labels.length, `layers[${layers.length - 1}].cols`, `is ${n}, expected ${labels.length} (labels.length)`);
+  return { dtype, input: { width: input.width, height: input.height, scale: input.scale }, labels, layers, meta: doc.meta };
 }
 
 /** Dequantize a raw layer's weights to float64: `q * scale` (per layer or per output column). */
-export function dequantize(layer: RawLayer): Float64Array {
-  const { rows, cols, q, scale } = layer;
+export function dequantize({ rows, cols, q, scale }: RawLayer): Float64Array {
   const w = new Float64Array(rows * cols);
-  if (scale === undefined) {
-    for (let i = 0; i < w.length; i++) w[i] = q[i];
-  } else if (typeof scale === 'number') {
-    for (let i = 0; i < w.length; i++) w[i] = q[i] * scale;
-  } else {
-    for (let i = 0, p = 0; i < rows; i++) for (let j = 0; j < cols; j++, p++) w[p] = q[p] * scale[j];
-  }
+  for (let i = 0; i < w.length; i++) w[i] = q[i] * (scale === undefined ? 1 : typeof scale == 'number' ? scale : scale[i % cols]);
   return w;
 }
 
 /** Turn a validated raw model into a runnable one (dequantizes every layer once). */
 export function loadRawModel(raw: RawModel): Model {
   const layers = raw.layers.map((l) => ({ rows: l.rows, cols: l.cols, w: dequantize(l), b: Float64Array.from(l.b) }));
-  return {
-    dtype: raw.dtype,
-    input: raw.input,
-    labels: raw.labels,
-    meta: raw.meta,
-    layers,
-    scratch: layers.map((l) => new Float64Array(l.cols)),
-  };
+  const n = Math.max(...layers.map((l) => l.rows)) + 8;
+  return { ...raw, layers, scratch: layers.map((l) => new Float64Array(l.cols)), idx: new Int32Array(n), val: new Float64Array(n), x: new Float64Array(layers[0].rows) };
 }
 
 /** Parse, validate and dequantize a model file's text (or parsed JSON). */
-export function loadModel(text: string | unknown, source = 'model'): Model {
+export function loadModel(text: string | unknown, source?: string): Model {
   return loadRawModel(parseRawModel(text, source));
-}
-
-/**
- * One linear layer, input-major: for each nonzero input i, add x_i * W[i, :] to the outputs.
- * Zero inputs (most MNIST pixels, and every ReLU that is off) cost nothing.
- */
-function linear(x: ArrayLike<number>, xOff: number, rows: number, cols: number, w: Float64Array, b: Float64Array, z: Float64Array): void {
-  for (let j = 0; j < cols; j++) z[j] = b[j];
-  for (let i = 0; i < rows; i++) {
-    const xi = x[xOff + i];
-    if (xi === 0) continue;
-    const base = i * cols;
-    for (let j = 0; j < cols; j++) z[j] += xi * w[base + j];
-  }
-}
-
-function relu(z: Float64Array): void {
-  for (let j = 0; j < z.length; j++) if (z[j] < 0) z[j] = 0;
-}
-
-/** Numerically stable softmax of `z` into `out` (subtract the max before exp). */
-export function softmax(z: ArrayLike<number>, out: Float64Array | Float32Array, outOff = 0): void {
-  let max = -Infinity;
-  for (let j = 0; j < z.length; j++) if (z[j] > max) max = z[j];
-  let sum = 0;
-  for (let j = 0; j < z.length; j++) {
-    const e = Math.exp(z[j] - max);
-    out[outOff + j] = e;
-    sum += e;
-  }
-  for (let j = 0; j < z.length; j++) out[outOff + j] /= sum;
 }
 
 /**
@@ -276,35 +188,65 @@ export function softmax(z: ArrayLike<number>, out: Float64Array | Float32Array, 
  * at `xOff`, written to `out` at `outOff`.
  */
 export function forward(model: Model, x: ArrayLike<number>, out?: Float64Array, xOff = 0, outOff = 0): Float64Array {
-  const L = model.layers;
-  const res = out ?? new Float64Array(L[L.length - 1].cols);
-  let a: ArrayLike<number> = x;
-  let aOff = xOff;
-  for (let k = 0; k < L.length; k++) {
+  const { layers, idx, val } = model;
+  let a = x;
+  for (let k = 0; k < layers.length; k++) {
+    const { rows, cols, w, b } = layers[k];
     const z = model.scratch[k];
-    linear(a, aOff, L[k].rows, L[k].cols, L[k].w, L[k].b, z);
-    if (k < L.length - 1) relu(z);
+    // Input-major: gather the inputs that are not zero (most MNIST pixels are; ReLU, applied here
+    // to hidden layers, zeroes about half the rest), then add x_i * W[i, :] for eight of them per
+    // pass over z (fewer loads and stores of z per weight). The list is padded to a multiple of 8
+    // with x = 0 rows, which add nothing.
+    let m = 0;
+    for (let i = 0; i < rows; i++) {
+      const v = a[xOff + i];
+      if (k ? v > 0 : v !== 0) {
+        idx[m] = i * cols;
+        val[m++] = v;
+      }
+    }
+    while (m & 7) {
+      idx[m] = 0;
+      val[m++] = 0;
+    }
+    z.set(b);
+    for (let t = 0; t < m; t += 8) {
+      const a0 = val[t], a1 = val[t + 1], a2 = val[t + 2], a3 = val[t + 3], a4 = val[t + 4], a5 = val[t + 5], a6 = val[t + 6], a7 = val[t + 7];
+      const p0 = idx[t], p1 = idx[t + 1], p2 = idx[t + 2], p3 = idx[t + 3], p4 = idx[t + 4], p5 = idx[t + 5], p6 = idx[t + 6], p7 = idx[t + 7];
+      for (let j = 0; j < z.length; j++) {
+        z[j] += a0 * w[p0 + j] + a1 * w[p1 + j] + a2 * w[p2 + j] + a3 * w[p3 + j] + a4 * w[p4 + j] + a5 * w[p5 + j] + a6 * w[p6 + j] + a7 * w[p7 + j];
+      }
+    }
     a = z;
-    aOff = 0;
+    xOff = 0;
   }
+  const res = out ?? new Float64Array(a.length);
   softmax(a, res, outOff);
   return res;
 }
 
+/** Numerically stable softmax of `z` into `out` (subtract the max before exp). */
+export function softmax(z: ArrayLike<number>, out: Float64Array | Float32Array, outOff = 0): void {
+  let max = -Infinity;
+  let sum = 0;
+  for (let j = 0; j < z.length; j++) max = Math.max(max, z[j]);
+  for (let j = 0; j < z.length; j++) sum += out[outOff + j] = Math.exp(z[j] - max);
+  for (let j = 0; j < z.length; j++) out[outOff + j] /= sum;
+}
+
 /** Probabilities for `n` inputs stored back to back in `xs` (each `layers[0].rows` long). */
 export function forwardBatch(model: Model, xs: ArrayLike<number>, n: number, out?: Float64Array): Float64Array {
-  const inSize = model.layers[0].rows;
+  const size = model.layers[0].rows;
   const classes = model.labels.length;
   const res = out ?? new Float64Array(n * classes);
-  for (let s = 0; s < n; s++) forward(model, xs, res, s * inSize, s * classes);
+  for (let s = 0; s < n; s++) forward(model, xs, res, s * size, s * classes);
   return res;
 }
 
 /** The model's input vector for raw 0..255 pixels (ink = 255): `x = pixel * input.scale`. */
 export function pixelsToInput(model: ModelInfo, pixels: ArrayLike<number>, out?: Float64Array): Float64Array {
   const x = out ?? new Float64Array(pixels.length);
-  const s = model.input.scale;
-  for (let i = 0; i < pixels.length; i++) x[i] = pixels[i] * s;
+  for (let i = 0; i < pixels.length; i++) x[i] = pixels[i] * model.input.scale;
   return x;
 }
 
@@ -318,10 +260,90 @@ export interface Classification {
 
 /** Classify one 28x28 image of 0..255 pixels (ink = 255 on 0). */
 export function classifyPixels(model: Model, pixels: ArrayLike<number>): Classification {
-  const probs = forward(model, pixelsToInput(model, pixels));
+  if (pixels.length != model.layers[0].rows) throw new RangeError(`${pixels.length} pixels, expected ${model.layers[0].rows}`);
+  const probs = forward(model, pixelsToInput(model, pixels, model.x));
   let index = 0;
   for (let j = 1; j < probs.length; j++) if (probs[j] > probs[index]) index = j;
   return { index, label: model.labels[index], probability: probs[index], probs };
 }
 
 // ---- preprocessing (raw grayscale pixels -> 28x28 MNIST-style input) ----
+
+export interface Preprocessed {
+  /** 28x28 row-major, ink = 255 on 0: what the model sees (all 0 when nothing was found). */
+  pixels: Uint8ClampedArray;
+  /** Some ink stood out from the background. */
+  found: boolean;
+  /** The image was inverted (dark ink on a light background). */
+  inverted: boolean;
+}
+
+/** Gray 0..255 from RGBA bytes (e.g. a canvas's ImageData.data), alpha flattened onto white. */
+export function toGray(d: ArrayLike<number>): Uint8ClampedArray {
+  const g = new Uint8ClampedArray(d.length >> 2);
+  for (let i = 0; i < g.length; i++) g[i] = 255 - ((765 - d[4 * i] - d[4 * i + 1] - d[4 * i + 2]) * d[4 * i + 3]) / 765;
+  return g;
+}
+
+/** Area-average `L` lines of `n` samples (line `l` at `o + l * sl`) into `m` samples each, written transposed: `b[k * L + l]`. */
+function resample(a: ArrayLike<number>, o: number, sl: number, n: number, m: number, L: number): Float64Array {
+  const f = m / n, b = new Float64Array(m * L);
+  for (let l = 0; l < L; l++) {
+    for (let i = 0; i < n; i++) {
+      const u = a[o + l * sl + i], lo = i * f, hi = lo + f;
+      if (u) for (let k = lo | 0; k < hi; k++) b[k * L + l] += u * (Math.min(hi, k + 1) - Math.max(lo, k));
+    }
+  }
+  return b;
+}
+
+/**
+ * MNIST's recipe on a `w` x `h` gray image (0..255, e.g. `toGray(imageData.data)`), returning the
+ * model's 28x28 input:
+ * 1. background = median of the border pixels; polarity: `invert` true/false forces it, undefined
+ *    (auto) inverts when the image's mean is darker than the background (dark ink on light);
+ * 2. ink = difference from the background; under 40/255 is noise (JPEG, paper) and ignored;
+ * 3. crop to the ink, scale so the longer side is 20 px (area averaging: thin strokes keep their mass);
+ * 4. normalise contrast: gain so the ink's intensity-weighted mean is 217 (MNIST's typical value),
+ *    which also brings faint thin strokes up to MNIST's brightness;
+ * 5. place it with the ink's centre of mass at pixel (14, 14), shifted less if ink would fall off.
+ * `found` is false when there is no ink (blank image): never classify that. `g` must hold exactly
+ * w*h values (a RangeError otherwise: RGBA needs `toGray` first).
+ */
+export function preprocess(g: ArrayLike<number>, w: number, h: number, invert?: boolean): Preprocessed {
+  const n = w * h;
+  if (g.length != n || !n) throw new RangeError(`${g.length} gray values for ${w}x${h}`);
+  const pixels = new Uint8ClampedArray(784), b: number[] = [], v = new Uint8ClampedArray(n);
+  for (let i = 0; i < w; i++) b.push(g[i], g[n - w + i]);
+  for (let i = 0; i < n; i += w) b.push(g[i], g[i + w - 1]);
+  let bg = new Uint8Array(b).sort()[b.length >> 1], sum = 0, x0 = w, x1 = 0, y0 = h, y1 = 0;
+  for (let i = 0; i < n; i++) sum += g[i];
+  const inverted = invert ?? sum < bg * n;
+  for (let i = 0; i < n; i++) {
+    const u = inverted ? bg - g[i] : g[i] - bg;
+    if (u > 40) {
+      const x = i % w, y = (i / w) | 0;
+      v[i] = u;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = y;
+    }
+  }
+  const found = x1 - x0 + y1 - y0 > 3;
+  if (found) {
+    const bw = x1 - x0 + 1, bh = y1 - y0 + 1, s = 20 / Math.max(bw, bh);
+    const ow = Math.round(bw * s) || 1, oh = Math.round(bh * s) || 1;
+    const q = resample(resample(v, y0 * w + x0, w, bw, ow, bh), 0, bh, bh, oh, ow);
+    let m = 0, m2 = 0, cx = 0, cy = 0;
+    for (let i = 0; i < q.length; i++) {
+      m += q[i];
+      m2 += q[i] * q[i];
+      cx += (i % ow) * q[i];
+      cy += ((i / ow) | 0) * q[i];
+    }
+    const dx = Math.min(Math.max(Math.round(14 - cx / m), 0), 28 - ow), dy = Math.min(Math.max(Math.round(14 - cy / m), 0), 28 - oh), top = (217 * m) / m2;
+    for (let i = 0; i < q.length; i++) pixels[(((i / ow) | 0) + dy) * 28 + (i % ow) + dx] = q[i] * top;
+  }
+  return { pixels, found, inverted };
+}

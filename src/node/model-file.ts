@@ -5,7 +5,7 @@
 import fsp from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { loadRawModel, MAX_MODEL_BYTES, ModelError, parseRawModel, type Model, type RawModel } from '../core/index.js';
-import { invalidInput } from '../errors.js';
+import { DigitkitError, invalidInput } from '../errors.js';
 
 export interface ModelFile {
   path: string;
@@ -25,6 +25,7 @@ export async function readModelFile(file: string): Promise<ModelFile> {
     if (st.size > MAX_MODEL_BYTES) throw invalidInput(`${file}: ${st.size} bytes, larger than the ${MAX_MODEL_BYTES}-byte limit for a model file`);
     bytes = await fsp.readFile(file);
   } catch (err) {
+    if (err instanceof DigitkitError) throw err;
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw invalidInput(`${file}: no such model file`);
     if (e.code) throw invalidInput(`${file}: cannot read (${e.code})`);

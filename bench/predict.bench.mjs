@@ -1,0 +1,103 @@
+// `digitkit predict` speed: one image from a cold start, and a directory of 1,000 PNGs end to end.
+// Targets (issue 5): <= 150 ms cold for one PNG; >= 1,000 images/s for the directory.
+// Model: $DIGITKIT_MODEL, else models/mnist-int8.json. Images: t10k digits drawn on 200x200 canvases.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { classifyPixels, loadModel, preprocess } from '../dist/core/index.js';
+import { embeddedMnistDir } from '../dist/data/mnist.js';
+import { decodeImage } from '../dist/node/image.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin/digitkit.js');
+const MODEL = path.resolve(process.env.DIGITKIT_MODEL ?? path.join(ROOT, 'models/mnist-int8.json'));
+if (!fs.existsSync(MODEL)) {
+  console.log(`predict bench: no model at ${MODEL} (build it, or set DIGITKIT_MODEL)`);
+  process.exit(1);
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-predict-bench-'));
+process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const images = fs.readFileSync(path.join(embeddedMnistDir(), 't10k-images-idx3-ubyte')).subarray(16);
+
+/** A t10k digit, dark on white, at a pseudo-random size and place on a 200x200 canvas. */
+async function canvas(i) {
+  const size = 60 + ((i * 37) % 120), left = (i * 53) % (200 - size), top = (i * 71) % (200 - size);
+  const digit = await sharp(Buffer.from(images.subarray(i * 784, (i + 1) * 784)), { raw: { width: 28, height: 28, channels: 1 } })
+    .negate()
+    .resize(size, size, { kernel: 'cubic' })
+    .png()
+    .toBuffer();
+  return sharp({ create: { width: 200, height: 200, channels: 3, background: '#ffffff' } }).composite([{ input: digit, left, top }]);
+}
+
+const dir = path.join(tmp, 'digits');
+fs.mkdirSync(dir);
+for (let i = 0; i < 1000; i += 50) {
+  await Promise.all(Array.from({ length: 50 }, async (_, k) => (await canvas(i + k)).png().toFile(path.join(dir, `${String(i + k).padStart(4, '0')}.png`))));
+}
+const one = path.join(tmp, 'one.png');
+const oneJpg = path.join(tmp, 'one.jpg');
+fs.copyFileSync(path.join(dir, '0000.png'), one);
+await (await canvas(0)).jpeg({ quality: 85 }).toFile(oneJpg);
+
+function wall(args, runs) {
+  const times = [];
+  for (let k = 0; k < runs + 2; k++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    if (k >= 2) times.push(ms); // the first two warm the page cache
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[times.length >> 1], min: times[0] };
+}
+const fmt = ({ median, min }) => `median ${median.toFixed(0)} ms, min ${min.toFixed(0)} ms`;
+
+console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (timings are wall clock)`);
+const node = wall(['-e', '0'], 10);
+const version = wall([BIN, '--version'], 10);
+const png = wall([BIN, 'predict', one, '--model', MODEL], 15);
+const jpg = wall([BIN, 'predict', oneJpg, '--model', MODEL], 10);
+console.log(`cold start, node -e 0:                     ${fmt(node)}`);
+console.log(`cold start, digitkit --version:            ${fmt(version)}`);
+console.log(`cold start, digitkit predict one.png:      ${fmt(png)}   (target <= 150 ms)`);
+console.log(`cold start, digitkit predict one.jpg:      ${fmt(jpg)}   (JPEG goes through sharp)`);
+
+const dirRun = wall([BIN, 'predict', dir, '--json', '--model', MODEL], 3);
+const rate = (r) => `${(1000 / (r.median / 1000)).toFixed(0)} images/s`;
+console.log(`directory of 1,000 PNGs, end to end:       ${fmt(dirRun)} = ${rate(dirRun)} (median; target >= 1,000)`);
+// The same run in a fresh process with the thread count forced (the CLI uses workers on 4+ cores only).
+const threaded = (n) => wall(['--input-type=module', '-e', `const { runPredict } = await import(${JSON.stringify(path.join(ROOT, 'dist/predict.js'))}); await runPredict({ inputs: [${JSON.stringify(dir)}], model: ${JSON.stringify(MODEL)}, threads: ${n} });`], 3);
+const workers = Math.max(2, Math.min(os.availableParallelism(), 4));
+for (const n of [1, workers]) {
+  const r = threaded(n);
+  console.log(`${`1,000 PNGs, runPredict, ${n > 1 ? `${n} workers` : '1 thread'}:`.padEnd(43)}${fmt(r)} = ${rate(r)}`);
+}
+
+// In process (no start-up): the per-image cost, with the PNG fast path and with sharp for every file.
+const model = loadModel(fs.readFileSync(MODEL, 'utf8'));
+const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
+async function inProcess(pngFastPath) {
+  let next = 0;
+  const c0 = process.cpuUsage(), t0 = performance.now();
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < files.length) {
+      const f = files[next++];
+      const img = await decodeImage(await fs.promises.readFile(f), f, { pngFastPath });
+      classifyPixels(model, preprocess(img.gray, img.width, img.height).pixels);
+    }
+  }));
+  const c = process.cpuUsage(c0);
+  return { perSec: files.length / ((performance.now() - t0) / 1000), cpuMs: (c.user + c.system) / 1000 / files.length };
+}
+for (const fast of [true, false]) {
+  await inProcess(fast);
+  const runs = [await inProcess(fast), await inProcess(fast), await inProcess(fast)].sort((a, b) => a.perSec - b.perSec);
+  const m = runs[1];
+  console.log(`in process, ${fast ? 'PNG fast path' : 'sharp for every file'}: ${m.perSec.toFixed(0)} images/s, ${m.cpuMs.toFixed(2)} ms CPU per image (all threads)`);
+}

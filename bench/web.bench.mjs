@@ -1,0 +1,75 @@
+// The browser side: how long `digitkit verify --browser` takes next to `digitkit verify`, how long
+// Chromium takes to start and the page to get ready, and what one update of the page costs while
+// drawing (getImageData + toGray + preprocess + classifyPixels on the 280x280 pad, in Chromium).
+// Model: $DIGITKIT_MODEL, else models/mnist-int8.json. Fixtures: made for it here (100 cases).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findChromium, launchChromium } from '../dist/browser/chromium.js';
+import { embeddedMnistDir } from '../dist/data/mnist.js';
+import { startStaticServer } from '../dist/web/serve.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin/digitkit.js');
+const MODEL = path.resolve(process.env.DIGITKIT_MODEL ?? path.join(ROOT, 'models/mnist-int8.json'));
+if (!fs.existsSync(MODEL)) {
+  console.log(`web bench: no model at ${MODEL} (build it, or set DIGITKIT_MODEL)`);
+  process.exit(1);
+}
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-web-bench-'));
+process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const cli = (args) => {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`digitkit ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+  return performance.now() - t0;
+};
+const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+const RUNS = 5;
+
+const fixtures = path.join(tmp, 'parity.json');
+const site = path.join(tmp, 'site');
+cli(['fixtures', '--model', MODEL, '--out', fixtures, '--data', embeddedMnistDir()]);
+cli(['web', site, '--model', MODEL]);
+const verify = (extra) => median(Array.from({ length: RUNS }, () => cli(['verify', '--model', MODEL, '--fixtures', fixtures, ...extra])));
+const node = verify([]);
+const browser = verify(['--browser']);
+
+const server = await startStaticServer(site);
+const t0 = performance.now();
+const chromium = await launchChromium(findChromium());
+const launch = performance.now() - t0;
+const page = await chromium.newPage();
+const t1 = performance.now();
+await page.goto(server.url);
+await page.waitForFunction(() => window.digitkit?.ready);
+const ready = performance.now() - t1;
+const box = await page.locator('#pad').boundingBox();
+await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
+await page.mouse.down();
+await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.8, { steps: 20 });
+await page.mouse.up();
+const update = await page.evaluate(async () => {
+  const core = await import('./digitkit-core.js');
+  const pad = document.getElementById('pad');
+  const ink = pad.getContext('2d');
+  const model = core.loadModel(await (await fetch('model.json')).text());
+  const once = () => core.classifyPixels(model, core.preprocess(core.toGray(ink.getImageData(0, 0, pad.width, pad.height).data), pad.width, pad.height).pixels);
+  for (let i = 0; i < 50; i++) once();
+  const n = 500, t = performance.now();
+  for (let i = 0; i < n; i++) once();
+  return (performance.now() - t) / n;
+});
+await chromium.close();
+await server.close();
+
+const ms = (x) => `${x.toFixed(0)} ms`;
+console.log(`${chromium.label}, model ${path.relative(ROOT, MODEL) || MODEL}, load average ${os.loadavg()[0].toFixed(2)} on ${os.availableParallelism()} cores`);
+console.log(`digitkit verify (Node), 100 cases          ${ms(node)} (median of ${RUNS}, whole process)`);
+console.log(`digitkit verify --browser, 100 cases       ${ms(browser)} (median of ${RUNS}, whole process)`);
+console.log(`Chromium launch (headless, fresh profile)  ${ms(launch)}`);
+console.log(`page load until the model is ready        ${ms(ready)}`);
+console.log(`one page update while drawing             ${update.toFixed(2)} ms (getImageData + toGray + preprocess + classify, 280x280 pad)`);

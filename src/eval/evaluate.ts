@@ -1,0 +1,170 @@
+/**
+ * `digitkit eval` as a library call: run one model (and optionally a second) over the MNIST test
+ * set through the shipped core, compute every number, optionally write the PNG report.
+ */
+import fs from 'node:fs';
+import { loadMnist, type MnistSplit } from '../data/load.js';
+import { invalidInput } from '../errors.js';
+import { readModelFile, type ModelFile } from '../node/model-file.js';
+import { readHistory, type History } from './curves-chart.js';
+import { predictImages, type Predictions } from './inference.js';
+import { agreement, classStats, confusionMatrix, correctCount, type ClassStats } from './metrics.js';
+import { ensureReportDir, writeReport, type ReportFiles } from './report.js';
+
+export const EVAL_FORMAT = 'digitkit-eval';
+
+/** A misclassified test digit. Classes are indices into the model's labels (the digit itself for MNIST). */
+export interface EvalError {
+  /** Position in the t10k set (0-based). */
+  index: number;
+  label: number;
+  predicted: number;
+  /** The model's probability for its (wrong) prediction. */
+  probability: number;
+  /** The model's probability for the true class. */
+  trueProbability: number;
+}
+
+export interface ModelEval {
+  path: string;
+  sha256: string;
+  bytes: number;
+  dtype: 'int8' | 'float32';
+  /** `meta.testAccuracy` as the trainer recorded it, when present. */
+  metaTestAccuracy?: number;
+  count: number;
+  correct: number;
+  accuracy: number;
+  classes: ClassStats[];
+  /** `confusion[true][predicted]` counts. */
+  confusion: number[][];
+  /** Every misclassified digit, in test-set order. */
+  errors: EvalError[];
+  /** `meta.history` (per-epoch loss/accuracy) when the model has one; non-numbers become null. */
+  history?: History;
+}
+
+export interface Disagreement {
+  index: number;
+  label: number;
+  a: { predicted: number; probability: number };
+  b: { predicted: number; probability: number };
+}
+
+export interface EvalReport {
+  format: typeof EVAL_FORMAT;
+  version: 1;
+  data: { dir: string; split: 't10k'; count: number; sha256: Record<string, string> };
+  model: ModelEval;
+  compare?: {
+    model: ModelEval;
+    agreement: { count: number; agree: number; rate: number };
+    /** Every digit where the two models' predictions differ, in test-set order. */
+    disagreements: Disagreement[];
+  };
+  report?: ReportFiles;
+  /** Things the user should know (e.g. no font to draw text with); printed on stderr. */
+  warnings: string[];
+}
+
+export interface EvalOptions {
+  model: string;
+  data: string;
+  compare?: string;
+  report?: string;
+  /** Called after each chunk of images, per model. */
+  onProgress?: (model: string, done: number, total: number) => void;
+}
+
+/** Probabilities are written with 6 decimals: plenty for a report, and keeps report.json readable. */
+const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
+
+function checkFitsMnist(m: ModelFile, split: MnistSplit): void {
+  const { width, height } = m.model.input;
+  if (width !== split.cols || height !== split.rows) {
+    throw invalidInput(`${m.path}: input is ${width}x${height}, the MNIST test digits are ${split.cols}x${split.rows}`);
+  }
+  if (m.model.labels.length !== 10) {
+    throw invalidInput(`${m.path}: has ${m.model.labels.length} output labels, MNIST has 10 classes`);
+  }
+}
+
+function summarize(m: ModelFile, split: MnistSplit, p: Predictions): ModelEval {
+  const confusion = confusionMatrix(split.labels, p.predicted, p.classes);
+  const correct = correctCount(confusion);
+  const errors: EvalError[] = [];
+  for (let i = 0; i < split.count; i++) {
+    const label = split.labels[i];
+    const predicted = p.predicted[i];
+    if (predicted === label) continue;
+    errors.push({
+      index: i,
+      label,
+      predicted,
+      probability: round6(p.probs[i * p.classes + predicted]),
+      trueProbability: round6(p.probs[i * p.classes + label]),
+    });
+  }
+  const meta = m.raw.meta as Record<string, unknown> | undefined;
+  const metaTest = meta && typeof meta === 'object' ? meta.testAccuracy : undefined;
+  const history = readHistory(meta);
+  return {
+    path: m.path,
+    sha256: m.sha256,
+    bytes: m.bytes.length,
+    dtype: m.raw.dtype,
+    ...(typeof metaTest === 'number' ? { metaTestAccuracy: metaTest } : {}),
+    count: split.count,
+    correct,
+    accuracy: correct / split.count,
+    classes: classStats(confusion, m.model.labels),
+    confusion,
+    errors,
+    ...(history ? { history } : {}),
+  };
+}
+
+async function readModel(file: string, hint: string) {
+  if (!fs.existsSync(file)) throw invalidInput(`${file}: no such model file (${hint})`);
+  return readModelFile(file);
+}
+
+export async function runEval(opts: EvalOptions): Promise<EvalReport> {
+  // Models first: a bad model path is reported before the (larger) data set is read.
+  const a = await readModel(opts.model, 'train one with `digitkit train`, or name one with --model');
+  const b = opts.compare === undefined ? undefined : await readModel(opts.compare, 'the file given to --compare');
+  // An unusable --report directory is reported before the work, not after it.
+  if (opts.report !== undefined) await ensureReportDir(opts.report);
+  const mnist = await loadMnist(opts.data, ['t10k']);
+  const test = mnist.test!;
+  for (const m of b ? [a, b] : [a]) checkFitsMnist(m, test);
+
+  const run = (m: ModelFile) => predictImages(m.model, test.images, test.count, (done) => opts.onProgress?.(m.path, done, test.count));
+  const pa = run(a);
+  const report: EvalReport = {
+    format: EVAL_FORMAT,
+    version: 1,
+    data: { dir: opts.data, split: 't10k', count: test.count, sha256: mnist.sha256 },
+    model: summarize(a, test, pa),
+    warnings: [],
+  };
+  if (b) {
+    const pb = run(b);
+    const ag = agreement(pa.predicted, pb.predicted);
+    const C = pa.classes;
+    report.compare = {
+      model: summarize(b, test, pb),
+      agreement: { count: ag.count, agree: ag.agree, rate: ag.rate },
+      disagreements: ag.disagree.map((i) => ({
+        index: i,
+        label: test.labels[i],
+        a: { predicted: pa.predicted[i], probability: round6(pa.probs[i * C + pa.predicted[i]]) },
+        b: { predicted: pb.predicted[i], probability: round6(pb.probs[i * C + pb.predicted[i]]) },
+      })),
+    };
+  }
+  if (opts.report !== undefined) {
+    await writeReport(opts.report, report, test);
+  }
+  return report;
+}

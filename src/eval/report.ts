@@ -1,0 +1,140 @@
+/**
+ * `--report DIR`: confusion.png, errors.png, curves.png (when the model has a training history),
+ * disagreements.png (when comparing) and report.json, each written atomically.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { MnistSplit } from '../data/load.js';
+import { usageError } from '../errors.js';
+import { writeFileAtomic } from '../node/atomic.js';
+import { confusionSvg } from './confusion-chart.js';
+import { curvesSvg } from './curves-chart.js';
+import { renderDigitGrid, type Tile } from './digit-grid.js';
+import type { EvalReport } from './evaluate.js';
+import { svgToPng, textRenders } from './render.js';
+import { BAD, GOOD, MUTED, pct, percent, type Segment } from './svg.js';
+
+/** At most this many digits in errors.png / disagreements.png (10 rows of 10). */
+export const MAX_TILES = 100;
+
+export interface ReportFiles {
+  dir: string;
+  /** File names written into `dir`, in the order written. */
+  files: string[];
+  errorsShown: number;
+  disagreementsShown?: number;
+  /** Whether this machine's fonts drew the text in the PNGs. */
+  textRendered: boolean;
+}
+
+const digit = (test: MnistSplit, index: number) => {
+  const n = test.rows * test.cols;
+  return test.images.subarray(index * n, (index + 1) * n);
+};
+
+function leftOut(total: number, shown: number): string[] {
+  return total > shown ? [`showing ${shown}; ${total - shown} left out (all of them are listed in report.json)`] : [];
+}
+
+/**
+ * Create the report directory one level at a time. Not fs.mkdir({recursive}): on Linux that
+ * spins forever for a path under /proc or /sys (ENOENT for the child, EEXIST for the parent).
+ */
+export async function ensureReportDir(dir: string): Promise<void> {
+  const abs = path.resolve(dir);
+  const parts = abs.split(path.sep).filter(Boolean);
+  for (let k = 1; k <= parts.length; k++) {
+    const p = path.join(path.parse(abs).root, ...parts.slice(0, k));
+    try {
+      await fsp.mkdir(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw usageError(`--report ${dir}: cannot create ${p} (${code})`);
+      if (!(await fsp.stat(p)).isDirectory()) throw usageError(`--report ${dir}: ${p} exists and is not a directory`);
+    }
+  }
+}
+
+export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit): Promise<void> {
+  const m = rep.model;
+  const name = path.basename(m.path);
+  const labels = m.classes.map((c) => c.label);
+  const files: string[] = [];
+  await ensureReportDir(dir);
+  const put = async (file: string, data: Buffer | string) => {
+    try {
+      await writeFileAtomic(path.join(dir, file), data);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code) throw usageError(`--report ${dir}: cannot write ${file} (${code})`);
+      throw err;
+    }
+    files.push(file);
+  };
+  const textRendered = await textRenders();
+  if (!textRendered) {
+    rep.warnings.push(`no font on this machine drew text, so the PNGs in ${dir} have no labels or numbers (install a TrueType font, e.g. \`apt-get install fonts-dejavu-core\`); report.json has every number`);
+  }
+
+  await put('confusion.png', await svgToPng(confusionSvg(
+    m.confusion,
+    m.classes,
+    `Confusion matrix: ${name}`,
+    `accuracy ${percent(m.accuracy, 2)} (${m.correct} of ${m.count} test digits) · shade: share of the row`,
+  )));
+
+  // Most confident mistakes first: those are the ones worth looking at.
+  const errors = [...m.errors].sort((x, y) => y.probability - x.probability || x.index - y.index).slice(0, MAX_TILES);
+  const errorTiles: Tile[] = errors.map((e) => ({
+    pixels: digit(test, e.index),
+    caption: [
+      [{ text: labels[e.label], bold: true }, { text: ' → ', fill: MUTED }, { text: labels[e.predicted], fill: BAD, bold: true }, { text: `  ${pct(e.probability)}`, fill: MUTED }],
+      [{ text: `#${e.index}`, fill: MUTED }],
+    ],
+  }));
+  await put('errors.png', await renderDigitGrid(
+    `Misclassified test digits: ${name}`,
+    [`${m.errors.length} of ${m.count} misclassified, most confident first · caption: true → predicted (probability), test index`, ...leftOut(m.errors.length, errors.length)],
+    errorTiles,
+    'no misclassified digits',
+    test.cols,
+  ));
+
+  const history = m.history;
+  if (history) await put('curves.png', await svgToPng(curvesSvg(history, `Training history: ${name}`)));
+
+  let disagreementsShown: number | undefined;
+  if (rep.compare) {
+    const c = rep.compare;
+    const nameB = path.basename(c.model.path);
+    const shown = c.disagreements.slice(0, MAX_TILES);
+    disagreementsShown = shown.length;
+    const pred = (who: string, p: { predicted: number; probability: number }, label: number): Segment[] => [
+      { text: `${who} `, fill: MUTED },
+      { text: labels[p.predicted], fill: p.predicted === label ? GOOD : BAD, bold: true },
+      { text: ` ${pct(p.probability)}`, fill: MUTED },
+    ];
+    const tiles: Tile[] = shown.map((d) => ({
+      pixels: digit(test, d.index),
+      caption: [
+        [{ text: 'true ', fill: MUTED }, { text: labels[d.label], bold: true }],
+        pred('A', d.a, d.label),
+        pred('B', d.b, d.label),
+        [{ text: `#${d.index}`, fill: MUTED }],
+      ],
+    }));
+    await put('disagreements.png', await renderDigitGrid(
+      `Where the models disagree: A ${name} vs B ${nameB}`,
+      [
+        `${c.disagreements.length} of ${c.agreement.count} test digits differ · agreement ${percent(c.agreement.rate, 2)} · accuracy A ${percent(m.accuracy, 2)}, B ${percent(c.model.accuracy, 2)} · green = right, red = wrong`,
+        ...leftOut(c.disagreements.length, shown.length),
+      ],
+      tiles,
+      'the two models agree on every test digit',
+      test.cols,
+    ));
+  }
+
+  rep.report = { dir, files: [...files, 'report.json'], errorsShown: errors.length, ...(disagreementsShown !== undefined ? { disagreementsShown } : {}), textRendered };
+  await put('report.json', JSON.stringify(rep, null, 2) + '\n');
+}

@@ -1,0 +1,93 @@
+/**
+ * Image files -> gray pixels for the core's `preprocess` (outside the core, so the browser build never
+ * sees it): common PNGs through the node:zlib fast path (png.ts), everything else through sharp, then
+ * the core's `toGray` either way. Every problem is a DigitkitError with exit code 5 naming the input.
+ */
+import type { Sharp, SharpOptions } from 'sharp';
+import { toGray } from '../core/index.js';
+import { DigitkitError, ExitCode } from '../errors.js';
+import { decodeSimplePng } from './png.js';
+
+// sharp costs ~100 ms to load: only load it for an image the PNG fast path does not take.
+let sharpModule: Promise<(input?: Uint8Array, options?: SharpOptions) => Sharp> | undefined;
+const loadSharp = () => (sharpModule ??= import('sharp').then((m) => m.default));
+
+/** Larger images are refused from their header, before any pixel is decoded (a 48 MP photo fits). */
+export const MAX_IMAGE_PIXELS = 50_000_000;
+
+/** File extensions a directory scan picks up (case-insensitive). */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif'];
+
+export interface GrayImage {
+  width: number;
+  height: number;
+  /** width*height gray values 0..255, alpha flattened onto white (the core's `toGray`). */
+  gray: Uint8ClampedArray;
+  format: string;
+}
+
+export const imageRejected = (name: string, reason: string) => new DigitkitError(ExitCode.imageRejected, `${name}: ${reason}`);
+
+/**
+ * The format from the file's first bytes, or null. Only these reach sharp: the name decides nothing,
+ * and loaders we do not want for untrusted input (SVG with its external references) are never tried.
+ */
+export function sniffImageFormat(b: Uint8Array): string | null {
+  const ascii = (from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
+  if (b.length >= 8 && ascii(1, 4) === 'PNG' && b[0] === 0x89 && b[4] === 0x0d && b[5] === 0x0a) return 'png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (ascii(0, 4) === 'GIF8') return 'gif';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  if (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*') return 'tiff';
+  if (ascii(4, 8) === 'ftyp' && /^avi[fs]$/.test(ascii(8, 12))) return 'avif';
+  return null;
+}
+
+/** Why sharp refused, in words a user can act on. */
+function describeDecodeError(bytes: Uint8Array, format: string, message: string): string {
+  if (/pixel limit/i.test(message)) {
+    // PNG keeps its size at a fixed offset: say how large the header claims the image is.
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const claim = format === 'png' && bytes.length >= 24 ? `${v.getUint32(16)}x${v.getUint32(20)} ` : '';
+    return `image ${claim}is larger than the ${MAX_IMAGE_PIXELS}-pixel limit (refused before decoding)`;
+  }
+  // With failOn 'warning', damaged data surfaces as the warning itself or as libvips' generic
+  // "Warning treated as error" (which one depends on the decoder).
+  if (/premature end|truncat|unexpected end|read error|not enough data|treated as error/i.test(message)) {
+    return `truncated or corrupt ${format.toUpperCase()} (${message.trim()})`;
+  }
+  return `cannot decode ${format.toUpperCase()} (${message.trim()})`;
+}
+
+/** Decode an image file's bytes (`name` is used in errors) to gray pixels, refusing bombs by their header. */
+export async function decodeImage(bytes: Uint8Array, name: string, opts: { pngFastPath?: boolean } = {}): Promise<GrayImage> {
+  if (bytes.length === 0) throw imageRejected(name, 'empty file (0 bytes)');
+  const format = sniffImageFormat(bytes);
+  if (!format) throw imageRejected(name, 'not an image (expected PNG, JPEG, WebP, GIF, TIFF or AVIF)');
+  if (format === 'png' && opts.pngFastPath !== false) {
+    const png = await decodeSimplePng(bytes, MAX_IMAGE_PIXELS);
+    if (png) return { width: png.width, height: png.height, gray: png.channels === 1 ? new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length) : toGray(png.data), format };
+  }
+  const sharp = await loadSharp();
+  try {
+    // failOn 'warning' (sharp's default, stated here) also refuses truncated data it could half-decode;
+    // autoOrient turns phone photos upright; sRGB + alpha gives 4 channels whatever the file holds.
+    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'warning', autoOrient: true })
+      .toColourspace('srgb')
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height, gray: toGray(data), format };
+  } catch (err) {
+    throw imageRejected(name, describeDecodeError(bytes, format, (err as Error).message));
+  }
+}
+
+/** A 28x28 model input (ink = 255 on 0) as a PNG, so a user can see what the model saw. */
+export async function encodeInputPng(pixels: Uint8Array | Uint8ClampedArray, size = 28): Promise<Buffer> {
+  const sharp = await loadSharp();
+  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width: size, height: size, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
+}

@@ -1,0 +1,76 @@
+/**
+ * `digitkit predict` as a library: image files (or bytes) -> the core's preprocessing -> the core's
+ * forward pass. Returns data; a bad image is a per-file error, never a reason to stop the others.
+ */
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import { invalidInput, usageError } from './errors.js';
+import { readModelFile } from './node/model-file.js';
+import type { InvertMode } from './predict/classify.js';
+import { assignSaveNames, expandInputs, predictJob, runJobs, type Prediction } from './predict/jobs.js';
+import { runInWorkers, workersAvailable } from './predict/threads.js';
+
+export { classifyImage, topK, type ImageClassification, type InvertMode, type TopEntry } from './predict/classify.js';
+export { MAX_IMAGE_FILE_BYTES, type Prediction } from './predict/jobs.js';
+
+export interface PredictOptions {
+  /** Files, directories, or `-` (one image from `readStdin`). */
+  inputs: string[];
+  /** Model file path (contract: digitkit-mlp v1, 28x28 input). */
+  model: string;
+  top?: number;
+  invert?: InvertMode;
+  /** Write each file's 28x28 input here as `<name>.28x28.png`. */
+  savePreprocessed?: string;
+  readStdin?: () => Promise<Buffer>;
+  /** Worker threads; default: one per core (up to 4) for 64 files or more on 4+ cores, else none. */
+  threads?: number;
+  /** Files in flight at once per thread (reads and decodes overlap; the forward pass is synchronous). */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PredictReport {
+  model: string;
+  results: Prediction[];
+  /** How many inputs were rejected (exit 5 when > 0). */
+  rejected: number;
+}
+
+/** Classify every input. Throws only for problems with the run itself (model: exit 3, usage: exit 2). */
+export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
+  const { model } = await readModelFile(opts.model);
+  if (model.input.width !== 28 || model.input.height !== 28) {
+    throw invalidInput(`${opts.model}: input is ${model.input.width}x${model.input.height}, predict needs a 28x28 model`);
+  }
+  const jobs = await expandInputs(opts.inputs);
+  const saveDir = opts.savePreprocessed;
+  if (saveDir) {
+    assignSaveNames(jobs, saveDir);
+    try {
+      await fsp.mkdir(saveDir, { recursive: true });
+    } catch (err) {
+      throw usageError(`--save-preprocessed ${saveDir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? err})`);
+    }
+  }
+
+  const results: Prediction[] = new Array(jobs.length);
+  let done = 0;
+  const settle = (i: number, r: Prediction) => {
+    results[i] = r;
+    opts.onProgress?.(++done, jobs.length);
+  };
+  const settings = { invert: opts.invert, top: opts.top, saveDir };
+  // Worker threads pay ~100 ms each to start (and warm up cold): worth it for many files on 4+ cores.
+  // On 2 cores the single thread was faster (measured: bench/predict.bench.mjs).
+  const cores = os.availableParallelism();
+  const threads = opts.threads ?? (jobs.length >= 64 && cores >= 4 ? Math.min(cores, 4) : 1);
+  if (threads > 1 && workersAvailable() && !jobs.some((j) => j.stdin)) {
+    await runInWorkers(threads, { jobs, model: opts.model, settings, inFlight: opts.concurrency ?? 4 }, settle, opts.signal);
+  } else {
+    let next = 0;
+    await runJobs(() => next++, jobs.length, opts.concurrency ?? 8, async (i) => settle(i, await predictJob(jobs[i], model, { ...settings, readStdin: opts.readStdin })), opts.signal);
+  }
+  return { model: opts.model, results, rejected: results.filter((r) => r.error !== undefined).length };
+}

@@ -1,0 +1,145 @@
+/**
+ * The files of one `predict` run and how each becomes a Prediction: used on the main thread and,
+ * for large runs, inside worker threads (threads.ts), which run the same `predictJob`.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Model } from '../core/index.js';
+import { DigitkitError, ExitCode, InterruptedError, usageError } from '../errors.js';
+import { writeFileAtomic } from '../node/atomic.js';
+import { encodeInputPng, IMAGE_EXTENSIONS, imageRejected } from '../node/image.js';
+import { classifyImage, type InvertMode, type TopEntry } from './classify.js';
+
+export interface Prediction {
+  /** As given on the command line (a directory's files joined to it); `-` for stdin. */
+  file: string;
+  digit: number | null;
+  probability: number | null;
+  top: TopEntry[];
+  /** Why this file was rejected (the file itself is named in `file`). */
+  error?: string;
+  /** Whether the image was read as dark ink on a light background. */
+  inverted?: boolean;
+  /** Where the 28x28 input was written (--save-preprocessed). */
+  preprocessed?: string;
+}
+
+export interface Job {
+  file: string;
+  /** Known before reading: the path is missing, a directory without images, ... */
+  error?: string;
+  stdin?: boolean;
+  /** --save-preprocessed target. */
+  saveAs?: string;
+}
+
+export interface JobSettings {
+  invert?: InvertMode;
+  top?: number;
+  /** For error messages about the --save-preprocessed directory. */
+  saveDir?: string;
+  readStdin?: () => Promise<Buffer>;
+}
+
+/** Images larger than this are refused before being read (no compressed image under the pixel limit is this big). */
+export const MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024;
+
+const isImageName = (name: string) => !name.startsWith('.') && IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
+
+function describeFsError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file or directory';
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`;
+  if (code === 'ENOTDIR') return 'a parent in the path is not a directory (ENOTDIR)';
+  return `cannot read (${code ?? (err as Error).message})`;
+}
+
+/** Expand the command line into files: directories become their image files, sorted by name. */
+export async function expandInputs(inputs: string[]): Promise<Job[]> {
+  if (inputs.filter((i) => i === '-').length > 1) throw usageError('`-` (stdin) can be given only once');
+  const jobs: Job[] = [];
+  for (const input of inputs) {
+    if (input === '-') {
+      jobs.push({ file: '-', stdin: true });
+      continue;
+    }
+    try {
+      const st = await fsp.stat(input);
+      if (!st.isDirectory()) {
+        jobs.push({ file: input });
+        continue;
+      }
+      const names = (await fsp.readdir(input, { withFileTypes: true })).filter((d) => !d.isDirectory() && isImageName(d.name)).map((d) => d.name).sort();
+      if (names.length === 0) jobs.push({ file: input, error: `directory has no image files (${IMAGE_EXTENSIONS.join(' ')})` });
+      for (const n of names) jobs.push({ file: path.join(input, n) });
+    } catch (err) {
+      jobs.push({ file: input, error: describeFsError(err) });
+    }
+  }
+  return jobs;
+}
+
+/** `DIR/<name>.28x28.png` for every readable job, unique within the run (a/1.png and b/1.png both save). */
+export function assignSaveNames(jobs: Job[], dir: string): void {
+  const taken = new Set<string>();
+  for (const job of jobs) {
+    if (job.error) continue;
+    const base = job.stdin ? 'stdin' : path.basename(job.file, path.extname(job.file));
+    let name = `${base}.28x28.png`;
+    for (let k = 2; taken.has(name); k++) name = `${base}-${k}.28x28.png`;
+    taken.add(name);
+    job.saveAs = path.join(dir, name);
+  }
+}
+
+async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Promise<Buffer> {
+  if (job.stdin) {
+    if (!readStdin) throw imageRejected('-', 'no standard input to read');
+    return readStdin();
+  }
+  try {
+    // stat before opening: opening a FIFO would wait for a writer (pipe images in with `-`).
+    const st = await fsp.stat(job.file);
+    if (!st.isFile()) throw imageRejected(job.file, 'not a regular file (use - to read a pipe)');
+    if (st.size > MAX_IMAGE_FILE_BYTES) throw imageRejected(job.file, `${st.size} bytes, larger than the ${MAX_IMAGE_FILE_BYTES}-byte limit for an image`);
+    return await fsp.readFile(job.file);
+  } catch (err) {
+    if (err instanceof DigitkitError) throw err;
+    throw imageRejected(job.file, describeFsError(err));
+  }
+}
+
+/** One file's prediction; a rejected image is a result with `error`, anything else is thrown. */
+export async function predictJob(job: Job, model: Model, s: JobSettings): Promise<Prediction> {
+  const r: Prediction = { file: job.file, digit: null, probability: null, top: [] };
+  try {
+    if (job.error) throw imageRejected(job.file, job.error);
+    const c = await classifyImage(await readInput(job, s.readStdin), model, { name: job.file, invert: s.invert, top: s.top });
+    Object.assign(r, { digit: c.digit, probability: c.probability, top: c.top, inverted: c.inverted });
+    if (job.saveAs) {
+      await writeFileAtomic(job.saveAs, await encodeInputPng(c.pixels)).catch((err: NodeJS.ErrnoException) => {
+        throw usageError(`--save-preprocessed ${s.saveDir}: cannot write ${job.saveAs} (${err.code ?? err.message})`);
+      });
+      r.preprocessed = job.saveAs;
+    }
+  } catch (err) {
+    if (!(err instanceof DigitkitError) || err.code !== ExitCode.imageRejected) throw err;
+    // The message starts with the file name; `file` already says which.
+    r.error = err.message.startsWith(`${job.file}: `) ? err.message.slice(job.file.length + 2) : err.message;
+  }
+  return r;
+}
+
+/**
+ * Run `count` jobs, `inFlight` at a time (reads and decodes overlap; the forward pass is synchronous),
+ * taking the next index from `take()` so several threads can share one list.
+ */
+export async function runJobs(take: () => number, count: number, inFlight: number, run: (i: number) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  const lane = async () => {
+    for (let i = take(); i < count; i = take()) {
+      if (signal?.aborted) throw new InterruptedError();
+      await run(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(inFlight, count)) }, lane));
+}

@@ -1,0 +1,22 @@
+/** A `predict` worker thread: takes job indices from the shared counter until none are left. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { DigitkitError } from '../errors.js';
+import { readModelFile } from '../node/model-file.js';
+import { predictJob, runJobs } from './jobs.js';
+import type { WorkerData, WorkerMessage } from './threads.js';
+
+const { jobs, model: modelPath, settings, next, inFlight } = workerData as WorkerData;
+const counter = new Int32Array(next);
+const post = (m: WorkerMessage) => parentPort!.postMessage(m);
+
+// Stay alive until the main thread terminates us: a worker that exits on its own can have its
+// 'exit' reach the main thread before its last messages do.
+parentPort!.on('message', () => undefined);
+
+try {
+  const { model } = await readModelFile(modelPath);
+  await runJobs(() => Atomics.add(counter, 0, 1), jobs.length, inFlight, async (i) => post({ i, r: await predictJob(jobs[i], model, settings) }));
+  post({ done: true });
+} catch (err) {
+  post({ fatal: { code: err instanceof DigitkitError ? err.code : 1, message: (err as Error).message } });
+}

@@ -1,0 +1,116 @@
+/**
+ * The parity fixtures file (shared/contracts/fixtures-format.md): its types, a strict reader (every
+ * problem is exit 3 naming the file and the field) and a deterministic writer.
+ */
+import fsp from 'node:fs/promises';
+import { decodeBase64 } from '../core/index.js';
+import { DigitkitError, invalidInput } from '../errors.js';
+
+export const FIXTURES_FORMAT = 'digitkit-fixtures';
+export const FIXTURES_VERSION = 1;
+/** Files above this size are rejected before parsing. */
+export const MAX_FIXTURES_BYTES = 64 * 1024 * 1024;
+
+export interface FixtureCase {
+  id: string;
+  /** The true class of the digit. */
+  label: number;
+  /** base64 of the raw 0..255 pixels, row-major, ink = 255. */
+  pixels: string;
+  /** Expected probabilities, one per class. */
+  probs: number[];
+}
+
+export interface Fixtures {
+  format: typeof FIXTURES_FORMAT;
+  version: typeof FIXTURES_VERSION;
+  model: { path: string; sha256: string };
+  tolerance: number;
+  reference: string;
+  cases: FixtureCase[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const show = (v: unknown) => (v === undefined ? 'missing' : JSON.stringify(v)?.slice(0, 40) ?? String(v));
+
+/** Validate a fixtures document (text or parsed JSON); `source` names the file in errors. */
+export function parseFixtures(text: string | unknown, source: string): Fixtures {
+  const fail = (field: string, problem: string): never => {
+    throw invalidInput(`${source}: ${field ? field + ' ' : ''}${problem}`);
+  };
+  let doc: unknown = text;
+  if (typeof text === 'string') {
+    try {
+      doc = JSON.parse(text);
+    } catch (e) {
+      fail('', `is not valid JSON (${(e as Error).message})`);
+    }
+  }
+  if (!isObject(doc)) return fail('', 'is not a JSON object');
+  if (doc.format !== FIXTURES_FORMAT) fail('format', `is ${show(doc.format)}, expected "${FIXTURES_FORMAT}"`);
+  if (doc.version !== FIXTURES_VERSION) fail('version', `is ${show(doc.version)}, this reader knows version ${FIXTURES_VERSION}`);
+  const model = doc.model;
+  if (!isObject(model)) return fail('model', `is ${show(model)}, expected an object with path and sha256`);
+  if (typeof model.path !== 'string') fail('model.path', `is ${show(model.path)}, expected a string`);
+  if (typeof model.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(model.sha256)) fail('model.sha256', `is ${show(model.sha256)}, expected 64 lowercase hex digits`);
+  const tol = doc.tolerance;
+  if (typeof tol !== 'number' || !Number.isFinite(tol) || tol < 0) fail('tolerance', `is ${show(tol)}, expected a finite number >= 0`);
+  if (typeof doc.reference !== 'string') fail('reference', `is ${show(doc.reference)}, expected a string such as "float64"`);
+  if (!Array.isArray(doc.cases)) return fail('cases', `is ${show(doc.cases)}, expected an array`);
+  // Nothing checked is never a pass.
+  if (doc.cases.length === 0) fail('cases', 'is empty: there is nothing to verify');
+  const ids = new Set<string>();
+  const cases = doc.cases.map((c: unknown, k: number): FixtureCase => {
+    const at = `cases[${k}]`;
+    if (!isObject(c)) return fail(at, `is ${show(c)}, expected an object`);
+    if (typeof c.id !== 'string' || c.id === '') fail(`${at}.id`, `is ${show(c.id)}, expected a non-empty string`);
+    if (ids.has(c.id as string)) fail(`${at}.id`, `${show(c.id)} appears twice`);
+    ids.add(c.id as string);
+    if (!Number.isInteger(c.label) || (c.label as number) < 0) fail(`${at}.label`, `is ${show(c.label)}, expected a class index`);
+    if (typeof c.pixels !== 'string' || !decodeBase64(c.pixels)) fail(`${at}.pixels`, 'is not valid base64 (RFC 4648, with padding)');
+    const probs = c.probs;
+    if (!Array.isArray(probs) || probs.length === 0) return fail(`${at}.probs`, `is ${show(probs)}, expected an array of numbers`);
+    const bad = probs.findIndex((p) => typeof p !== 'number' || !Number.isFinite(p));
+    if (bad >= 0) fail(`${at}.probs[${bad}]`, `is ${show(probs[bad])}, expected a finite number`);
+    return { id: c.id as string, label: c.label as number, pixels: c.pixels as string, probs };
+  });
+  return {
+    format: FIXTURES_FORMAT,
+    version: FIXTURES_VERSION,
+    model: { path: model.path as string, sha256: model.sha256 as string },
+    tolerance: tol as number,
+    reference: doc.reference as string,
+    cases,
+  };
+}
+
+/** Read and validate a fixtures file; unreadable or invalid is exit 3 naming the file. */
+export async function readFixturesFile(file: string): Promise<Fixtures> {
+  let text: string;
+  try {
+    const st = await fsp.stat(file);
+    if (!st.isFile()) throw invalidInput(`${file}: not a regular file`);
+    if (st.size > MAX_FIXTURES_BYTES) throw invalidInput(`${file}: ${st.size} bytes, larger than the ${MAX_FIXTURES_BYTES}-byte limit for a fixtures file`);
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if (err instanceof DigitkitError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') throw invalidInput(`${file}: no such fixtures file (make one with \`digitkit fixtures --out ${file}\`)`);
+    if (e.code) throw invalidInput(`${file}: cannot read (${e.code})`);
+    throw err;
+  }
+  return parseFixtures(text, file);
+}
+
+/** Serialize fixtures: fixed key order, one case per line, numbers in full float64 precision. */
+export function formatFixtures(f: Fixtures): string {
+  const head = {
+    format: f.format,
+    version: f.version,
+    model: f.model,
+    tolerance: f.tolerance,
+    reference: f.reference,
+  };
+  const cases = f.cases.map((c) => '  ' + JSON.stringify({ id: c.id, label: c.label, pixels: c.pixels, probs: c.probs }));
+  return `${JSON.stringify(head).slice(0, -1)},\n"cases": [\n${cases.join(',\n')}\n]}\n`;
+}

@@ -1,0 +1,106 @@
+/**
+ * `digitkit fixtures`: choose test images deterministically, compute their expected probabilities
+ * with the float64 reference, and write shared/contracts/fixtures-format.md.
+ */
+import { createHash } from 'node:crypto';
+import { loadMnist, type MnistSplit } from '../data/load.js';
+import { DEFAULT_DATA_DIR } from '../data/mnist.js';
+import { invalidInput, usageError } from '../errors.js';
+import { writeFileAtomic } from '../node/atomic.js';
+import { readModelFile, type ModelFile } from '../node/model-file.js';
+import { predictSplit } from '../quant/predict-split.js';
+import { FIXTURES_FORMAT, FIXTURES_VERSION, formatFixtures, type Fixtures } from './fixtures-file.js';
+import { referenceProbs } from './reference.js';
+
+export const DEFAULT_TOLERANCE = 1e-6;
+export const DEFAULT_CASES = 100;
+
+/**
+ * Which test images become cases (indices, ascending). A fifth of them (at most count - classes)
+ * are the images the model is least sure about (smallest top-1 minus top-2 probability; ties by
+ * index): there the probabilities are far from 0 and 1, so arithmetic errors show the most. The
+ * rest are spread evenly over every class, evenly through each class's images in file order.
+ */
+export function chooseCases(labels: ArrayLike<number>, margin: ArrayLike<number>, count: number, classes: number): number[] {
+  const n = labels.length;
+  const hardCount = Math.max(0, Math.min(Math.floor(count / 5), count - classes));
+  const byMargin = Array.from({ length: n }, (_, i) => i).sort((a, b) => margin[a] - margin[b] || a - b);
+  const chosen = new Set(byMargin.slice(0, hardCount));
+  const rest = count - chosen.size;
+  for (let c = 0; c < classes; c++) {
+    const pool: number[] = [];
+    for (let i = 0; i < n; i++) if (labels[i] === c && !chosen.has(i)) pool.push(i);
+    const quota = Math.min(pool.length, Math.floor(rest / classes) + (c < rest % classes ? 1 : 0));
+    for (let k = 0; k < quota; k++) chosen.add(pool[Math.floor(((k + 0.5) * pool.length) / quota)]);
+  }
+  return [...chosen].sort((a, b) => a - b);
+}
+
+/** Build the fixtures for a model on a test split (nothing is written). */
+export function makeFixtures(model: ModelFile, test: MnistSplit, count = DEFAULT_CASES, modelPath = model.path): Fixtures {
+  const classes = model.raw.labels.length;
+  const size = test.rows * test.cols;
+  if (size !== model.raw.input.width * model.raw.input.height) {
+    throw invalidInput(`${model.path}: input is ${model.raw.input.width}x${model.raw.input.height}, the test images are ${test.rows}x${test.cols}`);
+  }
+  let maxLabel = 0;
+  for (let i = 0; i < test.count; i++) maxLabel = Math.max(maxLabel, test.labels[i]);
+  if (maxLabel >= classes) throw invalidInput(`${model.path}: has ${classes} labels, the test set has class ${maxLabel}`);
+  if (!Number.isInteger(count) || count < classes) throw usageError(`--count ${count}: need at least ${classes}, one case per class`);
+  if (count > test.count) throw usageError(`--count ${count}: the test set has ${test.count} images`);
+  const { margin } = predictSplit(model.model, test);
+  const cases = chooseCases(test.labels, margin, count, classes).map((i) => {
+    const pixels = test.images.subarray(i * size, (i + 1) * size);
+    return { id: `t10k-${i}`, label: test.labels[i], pixels: Buffer.from(pixels).toString('base64'), probs: referenceProbs(model.raw, pixels) };
+  });
+  return {
+    format: FIXTURES_FORMAT,
+    version: FIXTURES_VERSION,
+    model: { path: modelPath.split('\\').join('/'), sha256: model.sha256 },
+    tolerance: DEFAULT_TOLERANCE,
+    reference: 'float64',
+    cases,
+  };
+}
+
+export interface FixturesOptions {
+  model?: string;
+  out?: string;
+  count?: number;
+  data?: string;
+}
+
+export interface FixturesReport {
+  out: { path: string; bytes: number; sha256: string };
+  model: { path: string; sha256: string };
+  cases: number;
+  /** Cases per class, indexed by class. */
+  perClass: number[];
+  /** Cases whose reference argmax equals the label. */
+  correct: number;
+  tolerance: number;
+}
+
+export async function runFixtures(opts: FixturesOptions = {}): Promise<FixturesReport> {
+  const modelPath = opts.model ?? 'models/mnist-int8.json';
+  const out = opts.out ?? 'fixtures/parity.json';
+  const model = await readModelFile(modelPath);
+  const { test } = await loadMnist(opts.data ?? DEFAULT_DATA_DIR, ['t10k']);
+  const fixtures = makeFixtures(model, test!, opts.count ?? DEFAULT_CASES);
+  const text = formatFixtures(fixtures);
+  await writeFileAtomic(out, text);
+  const perClass = model.raw.labels.map(() => 0);
+  let correct = 0;
+  for (const c of fixtures.cases) {
+    perClass[c.label]++;
+    if (c.probs.indexOf(Math.max(...c.probs)) === c.label) correct++;
+  }
+  return {
+    out: { path: out, bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex') },
+    model: fixtures.model,
+    cases: fixtures.cases.length,
+    perClass,
+    correct,
+    tolerance: fixtures.tolerance,
+  };
+}

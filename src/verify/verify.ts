@@ -1,0 +1,187 @@
+/**
+ * `digitkit verify`: run every fixture case through an inference core module exactly as shipped
+ * (dist/core/index.js, loaded by dynamic import) and compare with the expected probabilities.
+ *
+ * Three separate steps, so another host can swap the middle one (e.g. `verify --browser` runs
+ * `runCases` inside Chromium through the same module): `loadVerifyInputs` (read, validate, check the
+ * model's sha256), a runner (`runCases`), and `compareProbs` (the verdict).
+ */
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { decodeBase64 } from '../core/index.js';
+import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
+import { readModelFile, type ModelFile } from '../node/model-file.js';
+import { readFixturesFile, type FixtureCase, type Fixtures } from './fixtures-file.js';
+
+/** The core module that ships (the file `digitkit/core` exports). */
+export const SHIPPED_CORE = fileURLToPath(new URL('../../dist/core/index.js', import.meta.url));
+
+export interface RunCasesArgs {
+  /** URL the module is imported from: file:// in Node, http(s):// in a browser. */
+  coreUrl: string;
+  /** The model file's text, exactly as read. */
+  modelText: string;
+  /** Names the model in the core's error messages. */
+  source: string;
+  /** Each case's pixels, base64 (as in the fixtures file). */
+  pixels: string[];
+}
+
+/**
+ * Run cases through a core module and return each case's probabilities. Self-contained on purpose:
+ * it uses nothing but its argument and the module's public API (loadModel, decodeBase64,
+ * classifyPixels), so the same function can be handed to a browser (Playwright's page.evaluate).
+ */
+export async function runCases(args: RunCasesArgs): Promise<number[][]> {
+  const core = await import(args.coreUrl);
+  const model = core.loadModel(args.modelText, args.source);
+  return args.pixels.map((p) => Array.from(core.classifyPixels(model, core.decodeBase64(p)).probs as ArrayLike<number>));
+}
+
+export interface CaseDiff {
+  id: string;
+  class: number;
+  diff: number;
+  expected: number;
+  actual: number;
+}
+
+export interface ParityReport {
+  ok: boolean;
+  tolerance: number;
+  cases: number;
+  /** Cases whose argmax (by the runtime) equals the label. */
+  correct: number;
+  /** The largest |Δp| over every case and class, and where it occurred (null: no cases). */
+  max: CaseDiff | null;
+  /** Cases outside tolerance (worst class of each), worst first. */
+  failures: CaseDiff[];
+}
+
+const argmax = (p: ArrayLike<number> | undefined) => {
+  let best = -1;
+  for (let j = 0; j < (p?.length ?? 0); j++) if (best < 0 || p![j] > p![best]) best = j;
+  return best;
+};
+
+/**
+ * The verdict: every case and class within tolerance. A missing, extra or non-numeric probability
+ * counts as an infinite difference, so a runtime cannot pass by returning less.
+ */
+export function compareProbs(cases: readonly FixtureCase[], actual: readonly ArrayLike<number>[], tolerance: number): ParityReport {
+  const worst = cases.map((c, k) => {
+    const got = actual[k] ?? [];
+    let w: CaseDiff = { id: c.id, class: 0, diff: -1, expected: NaN, actual: NaN };
+    for (let j = 0; j < Math.max(c.probs.length, got.length); j++) {
+      const a = got[j];
+      const e = c.probs[j];
+      const d = typeof a === 'number' && typeof e === 'number' ? Math.abs(a - e) : Infinity;
+      const diff = Number.isNaN(d) ? Infinity : d;
+      if (diff > w.diff) w = { id: c.id, class: j, diff, expected: e, actual: a };
+    }
+    return w;
+  });
+  const failures = worst.filter((w) => !(w.diff <= tolerance)).sort((a, b) => b.diff - a.diff);
+  return {
+    ok: cases.length > 0 && failures.length === 0,
+    tolerance,
+    cases: cases.length,
+    correct: cases.filter((c, k) => argmax(actual[k]) === c.label).length,
+    max: worst.reduce<CaseDiff | null>((m, w) => (!m || w.diff > m.diff ? w : m), null),
+    failures,
+  };
+}
+
+export interface VerifyOptions {
+  model?: string;
+  fixtures?: string;
+  /** Overrides the fixtures' tolerance. */
+  tolerance?: number;
+  /** Path of another build of the core to verify (default: the shipped dist/core/index.js). */
+  core?: string;
+}
+
+export interface VerifyInputs {
+  fixtures: Fixtures;
+  fixturesPath: string;
+  model: ModelFile;
+  tolerance: number;
+}
+
+/** The regenerate hint every "fixtures do not fit this model" error ends with. */
+const regenerate = (model: string, fixtures: string) => `regenerate the fixtures with \`digitkit fixtures --model ${model} --out ${fixtures}\``;
+
+/**
+ * Read the fixtures and the model and check that they belong together: the model's bytes hash to
+ * the fixtures' sha256, and every case fits the model's input and classes. Any problem: exit 3.
+ */
+export async function loadVerifyInputs(opts: VerifyOptions = {}): Promise<VerifyInputs> {
+  const fixturesPath = opts.fixtures ?? 'fixtures/parity.json';
+  const modelPath = opts.model ?? 'models/mnist-int8.json';
+  const fixtures = await readFixturesFile(fixturesPath);
+  const model = await readModelFile(modelPath);
+  if (model.sha256 !== fixtures.model.sha256) {
+    throw invalidInput(
+      `${modelPath}: sha256 ${model.sha256} is not ${fixtures.model.sha256}, the model ${fixturesPath} was made for (${fixtures.model.path}); ` +
+        `if this model is the one you mean to ship, ${regenerate(modelPath, fixturesPath)}`,
+    );
+  }
+  const size = model.raw.input.width * model.raw.input.height;
+  const classes = model.raw.labels.length;
+  fixtures.cases.forEach((c, k) => {
+    const bytes = decodeBase64(c.pixels)!.length;
+    const misfit =
+      bytes !== size ? `pixels decode to ${bytes} bytes, the model takes ${size}` :
+      c.probs.length !== classes ? `probs has ${c.probs.length} entries, the model has ${classes} classes` :
+      c.label >= classes ? `label ${c.label} is not one of the model's ${classes} classes` : '';
+    if (misfit) throw invalidInput(`${fixturesPath}: cases[${k}] (${c.id}): ${misfit}; ${regenerate(modelPath, fixturesPath)}`);
+  });
+  const tolerance = opts.tolerance ?? fixtures.tolerance;
+  if (!Number.isFinite(tolerance) || tolerance < 0) throw new DigitkitError(ExitCode.usage, `--tolerance ${tolerance}: expected a finite number >= 0`);
+  return { fixtures, fixturesPath, model, tolerance };
+}
+
+export interface VerifyReport extends ParityReport {
+  model: { path: string; sha256: string };
+  fixtures: string;
+  core: string;
+}
+
+/** Relative to the working directory when inside it, else as given. */
+export function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
+/** Import a core module from a path, or say why it cannot be (exit 3). */
+async function coreUrlOf(file: string): Promise<string> {
+  const url = pathToFileURL(path.resolve(file)).href;
+  try {
+    await import(url);
+  } catch (err) {
+    throw invalidInput(`${file}: cannot load the core module (${(err as Error).message.split('\n')[0]})`);
+  }
+  return url;
+}
+
+/** The whole check, as `digitkit verify` runs it. Returns the report; `ok` false means exit 1. */
+export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const { fixtures, fixturesPath, model, tolerance } = await loadVerifyInputs(opts);
+  const corePath = opts.core ?? SHIPPED_CORE;
+  const coreUrl = await coreUrlOf(corePath);
+  let actual: number[][];
+  try {
+    actual = await runCases({ coreUrl, modelText: model.bytes.toString('utf8'), source: model.path, pixels: fixtures.cases.map((c) => c.pixels) });
+  } catch (err) {
+    const e = err as Error;
+    // The core refusing the model is an invalid input; anything else is the runtime failing the check.
+    if (e?.name === 'ModelError') throw invalidInput(e.message);
+    throw new DigitkitError(ExitCode.checkFailed, `the core at ${corePath} failed: ${e?.message ?? String(err)}`);
+  }
+  return {
+    ...compareProbs(fixtures.cases, actual, tolerance),
+    model: { path: model.path, sha256: model.sha256 },
+    fixtures: fixturesPath,
+    core: displayPath(corePath),
+  };
+}

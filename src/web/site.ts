@@ -1,0 +1,146 @@
+/**
+ * `digitkit web <outdir>`: the browser demo as a self-contained static site. The page imports the
+ * core module exactly as shipped (a byte-identical copy of dist/core/index.js, the file `verify`
+ * tests) and runs the core's own preprocessing, so a drawing is classified as `predict` would.
+ *
+ * Nothing half-written ever appears in <outdir>: every file is written and fsynced in a staging
+ * directory beside it first (all the work that can fail happens there), then committed by rename.
+ * A new or empty <outdir> is the staging directory renamed into place, one atomic step; an existing
+ * site (or a directory given with --force) gets each file renamed over its old version, each step
+ * atomic, and keeps any other file a user put there.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { DigitkitError, ExitCode, invalidInput, usageError } from '../errors.js';
+import { readModelFile } from '../node/model-file.js';
+import { SHIPPED_CORE } from '../verify/verify.js';
+
+/** The page's own files (src/web/assets, copied to dist/web/assets by the build). */
+const ASSETS = new URL('./assets/', import.meta.url);
+export const PAGE_ASSETS = ['index.html', 'style.css', 'app.js'];
+/** What the page script imports: the shipped core, under a name that says what it is. */
+export const CORE_FILE = 'digitkit-core.js';
+export const MODEL_FILE = 'model.json';
+export const SITE_FILES = [...PAGE_ASSETS, CORE_FILE, MODEL_FILE];
+/** index.html carries this, so a later run knows the directory is a site it wrote. */
+export const SITE_MARKER = '<meta name="generator" content="digitkit web">';
+/** The page with the int8 model must stay within this (the issue's budget). */
+export const PAGE_BUDGET_BYTES = 200_000;
+
+export interface WebOptions {
+  outDir: string;
+  model?: string;
+  /** Write into a non-empty directory that is not a previous digitkit site. */
+  force?: boolean;
+}
+
+export interface WebReport {
+  outDir: string;
+  files: { name: string; bytes: number }[];
+  /** Every file together: what a browser downloads. */
+  totalBytes: number;
+  budgetBytes: number;
+  coreGzipBytes: number;
+  model: { path: string; sha256: string; dtype: string };
+  /** What was at <outdir> before: nothing (or an empty directory), an earlier site, or other files (--force). */
+  previous: 'none' | 'site' | 'forced';
+}
+
+const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+
+/** What is at `dir` now, refusing anything a site must not replace (exit 2). */
+async function inspectOutDir(dir: string, force: boolean): Promise<{ exists: boolean; previous: WebReport['previous'] }> {
+  const st = await fsp.lstat(dir).catch((err) => {
+    if (err.code === 'ENOENT') return null;
+    throw usageError(`${dir}: cannot read (${errCode(err)})`);
+  });
+  if (!st) return { exists: false, previous: 'none' };
+  if (!st.isDirectory()) throw usageError(`${dir}: exists and is not a directory`);
+  const entries = await fsp.readdir(dir, { withFileTypes: true });
+  if (entries.length === 0) return { exists: true, previous: 'none' };
+  // A directory where a site file goes would make its rename fail halfway: refuse before writing.
+  const blocking = entries.find((e) => SITE_FILES.includes(e.name) && !e.isFile());
+  if (blocking) throw usageError(`${path.join(dir, blocking.name)}: exists and is not a file; the site writes a file there`);
+  const index = await fsp.readFile(path.join(dir, 'index.html'), 'utf8').catch(() => '');
+  if (index.includes(SITE_MARKER)) return { exists: true, previous: 'site' };
+  if (!force) {
+    throw usageError(
+      `${dir}: not empty and not a site \`digitkit web\` wrote (${entries.length} entries); ` +
+        `choose a new directory, or pass --force to write the site into it (files named ${SITE_FILES.join(', ')} are replaced, others kept)`,
+    );
+  }
+  return { exists: true, previous: 'forced' };
+}
+
+async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
+  const fh = await fsp.open(file, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Write the site (see the file comment for how it stays whole). Model problems: exit 3; outdir problems: exit 2. */
+export async function writeSite(opts: WebOptions): Promise<WebReport> {
+  const outDir = opts.outDir;
+  const modelPath = opts.model ?? 'models/mnist-int8.json';
+  const model = await readModelFile(modelPath);
+  const { width, height } = model.raw.input;
+  if (width !== 28 || height !== 28) throw invalidInput(`${modelPath}: input is ${width}x${height}, the page feeds a 28x28 model`);
+  const { exists, previous } = await inspectOutDir(outDir, Boolean(opts.force));
+
+  const files = new Map<string, Uint8Array>();
+  try {
+    for (const name of PAGE_ASSETS) files.set(name, await fsp.readFile(new URL(name, ASSETS)));
+    files.set(CORE_FILE, await fsp.readFile(SHIPPED_CORE));
+  } catch (err) {
+    throw new DigitkitError(ExitCode.checkFailed, `the page's files are missing from this install (${errCode(err)}): run \`npm run build\``);
+  }
+  files.set(MODEL_FILE, model.bytes);
+
+  const parent = path.dirname(path.resolve(outDir));
+  await fsp.mkdir(parent, { recursive: true }).catch((err) => {
+    throw usageError(`${parent}: cannot create the directory (${errCode(err)})`);
+  });
+  const stage = path.join(parent, `.${path.basename(path.resolve(outDir))}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  // Ctrl-C (which exits at once) or a crash mid-write: the staging directory goes with the process.
+  const removeStage = () => fs.rmSync(stage, { recursive: true, force: true });
+  process.on('exit', removeStage);
+  try {
+    await fsp.mkdir(stage).catch((err) => {
+      throw usageError(`${parent}: cannot write there (${errCode(err)})`);
+    });
+    for (const [name, data] of files) await writeSynced(path.join(stage, name), data);
+    let moved = false;
+    if (!exists || previous === 'none') {
+      // rename(2) replaces an empty directory; if one appeared or filled meanwhile, go file by file.
+      moved = await fsp.rename(stage, outDir).then(() => true, () => false);
+    }
+    if (!moved) {
+      await fsp.mkdir(outDir, { recursive: true });
+      for (const name of files.keys()) await fsp.rename(path.join(stage, name), path.join(outDir, name));
+    }
+  } catch (err) {
+    if (err instanceof DigitkitError) throw err;
+    throw new DigitkitError(ExitCode.usage, `${outDir}: cannot write the site (${errCode(err)})`);
+  } finally {
+    removeStage();
+    process.off('exit', removeStage);
+  }
+
+  const list = [...files].map(([name, data]) => ({ name, bytes: data.length }));
+  return {
+    outDir,
+    files: list,
+    totalBytes: list.reduce((s, f) => s + f.bytes, 0),
+    budgetBytes: PAGE_BUDGET_BYTES,
+    coreGzipBytes: gzipSync(files.get(CORE_FILE)!, { level: 9 }).length,
+    model: { path: modelPath, sha256: model.sha256, dtype: model.raw.dtype },
+    previous,
+  };
+}

@@ -1,0 +1,112 @@
+// The inference core (src/core/index.ts, shipped as dist/core/index.js) against the float64
+// reference, on random models of the real shape and on real t10k digits.
+import { describe, expect, it } from 'vitest';
+import {
+  classifyPixels,
+  decodeBase64,
+  dequantize,
+  forward,
+  forwardBatch,
+  loadModel,
+  parseRawModel,
+  pixelsToInput,
+  type Model,
+  type RawModel,
+} from '../src/core/index.js';
+import { loadMnist } from '../src/data/load.js';
+import { embeddedMnistDir } from '../src/data/mnist.js';
+import { referenceProbs } from '../src/verify/reference.js';
+import { randomModelText, rng } from './helpers/random-model.js';
+
+const { test: t10k } = await loadMnist(embeddedMnistDir(), ['t10k']);
+const digit = (i: number) => t10k!.images.subarray(i * 784, (i + 1) * 784);
+
+/** Random 0..255 images, about a fifth of the pixels inked (like MNIST), some fully dense. */
+function randomImages(n: number, seed: number): Uint8Array[] {
+  const rand = rng(seed);
+  return Array.from({ length: n }, (_, k) => Uint8Array.from({ length: 784 }, () => (k % 10 === 0 || rand() < 0.2 ? Math.floor(rand() * 256) : 0)));
+}
+
+function maxDiff(model: Model, raw: RawModel, images: Uint8Array[]): number {
+  let max = 0;
+  for (const px of images) {
+    const got = classifyPixels(model, px).probs;
+    const want = referenceProbs(raw, px);
+    for (let j = 0; j < want.length; j++) max = Math.max(max, Math.abs(got[j] - want[j]));
+  }
+  return max;
+}
+
+const KINDS = [
+  { name: 'int8, one scale per layer', dtype: 'int8', perChannel: false },
+  { name: 'int8, per-channel scales', dtype: 'int8', perChannel: true },
+  { name: 'float32', dtype: 'float32', perChannel: false },
+] as const;
+
+describe.each(KINDS)('core forward vs the float64 reference: $name', ({ dtype, perChannel }) => {
+  const text = randomModelText({ dtype, perChannel, seed: 7 });
+  const raw = parseRawModel(text, 'random.json');
+  const model = loadModel(text, 'random.json');
+
+  it('agrees within 1e-6 (in fact to float64 rounding) on random inputs', () => {
+    const d = maxDiff(model, raw, randomImages(60, 3));
+    expect(d).toBeLessThanOrEqual(1e-6);
+    expect(d).toBeLessThan(1e-12);
+  });
+
+  it('agrees within 1e-6 on real t10k digits', () => {
+    const d = maxDiff(model, raw, Array.from({ length: 60 }, (_, k) => digit(k * 151)));
+    expect(d).toBeLessThanOrEqual(1e-6);
+    expect(d).toBeLessThan(1e-12);
+  });
+
+  it('forwardBatch gives exactly what forward gives, image by image', () => {
+    const n = 25;
+    const xs = new Float64Array(n * 784);
+    for (let s = 0; s < n; s++) pixelsToInput(model, digit(s), xs.subarray(s * 784, (s + 1) * 784));
+    const batch = forwardBatch(model, xs, n);
+    for (let s = 0; s < n; s++) expect(Array.from(batch.subarray(s * 10, (s + 1) * 10))).toEqual(Array.from(forward(model, xs.subarray(s * 784, (s + 1) * 784))));
+  });
+});
+
+describe('core API', () => {
+  const text = randomModelText({ seed: 11 });
+  const model = loadModel(text);
+
+  it('dequantizes once on load as q * scale, exactly', () => {
+    const raw = parseRawModel(text);
+    const l = raw.layers[1];
+    const w = dequantize(l);
+    expect(model.layers[1].w).toEqual(w);
+    for (const p of [0, 5, 100, w.length - 1]) expect(w[p]).toBe(l.q[p] * (l.scale as number));
+  });
+
+  it('classifyPixels returns the argmax, its label and probabilities that sum to 1', () => {
+    const c = classifyPixels(model, digit(0));
+    const probs = Array.from(c.probs);
+    expect(probs).toHaveLength(10);
+    expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(c.index).toBe(probs.indexOf(Math.max(...probs)));
+    expect(c.label).toBe(String(c.index));
+    expect(c.probability).toBe(probs[c.index]);
+  });
+
+  it('refuses an image of the wrong size instead of reading past it', () => {
+    expect(() => classifyPixels(model, new Uint8Array(783))).toThrow(/783 pixels, expected 784/);
+  });
+
+  it('a blank image gives softmax of the network run on zeros (no NaN from the skipped inputs)', () => {
+    const p = classifyPixels(model, new Uint8Array(784)).probs;
+    expect(p.every((v) => Number.isFinite(v) && v > 0)).toBe(true);
+  });
+
+  it('decodeBase64 matches Node on every length and is strict about the alphabet and padding', () => {
+    const rand = rng(5);
+    for (let n = 0; n < 40; n++) {
+      const bytes = Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
+      const s = Buffer.from(bytes).toString('base64');
+      expect(Array.from(decodeBase64(s)!)).toEqual(Array.from(bytes));
+    }
+    for (const bad of ['A', 'AB=', 'AB=C', 'A===', '====', 'AAAA====', 'AA-_', 'AA A', 'AAé=', 'AAAA\n']) expect(decodeBase64(bad)).toBeNull();
+  });
+});

@@ -1,0 +1,170 @@
+// `digitkit verify`: the shipped core (dist/core/index.js) against fixtures made by the float64
+// reference, and every way of breaking that chain: tampered model, tampered fixtures, degraded core.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { embeddedMnistDir } from '../src/data/mnist.js';
+import { runFixtures } from '../src/verify/fixtures.js';
+import { compareProbs, runVerify, SHIPPED_CORE } from '../src/verify/verify.js';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { tempDir, writeRandomModel } from './helpers/random-model.js';
+
+const DATA = embeddedMnistDir();
+const dir = tempDir();
+const model = path.join(dir, 'model.json');
+const fixtures = path.join(dir, 'parity.json');
+const COUNT = 30;
+
+beforeAll(async () => {
+  writeRandomModel(dir, 'model.json', { seed: 12 });
+  await runFixtures({ model, out: fixtures, count: COUNT, data: DATA });
+});
+
+const verify = (args: string[] = [], m = model, f = fixtures): Promise<CliResult> => runCli(['verify', '--model', m, '--fixtures', f, ...args]);
+
+/** Write an edited copy of a file; `edit` gets and returns the text. */
+function edited(file: string, name: string, edit: (text: string) => string): string {
+  const out = path.join(dir, name);
+  const text = fs.readFileSync(file, 'utf8');
+  const changed = edit(text);
+  expect(changed).not.toBe(text);
+  fs.writeFileSync(out, changed);
+  return out;
+}
+
+const REGENERATE = (m: string) => `regenerate the fixtures with \`digitkit fixtures --model ${m} --out ${fixtures}\``;
+
+describe('digitkit verify on intact files', () => {
+  it('prints max |Δp| with its case and class, cases correct N/M and PARITY OK (exit 0)', async () => {
+    const r = await verify();
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^max \|Δp\| {2}(0|\d(\.\d+)?e-\d+) \(case t10k-\d+, class \d\)$/m);
+    expect(r.stdout).toMatch(new RegExp(`^correct {3}\\d+/${COUNT} cases$`, 'm'));
+    expect(r.stdout).toContain('core      dist/core/index.js');
+    expect(r.stdout.trim().split('\n').pop()).toBe('PARITY OK');
+  });
+
+  it('--json gives the whole report', async () => {
+    const r = await verify(['--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ ok: true, cases: COUNT, tolerance: 1e-6, failures: [], fixtures, model: { path: model } });
+    expect(doc.max.diff).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('the shipped core matches the reference on the fixtures far inside 1e-6, for every kind of model', async () => {
+    for (const [name, o] of [['pc.json', { seed: 13, perChannel: true }], ['f32.json', { seed: 14, dtype: 'float32' as const }]] as const) {
+      const m = writeRandomModel(dir, name, o);
+      const f = path.join(dir, `fx-${name}`);
+      await runFixtures({ model: m, out: f, count: 20, data: DATA });
+      const r = await runVerify({ model: m, fixtures: f });
+      expect(r.core).toBe(path.relative(process.cwd(), SHIPPED_CORE));
+      expect(r.ok).toBe(true);
+      expect(r.max!.diff).toBeLessThan(1e-12);
+    }
+  });
+});
+
+describe('digitkit verify catches tampering', () => {
+  it('one weight byte changed in the model: sha256 mismatch, exit 3, names the regenerate command', async () => {
+    const m = edited(model, 'byte.json', (text) => {
+      const doc = JSON.parse(text);
+      const w = Buffer.from(doc.layers[0].w, 'base64');
+      w[1000] = w[1000] === 5 ? 6 : 5; // one int8 weight, still a valid value
+      return text.replace(doc.layers[0].w, w.toString('base64'));
+    });
+    const r = await verify([], m);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`${m}: sha256 `);
+    expect(r.stderr).toContain(`is not ${JSON.parse(fs.readFileSync(fixtures, 'utf8')).model.sha256}, the model ${fixtures} was made for`);
+    expect(r.stderr).toContain(REGENERATE(m));
+  });
+
+  it('one scale changed in the model: the same', async () => {
+    const m = edited(model, 'scale.json', (text) => text.replace(/"scale":([0-9.e-]+)/, (_, s) => `"scale":${Number(s) * 1.0001}`));
+    const r = await verify(['--json'], m);
+    expect(r.code).toBe(3);
+    const { error } = JSON.parse(r.stdout);
+    expect(error.code).toBe(3);
+    expect(error.message).toContain('sha256');
+    expect(error.message).toContain(REGENERATE(m));
+  });
+
+  it('one expected probability moved by 2e-6: PARITY FAILED naming the case and class, exit 1', async () => {
+    const doc = JSON.parse(fs.readFileSync(fixtures, 'utf8'));
+    const c = doc.cases[7];
+    const f = edited(fixtures, 'moved.json', (text) => text.replace(JSON.stringify(c.probs), JSON.stringify(c.probs.map((p: number, j: number) => (j === 3 ? p + 2e-6 : p)))));
+    const r = await verify([], model, f);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`^max \\|Δp\\| {2}2(\\.\\d+)?e-6 \\(case ${c.id}, class 3\\)$`, 'm'));
+    expect(r.stdout).toContain(`  ${c.id} class 3: expected`);
+    expect(r.stdout.trim().split('\n').pop()).toBe(`PARITY FAILED (1 of ${COUNT} cases outside tolerance)`);
+    // A looser tolerance on the command line lets the same edit through.
+    expect((await verify(['--tolerance', '1e-5'], model, f)).code).toBe(0);
+  });
+
+  it('a core whose weights are rounded to float16: PARITY FAILED, exit 1', async () => {
+    const core = path.join(dir, 'degraded-core.mjs');
+    const real = JSON.stringify(pathToFileURL(SHIPPED_CORE).href);
+    fs.writeFileSync(core, `
+      import * as real from ${real};
+      export * from ${real};
+      // Round to the nearest float16 (11 significant bits).
+      const f16 = (x) => { if (x === 0) return 0; const u = 2 ** (Math.floor(Math.log2(Math.abs(x))) - 10); return Math.round(x / u) * u; };
+      export function loadModel(text, source) {
+        const m = real.loadModel(text, source);
+        for (const l of m.layers) for (let i = 0; i < l.w.length; i++) l.w[i] = f16(l.w[i]);
+        return m;
+      }
+    `);
+    const r = await verify(['--core', core]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`core      ${core}`);
+    expect(r.stdout).toMatch(/^ {2}t10k-\d+ class \d: expected \S+, got \S+ \(\|Δp\| \S+ > 1e-6\)$/m);
+    expect(r.stdout.trim().split('\n').pop()).toMatch(new RegExp(`^PARITY FAILED \\(\\d+ of ${COUNT} cases outside tolerance\\)$`));
+  });
+
+  it('a core that returns fewer probabilities cannot pass', () => {
+    const cases = [{ id: 'a', label: 1, pixels: '', probs: [0.25, 0.75] }];
+    expect(compareProbs(cases, [[0.25]], 1).ok).toBe(false);
+    expect(compareProbs(cases, [[0.25, NaN]], 1).ok).toBe(false);
+    expect(compareProbs(cases, [[0.25, 0.75, 0]], 1).ok).toBe(false);
+    expect(compareProbs(cases, [[0.25, 0.75]], 0)).toMatchObject({ ok: true, correct: 1, max: { id: 'a', diff: 0 } });
+  });
+});
+
+describe('digitkit verify on unusable input (exit 3)', () => {
+  it('fixtures with no cases', async () => {
+    const f = edited(fixtures, 'empty.json', (text) => JSON.stringify({ ...JSON.parse(text), cases: [] }));
+    const r = await verify([], model, f);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`${f}: cases is empty: there is nothing to verify`);
+  });
+
+  it('a case that does not fit the model', async () => {
+    const f = edited(fixtures, 'short.json', (text) => {
+      const doc = JSON.parse(text);
+      doc.cases[2].probs.pop();
+      return JSON.stringify(doc);
+    });
+    const r = await verify([], model, f);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cases\[2\] \(t10k-\d+\): probs has 9 entries, the model has 10 classes; regenerate the fixtures with/);
+  });
+
+  it('missing model, missing fixtures, unloadable core', async () => {
+    const noModel = await verify([], path.join(dir, 'nope.json'));
+    expect(noModel.code).toBe(3);
+    expect(noModel.stderr).toContain('nope.json: no such model file');
+    const noFixtures = await verify([], model, path.join(dir, 'nope-fx.json'));
+    expect(noFixtures.code).toBe(3);
+    expect(noFixtures.stderr).toContain('nope-fx.json: no such fixtures file (make one with `digitkit fixtures');
+    const broken = path.join(dir, 'broken-core.mjs');
+    fs.writeFileSync(broken, 'export const = ;');
+    const noCore = await verify(['--core', broken]);
+    expect(noCore.code).toBe(3);
+    expect(noCore.stderr).toContain(`${broken}: cannot load the core module`);
+  });
+});

@@ -1,0 +1,218 @@
+// `digitkit web <outdir>`: what the site holds (the shipped core byte for byte, the model as given),
+// its size budget, refusing to clobber a user's directory, never leaving a half-written site, and
+// `--serve` on 127.0.0.1. The page itself runs in a real browser in web-browser.test.ts.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CORE_FILE, SITE_FILES, writeSite } from '../src/web/site.js';
+import { BIN, ROOT, runCli } from './helpers/cli.js';
+import { snapshot, expectUntouched } from './helpers/mnist-dir.js';
+import { tempDir, writeRandomModel } from './helpers/random-model.js';
+
+const dir = tempDir('digitkit-web-site-');
+const model = writeRandomModel(dir, 'model.json', { seed: 51 });
+const SHIPPED_MODEL = path.join(ROOT, 'models/mnist-int8.json');
+const SHIPPED_CORE = path.join(ROOT, 'dist/core/index.js');
+let n = 0;
+const fresh = (name = 'site') => path.join(dir, `${name}-${++n}`);
+const web = (args: string[]) => runCli(['web', ...args]);
+/** Entries beside `target` that the staging step would leave behind if it leaked. */
+const strays = (target: string) => fs.readdirSync(path.dirname(target)).filter((f) => f.startsWith(`.${path.basename(target)}.tmp-`));
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('digitkit web <outdir>', () => {
+  it('writes index.html, the page script and style, the shipped core byte for byte and the model as given', async () => {
+    const out = fresh();
+    const r = await web([out, '--model', model]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual([...SITE_FILES].sort());
+    expect(fs.readFileSync(path.join(out, CORE_FILE))).toEqual(fs.readFileSync(SHIPPED_CORE));
+    expect(fs.readFileSync(path.join(out, 'model.json'))).toEqual(fs.readFileSync(model));
+    expect(r.stdout).toMatch(new RegExp(`^wrote ${out}: 5 files, [\\d,]+ bytes \\(the page budget is 200,000 with the int8 model\\)$`, 'm'));
+    expect(r.stdout).toMatch(/^ {2}digitkit-core\.js +[\d,]+ {2}\([\d,]+ gzipped; dist\/core\/index\.js as shipped\)$/m);
+    expect(strays(out)).toEqual([]);
+  });
+
+  it('the page loads the core as a module script and asks for nothing outside the site (no absolute URL, no CDN)', () => {
+    const out = path.join(dir, 'site-1');
+    const html = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
+    const js = fs.readFileSync(path.join(out, 'app.js'), 'utf8');
+    expect(html).toContain('<script type="module" src="app.js"></script>');
+    expect(js).toMatch(/^import \{[^}]*\} from '\.\/digitkit-core\.js';$/m);
+    expect(js.match(/\bimport\b.*\bfrom\b/g)).toHaveLength(1);
+    // A Content-Security-Policy that lets the page reach its own origin only, in case a change forgets.
+    expect(html).toContain("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'");
+    for (const f of ['index.html', 'app.js', 'style.css']) {
+      const text = fs.readFileSync(path.join(out, f), 'utf8');
+      expect(text, f).not.toMatch(/https?:|(?:src|href)=["']?\/\/|url\(/i);
+    }
+  });
+
+  it('fits the budgets: the core <= 4 KB gzipped, the whole page <= 200,000 bytes with the int8 model', async () => {
+    // The shipped model when it exists; otherwise a random int8 model of the same shape, and the
+    // page's own files must leave room for any int8 model within the shipped one's 150,000-byte cap.
+    const int8 = fs.existsSync(SHIPPED_MODEL) ? SHIPPED_MODEL : model;
+    const r = await web([fresh(), '--model', int8, '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.model.dtype).toBe('int8');
+    expect(doc.coreGzipBytes).toBe(gzipSync(fs.readFileSync(SHIPPED_CORE), { level: 9 }).length);
+    expect(doc.coreGzipBytes).toBeLessThanOrEqual(4096);
+    expect(doc.totalBytes).toBe(doc.files.reduce((s: number, f: { bytes: number }) => s + f.bytes, 0));
+    expect(doc.totalBytes).toBeLessThanOrEqual(200_000);
+    const pageOnly = doc.totalBytes - fs.statSync(int8).size;
+    expect(pageOnly + 150_000).toBeLessThanOrEqual(200_000);
+    console.log(`web: page ${doc.totalBytes} bytes with ${path.relative(ROOT, int8)} (${pageOnly} without the model), core ${doc.coreGzipBytes} bytes gzipped`);
+  });
+
+  it('refuses a non-empty directory it did not write (exit 2, untouched); --force writes into it and keeps the other files', async () => {
+    const out = fresh('user');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, 'notes.txt'), 'mine');
+    fs.writeFileSync(path.join(out, 'index.html'), '<p>my own page</p>');
+    const before = snapshot(out);
+    const r = await web([out, '--model', model]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^digitkit web: ${out}: not empty and not a site \`digitkit web\` wrote \\(2 entries\\); .*--force`));
+    expectUntouched(out, before);
+    const f = await web([out, '--model', model, '--force']);
+    expect(f.code).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(fs.readFileSync(path.join(out, CORE_FILE))).toEqual(fs.readFileSync(SHIPPED_CORE));
+    expect(strays(out)).toEqual([]);
+  });
+
+  it('rewrites a site it wrote before without --force (another model), and writes into an empty directory', async () => {
+    const out = fresh();
+    expect((await web([out, '--model', model])).code).toBe(0);
+    const other = writeRandomModel(dir, 'other.json', { seed: 52, dtype: 'float32' });
+    const r = await web([out, '--model', other, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ previous: 'site', model: { path: other, dtype: 'float32' } });
+    expect(fs.readFileSync(path.join(out, 'model.json'))).toEqual(fs.readFileSync(other));
+    const empty = fresh('empty');
+    fs.mkdirSync(empty);
+    expect((await web([empty, '--model', model])).code).toBe(0);
+    expect(fs.readdirSync(empty).sort()).toEqual([...SITE_FILES].sort());
+  });
+
+  it('an invalid or missing model is exit 3 and writes nothing; an outdir that is a file is exit 2', async () => {
+    const out = fresh();
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, fs.readFileSync(model, 'utf8').replace('"digitkit-mlp"', '"something-else"'));
+    const r = await web([out, '--model', bad]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(`digitkit web: ${bad}: format is "something-else", expected "digitkit-mlp"\n`);
+    expect((await web([out, '--model', path.join(dir, 'none.json')])).code).toBe(3);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(strays(out)).toEqual([]);
+    const file = path.join(dir, 'a-file');
+    fs.writeFileSync(file, 'x');
+    const f = await web([file, '--model', model]);
+    expect(f.code).toBe(2);
+    expect(f.stderr).toContain(`${file}: exists and is not a directory`);
+  });
+
+  it('a write that fails halfway leaves no outdir (new) or the old site as it was (rewrite), and no staging files', async () => {
+    const failThirdOpen = () => {
+      const open = fsp.open;
+      let calls = 0;
+      vi.spyOn(fsp, 'open').mockImplementation(((...a: Parameters<typeof fsp.open>) => {
+        if (++calls === 3) return Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+        return open(...a);
+      }) as typeof fsp.open);
+    };
+    const out = fresh();
+    failThirdOpen();
+    await expect(writeSite({ outDir: out, model })).rejects.toThrow(`${out}: cannot write the site (ENOSPC)`);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(strays(out)).toEqual([]);
+    vi.restoreAllMocks();
+
+    await writeSite({ outDir: out, model });
+    const before = snapshot(out);
+    failThirdOpen();
+    await expect(writeSite({ outDir: out, model: writeRandomModel(dir, 'third.json', { seed: 53 }) })).rejects.toThrow('ENOSPC');
+    expectUntouched(out, before);
+    expect(strays(out)).toEqual([]);
+  });
+});
+
+/** Start `digitkit web <out> --serve` and resolve with the URL it prints. */
+function serve(args: string[]): Promise<{ url: string; stop: () => Promise<{ code: number | null; stdout: string }>; stderr: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'web', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const m = /^serving .* at (http:\/\/127\.0\.0\.1:\d+\/) \(Ctrl-C stops\)$/m.exec(stdout);
+      if (m) resolve({ url: m[1], stderr: () => stderr, stop: async () => { child.kill('SIGINT'); return { code: await exited, stdout }; } });
+    });
+    exited.then((code) => reject(new Error(`exited ${code} before serving: ${stderr}`)));
+  });
+}
+
+/** A raw request (fetch would normalise the path). */
+function get(url: string, rawPath: string, method = 'GET'): Promise<{ status: number; type?: string; body: Buffer }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: rawPath, method }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('digitkit web --serve', () => {
+  it('serves the site on 127.0.0.1 (right types, nothing outside it, no dotfiles); Ctrl-C stops it with exit 0', async () => {
+    const out = fresh();
+    const s = await serve([out, '--model', model, '--serve', '--port', '0']);
+    try {
+      const index = await get(s.url, '/');
+      expect(index.status).toBe(200);
+      expect(index.type).toBe('text/html; charset=utf-8');
+      expect(index.body.toString()).toContain('<canvas id="pad"');
+      const core = await get(s.url, `/${CORE_FILE}`);
+      expect(core.type).toBe('text/javascript; charset=utf-8');
+      expect(core.body).toEqual(fs.readFileSync(SHIPPED_CORE));
+      expect((await get(s.url, '/model.json')).type).toBe('application/json');
+      expect((await get(s.url, '/model.json', 'HEAD')).body.length).toBe(0);
+      fs.writeFileSync(path.join(out, '.hidden'), 'secret');
+      for (const p of ['/../package.json', '/%2e%2e/package.json', '/..%2f..%2fpackage.json', '/.hidden', '/nope.js']) {
+        expect((await get(s.url, p)).status, p).toBe(404);
+      }
+      expect((await get(s.url, '/index.html', 'POST')).status).toBe(405);
+    } finally {
+      const { code, stdout } = await s.stop();
+      expect(code).toBe(0);
+      expect(stdout.trim().split('\n').pop()).toBe('stopped');
+      expect(s.stderr()).toBe('');
+    }
+  });
+
+  it('a port in use is exit 4 naming --port', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const r = await web([fresh(), '--model', model, '--serve', '--port', String(port)]);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain(`port ${port} on 127.0.0.1 is in use: pick another with --port, or --port 0 for any free one`);
+    } finally {
+      busy.close();
+    }
+  });
+});

@@ -47,8 +47,8 @@ const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(2)}%`
 const int = (x: number) => Math.round(x).toLocaleString('en-US');
 
 /** The command line that continues this run: the same arguments, with --resume pointing at the checkpoint. */
-export function resumeCommand(argv: string[], checkpoint: string): string {
-  const at = argv.indexOf('train');
+export function resumeCommand(argv: string[], checkpoint: string, command: 'train' | 'pipeline' = 'train'): string {
+  const at = argv.indexOf(command, 2);
   const args = argv.slice(at + 1);
   const kept: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -58,10 +58,11 @@ export function resumeCommand(argv: string[], checkpoint: string): string {
   }
   kept.push('--resume', checkpoint);
   const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  return ['digitkit', 'train', ...kept].map(quote).join(' ');
+  return ['digitkit', command, ...kept].map(quote).join(' ');
 }
 
-function progressPrinter(ctx: CommandContext) {
+/** Training progress for a terminal (bar + a line per epoch) or --json (a record per epoch). Also used by pipeline. */
+export function progressPrinter(ctx: CommandContext) {
   let bar: Bar | null = null;
   let epochStart = 0;
   let stepsAtStart = 0;

@@ -2,7 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { performance } from 'node:perf_hooks';
 import { DigitkitError } from '../errors.js';
-import { runDownload, type DownloadReport, type FileResult, type SourceKind } from '../data/download.js';
+import type { DownloadReport, FileResult, SourceKind } from '../data/download.js';
 import { DEFAULT_DATA_DIR, type MnistFile } from '../data/mnist.js';
 import { parseMirror, SOURCE_CHOICES, splitMirrorEnv, type SourceChoice } from '../data/sources.js';
 import { handler, type CommandContext } from './context.js';
@@ -120,6 +120,7 @@ export function register(program: Command): void {
       const hooks = progressHooks(ctx);
       let report: DownloadReport;
       try {
+        const { runDownload } = await import('../data/download.js');
         report = await runDownload({
           dir: opts.dir,
           source: opts.source,

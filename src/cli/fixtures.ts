@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_CASES, runFixtures } from '../verify/fixtures.js';
+import type { FixturesReport } from '../verify/fixtures.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
 
@@ -17,11 +17,12 @@ export function register(program: Command): void {
     .description('Write parity fixtures: test images and the probabilities a float64 reference gives for them')
     .option('--model <file>', 'model the fixtures pin', 'models/mnist-int8.json')
     .option('--out <file>', 'fixtures file to write', 'fixtures/parity.json')
-    .option('--count <n>', 'number of cases (at least one per class)', intOption(1, 10_000), DEFAULT_CASES)
+    .option('--count <n>', 'number of cases (at least one per class)', intOption(1, 10_000), 100)
     .option('--data <dir>', 'MNIST directory (cases come from the t10k files)', 'data/mnist')
     .option('--json', 'print one JSON document')
     .action(handler<Opts>(async (opts, ctx) => {
-      const r = await runFixtures(opts);
+      const { runFixtures } = await import('../verify/fixtures.js');
+      const r: FixturesReport = await runFixtures(opts);
       ctx.out(`wrote ${r.out.path}: ${r.cases} cases, ${r.out.bytes.toLocaleString('en-US')} bytes`);
       ctx.out(`model     ${r.model.path} (sha256 ${r.model.sha256})`);
       ctx.out(`classes   ${r.perClass.map((n, c) => `${c}:${n}`).join(' ')}`);

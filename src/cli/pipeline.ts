@@ -4,7 +4,7 @@ import { DigitkitError, ExitCode } from '../errors.js';
 import { DEFAULT_DATA_DIR } from '../data/mnist.js';
 import { SOURCE_CHOICES, type SourceChoice } from '../data/sources.js';
 import { FAST_EPOCHS } from '../train/config.js';
-import { PipelineInterrupted, runPipeline, type PipelineReport } from '../pipeline.js';
+import type { PipelineReport } from '../pipeline.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption } from './options.js';
 import { defaultThreads, progressPrinter, resumeCommand } from './train.js';
@@ -66,6 +66,7 @@ export function register(program: Command): void {
       const train = progressPrinter(ctx);
       let report: PipelineReport;
       try {
+        const { runPipeline } = await import('../pipeline.js');
         report = await runPipeline({
           data: f.data, source: f.source, modelsDir: f.models, fixtures: f.fixtures, threads: f.threads ?? defaultThreads(),
           train: { epochs: f.epochs ?? (f.fast ? FAST_EPOCHS : undefined), seed: f.seed }, perChannel: f.perChannel, count: f.count,
@@ -77,6 +78,7 @@ export function register(program: Command): void {
           onTrainStep: ctx.json ? undefined : train.step,
         });
       } catch (err) {
+        const { PipelineInterrupted } = await import('../pipeline.js');
         if (err instanceof PipelineInterrupted) {
           const cmd = resumeCommand(process.argv, err.result.checkpoint, 'pipeline');
           throw new DigitkitError(ExitCode.interrupted, `${err.message}; continue with: ${cmd}`, { checkpoint: err.result.checkpoint, resume: cmd });

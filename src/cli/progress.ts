@@ -2,7 +2,8 @@
  * Progress display: a cli-progress bar on stderr when stderr is a terminal (and not --json);
  * otherwise nothing here — commands print one plain line per step instead.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
 import type { CommandContext } from './context.js';
 
 export interface Bar {
@@ -17,6 +18,8 @@ export interface Bar {
  */
 export function createBar(ctx: CommandContext, format: string, total: number, payload: Record<string, string | number> = {}): Bar | null {
   if (ctx.json || !ctx.stderrTty) return null;
+  // Loaded on first use: most runs (pipes, CI, --json) never draw a bar.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule;
   const bar = new cliProgress.SingleBar(
     { format, stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 50, fps: 10 },
     cliProgress.Presets.shades_classic,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runQuantize, type QuantizeReport } from '../quant/quantize.js';
+import type { QuantizeReport } from '../quant/quantize.js';
 import { handler } from './context.js';
 
 interface Opts {
@@ -23,6 +23,7 @@ export function register(program: Command): void {
     .option('--data <dir>', 'MNIST directory (the t10k files measure accuracy)', 'data/mnist')
     .option('--json', 'print one JSON document')
     .action(handler<Opts>(async (opts, ctx) => {
+      const { runQuantize } = await import('../quant/quantize.js');
       const r: QuantizeReport = await runQuantize(opts);
       const { color } = ctx;
       const a = r.accuracy;

@@ -4,7 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { DigitkitError, ExitCode } from '../errors.js';
 import { DEFAULT_DATA_DIR } from '../data/mnist.js';
 import { DEFAULTS, FAST_EPOCHS, type TrainConfig } from '../train/config.js';
-import { runTrain, type TrainEvent } from '../train/run.js';
+import type { TrainEvent } from '../train/run.js';
 import type { StepInfo } from '../train/loop.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption, numberOption } from './options.js';
@@ -140,6 +140,7 @@ export function register(program: Command): void {
       };
       const signal = ctx.handleInterrupt();
       const progress = progressPrinter(ctx);
+      const { runTrain } = await import('../train/run.js');
       const r = await runTrain({
         data: f.data, out: f.out, checkpoint: f.checkpoint, resume: f.resume, threads: f.threads ?? defaultThreads(),
         config, signal, onEvent: progress.event, onStep: progress.step,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
-import { runVerify, type VerifyReport } from '../verify/verify.js';
+import type { VerifyReport } from '../verify/verify.js';
 import { handler } from './context.js';
 import { numberOption } from './options.js';
 
@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .action(handler<Opts>(async (opts, ctx) => {
       if (opts.chromium && !opts.browser) throw usageError('--chromium only applies with --browser');
       // The browser path (and playwright-core with it) is loaded only when asked for.
-      const r: VerifyReport & { browser?: string } = opts.browser ? await (await import('../verify/browser.js')).runVerifyBrowser(opts) : await runVerify(opts);
+      const r: VerifyReport & { browser?: string } = opts.browser ? await (await import('../verify/browser.js')).runVerifyBrowser(opts) : await (await import('../verify/verify.js')).runVerify(opts);
       const { color } = ctx;
       const where = r.browser ? ` in ${r.browser}` : '';
       ctx.out(`model     ${r.model.path} (sha256 ${r.model.sha256.slice(0, 12)}…, as the fixtures expect)`);

@@ -140,7 +140,7 @@ function panelSvg(p: Panel): string[] {
   return out;
 }
 
-export function curvesSvg(h: History, title: string): string {
+export function curvesSvg(h: History, title: string, from?: string): string {
   const { width, height } = CURVES_SIZE;
   const epochs = Math.max(0, ...KEYS.map((k) => h[k]?.length ?? 0));
   const panels: Panel[] = [
@@ -155,7 +155,7 @@ export function curvesSvg(h: History, title: string): string {
   ];
   return svgDocument(width, height, [
     text(16, 28, title, { size: 18, bold: true }),
-    text(16, 50, `${epochs} epoch${epochs === 1 ? '' : 's'} recorded in the model's meta.history`, { size: 13, fill: MUTED }),
+    text(16, 50, `${epochs} epoch${epochs === 1 ? '' : 's'} recorded in ${from ? `the meta.history of ${from}, the float model this one was quantized from` : "the model's meta.history"}`, { size: 13, fill: MUTED }),
     ...panels.flatMap(panelSvg),
   ]);
 }

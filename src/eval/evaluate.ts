@@ -3,6 +3,8 @@
  * set through the shipped core, compute every number, optionally write the PNG report.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { loadMnist, type MnistSplit } from '../data/load.js';
 import { invalidInput } from '../errors.js';
 import { readModelFile, type ModelFile } from '../node/model-file.js';
@@ -42,6 +44,8 @@ export interface ModelEval {
   errors: EvalError[];
   /** `meta.history` (per-epoch loss/accuracy) when the model has one; non-numbers become null. */
   history?: History;
+  /** Where `history` came from when it is not the model's own: the float model it was quantized from. */
+  historyFrom?: string;
 }
 
 export interface Disagreement {
@@ -89,6 +93,31 @@ function checkFitsMnist(m: ModelFile, split: MnistSplit): void {
   }
 }
 
+/**
+ * The training history to show for a model. An int8 model keeps only part of it (its file has a size
+ * budget), so when its meta names the float model it came from, and that file sits beside it with the
+ * recorded sha256, the float model's full history is used instead.
+ */
+function trainingHistory(m: ModelFile): { history: History; from?: string } | null {
+  const meta = m.raw.meta as { history?: unknown; quantization?: { source?: { file?: unknown; sha256?: unknown } } } | undefined;
+  const own = readHistory(meta);
+  const src = meta?.quantization?.source;
+  if (src && typeof src.file === 'string' && typeof src.sha256 === 'string') {
+    const file = path.join(path.dirname(m.path), path.basename(src.file));
+    try {
+      const bytes = fs.readFileSync(file);
+      if (createHash('sha256').update(bytes).digest('hex') === src.sha256) {
+        const full = readHistory((JSON.parse(bytes.toString('utf8')) as { meta?: unknown }).meta);
+        const count = (h: History | null) => (h ? Object.values(h).filter((v) => v?.some(Number.isFinite)).length : 0);
+        if (full && count(full) > count(own)) return { history: full, from: file };
+      }
+    } catch {
+      // No usable source model: fall back to the model's own history.
+    }
+  }
+  return own ? { history: own } : null;
+}
+
 function summarize(m: ModelFile, split: MnistSplit, p: Predictions): ModelEval {
   const confusion = confusionMatrix(split.labels, p.predicted, p.classes);
   const correct = correctCount(confusion);
@@ -107,7 +136,7 @@ function summarize(m: ModelFile, split: MnistSplit, p: Predictions): ModelEval {
   }
   const meta = m.raw.meta as Record<string, unknown> | undefined;
   const metaTest = meta && typeof meta === 'object' ? meta.testAccuracy : undefined;
-  const history = readHistory(meta);
+  const history = trainingHistory(m);
   return {
     path: m.path,
     sha256: m.sha256,
@@ -120,7 +149,8 @@ function summarize(m: ModelFile, split: MnistSplit, p: Predictions): ModelEval {
     classes: classStats(confusion, m.model.labels),
     confusion,
     errors,
-    ...(history ? { history } : {}),
+    ...(history ? { history: history.history } : {}),
+    ...(history?.from ? { historyFrom: history.from } : {}),
   };
 }
 

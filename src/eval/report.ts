@@ -101,7 +101,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
   ));
 
   const history = m.history;
-  if (history) await put('curves.png', await svgToPng(curvesSvg(history, `Training history: ${name}`)));
+  if (history) await put('curves.png', await svgToPng(curvesSvg(history, `Training history: ${name}`, m.historyFrom)));
 
   let disagreementsShown: number | undefined;
   if (rep.compare) {

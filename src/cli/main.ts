@@ -2,24 +2,29 @@
  * The digitkit program: one commander instance, one file per command in src/cli/.
  * Usage errors from commander (unknown option, bad value) become exit 2, in JSON too under --json.
  */
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { ExitCode } from '../errors.js';
+import { DigitkitError, ExitCode } from '../errors.js';
 import { reportError } from './context.js';
-import { DigitkitError } from '../errors.js';
 import { COMMANDS } from './commands.js';
+
+const VERSION: string = createRequire(import.meta.url)('../../package.json').version;
 
 export function buildProgram(): Command {
   const program = new Command('digitkit');
   program
     .description('Train a small MNIST classifier from scratch, quantize it to int8, and prove the shipped inference core reproduces it.')
     .version(VERSION, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions();
   for (const register of COMMANDS) register(program);
   return program;
 }
 
-const VERSION = '0.1.0';
+/** Commander's "error: …" as the one line every digitkit error is: `digitkit <cmd>: … (see --help)`. */
+function usageLine(cmd: Command, text: string): string {
+  const name = cmd.parent ? `digitkit ${cmd.name()}` : 'digitkit';
+  return `${name}: ${text.trim().replace(/^error: /, '')} (see \`${name} --help\`)\n`;
+}
 
 export async function main(argv: string[]): Promise<void> {
   // `digitkit … | head`: a closed pipe ends the output quietly instead of crashing.
@@ -33,7 +38,7 @@ export async function main(argv: string[]): Promise<void> {
   const silence = (cmd: Command) => {
     cmd.exitOverride();
     // Under --json the error goes out as one JSON document instead of commander's text.
-    cmd.configureOutput({ outputError: (str, write) => { if (!json) write(str); } });
+    cmd.configureOutput({ outputError: (str, write) => { if (!json) write(usageLine(cmd, str)); } });
     for (const sub of cmd.commands) silence(sub);
   };
   silence(program);

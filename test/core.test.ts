@@ -7,6 +7,7 @@ import {
   dequantize,
   forward,
   forwardBatch,
+  forwardPixels,
   loadModel,
   parseRawModel,
   pixelsToInput,
@@ -67,6 +68,27 @@ describe.each(KINDS)('core forward vs the float64 reference: $name', ({ dtype, p
     const batch = forwardBatch(model, xs, n);
     for (let s = 0; s < n; s++) expect(Array.from(batch.subarray(s * 10, (s + 1) * 10))).toEqual(Array.from(forward(model, xs.subarray(s * 784, (s + 1) * 784))));
   });
+
+  it('forwardPixels on a block of raw images gives exactly what classifyPixels gives, image by image', () => {
+    const n = 30;
+    const block = t10k!.images.subarray(0, n * 784);
+    const out = new Float64Array(n * 10).fill(NaN);
+    expect(forwardPixels(model, block, out)).toBe(out);
+    for (let s = 0; s < n; s++) expect(Array.from(out.subarray(s * 10, (s + 1) * 10))).toEqual(Array.from(classifyPixels(model, digit(s)).probs));
+    // Any array of numbers will do, and no images at all gives no probabilities.
+    expect(Array.from(forwardPixels(model, Array.from(digit(3))))).toEqual(Array.from(out.subarray(30, 40)));
+    expect(forwardPixels(model, new Uint8Array(0))).toHaveLength(0);
+  });
+
+  it('pixels that are not integers 0..255 (fractions, out of range) still agree with the reference', () => {
+    const rand = rng(17);
+    const images = Array.from({ length: 12 }, (_, k) => Float64Array.from(digit(k), (p) => (p ? p - rand() * (k < 6 ? 1 : 300) : 0)));
+    for (const px of images) {
+      const got = forwardPixels(model, px);
+      const want = referenceProbs(raw, px);
+      for (let j = 0; j < 10; j++) expect(Math.abs(got[j] - want[j])).toBeLessThan(1e-12);
+    }
+  });
 });
 
 describe('core API', () => {
@@ -93,6 +115,7 @@ describe('core API', () => {
 
   it('refuses an image of the wrong size instead of reading past it', () => {
     expect(() => classifyPixels(model, new Uint8Array(783))).toThrow(/783 pixels, expected 784/);
+    expect(() => forwardPixels(model, new Uint8Array(784 * 2 + 5))).toThrow(/1573 pixels, expected a multiple of 784/);
   });
 
   it('a blank image gives softmax of the network run on zeros (no NaN from the skipped inputs)', () => {

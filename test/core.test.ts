@@ -17,7 +17,8 @@ import {
 import { loadMnist } from '../src/data/load.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
 import { referenceProbs } from '../src/verify/reference.js';
-import { randomModelText, rng } from './helpers/random-model.js';
+import { formatModel } from '../src/node/model-file.js';
+import { randomLayers, randomModelText, rng } from './helpers/random-model.js';
 
 const { test: t10k } = await loadMnist(embeddedMnistDir(), ['t10k']);
 const digit = (i: number) => t10k!.images.subarray(i * 784, (i + 1) * 784);
@@ -87,6 +88,21 @@ describe.each(KINDS)('core forward vs the float64 reference: $name', ({ dtype, p
       const got = forwardPixels(model, px);
       const want = referenceProbs(raw, px);
       for (let j = 0; j < 10; j++) expect(Math.abs(got[j] - want[j])).toBeLessThan(1e-12);
+    }
+  });
+});
+
+describe('odd layer widths', () => {
+  it('agree with the reference (the kernel steps two columns at a time, one left over here)', () => {
+    for (const dtype of ['int8', 'float32'] as const) {
+      const text = formatModel({ dtype, layers: randomLayers({ seed: 9, dtype, shape: [784, 9, 7, 3] }), labels: ['a', 'b', 'c'], meta: {} });
+      const [model, raw] = [loadModel(text), parseRawModel(text)];
+      const images = randomImages(10, 4);
+      const probs = forwardPixels(model, Uint8Array.from(images.flatMap((px) => Array.from(px))));
+      images.forEach((px, s) => {
+        const want = referenceProbs(raw, px);
+        for (let j = 0; j < 3; j++) expect(Math.abs(probs[s * 3 + j] - want[j])).toBeLessThan(1e-12);
+      });
     }
   });
 });

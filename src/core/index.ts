@@ -199,8 +199,8 @@ export function forward(model: Model, x: ArrayLike<number>, out?: Float64Array, 
     const z = model.scratch[k];
     // Input-major: gather the inputs that are not zero (most MNIST pixels are; ReLU, applied here
     // to hidden layers, zeroes about half the rest), then add x_i * W[i, :] for eight of them per
-    // pass over z (fewer loads and stores of z per weight). The list is padded to a multiple of 8
-    // with x = 0 rows, which add nothing.
+    // pass over z, two columns per step (fewer loads and stores of z per weight, fewer loop steps).
+    // The list is padded to a multiple of 8 with x = 0 rows, which add nothing.
     let m = 0;
     for (let i = 0; i < rows; i++) {
       const v = a[xOff + i];
@@ -217,9 +217,13 @@ export function forward(model: Model, x: ArrayLike<number>, out?: Float64Array, 
     for (let t = 0; t < m; t += 8) {
       const a0 = val[t], a1 = val[t + 1], a2 = val[t + 2], a3 = val[t + 3], a4 = val[t + 4], a5 = val[t + 5], a6 = val[t + 6], a7 = val[t + 7];
       const p0 = idx[t], p1 = idx[t + 1], p2 = idx[t + 2], p3 = idx[t + 3], p4 = idx[t + 4], p5 = idx[t + 5], p6 = idx[t + 6], p7 = idx[t + 7];
-      for (let j = 0; j < z.length; j++) {
+      let j = 0;
+      for (; j + 1 < z.length; j += 2) {
         z[j] += a0 * w[p0 + j] + a1 * w[p1 + j] + a2 * w[p2 + j] + a3 * w[p3 + j] + a4 * w[p4 + j] + a5 * w[p5 + j] + a6 * w[p6 + j] + a7 * w[p7 + j];
+        z[j + 1] += a0 * w[p0 + j + 1] + a1 * w[p1 + j + 1] + a2 * w[p2 + j + 1] + a3 * w[p3 + j + 1] + a4 * w[p4 + j + 1] + a5 * w[p5 + j + 1] + a6 * w[p6 + j + 1] + a7 * w[p7 + j + 1];
       }
+      // An odd column count leaves one.
+      if (j < z.length) z[j] += a0 * w[p0 + j] + a1 * w[p1 + j] + a2 * w[p2 + j] + a3 * w[p3 + j] + a4 * w[p4 + j] + a5 * w[p5 + j] + a6 * w[p6 + j] + a7 * w[p7 + j];
     }
     a = z;
     xOff = 0;

@@ -92,6 +92,56 @@ describe.each(KINDS)('core forward vs the float64 reference: $name', ({ dtype, p
   });
 });
 
+describe('the exact integer first layer (int8 models, integer pixels)', () => {
+  const packedKind = (text: string) => loadModel(text).packed !== undefined;
+
+  it('is used for int8 models with one scale, an even column count and at most 1036 inputs; never otherwise', () => {
+    expect(packedKind(randomModelText({ seed: 2 }))).toBe(true);
+    expect(packedKind(randomModelText({ seed: 2, perChannel: true }))).toBe(false);
+    expect(packedKind(randomModelText({ seed: 2, dtype: 'float32' }))).toBe(false);
+    expect(packedKind(randomModelText({ seed: 2, shape: [784, 7, 10] }))).toBe(false);
+    const large = (rows: number) => formatModel({ dtype: 'int8', input: { width: rows, height: 1, scale: 1 / 255 }, layers: randomLayers({ seed: 2, shape: [rows, 8, 10] }), meta: {} });
+    expect(packedKind(large(1036))).toBe(true);
+    expect(packedKind(large(1037))).toBe(false);
+  });
+
+  it('stays exact at the largest sums the bound allows (every pixel 255, every weight +-127)', () => {
+    // The four lanes (columns j and j + 4) hold every sign combination of the extreme sums.
+    const rows = 1036, cols = 8;
+    const signs = [1, 1, -1, -1, 1, -1, 1, -1];
+    const w = Int8Array.from({ length: rows * cols }, (_, k) => 127 * signs[k % cols]);
+    const layers = [
+      { rows, cols, w, scale: 1e-7, b: new Float32Array(cols) },
+      ...randomLayers({ seed: 4, shape: [cols, 6, 10] }),
+    ];
+    const text = formatModel({ dtype: 'int8', input: { width: rows, height: 1, scale: 1 / 255 }, layers, meta: {} });
+    const model = loadModel(text);
+    expect(model.packed).toBeDefined();
+    const raw = parseRawModel(text);
+    for (const px of [new Uint8Array(rows).fill(255), Uint8Array.from({ length: rows }, (_, i) => (i % 3 ? 255 : 0))]) {
+      const got = forwardPixels(model, px);
+      const want = referenceProbs(raw, px);
+      for (let j = 0; j < 10; j++) expect(Math.abs(got[j] - want[j])).toBeLessThan(1e-12);
+      // The first layer's outputs are the exact integer sums times scale * input.scale.
+      for (let j = 0; j < cols; j++) {
+        let sum = 0;
+        for (let i = 0; i < rows; i++) sum += px[i] * w[i * cols + j];
+        expect(model.scratch[0][j]).toBe(sum * (1e-7 * (1 / 255)));
+      }
+    }
+  });
+
+  it('agrees with forward on layer 0 dequantized (on demand: classifying pixels does not need it)', () => {
+    const text = randomModelText({ seed: 5 });
+    const model = loadModel(text);
+    const l0 = model.layers[0];
+    const probs = classifyPixels(model, digit(7)).probs;
+    expect(l0.w).toEqual(dequantize(parseRawModel(text).layers[0]));
+    const viaFloat = forward(model, pixelsToInput(model, digit(7)));
+    for (let j = 0; j < 10; j++) expect(Math.abs(viaFloat[j] - probs[j])).toBeLessThan(1e-12);
+  });
+});
+
 describe('odd layer widths', () => {
   it('agree with the reference (the kernel steps two columns at a time, one left over here)', () => {
     for (const dtype of ['int8', 'float32'] as const) {
@@ -111,7 +161,7 @@ describe('core API', () => {
   const text = randomModelText({ seed: 11 });
   const model = loadModel(text);
 
-  it('dequantizes once on load as q * scale, exactly', () => {
+  it('dequantizes once (when first used) as q * scale, exactly', () => {
     const raw = parseRawModel(text);
     const l = raw.layers[1];
     const w = dequantize(l);

@@ -1,5 +1,6 @@
 // Build: compile src/ to dist/ (with .d.ts), then re-emit the browser core on its own, type-checked
-// with no Node types and stripped of comments, and copy the web page's files (src/web/assets) as they
+// with no Node types, stripped of comments and of whitespace (terser, names kept: the module ships to
+// browsers under a 4 KB gzipped budget, and stays readable enough to debug), and copy the web page's files (src/web/assets) as they
 // are; then the trainer's AssemblyScript SIMD kernels (src/train/wasm → dist/train/kernels.wasm, with
 // asc from node_modules: offline, npm packages only). `npm ci` runs this through `prepare`.
 import { execFileSync } from 'node:child_process';
@@ -14,6 +15,10 @@ const run = (args) => execFileSync(process.execPath, [tsc, ...args], { stdio: 'i
 try {
   run(['-p', 'tsconfig.json']);
   run(['-p', 'src/core/tsconfig.json']);
+  const { minify } = await import('terser');
+  const core = 'dist/core/index.js';
+  const { code } = await minify(fs.readFileSync(core, 'utf8'), { module: true, compress: false, mangle: false, format: { comments: false, semicolons: false } });
+  fs.writeFileSync(core, code + '\n');
   rmSync('dist/web/assets', { recursive: true, force: true });
   cpSync('src/web/assets', 'dist/web/assets', { recursive: true });
 } catch {

@@ -21,6 +21,7 @@ export {
   decodeBase64,
   forward,
   forwardBatch,
+  forwardPixels,
   loadModel,
   MAX_MODEL_BYTES,
   ModelError,

@@ -8,7 +8,6 @@ import { invalidInput, usageError } from './errors.js';
 import { readModelFile } from './node/model-file.js';
 import type { InvertMode } from './predict/classify.js';
 import { assignSaveNames, expandInputs, predictJob, runJobs, type Prediction } from './predict/jobs.js';
-import { runInWorkers, workersAvailable } from './predict/threads.js';
 
 export { classifyImage, topK, type ImageClassification, type InvertMode, type TopEntry } from './predict/classify.js';
 export { MAX_IMAGE_FILE_BYTES, type Prediction } from './predict/jobs.js';
@@ -66,8 +65,10 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   // On 2 cores the single thread was faster (measured: bench/predict.bench.mjs).
   const cores = os.availableParallelism();
   const threads = opts.threads ?? (jobs.length >= 64 && cores >= 4 ? Math.min(cores, 4) : 1);
-  if (threads > 1 && workersAvailable() && !jobs.some((j) => j.stdin)) {
-    await runInWorkers(threads, { jobs, model: opts.model, settings, inFlight: opts.concurrency ?? 4 }, settle, opts.signal);
+  // Worker threads (and node:worker_threads) are loaded only for a run that uses them.
+  const pool = threads > 1 && !jobs.some((j) => j.stdin) ? await import('./predict/threads.js') : undefined;
+  if (pool?.workersAvailable()) {
+    await pool.runInWorkers(threads, { jobs, model: opts.model, settings, inFlight: opts.concurrency ?? 4 }, settle, opts.signal);
   } else {
     let next = 0;
     await runJobs(() => next++, jobs.length, opts.concurrency ?? 8, async (i) => settle(i, await predictJob(jobs[i], model, { ...settings, readStdin: opts.readStdin })), opts.signal);

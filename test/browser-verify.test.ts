@@ -56,7 +56,8 @@ describe('digitkit verify --browser', () => {
 
   it('catches a core that is wrong only in a browser (Node passes it; --browser exits 1, --json names the cases)', async () => {
     const core = coreVariant('browser-only-bug.js', (js) =>
-      js.replace('const probs = forward(model, pixelsToInput(model, pixels, model.x));', "$& if (typeof document != 'undefined') probs[0] += 3e-6;"),
+      // The shipped core is whitespace-minified: one statement per line, no semicolons.
+      js.replace('const probs=forwardPixels(model,pixels)\n', "$&if (typeof document != 'undefined') probs[0] += 3e-6;\n"),
     );
     expect((await verify(['--core', core])).code).toBe(0);
     const r = await verify(['--core', core, '--browser', '--json']);

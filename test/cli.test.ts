@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../src/cli/commands.js';
 import { ROOT, runCli } from './helpers/cli.js';
 
 const MISSION = ['download', 'train', 'quantize', 'fixtures', 'verify', 'predict'];
+const ESC = '\x1b[';
 
 describe('digitkit CLI', () => {
   it('--help lists every subcommand of the mission', async () => {
@@ -29,6 +31,27 @@ describe('digitkit CLI', () => {
     expect(r.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
   });
 
+  it('--help and `help <command>` load every command (each is registered only when needed)', async () => {
+    const r = await runCli(['--help']);
+    expect(COMMANDS.map((c) => c.name)).toEqual(expect.arrayContaining(MISSION));
+    for (const { name } of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^\\s+${name}\\b`, 'm'));
+    const help = await runCli(['help', 'predict']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: digitkit predict \[options\] <inputs\.\.\.>/m);
+  });
+
+  it('a command named first gets its own options and help; --version needs no command', async () => {
+    const r = await runCli(['predict', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: digitkit predict \[options\] <inputs\.\.\.>/m);
+    expect(r.stdout).toContain('--save-preprocessed <dir>');
+    for (const flag of ['-V', '--version']) {
+      const v = await runCli([flag]);
+      expect(v.code).toBe(0);
+      expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    }
+  });
+
   it('an unknown command is a usage error (exit 2), as JSON under --json', async () => {
     const plain = await runCli(['frobnicate']);
     expect(plain.code).toBe(2);
@@ -38,5 +61,25 @@ describe('digitkit CLI', () => {
     const doc = JSON.parse(json.stdout);
     expect(doc.error.code).toBe(2);
     expect(doc.error.message).toContain('frobnicate');
+  });
+
+  it('a misspelt command gets a suggestion (every command is loaded to find it)', async () => {
+    const r = await runCli(['predikt', 'x.png']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('(Did you mean predict?)');
+  });
+
+  it('colours errors only when asked to: FORCE_COLOR on a pipe, never with NO_COLOR or --json', async () => {
+    const missing = ['predict', 'no-such-digit.png'];
+    const forced = await runCli(missing, { env: { NO_COLOR: undefined, FORCE_COLOR: '1' } });
+    expect(forced.code).toBe(5);
+    expect(forced.stderr).toContain(`${ESC}31mdigitkit predict: no-such-digit.png: no such file or directory`);
+    const plain = await runCli(missing);
+    expect(plain.code).toBe(5);
+    expect(plain.stderr).toBe('digitkit predict: no-such-digit.png: no such file or directory\n');
+    const json = await runCli([...missing, '--json'], { env: { NO_COLOR: undefined, FORCE_COLOR: '1' } });
+    expect(json.code).toBe(5);
+    expect(json.stdout).not.toContain(ESC);
+    expect(JSON.parse(json.stdout)[0].error).toBe('no such file or directory');
   });
 });

@@ -43,7 +43,10 @@ describe('the shipped core module (dist/core/index.js)', () => {
     const modelText = randomModelText({ seed: 21 });
     const { test } = await loadMnist(embeddedMnistDir(), ['t10k']);
     const images = [0, 1, 2].map((i) => Array.from(test!.images.subarray(i * 784, (i + 1) * 784)));
-    fs.writeFileSync(path.join(dir, 'input.json'), JSON.stringify({ modelText, images }));
+    // Base64 of every length (the realm has no atob: the core's own decoder runs).
+    const bytes = Array.from({ length: 40 }, (_, n) => Array.from({ length: n }, (_, i) => (i * 97 + n * 31) & 255));
+    const base64 = bytes.map((b) => Buffer.from(b).toString('base64'));
+    fs.writeFileSync(path.join(dir, 'input.json'), JSON.stringify({ modelText, images, base64 }));
     // A vm context has no process, Buffer, require, atob, TextDecoder or fetch; the module linker
     // refuses every import. Needs --experimental-vm-modules, hence a child process.
     const script = path.join(dir, 'realm.mjs');
@@ -59,17 +62,23 @@ describe('the shipped core module (dist/core/index.js)', () => {
       context.core = mod.namespace;
       context.input = fs.readFileSync(input, 'utf8');
       const out = vm.runInContext(\`
-        const { modelText, images } = JSON.parse(input);
+        const { modelText, images, base64 } = JSON.parse(input);
         const model = core.loadModel(modelText, 'model.json');
-        JSON.stringify(images.map((px) => Array.from(core.classifyPixels(model, px).probs)));
+        JSON.stringify({
+          probs: images.map((px) => Array.from(core.classifyPixels(model, px).probs)),
+          decoded: base64.map((s) => Array.from(core.decodeBase64(s))),
+          refused: ['AB=C', 'AA A', 'AA-_', 'A==='].map((s) => core.decodeBase64(s)),
+        });
       \`, context);
-      process.stdout.write(JSON.stringify({ names, probs: JSON.parse(out) }));
+      process.stdout.write(JSON.stringify({ names, ...JSON.parse(out) }));
     `);
     const { stdout } = await promisify(execFile)(process.execPath, ['--experimental-vm-modules', '--no-warnings', script, CORE, path.join(dir, 'input.json')]);
-    const { names, probs } = JSON.parse(stdout);
+    const { names, probs, decoded, refused } = JSON.parse(stdout);
     for (const g of ['process', 'Buffer', 'require', 'atob', 'TextDecoder', 'fetch', 'window']) expect(names.split(',')).not.toContain(g);
     const node = await import(pathToFileURL(CORE).href);
     const model = node.loadModel(modelText);
     expect(probs).toEqual(images.map((px) => Array.from(node.classifyPixels(model, px).probs)));
+    expect(decoded).toEqual(bytes);
+    expect(refused).toEqual([null, null, null, null]);
   });
 });

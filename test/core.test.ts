@@ -7,6 +7,7 @@ import {
   dequantize,
   forward,
   forwardBatch,
+  forwardPixels,
   loadModel,
   parseRawModel,
   pixelsToInput,
@@ -16,7 +17,8 @@ import {
 import { loadMnist } from '../src/data/load.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
 import { referenceProbs } from '../src/verify/reference.js';
-import { randomModelText, rng } from './helpers/random-model.js';
+import { formatModel } from '../src/node/model-file.js';
+import { randomLayers, randomModelText, rng } from './helpers/random-model.js';
 
 const { test: t10k } = await loadMnist(embeddedMnistDir(), ['t10k']);
 const digit = (i: number) => t10k!.images.subarray(i * 784, (i + 1) * 784);
@@ -67,13 +69,99 @@ describe.each(KINDS)('core forward vs the float64 reference: $name', ({ dtype, p
     const batch = forwardBatch(model, xs, n);
     for (let s = 0; s < n; s++) expect(Array.from(batch.subarray(s * 10, (s + 1) * 10))).toEqual(Array.from(forward(model, xs.subarray(s * 784, (s + 1) * 784))));
   });
+
+  it('forwardPixels on a block of raw images gives exactly what classifyPixels gives, image by image', () => {
+    const n = 30;
+    const block = t10k!.images.subarray(0, n * 784);
+    const out = new Float64Array(n * 10).fill(NaN);
+    expect(forwardPixels(model, block, out)).toBe(out);
+    for (let s = 0; s < n; s++) expect(Array.from(out.subarray(s * 10, (s + 1) * 10))).toEqual(Array.from(classifyPixels(model, digit(s)).probs));
+    // Any array of numbers will do, and no images at all gives no probabilities.
+    expect(Array.from(forwardPixels(model, Array.from(digit(3))))).toEqual(Array.from(out.subarray(30, 40)));
+    expect(forwardPixels(model, new Uint8Array(0))).toHaveLength(0);
+  });
+
+  it('pixels that are not integers 0..255 (fractions, out of range) still agree with the reference', () => {
+    const rand = rng(17);
+    const images = Array.from({ length: 12 }, (_, k) => Float64Array.from(digit(k), (p) => (p ? p - rand() * (k < 6 ? 1 : 300) : 0)));
+    for (const px of images) {
+      const got = forwardPixels(model, px);
+      const want = referenceProbs(raw, px);
+      for (let j = 0; j < 10; j++) expect(Math.abs(got[j] - want[j])).toBeLessThan(1e-12);
+    }
+  });
+});
+
+describe('the exact integer first layer (int8 models, integer pixels)', () => {
+  const packedKind = (text: string) => loadModel(text).packed !== undefined;
+
+  it('is used for int8 models with one scale, an even column count and at most 1036 inputs; never otherwise', () => {
+    expect(packedKind(randomModelText({ seed: 2 }))).toBe(true);
+    expect(packedKind(randomModelText({ seed: 2, perChannel: true }))).toBe(false);
+    expect(packedKind(randomModelText({ seed: 2, dtype: 'float32' }))).toBe(false);
+    expect(packedKind(randomModelText({ seed: 2, shape: [784, 7, 10] }))).toBe(false);
+    const large = (rows: number) => formatModel({ dtype: 'int8', input: { width: rows, height: 1, scale: 1 / 255 }, layers: randomLayers({ seed: 2, shape: [rows, 8, 10] }), meta: {} });
+    expect(packedKind(large(1036))).toBe(true);
+    expect(packedKind(large(1037))).toBe(false);
+  });
+
+  it('stays exact at the largest sums the bound allows (every pixel 255, every weight +-127)', () => {
+    // The four lanes (columns j and j + 4) hold every sign combination of the extreme sums.
+    const rows = 1036, cols = 8;
+    const signs = [1, 1, -1, -1, 1, -1, 1, -1];
+    const w = Int8Array.from({ length: rows * cols }, (_, k) => 127 * signs[k % cols]);
+    const layers = [
+      { rows, cols, w, scale: 1e-7, b: new Float32Array(cols) },
+      ...randomLayers({ seed: 4, shape: [cols, 6, 10] }),
+    ];
+    const text = formatModel({ dtype: 'int8', input: { width: rows, height: 1, scale: 1 / 255 }, layers, meta: {} });
+    const model = loadModel(text);
+    expect(model.packed).toBeDefined();
+    const raw = parseRawModel(text);
+    for (const px of [new Uint8Array(rows).fill(255), Uint8Array.from({ length: rows }, (_, i) => (i % 3 ? 255 : 0))]) {
+      const got = forwardPixels(model, px);
+      const want = referenceProbs(raw, px);
+      for (let j = 0; j < 10; j++) expect(Math.abs(got[j] - want[j])).toBeLessThan(1e-12);
+      // The first layer's outputs are the exact integer sums times scale * input.scale.
+      for (let j = 0; j < cols; j++) {
+        let sum = 0;
+        for (let i = 0; i < rows; i++) sum += px[i] * w[i * cols + j];
+        expect(model.scratch[0][j]).toBe(sum * (1e-7 * (1 / 255)));
+      }
+    }
+  });
+
+  it('agrees with forward on layer 0 dequantized (on demand: classifying pixels does not need it)', () => {
+    const text = randomModelText({ seed: 5 });
+    const model = loadModel(text);
+    const l0 = model.layers[0];
+    const probs = classifyPixels(model, digit(7)).probs;
+    expect(l0.w).toEqual(dequantize(parseRawModel(text).layers[0]));
+    const viaFloat = forward(model, pixelsToInput(model, digit(7)));
+    for (let j = 0; j < 10; j++) expect(Math.abs(viaFloat[j] - probs[j])).toBeLessThan(1e-12);
+  });
+});
+
+describe('odd layer widths', () => {
+  it('agree with the reference (the kernel steps two columns at a time, one left over here)', () => {
+    for (const dtype of ['int8', 'float32'] as const) {
+      const text = formatModel({ dtype, layers: randomLayers({ seed: 9, dtype, shape: [784, 9, 7, 3] }), labels: ['a', 'b', 'c'], meta: {} });
+      const [model, raw] = [loadModel(text), parseRawModel(text)];
+      const images = randomImages(10, 4);
+      const probs = forwardPixels(model, Uint8Array.from(images.flatMap((px) => Array.from(px))));
+      images.forEach((px, s) => {
+        const want = referenceProbs(raw, px);
+        for (let j = 0; j < 3; j++) expect(Math.abs(probs[s * 3 + j] - want[j])).toBeLessThan(1e-12);
+      });
+    }
+  });
 });
 
 describe('core API', () => {
   const text = randomModelText({ seed: 11 });
   const model = loadModel(text);
 
-  it('dequantizes once on load as q * scale, exactly', () => {
+  it('dequantizes once (when first used) as q * scale, exactly', () => {
     const raw = parseRawModel(text);
     const l = raw.layers[1];
     const w = dequantize(l);
@@ -93,6 +181,7 @@ describe('core API', () => {
 
   it('refuses an image of the wrong size instead of reading past it', () => {
     expect(() => classifyPixels(model, new Uint8Array(783))).toThrow(/783 pixels, expected 784/);
+    expect(() => forwardPixels(model, new Uint8Array(784 * 2 + 5))).toThrow(/1573 pixels, expected a multiple of 784/);
   });
 
   it('a blank image gives softmax of the network run on zeros (no NaN from the skipped inputs)', () => {

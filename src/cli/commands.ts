@@ -1,13 +1,22 @@
-/** Every subcommand, in the order `digitkit --help` lists them. */
+/**
+ * Every subcommand, in the order `digitkit --help` lists them. Each one's module is imported only
+ * when the program needs it (see `buildProgram`), so a command does not pay for loading the others.
+ */
 import type { Command } from 'commander';
-import { register as download } from './download.js';
-import { register as train } from './train.js';
-import { register as quantize } from './quantize.js';
-import { register as fixtures } from './fixtures.js';
-import { register as verify } from './verify.js';
-import { register as predict } from './predict.js';
-import { register as pipeline } from './pipeline.js';
-import { register as evaluate } from './eval.js';
-import { register as web } from './web.js';
 
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [download, train, quantize, fixtures, verify, predict, pipeline, evaluate, web];
+export interface CommandEntry {
+  name: string;
+  load(): Promise<{ register(program: Command): void }>;
+}
+
+export const COMMANDS: ReadonlyArray<CommandEntry> = [
+  { name: 'download', load: () => import('./download.js') },
+  { name: 'train', load: () => import('./train.js') },
+  { name: 'quantize', load: () => import('./quantize.js') },
+  { name: 'fixtures', load: () => import('./fixtures.js') },
+  { name: 'verify', load: () => import('./verify.js') },
+  { name: 'predict', load: () => import('./predict.js') },
+  { name: 'pipeline', load: () => import('./pipeline.js') },
+  { name: 'eval', load: () => import('./eval.js') },
+  { name: 'web', load: () => import('./web.js') },
+];

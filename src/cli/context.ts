@@ -3,7 +3,7 @@
  * and an AbortSignal tied to Ctrl-C. Commands are `handler(...)` bodies that return data
  * and throw DigitkitError; this file maps both onto stdout/stderr and the exit-code table.
  */
-import { Chalk, type ChalkInstance } from 'chalk';
+import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
 import { DigitkitError, ExitCode, type ExitCodeValue } from '../errors.js';
 
@@ -37,6 +37,16 @@ function colorAllowed(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY);
 }
 
+/** chalk with colour off: every style, chained or not, returns its text unchanged. */
+const plain: ChalkInstance = new Proxy(((...text: unknown[]) => text.join(' ')) as ChalkInstance, {
+  get: (_target, key) => (key === 'level' ? 0 : plain),
+});
+
+// chalk (and the terminal probing it does on load) is loaded only when some output may be coloured:
+// piped and --json runs (scripts, CI, `predict` over many files) start without it.
+const { Chalk } = colorAllowed(process.stdout) || colorAllowed(process.stderr) ? await import('chalk') : { Chalk: undefined };
+const palette = (colored: boolean): ChalkInstance => (colored && Chalk ? new Chalk({ level: 1 }) : plain);
+
 export function makeContext(json: boolean): { ctx: CommandContext; dispose(): void } {
   const controller = new AbortController();
   let handled = false;
@@ -53,7 +63,7 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
     json,
     tty,
     stderrTty: Boolean(process.stderr.isTTY),
-    color: new Chalk({ level: !json && colorAllowed(process.stdout) ? 1 : 0 }),
+    color: palette(!json && colorAllowed(process.stdout)),
     out: (line = '') => {
       if (!json) process.stdout.write(line + '\n');
     },
@@ -82,7 +92,7 @@ export function reportError(err: unknown, json: boolean, command?: string): Exit
     if (err instanceof DigitkitError && err.detail !== undefined) doc.detail = err.detail;
     process.stdout.write(JSON.stringify({ error: doc }) + '\n');
   } else {
-    const color = new Chalk({ level: colorAllowed(process.stderr) ? 1 : 0 });
+    const color = palette(colorAllowed(process.stderr));
     const prefix = command ? `digitkit ${command}: ` : 'digitkit: ';
     process.stderr.write(color.red(prefix + message) + '\n');
     if (!(err instanceof DigitkitError) && err instanceof Error && process.env.DIGITKIT_DEBUG) {

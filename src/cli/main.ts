@@ -10,13 +10,21 @@ import { COMMANDS } from './commands.js';
 
 const VERSION: string = createRequire(import.meta.url)('../../package.json').version;
 
-export function buildProgram(): Command {
+/**
+ * The program for these arguments. Only the commands it can reach are loaded: the one named
+ * (`digitkit predict ...` loads predict's module alone), none for --version, every one otherwise
+ * (help, `help <command>`, a misspelt name that commander suggests a correction for).
+ */
+export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command('digitkit');
   program
     .description('Train a small MNIST classifier from scratch, quantize it to int8, and prove the shipped inference core reproduces it.')
     .version(VERSION, '-V, --version')
     .enablePositionalOptions();
-  for (const register of COMMANDS) register(program);
+  const first = argv[2];
+  const named = COMMANDS.filter((c) => c.name === first);
+  const needed = named.length ? named : first === '-V' || first === '--version' ? [] : COMMANDS;
+  for (const m of await Promise.all(needed.map((c) => c.load()))) m.register(program);
   return program;
 }
 
@@ -32,7 +40,7 @@ export async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   const json = argv.includes('--json');
   program.exitOverride();
   const silence = (cmd: Command) => {

@@ -52,8 +52,7 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON array of {file, digit, probability, top, error?}')
     .action(
       handler<PredictFlags>(async (opts, ctx, args) => {
-        const { runPredict } = await import('../predict.js');
-        const { createBar } = await import('./progress.js');
+        const [{ runPredict }, { createBar }] = await Promise.all([import('../predict.js'), import('./progress.js')]);
         let bar: ReturnType<typeof createBar> | undefined;
         const report = await runPredict({
           inputs: args,

@@ -3,16 +3,19 @@
  * problem reported as exit code 3 naming the file.
  */
 import fsp from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { loadRawModel, MAX_MODEL_BYTES, ModelError, parseRawModel, type Model, type RawModel } from '../core/index.js';
 import { DigitkitError, invalidInput } from '../errors.js';
+
+// node:crypto is loaded (synchronously) only when a caller reads `sha256`: `predict` never does.
+const require = createRequire(import.meta.url);
 
 export interface ModelFile {
   path: string;
   /** The file's bytes, as read. */
   bytes: Buffer;
-  /** SHA-256 (hex) of the bytes. */
-  sha256: string;
+  /** SHA-256 (hex) of the bytes, computed when first read. */
+  readonly sha256: string;
   raw: RawModel;
   model: Model;
 }
@@ -38,7 +41,16 @@ export async function readModelFile(file: string): Promise<ModelFile> {
     if (err instanceof ModelError) throw invalidInput(err.message);
     throw err;
   }
-  return { path: file, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), raw, model: loadRawModel(raw) };
+  let sha256: string | undefined;
+  return {
+    path: file,
+    bytes,
+    get sha256() {
+      return (sha256 ??= (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(bytes).digest('hex'));
+    },
+    raw,
+    model: loadRawModel(raw),
+  };
 }
 
 /** One layer to write: weights row-major (input-major), int8 with a scale, or float32. */

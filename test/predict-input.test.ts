@@ -35,6 +35,14 @@ function bombPng(): Buffer {
   return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(65537))), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
+/** `png` with one bit of its first IDAT chunk's CRC flipped: the pixels intact, the file corrupt. */
+function badCrc(png: Buffer): Buffer {
+  const bad = Buffer.from(png);
+  const idat = bad.indexOf('IDAT');
+  bad[idat + 4 + bad.readUInt32BE(idat - 4)] ^= 1;
+  return bad;
+}
+
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-predict-input-'));
   model = path.join(tmp, 'model.json');
@@ -54,6 +62,7 @@ describe('digitkit predict: bad input', () => {
       'a-good.png': digitPng,
       'b-not-an-image.png': Buffer.from('%PDF-1.4 this is not a picture\n'),
       'c-truncated.png': digitPng.subarray(0, Math.floor(digitPng.length / 2)),
+      'c2-bad-crc.png': badCrc(digitPng),
       'd-truncated.jpg': jpeg.subarray(0, Math.floor(jpeg.length / 2)),
       'e-empty.png': Buffer.alloc(0),
       'f-bomb.png': bombPng(),
@@ -81,6 +90,7 @@ describe('digitkit predict: bad input', () => {
     const reasons: Record<string, RegExp> = {
       'b-not-an-image.png': /^not an image/,
       'c-truncated.png': /^truncated or corrupt PNG/,
+      'c2-bad-crc.png': /^truncated or corrupt PNG/,
       'd-truncated.jpg': /^truncated or corrupt JPEG/,
       'e-empty.png': /^empty file \(0 bytes\)$/,
       'f-bomb.png': /^image 65536x65536 is larger than the \d+-pixel limit \(refused before decoding\)$/,
@@ -99,9 +109,9 @@ describe('digitkit predict: bad input', () => {
     expect(human.code).toBe(5);
     expect(human.stdout).toMatch(/a-good\.png +\d /);
     expect(human.stdout).toMatch(/h-good\.jpg +\d /);
-    expect(human.stdout).toContain('10 inputs: 2 classified, 8 rejected');
+    expect(human.stdout).toContain('11 inputs: 2 classified, 9 rejected');
     const errLines = human.stderr.trim().split('\n');
-    expect(errLines).toHaveLength(8);
+    expect(errLines).toHaveLength(9);
     expect(errLines).toContain(`digitkit predict: ${path.join(dir, 'e-empty.png')}: empty file (0 bytes)`);
     expect(errLines).toContain(`digitkit predict: ${missing}: no such file or directory`);
   });

@@ -97,5 +97,15 @@ describe('PNG fast path', () => {
     expect(await decodeSimplePng(whole, MAX_IMAGE_PIXELS)).not.toBeNull();
     expect(await decodeSimplePng(whole.subarray(0, whole.length - 20), MAX_IMAGE_PIXELS)).toBeNull();
     expect(await decodeSimplePng(whole, 40 * 30 - 1)).toBeNull();
+    // One bit flipped in a chunk's CRC (the data intact) or in the compressed data: sharp's to judge,
+    // and sharp refuses both.
+    const idat = whole.indexOf('IDAT') + 4;
+    const crcEnd = idat + whole.readUInt32BE(idat - 8);
+    for (const at of [crcEnd, idat + 2]) {
+      const bad = Buffer.from(whole);
+      bad[at] ^= 1;
+      expect(await decodeSimplePng(bad, MAX_IMAGE_PIXELS), `byte ${at}`).toBeNull();
+      await expect(decodeImage(bad, 'bad.png')).rejects.toThrow(/bad\.png: truncated or corrupt PNG/);
+    }
   });
 });

@@ -3,7 +3,8 @@
  * transparency chunk or ICC profile. Decoding it with node:zlib skips loading sharp (~100 ms of
  * start-up) and sharp's per-image pipeline cost, which dominate `digitkit predict one.png` and large
  * directories. Anything else returns null and goes to sharp, as does any image above the pixel limit,
- * so sharp's limit still refuses bombs. The pixels are exactly what sharp gives for these files.
+ * so sharp's limit still refuses bombs, and any chunk with a wrong CRC, so corruption gets sharp's
+ * error. The pixels are exactly what sharp gives for these files.
  */
 import zlib from 'node:zlib';
 
@@ -73,6 +74,8 @@ export async function decodeSimplePng(bytes: Uint8Array, maxPixels: number): Pro
     const type = String.fromCharCode(bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]);
     const data = bytes.subarray(at + 8, at + 8 + len);
     if (data.length !== len) return null;
+    // A chunk whose CRC does not match is corruption: sharp (libpng) refuses it, and names it.
+    if (typeof zlib.crc32 !== 'function' || zlib.crc32(bytes.subarray(at + 4, at + 8 + len)) !== view.getUint32(at + 8 + len)) return null;
     if (type === 'IHDR') {
       width = view.getUint32(at + 8);
       height = view.getUint32(at + 12);

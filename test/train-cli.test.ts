@@ -43,7 +43,7 @@ describe('digitkit train: reproducible', () => {
     expect(m.raw.dtype).toBe('float32');
     expect(m.raw.layers.map((l) => [l.rows, l.cols])).toEqual([[784, 128], [128, 64], [64, 10]]);
     const meta = m.raw.meta as Record<string, any>;
-    expect(meta.config).toEqual({ epochs: 1, batch: 128, lr: 0.002, schedule: 'cosine', warmup: 0.1, labelSmoothing: 0.05, hidden: [128, 64], shift: 1, rotate: 10, zoom: 0.1, limit: 2000, val: 166 });
+    expect(meta.config).toEqual({ epochs: 1, batch: 128, lr: 0.002, schedule: 'constant', warmup: 0, labelSmoothing: 0.05, hidden: [128, 64], shift: 1, rotate: 10, zoom: 0.1, limit: 2000, val: 166 });
     expect(meta.seed).toBe(1);
     expect(meta.dataset.sha256['train-images-idx3-ubyte']).toBe('ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db');
     expect(Object.keys(meta.history).sort()).toEqual(['loss', 'lr', 'trainAccuracy', 'valAccuracy']);
@@ -64,7 +64,7 @@ describe('digitkit train: reproducible', () => {
 
 describe('digitkit train: checkpoints', () => {
   it('stopping mid-epoch and resuming gives the bytes of an uninterrupted run (library abort hook)', async () => {
-    const config = { limit: 2000, epochs: 2, seed: 4 };
+    const config = { limit: 2000, epochs: 2, seed: 4, schedule: 'cosine' as const }; // mid-cosine, as a long run would be
     await runTrain({ data: DATA, out: out('straight.json'), config });
     const stop = new AbortController();
     const first = await runTrain({
@@ -125,9 +125,8 @@ describe('digitkit train: checkpoints', () => {
 
 describe('digitkit train: output and errors', () => {
   it('a short real run (--limit 10000 --epochs 1) reaches >= 90% test accuracy; --json gives one record per epoch and a summary', async () => {
-    // One epoch is 72 steps: a cosine schedule spends half of them at low rates (89.4-90.2% over seeds,
-    // as NumPy does with the same settings), so this quick check uses a constant rate.
-    const r = await train(['--out', out('short.json'), '--limit', '10000', '--epochs', '1', '--schedule', 'constant', '--json']);
+    // The command as it stands: a run this short defaults to a constant rate (see defaultSchedule).
+    const r = await train(['--out', out('short.json'), '--limit', '10000', '--epochs', '1', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);

@@ -118,7 +118,7 @@ export function register(program: Command): void {
     .option('--fast', `quick preset: ${FAST_EPOCHS} epochs (≥ 98.5% test accuracy)`)
     .option('--batch <n>', `mini-batch size, at most 8192 (default ${DEFAULTS.batch})`, intOption(1, 8192))
     .option('--lr <rate>', `peak learning rate (default ${DEFAULTS.lr})`, numberOption({ min: 0, exclusiveMin: true, max: 10 }))
-    .option('--schedule <name>', `cosine | constant (default ${DEFAULTS.schedule})`, choiceOption(['cosine', 'constant'] as const))
+    .option('--schedule <name>', `cosine | constant (default ${DEFAULTS.schedule}; constant for runs under 3 epochs)`, choiceOption(['cosine', 'constant'] as const))
     .option('--warmup <epochs>', 'linear warm-up, in epochs (default 1 for cosine, or a tenth of a shorter run; 0 for constant)', numberOption({ min: 0 }))
     .option('--label-smoothing <s>', `label smoothing in [0, 1) (default ${DEFAULTS.labelSmoothing})`, numberOption({ min: 0, max: 0.999 }))
     .option('--hidden <widths>', `hidden layer widths (default ${DEFAULTS.hidden.join(',')})`, hiddenOption)

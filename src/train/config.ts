@@ -53,6 +53,15 @@ export const DEFAULTS = {
 export const FAST_EPOCHS = 10;
 
 /**
+ * The schedule when --schedule is not given: cosine (warm-up, then decay to 0) from 3 epochs on; a
+ * shorter run has too few steps to spend half of them at low rates (a 1-epoch run on 10,000 images
+ * reaches 89.3-89.5% under cosine, 90.5-91.5% at a constant rate, seeds 1-3), so it runs at a constant rate.
+ */
+export function defaultSchedule(epochs: number): ScheduleName {
+  return epochs >= 3 ? DEFAULTS.schedule : 'constant';
+}
+
+/**
  * Warm-up defaults to one epoch under cosine (a tenth of the run when that is shorter than 10 epochs),
  * none under a constant rate (so `--schedule constant` is plain Adam, like the NumPy yardstick).
  */

@@ -10,7 +10,7 @@ import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../node/checkpoint.js';
 import { formatModel } from '../node/model-file.js';
-import { DEFAULTS, defaultVal, defaultWarmup, layerSizes, validateConfig, type TrainConfig } from './config.js';
+import { DEFAULTS, defaultSchedule, defaultVal, defaultWarmup, layerSizes, validateConfig, type TrainConfig } from './config.js';
 import { createReferenceEngine, type Engine, type EngineOptions } from './engine.js';
 import { createFastEngine } from './pool.js';
 import { initialProgress, round6, stepsPerEpoch, trainCount, trainedLayers, trainLoop, type EpochRecord, type StepInfo, type TrainProgress } from './loop.js';
@@ -67,9 +67,9 @@ function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string)
 }
 
 function freshConfig(g: Partial<TrainConfig>, available: number): TrainConfig {
-  const schedule = g.schedule ?? DEFAULTS.schedule;
   const limit = g.limit ?? available;
   const epochs = g.epochs ?? DEFAULTS.epochs;
+  const schedule = g.schedule ?? defaultSchedule(epochs);
   return {
     epochs, batch: g.batch ?? DEFAULTS.batch, lr: g.lr ?? DEFAULTS.lr, schedule,
     warmup: g.warmup ?? defaultWarmup(schedule, epochs), labelSmoothing: g.labelSmoothing ?? DEFAULTS.labelSmoothing,

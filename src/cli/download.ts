@@ -1,5 +1,6 @@
 /** `digitkit download`: flags → runDownload, with a progress bar on a terminal and one line per file. */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 import { performance } from 'node:perf_hooks';
 import { DigitkitError } from '../errors.js';
 import type { DownloadReport, FileResult, SourceKind } from '../data/download.js';

@@ -3,7 +3,8 @@
  * Usage errors from commander (unknown option, bad value) become exit 2, in JSON too under --json.
  */
 import { createRequire } from 'node:module';
-import { Command, CommanderError } from 'commander';
+import type { Command as CommandType } from 'commander';
+import { Command, CommanderError } from './commander.js';
 import { DigitkitError, ExitCode } from '../errors.js';
 import { reportError } from './context.js';
 import { COMMANDS } from './commands.js';
@@ -15,7 +16,7 @@ const VERSION: string = createRequire(import.meta.url)('../../package.json').ver
  * (`digitkit predict ...` loads predict's module alone), none for --version, every one otherwise
  * (help, `help <command>`, a misspelt name that commander suggests a correction for).
  */
-export async function buildProgram(argv: string[]): Promise<Command> {
+export async function buildProgram(argv: string[]): Promise<CommandType> {
   const program = new Command('digitkit');
   program
     .description('Train a small MNIST classifier from scratch, quantize it to int8, and prove the shipped inference core reproduces it.')
@@ -29,7 +30,7 @@ export async function buildProgram(argv: string[]): Promise<Command> {
 }
 
 /** Commander's "error: …" as the one line every digitkit error is: `digitkit <cmd>: … (see --help)`. */
-function usageLine(cmd: Command, text: string): string {
+function usageLine(cmd: CommandType, text: string): string {
   const name = cmd.parent ? `digitkit ${cmd.name()}` : 'digitkit';
   return `${name}: ${text.trim().replace(/^error: /, '')} (see \`${name} --help\`)\n`;
 }
@@ -43,7 +44,7 @@ export async function main(argv: string[]): Promise<void> {
   const program = await buildProgram(argv);
   const json = argv.includes('--json');
   program.exitOverride();
-  const silence = (cmd: Command) => {
+  const silence = (cmd: CommandType) => {
     cmd.exitOverride();
     // Under --json the error goes out as one JSON document instead of commander's text.
     cmd.configureOutput({ outputError: (str, write) => { if (!json) write(usageLine(cmd, str)); } });

@@ -2,7 +2,7 @@
  * Option-value parsers for commander. Each throws commander's InvalidArgumentError, which the
  * CLI turns into a one-line usage error and exit code 2.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 
 export function intOption(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {

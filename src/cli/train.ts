@@ -1,6 +1,7 @@
 /** `digitkit train`: flags → runTrain(); progress bar / lines / JSON records; Ctrl-C → checkpoint + resume command. */
 import os from 'node:os';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 import { DigitkitError, ExitCode } from '../errors.js';
 import { DEFAULT_DATA_DIR } from '../data/mnist.js';
 import { DEFAULTS, FAST_EPOCHS, type TrainConfig } from '../train/config.js';

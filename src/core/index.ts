@@ -386,28 +386,38 @@ function resample(a: ArrayLike<number>, o: number, sl: number, n: number, m: num
 export function preprocess(g: ArrayLike<number>, w: number, h: number, invert?: boolean): Preprocessed {
   const n = w * h;
   if (g.length != n || !n) throw new RangeError(`${g.length} gray values for ${w}x${h}`);
-  const pixels = new Uint8ClampedArray(784), b: number[] = [], v = new Uint8ClampedArray(n);
+  const pixels = new Uint8ClampedArray(784), b: number[] = [], box = [w, 0, h, 0, w, 0, h, 0];
   for (let i = 0; i < w; i++) b.push(g[i], g[n - w + i]);
   for (let i = 0; i < n; i += w) b.push(g[i], g[i + w - 1]);
-  let bg = new Uint8Array(b).sort()[b.length >> 1], sum = 0, x0 = w, x1 = 0, y0 = h, y1 = 0;
-  for (let i = 0; i < n; i++) sum += g[i];
-  const inverted = invert ?? sum < bg * n;
-  for (let i = 0; i < n; i++) {
-    const u = inverted ? bg - g[i] : g[i] - bg;
-    if (u > 40) {
-      const x = i % w, y = (i / w) | 0;
-      v[i] = u;
-      x0 = Math.min(x0, x);
-      x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y);
-      y1 = y;
+  let bg = new Uint8Array(b).sort()[b.length >> 1], sum = 0;
+  // One pass, row by row: the sum (for the polarity) and the ink's bounding box in both polarities
+  // (x0, x1, y0, y1 brighter than the background, then darker).
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i++) {
+      const d = g[i] - bg;
+      sum += g[i];
+      if (d > 40 || d < -40) {
+        const k = d > 0 ? 0 : 4;
+        if (x < box[k]) box[k] = x;
+        if (x > box[k + 1]) box[k + 1] = x;
+        if (y < box[k + 2]) box[k + 2] = y;
+        box[k + 3] = y;
+      }
     }
   }
+  const inverted = invert ?? sum < bg * n, sg = inverted ? -1 : 1, [x0, x1, y0, y1] = box.slice(inverted ? 4 : 0);
   const found = x1 - x0 + y1 - y0 > 3;
   if (found) {
-    const bw = x1 - x0 + 1, bh = y1 - y0 + 1, s = 20 / Math.max(bw, bh);
+    const bw = x1 - x0 + 1, bh = y1 - y0 + 1, s = 20 / Math.max(bw, bh), v = new Uint8ClampedArray(bw * bh);
     const ow = Math.round(bw * s) || 1, oh = Math.round(bh * s) || 1;
-    const q = resample(resample(v, y0 * w + x0, w, bw, ow, bh), 0, bh, bh, oh, ow);
+    // The ink inside the box: the difference from the background, under 40 as 0.
+    for (let y = 0, o = 0; y < bh; y++) {
+      for (let x = 0, i = (y + y0) * w + x0; x < bw; x++, o++, i++) {
+        const u = (g[i] - bg) * sg;
+        if (u > 40) v[o] = u;
+      }
+    }
+    const q = resample(resample(v, 0, bw, bw, ow, bh), 0, bh, bh, oh, ow);
     let m = 0, m2 = 0, cx = 0, cy = 0;
     for (let i = 0; i < q.length; i++) {
       m += q[i];

@@ -135,6 +135,30 @@ describe('model validation (the contract\'s rejection list)', () => {
     expect((err as DigitkitError).message).toBe(`${file}: ${65 * 1024 * 1024} bytes, larger than the ${MAX_MODEL_BYTES}-byte limit for a model file`);
   });
 
+  it("readModelFile decodes weights with Node's base64 only after the core's strict check: the same layers, the same rejections", async () => {
+    const dir = tempDir();
+    for (const [name, text] of [['int8.json', VALID], ['f32.json', VALID_F32]]) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, text);
+      const { raw } = await readModelFile(file);
+      const own = parseRawModel(text, file);
+      raw.layers.forEach((l, k) => {
+        expect(l.q.constructor).toBe(own.layers[k].q.constructor);
+        expect(Array.from(l.q)).toEqual(Array.from(own.layers[k].q));
+      });
+    }
+    // Buffer.from would decode these leniently; the core's check refuses them first.
+    for (const bad of ['A*A=', 'AA=A', 'AAA']) {
+      const doc = JSON.parse(VALID);
+      doc.layers[1].w = doc.layers[1].w.slice(0, -4) + bad;
+      const file = path.join(dir, 'bad.json');
+      fs.writeFileSync(file, JSON.stringify(doc));
+      const err = await readModelFile(file).then(() => null, (e: unknown) => e);
+      expect((err as DigitkitError).code, bad).toBe(3);
+      expect((err as DigitkitError).message).toBe(`${file}: layers[1].w is not valid base64 (RFC 4648, with padding)`);
+    }
+  });
+
   it('text longer than 64 MiB handed to the core directly', () => {
     const text = ' '.repeat(MAX_MODEL_BYTES + 1);
     expect(() => parseRawModel(text, FILE)).toThrow(`${FILE}: is larger than ${MAX_MODEL_BYTES} bytes`);

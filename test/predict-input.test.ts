@@ -111,7 +111,7 @@ describe('digitkit predict: bad input', () => {
     expect(human.stdout).toMatch(/h-good\.jpg +\d /);
     expect(human.stdout).toContain('11 inputs: 2 classified, 9 rejected');
     const errLines = human.stderr.trim().split('\n');
-    expect(errLines).toHaveLength(9);
+    expect(errLines, human.stderr).toHaveLength(9);
     expect(errLines).toContain(`digitkit predict: ${path.join(dir, 'e-empty.png')}: empty file (0 bytes)`);
     expect(errLines).toContain(`digitkit predict: ${missing}: no such file or directory`);
   });

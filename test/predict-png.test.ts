@@ -62,6 +62,18 @@ describe('PNG fast path', () => {
     }
   });
 
+  it('turns RGB into the gray toGray gives, for every r + g + b', async () => {
+    // One pixel per sum 0..765, each split differently across the channels.
+    const px = new Uint8Array(766 * 3);
+    for (let s = 0; s <= 765; s++) {
+      const r = Math.min(255, s, (s * 7) % 256), g = Math.min(255, s - r), b = s - r - g;
+      px.set(b <= 255 ? [r, g, b] : [255, 255, 255 - (765 - s)], 3 * s);
+    }
+    for (let s = 0; s <= 765; s++) expect(px[3 * s] + px[3 * s + 1] + px[3 * s + 2]).toBe(s);
+    const { fast, slow } = await bothWays(encodePng(px, 766, 1, 2, 0));
+    expect(Buffer.from(fast.gray).equals(Buffer.from(slow.gray))).toBe(true);
+  });
+
   it('gives the same gray pixels as sharp for rendered digits in every PNG flavour sharp writes', async () => {
     const t = await loadT10k();
     const look: Look = { width: 150, height: 130, size: [60, 110], ink: [20, 30, 160], background: null };

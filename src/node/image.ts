@@ -44,7 +44,9 @@ export function sniffImageFormat(b: Uint8Array): string | null {
 }
 
 /** Why sharp refused, in words a user can act on. */
-function describeDecodeError(bytes: Uint8Array, format: string, message: string): string {
+function describeDecodeError(bytes: Uint8Array, format: string, libvips: string): string {
+  // libvips can report a line more than once, and over several lines: one line, each reason once.
+  const message = [...new Set(libvips.split('\n').map((l) => l.trim()).filter(Boolean))].join('; ');
   if (/pixel limit/i.test(message)) {
     // PNG keeps its size at a fixed offset: say how large the header claims the image is.
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -54,9 +56,9 @@ function describeDecodeError(bytes: Uint8Array, format: string, message: string)
   // With failOn 'warning', damaged data surfaces as the warning itself or as libvips' generic
   // "Warning treated as error" (which one depends on the decoder).
   if (/premature end|truncat|unexpected end|read error|not enough data|treated as error/i.test(message)) {
-    return `truncated or corrupt ${format.toUpperCase()} (${message.trim()})`;
+    return `truncated or corrupt ${format.toUpperCase()} (${message})`;
   }
-  return `cannot decode ${format.toUpperCase()} (${message.trim()})`;
+  return `cannot decode ${format.toUpperCase()} (${message})`;
 }
 
 /** Decode an image file's bytes (`name` is used in errors) to gray pixels, refusing bombs by their header. */

@@ -36,7 +36,8 @@ export async function readModelFile(file: string): Promise<ModelFile> {
   }
   let raw: RawModel;
   try {
-    raw = parseRawModel(bytes.toString('utf8'), file);
+    // Weights through Buffer's native base64 (after the core's strict check), copied so each layer owns its bytes.
+    raw = parseRawModel(bytes.toString('utf8'), file, (s) => new Uint8Array(Buffer.from(s, 'base64')));
   } catch (err) {
     if (err instanceof ModelError) throw invalidInput(err.message);
     throw err;

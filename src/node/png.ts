@@ -104,20 +104,19 @@ export async function decodeSimplePng(bytes: Uint8Array, maxPixels: number): Pro
   const px = unfilter(raw, width, height, bpp);
   if (!px) return null;
   if (bpp === 1 || bpp === 4) return { width, height, channels: bpp, data: px };
-  // Gray+alpha and RGB become RGBA, so the core's toGray does the rest exactly as for sharp's output.
   const n = width * height;
+  if (bpp === 3) {
+    // RGB is opaque, where the core's toGray is (r + g + b) / 3 rounded (never a tie: thirds): the
+    // same bytes in one pass, without an RGBA copy (a canvas of RGB pixels is the common PNG).
+    const gray = new Uint8Array(n);
+    for (let i = 0, o = 0; i < n; i++, o += 3) gray[i] = ((px[o] + px[o + 1] + px[o + 2] + 1) / 3) | 0;
+    return { width, height, channels: 1, data: gray };
+  }
+  // Gray+alpha becomes RGBA, so the core's toGray flattens the alpha exactly as for sharp's output.
   const rgba = new Uint8Array(n * 4);
   for (let i = 0; i < n; i++) {
-    const o = 4 * i;
-    if (bpp === 2) {
-      rgba[o] = rgba[o + 1] = rgba[o + 2] = px[2 * i];
-      rgba[o + 3] = px[2 * i + 1];
-    } else {
-      rgba[o] = px[3 * i];
-      rgba[o + 1] = px[3 * i + 1];
-      rgba[o + 2] = px[3 * i + 2];
-      rgba[o + 3] = 255;
-    }
+    rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = px[2 * i];
+    rgba[4 * i + 3] = px[2 * i + 1];
   }
   return { width, height, channels: 4, data: rgba };
 }

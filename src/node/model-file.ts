@@ -2,10 +2,10 @@
  * Reading a model file from disk: size limit before parsing, then the core's parser, with every
  * problem reported as exit code 3 naming the file.
  */
-import fsp from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { loadRawModel, MAX_MODEL_BYTES, ModelError, parseRawModel, type Model, type RawModel } from '../core/index.js';
-import { DigitkitError, invalidInput } from '../errors.js';
+import { invalidInput } from '../errors.js';
+import { readInputFile } from './input-file.js';
 
 // node:crypto is loaded (synchronously) only when a caller reads `sha256`: `predict` never does.
 const require = createRequire(import.meta.url);
@@ -21,19 +21,7 @@ export interface ModelFile {
 }
 
 export async function readModelFile(file: string): Promise<ModelFile> {
-  let bytes: Buffer;
-  try {
-    const st = await fsp.stat(file);
-    if (!st.isFile()) throw invalidInput(`${file}: not a regular file`);
-    if (st.size > MAX_MODEL_BYTES) throw invalidInput(`${file}: ${st.size} bytes, larger than the ${MAX_MODEL_BYTES}-byte limit for a model file`);
-    bytes = await fsp.readFile(file);
-  } catch (err) {
-    if (err instanceof DigitkitError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw invalidInput(`${file}: no such model file`);
-    if (e.code) throw invalidInput(`${file}: cannot read (${e.code})`);
-    throw err;
-  }
+  const bytes = await readInputFile(file, 'model', MAX_MODEL_BYTES, 'no such model file');
   let raw: RawModel;
   try {
     // Weights through Buffer's native base64 (after the core's strict check), copied so each layer owns its bytes.

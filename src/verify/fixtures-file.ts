@@ -2,9 +2,9 @@
  * The parity fixtures file (shared/contracts/fixtures-format.md): its types, a strict reader (every
  * problem is exit 3 naming the file and the field) and a deterministic writer.
  */
-import fsp from 'node:fs/promises';
 import { decodeBase64 } from '../core/index.js';
-import { DigitkitError, invalidInput } from '../errors.js';
+import { invalidInput } from '../errors.js';
+import { readInputFile } from '../node/input-file.js';
 
 export const FIXTURES_FORMAT = 'digitkit-fixtures';
 export const FIXTURES_VERSION = 1;
@@ -86,20 +86,8 @@ export function parseFixtures(text: string | unknown, source: string): Fixtures 
 
 /** Read and validate a fixtures file; unreadable or invalid is exit 3 naming the file. */
 export async function readFixturesFile(file: string): Promise<Fixtures> {
-  let text: string;
-  try {
-    const st = await fsp.stat(file);
-    if (!st.isFile()) throw invalidInput(`${file}: not a regular file`);
-    if (st.size > MAX_FIXTURES_BYTES) throw invalidInput(`${file}: ${st.size} bytes, larger than the ${MAX_FIXTURES_BYTES}-byte limit for a fixtures file`);
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if (err instanceof DigitkitError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw invalidInput(`${file}: no such fixtures file (make one with \`digitkit fixtures --out ${file}\`)`);
-    if (e.code) throw invalidInput(`${file}: cannot read (${e.code})`);
-    throw err;
-  }
-  return parseFixtures(text, file);
+  const bytes = await readInputFile(file, 'fixtures', MAX_FIXTURES_BYTES, `no such fixtures file (make one with \`digitkit fixtures --out ${file}\`)`);
+  return parseFixtures(bytes.toString('utf8'), file);
 }
 
 /** Serialize fixtures: fixed key order, one case per line, numbers in full float64 precision. */

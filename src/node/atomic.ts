@@ -29,19 +29,24 @@ export function tempPathFor(target: string): string {
   return path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
+/** Write `data` to `file` and flush it to disk before returning (what a rename may then publish). */
+export async function writeSynced(file: string, data: string | Uint8Array): Promise<void> {
+  const fh = await fsp.open(file, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Write `data` to `target` atomically, creating the parent directory if needed. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await fsp.mkdir(path.dirname(target) || '.', { recursive: true });
   const tmp = tempPathFor(target);
   trackTemp(tmp);
   try {
-    const fh = await fsp.open(tmp, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeSynced(tmp, data);
     await fsp.rename(tmp, target);
   } catch (err) {
     await fsp.rm(tmp, { force: true });

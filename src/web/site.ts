@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { DigitkitError, ExitCode, invalidInput, usageError } from '../errors.js';
 import { readModelFile } from '../node/model-file.js';
+import { writeSynced } from '../node/atomic.js';
 import { SHIPPED_CORE } from '../verify/verify.js';
 
 /** The page's own files (src/web/assets, copied to dist/web/assets by the build). */
@@ -73,16 +74,6 @@ async function inspectOutDir(dir: string, force: boolean): Promise<{ exists: boo
     );
   }
   return { exists: true, previous: 'forced' };
-}
-
-async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
-  const fh = await fsp.open(file, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Write the site (see the file comment for how it stays whole). Model problems: exit 3; outdir problems: exit 2. */

@@ -15,14 +15,19 @@ const run = (args) => execFileSync(process.execPath, [tsc, ...args], { stdio: 'i
 try {
   run(['-p', 'tsconfig.json']);
   run(['-p', 'src/core/tsconfig.json']);
+} catch {
+  console.error('build failed (see the TypeScript errors above)');
+  process.exit(1);
+}
+try {
   const { minify } = await import('terser');
   const core = 'dist/core/index.js';
   const { code } = await minify(fs.readFileSync(core, 'utf8'), { module: true, compress: false, mangle: false, format: { comments: false, semicolons: false } });
   fs.writeFileSync(core, code + '\n');
   rmSync('dist/web/assets', { recursive: true, force: true });
   cpSync('src/web/assets', 'dist/web/assets', { recursive: true });
-} catch {
-  console.error('build failed (see the TypeScript errors above)');
+} catch (err) {
+  console.error(`build failed: ${err.message}`);
   process.exit(1);
 }
 

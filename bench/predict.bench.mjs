@@ -5,22 +5,14 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { classifyPixels, loadModel, preprocess } from '../dist/core/index.js';
 import { embeddedMnistDir } from '../dist/data/mnist.js';
 import { decodeImage } from '../dist/node/image.js';
+import { benchModel, benchTemp, BIN, ROOT } from './setup.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin/digitkit.js');
-const MODEL = path.resolve(process.env.DIGITKIT_MODEL ?? path.join(ROOT, 'models/mnist-int8.json'));
-if (!fs.existsSync(MODEL)) {
-  console.log(`predict bench: no model at ${MODEL} (build it, or set DIGITKIT_MODEL)`);
-  process.exit(1);
-}
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-predict-bench-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const MODEL = benchModel('predict');
+const tmp = benchTemp('digitkit-predict-bench-');
 const images = fs.readFileSync(path.join(embeddedMnistDir(), 't10k-images-idx3-ubyte')).subarray(16);
 
 /** A t10k digit, dark on white, at a pseudo-random size and place on a 200x200 canvas. */

@@ -3,20 +3,16 @@
 // the default recipe misses its floor (mean >= 99.0%, every seed >= 98.5%) or --fast misses 98.5%.
 // Run alone with `npm run bench -- accuracy` (about 150 epochs: a few minutes).
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { embeddedMnistDir } from '../dist/data/mnist.js';
+import { benchTemp, BIN, ROOT, trainData } from './setup.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DATA = fs.existsSync(path.join(ROOT, 'data/mnist/train-images-idx3-ubyte')) ? path.join(ROOT, 'data/mnist') : embeddedMnistDir();
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-accuracy-'));
-process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
+const DATA = trainData();
+const TMP = benchTemp('digitkit-accuracy-');
 const pct = (x) => `${(100 * x).toFixed(2)}%`;
 
 function train(flags) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/digitkit.js'), 'train', '--data', DATA, '--out', path.join(TMP, 'm.json'), '--json', ...flags], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [BIN, 'train', '--data', DATA, '--out', path.join(TMP, 'm.json'), '--json', ...flags], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`digitkit train ${flags.join(' ')} failed: ${r.stderr}`);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   const epochs = lines.filter((l) => l.type === 'epoch');

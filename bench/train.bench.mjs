@@ -9,19 +9,17 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { embeddedMnistDir } from '../dist/data/mnist.js';
+import { pathToFileURL } from 'node:url';
 import { loadMnist } from '../dist/data/load.js';
 import { instantiate, kernelModule, WA } from '../dist/train/kernels-wasm.js';
 import { drawAugment } from '../dist/train/augment.js';
 import { Rng } from '../dist/train/rng.js';
+import { benchTemp, ROOT, trainData } from './setup.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DATA = fs.existsSync(path.join(ROOT, 'data/mnist/train-images-idx3-ubyte')) ? path.join(ROOT, 'data/mnist') : embeddedMnistDir();
+const DATA = trainData();
 const YARDSTICK = process.env.DIGITKIT_YARDSTICK ?? path.resolve(ROOT, '../shared/yardstick/numpy_mlp.py');
 const ROUNDS = Number(process.env.DIGITKIT_BENCH_ROUNDS ?? 3);
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-bench-'));
-process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
+const TMP = benchTemp('digitkit-bench-');
 
 const load = () => os.loadavg()[0].toFixed(2);
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };

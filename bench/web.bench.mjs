@@ -3,23 +3,15 @@
 // drawing (getImageData + toGray + preprocess + classifyPixels on the 280x280 pad, in Chromium).
 // Model: $DIGITKIT_MODEL, else models/mnist-int8.json. Fixtures: made for it here (100 cases).
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { findChromium, launchChromium } from '../dist/browser/chromium.js';
 import { embeddedMnistDir } from '../dist/data/mnist.js';
 import { startStaticServer } from '../dist/web/serve.js';
+import { benchModel, benchTemp, BIN, ROOT } from './setup.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin/digitkit.js');
-const MODEL = path.resolve(process.env.DIGITKIT_MODEL ?? path.join(ROOT, 'models/mnist-int8.json'));
-if (!fs.existsSync(MODEL)) {
-  console.log(`web bench: no model at ${MODEL} (build it, or set DIGITKIT_MODEL)`);
-  process.exit(1);
-}
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-web-bench-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const MODEL = benchModel('web');
+const tmp = benchTemp('digitkit-web-bench-');
 
 const cli = (args) => {
   const t0 = performance.now();

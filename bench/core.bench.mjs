@@ -15,18 +15,30 @@ const CORE = new URL('../dist/core/index.js', import.meta.url);
 function randomModel() {
   let s = 1;
   const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-  const layer = (rows, cols) => ({ rows, cols, w: Int8Array.from({ length: rows * cols }, () => Math.round(rand() * 127)), scale: Math.sqrt(6 / rows) / 127, b: new Array(cols).fill(0.01) });
+  const layer = (rows, cols) => ({
+    rows,
+    cols,
+    w: Int8Array.from({ length: rows * cols }, () => Math.round(rand() * 127)),
+    scale: Math.sqrt(6 / rows) / 127,
+    b: new Array(cols).fill(0.01),
+  });
   return formatModel({ dtype: 'int8', layers: [layer(784, 128), layer(128, 64), layer(64, 10)], meta: {} });
 }
 
-const file = process.env.DIGITKIT_BENCH_MODEL ?? (fs.existsSync('models/mnist-int8.json') ? 'models/mnist-int8.json' : null);
+const file =
+  process.env.DIGITKIT_BENCH_MODEL ?? (fs.existsSync('models/mnist-int8.json') ? 'models/mnist-int8.json' : null);
 const text = file ? fs.readFileSync(file, 'utf8') : randomModel();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const js = fs.readFileSync(CORE);
 console.log(`core module: ${js.length} bytes, ${gzipSync(js, { level: 9 }).length} bytes gzipped`);
 console.log(`model: ${file ?? 'random int8 weights (784-128-64-10)'}, ${Buffer.byteLength(text)} bytes`);
-console.log(`machine: ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (timings are only as quiet as the machine)`);
+console.log(
+  `machine: ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (timings are only as quiet as the machine)`,
+);
 
 const loads = [];
 let model;
@@ -41,7 +53,8 @@ const { test } = await loadMnist(embeddedMnistDir(), ['t10k']);
 const n = test.count;
 const size = 784;
 const xs = new Float64Array(n * size);
-for (let i = 0; i < n; i++) core.pixelsToInput(model, test.images.subarray(i * size, (i + 1) * size), xs.subarray(i * size, (i + 1) * size));
+for (let i = 0; i < n; i++)
+  core.pixelsToInput(model, test.images.subarray(i * size, (i + 1) * size), xs.subarray(i * size, (i + 1) * size));
 
 // Single image: classifyPixels from raw 0..255 pixels (what predict and a browser call), one
 // call timed at a time, over all of t10k; repeated, the median run reported.
@@ -61,8 +74,12 @@ for (let r = 0; r < 6; r++) {
 }
 const pick = (q) => median(runs.map((s) => s[Math.floor(q * (n - 1))])) * 1000;
 const mean = median(runs.map((s) => s.reduce((a, b) => a + b, 0) / n)) * 1000;
-console.log(`single image (classifyPixels, ${n} t10k digits x ${runs.length} runs): mean ${mean.toFixed(1)} µs, p50 ${pick(0.5).toFixed(1)} µs, p99 ${pick(0.99).toFixed(1)} µs   [target <= 27 µs]`);
-console.log(`  accuracy on t10k: ${(correct / n * 100).toFixed(2)}%${file ? '' : ' (random weights: chance level is expected)'}`);
+console.log(
+  `single image (classifyPixels, ${n} t10k digits x ${runs.length} runs): mean ${mean.toFixed(1)} µs, p50 ${pick(0.5).toFixed(1)} µs, p99 ${pick(0.99).toFixed(1)} µs   [target <= 27 µs]`,
+);
+console.log(
+  `  accuracy on t10k: ${((correct / n) * 100).toFixed(2)}%${file ? '' : ' (random weights: chance level is expected)'}`,
+);
 
 // The forward pass alone, on prepared inputs, one image per call; best run.
 const probs = new Float64Array(10);
@@ -72,7 +89,9 @@ for (let r = 0; r < 6; r++) {
   for (let i = 0; i < n; i++) core.forward(model, xs.subarray(i * size, (i + 1) * size), probs);
   if (r > 0) fwd.push(((performance.now() - t) / n) * 1000);
 }
-console.log(`forward alone (prepared input, ${n} images x ${fwd.length} runs): best ${Math.min(...fwd).toFixed(1)} µs, median ${median(fwd).toFixed(1)} µs per image`);
+console.log(
+  `forward alone (prepared input, ${n} images x ${fwd.length} runs): best ${Math.min(...fwd).toFixed(1)} µs, median ${median(fwd).toFixed(1)} µs per image`,
+);
 
 // Batch, the natural API for images: forwardPixels over all of t10k's raw pixels (one call, as
 // eval and a server classifying a block of images make it), repeated.
@@ -86,6 +105,10 @@ const batch = (fn) => {
   }
   return `median ${Math.round(median(rates)).toLocaleString('en-US')} images/s, best ${Math.round(Math.max(...rates)).toLocaleString('en-US')}`;
 };
-console.log(`batch (forwardPixels, raw pixels, ${n} images x 7 runs): ${batch(() => core.forwardPixels(model, test.images, out))}   [target >= 75,000]`);
+console.log(
+  `batch (forwardPixels, raw pixels, ${n} images x 7 runs): ${batch(() => core.forwardPixels(model, test.images, out))}   [target >= 75,000]`,
+);
 // forwardBatch takes input vectors already scaled (x = pixel * input.scale), prepared once above.
-console.log(`batch (forwardBatch, scaled inputs, ${n} images x 7 runs): ${batch(() => core.forwardBatch(model, xs, n, out))}`);
+console.log(
+  `batch (forwardBatch, scaled inputs, ${n} images x 7 runs): ${batch(() => core.forwardBatch(model, xs, n, out))}`,
+);

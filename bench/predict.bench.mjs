@@ -17,19 +17,29 @@ const images = fs.readFileSync(path.join(embeddedMnistDir(), 't10k-images-idx3-u
 
 /** A t10k digit, dark on white, at a pseudo-random size and place on a 200x200 canvas. */
 async function canvas(i) {
-  const size = 60 + ((i * 37) % 120), left = (i * 53) % (200 - size), top = (i * 71) % (200 - size);
-  const digit = await sharp(Buffer.from(images.subarray(i * 784, (i + 1) * 784)), { raw: { width: 28, height: 28, channels: 1 } })
+  const size = 60 + ((i * 37) % 120),
+    left = (i * 53) % (200 - size),
+    top = (i * 71) % (200 - size);
+  const digit = await sharp(Buffer.from(images.subarray(i * 784, (i + 1) * 784)), {
+    raw: { width: 28, height: 28, channels: 1 },
+  })
     .negate()
     .resize(size, size, { kernel: 'cubic' })
     .png()
     .toBuffer();
-  return sharp({ create: { width: 200, height: 200, channels: 3, background: '#ffffff' } }).composite([{ input: digit, left, top }]);
+  return sharp({ create: { width: 200, height: 200, channels: 3, background: '#ffffff' } }).composite([
+    { input: digit, left, top },
+  ]);
 }
 
 const dir = path.join(tmp, 'digits');
 fs.mkdirSync(dir);
 for (let i = 0; i < 1000; i += 50) {
-  await Promise.all(Array.from({ length: 50 }, async (_, k) => (await canvas(i + k)).png().toFile(path.join(dir, `${String(i + k).padStart(4, '0')}.png`))));
+  await Promise.all(
+    Array.from({ length: 50 }, async (_, k) =>
+      (await canvas(i + k)).png().toFile(path.join(dir, `${String(i + k).padStart(4, '0')}.png`)),
+    ),
+  );
 }
 const one = path.join(tmp, 'one.png');
 const oneJpg = path.join(tmp, 'one.jpg');
@@ -50,7 +60,12 @@ function wall(args, runs) {
 }
 const fmt = ({ median, min }) => `median ${median.toFixed(0)} ms, min ${min.toFixed(0)} ms`;
 
-console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (timings are wall clock)`);
+console.log(
+  `machine: ${os.cpus().length} cores, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} (timings are wall clock)`,
+);
 const node = wall(['-e', '0'], 10);
 const version = wall([BIN, '--version'], 10);
 const png = wall([BIN, 'predict', one, '--model', MODEL], 15);
@@ -64,7 +79,15 @@ const dirRun = wall([BIN, 'predict', dir, '--json', '--model', MODEL], 3);
 const rate = (r) => `${(1000 / (r.median / 1000)).toFixed(0)} images/s`;
 console.log(`directory of 1,000 PNGs, end to end:       ${fmt(dirRun)} = ${rate(dirRun)} (median; target >= 1,000)`);
 // The same run in a fresh process with the thread count forced (the CLI uses workers on 4+ cores only).
-const threaded = (n) => wall(['--input-type=module', '-e', `const { runPredict } = await import(${JSON.stringify(path.join(ROOT, 'dist/predict.js'))}); await runPredict({ inputs: [${JSON.stringify(dir)}], model: ${JSON.stringify(MODEL)}, threads: ${n} });`], 3);
+const threaded = (n) =>
+  wall(
+    [
+      '--input-type=module',
+      '-e',
+      `const { runPredict } = await import(${JSON.stringify(path.join(ROOT, 'dist/predict.js'))}); await runPredict({ inputs: [${JSON.stringify(dir)}], model: ${JSON.stringify(MODEL)}, threads: ${n} });`,
+    ],
+    3,
+  );
 const workers = Math.max(2, Math.min(os.availableParallelism(), 4));
 for (const n of [1, workers]) {
   const r = threaded(n);
@@ -76,20 +99,27 @@ const model = loadModel(fs.readFileSync(MODEL, 'utf8'));
 const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
 async function inProcess(pngFastPath) {
   let next = 0;
-  const c0 = process.cpuUsage(), t0 = performance.now();
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (next < files.length) {
-      const f = files[next++];
-      const img = await decodeImage(await fs.promises.readFile(f), f, { pngFastPath });
-      classifyPixels(model, preprocess(img.gray, img.width, img.height).pixels);
-    }
-  }));
+  const c0 = process.cpuUsage(),
+    t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < files.length) {
+        const f = files[next++];
+        const img = await decodeImage(await fs.promises.readFile(f), f, { pngFastPath });
+        classifyPixels(model, preprocess(img.gray, img.width, img.height).pixels);
+      }
+    }),
+  );
   const c = process.cpuUsage(c0);
   return { perSec: files.length / ((performance.now() - t0) / 1000), cpuMs: (c.user + c.system) / 1000 / files.length };
 }
 for (const fast of [true, false]) {
   await inProcess(fast);
-  const runs = [await inProcess(fast), await inProcess(fast), await inProcess(fast)].sort((a, b) => a.perSec - b.perSec);
+  const runs = [await inProcess(fast), await inProcess(fast), await inProcess(fast)].sort(
+    (a, b) => a.perSec - b.perSec,
+  );
   const m = runs[1];
-  console.log(`in process, ${fast ? 'PNG fast path' : 'sharp for every file'}: ${m.perSec.toFixed(0)} images/s, ${m.cpuMs.toFixed(2)} ms CPU per image (all threads)`);
+  console.log(
+    `in process, ${fast ? 'PNG fast path' : 'sharp for every file'}: ${m.perSec.toFixed(0)} images/s, ${m.cpuMs.toFixed(2)} ms CPU per image (all threads)`,
+  );
 }

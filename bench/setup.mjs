@@ -11,7 +11,9 @@ export const BIN = path.join(ROOT, 'bin/digitkit.js');
 
 /** data/mnist when `digitkit download` has filled it, else the embedded copy. */
 export const trainData = () =>
-  fs.existsSync(path.join(ROOT, 'data/mnist/train-images-idx3-ubyte')) ? path.join(ROOT, 'data/mnist') : embeddedMnistDir();
+  fs.existsSync(path.join(ROOT, 'data/mnist/train-images-idx3-ubyte'))
+    ? path.join(ROOT, 'data/mnist')
+    : embeddedMnistDir();
 
 /** $DIGITKIT_MODEL, else the shipped int8 model; a benchmark without one says so and exits 1. */
 export function benchModel(bench) {

@@ -22,7 +22,11 @@ const ROUNDS = Number(process.env.DIGITKIT_BENCH_ROUNDS ?? 3);
 const TMP = benchTemp('digitkit-bench-');
 
 const load = () => os.loadavg()[0].toFixed(2);
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const fmt = (x, d = 3) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
 const int = (x) => Math.round(x).toLocaleString('en-US');
 
@@ -45,7 +49,12 @@ function numpyAvailable() {
 }
 function runYardstick(threads) {
   const loadAt = load();
-  const r = spawnSync('python3', [YARDSTICK, '3'], { cwd: ROOT, env: yardstickEnv(threads), encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync('python3', [YARDSTICK, '3'], {
+    cwd: ROOT,
+    env: yardstickEnv(threads),
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0 || !line) throw new Error(`yardstick failed: ${r.stderr || r.stdout}`);
   const res = JSON.parse(line.slice(7));
@@ -54,23 +63,52 @@ function runYardstick(threads) {
 
 // ---- digitkit, as a child process running the real CLI, reporting its own peak RSS ----
 const WRAP = path.join(TMP, 'digitkit-rss.mjs');
-fs.writeFileSync(WRAP, `
+fs.writeFileSync(
+  WRAP,
+  `
 const { main } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/cli/main.js')).href)});
 process.on('exit', () => process.stderr.write('\\nPEAK_RSS_KB ' + process.resourceUsage().maxRSS + '\\n'));
-await main(process.argv);`);
-const SAME_WORK = ['--epochs', '3', '--val', '0', '--shift', '0', '--rotate', '0', '--zoom', '0', '--schedule', 'constant', '--lr', '0.001', '--label-smoothing', '0'];
+await main(process.argv);`,
+);
+const SAME_WORK = [
+  '--epochs',
+  '3',
+  '--val',
+  '0',
+  '--shift',
+  '0',
+  '--rotate',
+  '0',
+  '--zoom',
+  '0',
+  '--schedule',
+  'constant',
+  '--lr',
+  '0.001',
+  '--label-smoothing',
+  '0',
+];
 
 function runDigitkit(flags) {
   const loadAt = load();
   const args = ['train', '--data', DATA, '--out', path.join(TMP, 'model.json'), '--json', ...flags];
   const r = spawnSync(process.execPath, [WRAP, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`digitkit train ${flags.join(' ')} failed: ${r.stderr || r.stdout}`);
-  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const recs = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const epochs = recs.filter((x) => x.type === 'epoch');
   const summary = recs.find((x) => x.type === 'summary');
   const later = epochs.length > 1 ? epochs.slice(1) : epochs; // like the yardstick: epochs 2..N
   const rss = Number(/PEAK_RSS_KB (\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024;
-  return { s: median(later.map((e) => e.seconds)), ips: median(later.map((e) => e.imagesPerSecond)), rss, acc: summary.testAccuracy, load: loadAt };
+  return {
+    s: median(later.map((e) => e.seconds)),
+    ips: median(later.map((e) => e.imagesPerSecond)),
+    rss,
+    acc: summary.testAccuracy,
+    load: loadAt,
+  };
 }
 
 // ---- the augmentation transform alone, one thread, over the training images ----
@@ -79,7 +117,13 @@ async function augmentOnly() {
   const n = 55000;
   const memory = new WA.Memory({ initial: 1024, maximum: 1024, shared: true });
   const k = instantiate(kernelModule(), memory);
-  const IMG = 65536, BOX = IMG + n * 784, T = BOX + n * 4, IDX = T + 64, VAL = IDX + 784 * 4, RS = VAL + 784 * 4, PAD = RS + 29 * 4;
+  const IMG = 65536,
+    BOX = IMG + n * 784,
+    T = BOX + n * 4,
+    IDX = T + 64,
+    VAL = IDX + 784 * 4,
+    RS = VAL + 784 * 4,
+    PAD = RS + 29 * 4;
   new Uint8Array(memory.buffer, IMG, n * 784).set(train.images.subarray(0, n * 784));
   k.computeBoxes(IMG, n, BOX);
   const t = new Float64Array(memory.buffer, T, 4);
@@ -97,7 +141,12 @@ async function augmentOnly() {
 }
 
 // ---- the report ----
-console.log(`digitkit train speed: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}, load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `digitkit train speed: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}, load average at start ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 const missing = numpyAvailable();
 if (missing) console.log(`NumPy yardstick skipped: ${missing}; reporting digitkit alone.`);
 const rows = { np2: [], np1: [], dk2: [], dk1: [] };
@@ -109,7 +158,9 @@ for (let round = 1; round <= ROUNDS; round++) {
   rows.dk2.push(runDigitkit([...SAME_WORK, '--threads', '2']));
   rows.dk1.push(runDigitkit([...SAME_WORK, '--threads', '1']));
   const last = (k) => rows[k].at(-1);
-  console.log(`  round ${round}: NumPy ${missing ? '-' : `${fmt(last('np2').s)} s (load ${last('np2').load}) / 1 thread ${fmt(last('np1').s)} s`}; digitkit ${fmt(last('dk2').s)} s (load ${last('dk2').load}) / 1 thread ${fmt(last('dk1').s)} s`);
+  console.log(
+    `  round ${round}: NumPy ${missing ? '-' : `${fmt(last('np2').s)} s (load ${last('np2').load}) / 1 thread ${fmt(last('np1').s)} s`}; digitkit ${fmt(last('dk2').s)} s (load ${last('dk2').load}) / 1 thread ${fmt(last('dk1').s)} s`,
+  );
 }
 // the default recipe with and without augmentation, interleaved like the rounds above
 const defRuns = [];
@@ -118,7 +169,12 @@ for (let round = 1; round <= ROUNDS; round++) {
   defRuns.push(runDigitkit(['--epochs', '3']));
   noAugRuns.push(runDigitkit(['--epochs', '3', '--shift', '0', '--rotate', '0', '--zoom', '0']));
 }
-const pick = (runs) => ({ s: median(runs.map((r) => r.s)), ips: median(runs.map((r) => r.ips)), rss: Math.max(...runs.map((r) => r.rss)), load: runs.map((r) => r.load).join('/') });
+const pick = (runs) => ({
+  s: median(runs.map((r) => r.s)),
+  ips: median(runs.map((r) => r.ips)),
+  rss: Math.max(...runs.map((r) => r.rss)),
+  load: runs.map((r) => r.load).join('/'),
+});
 const def = pick(defRuns);
 const noAug = pick(noAugRuns);
 const aug = await augmentOnly();
@@ -128,24 +184,51 @@ const loads = (k) => rows[k].map((r) => r.load).join('/');
 const base = med('np2');
 const ratio = (s) => (missing ? '-' : `${fmt(s / base, 2)}×`);
 const epochsPerSec = (s, n) => int(n / s);
-console.log('\n| run (60,000-image epoch, median of epochs 2-3 over rounds) | s/epoch | images/s | vs NumPy 2 threads | load avg |');
+console.log(
+  '\n| run (60,000-image epoch, median of epochs 2-3 over rounds) | s/epoch | images/s | vs NumPy 2 threads | load avg |',
+);
 console.log('|---|---|---|---|---|');
 if (!missing) {
-  console.log(`| NumPy yardstick (numpy ${rows.np2[0].numpy}), OpenBLAS 2 threads | ${fmt(base)} | ${epochsPerSec(base, 60000)} | 1.00× | ${loads('np2')} |`);
-  console.log(`| NumPy yardstick, OPENBLAS_NUM_THREADS=1 | ${fmt(med('np1'))} | ${epochsPerSec(med('np1'), 60000)} | ${ratio(med('np1'))} | ${loads('np1')} |`);
+  console.log(
+    `| NumPy yardstick (numpy ${rows.np2[0].numpy}), OpenBLAS 2 threads | ${fmt(base)} | ${epochsPerSec(base, 60000)} | 1.00× | ${loads('np2')} |`,
+  );
+  console.log(
+    `| NumPy yardstick, OPENBLAS_NUM_THREADS=1 | ${fmt(med('np1'))} | ${epochsPerSec(med('np1'), 60000)} | ${ratio(med('np1'))} | ${loads('np1')} |`,
+  );
 }
-console.log(`| digitkit same work, 2 threads | ${fmt(med('dk2'))} | ${int(med('dk2', 'ips'))} | ${ratio(med('dk2'))} | ${loads('dk2')} |`);
-console.log(`| digitkit same work, 1 thread | ${fmt(med('dk1'))} | ${int(med('dk1', 'ips'))} | ${ratio(med('dk1'))} | ${loads('dk1')} |`);
-console.log(`| digitkit default recipe (55,000 images + augmentation), 2 threads | ${fmt(def.s)} | ${int(def.ips)} | ${ratio(def.s)} | ${def.load} |`);
-console.log(`| digitkit default recipe without augmentation, 2 threads | ${fmt(noAug.s)} | ${int(noAug.ips)} | ${ratio(noAug.s)} | ${noAug.load} |`);
+console.log(
+  `| digitkit same work, 2 threads | ${fmt(med('dk2'))} | ${int(med('dk2', 'ips'))} | ${ratio(med('dk2'))} | ${loads('dk2')} |`,
+);
+console.log(
+  `| digitkit same work, 1 thread | ${fmt(med('dk1'))} | ${int(med('dk1', 'ips'))} | ${ratio(med('dk1'))} | ${loads('dk1')} |`,
+);
+console.log(
+  `| digitkit default recipe (55,000 images + augmentation), 2 threads | ${fmt(def.s)} | ${int(def.ips)} | ${ratio(def.s)} | ${def.load} |`,
+);
+console.log(
+  `| digitkit default recipe without augmentation, 2 threads | ${fmt(noAug.s)} | ${int(noAug.ips)} | ${ratio(noAug.s)} | ${noAug.load} |`,
+);
 const share = (def.s - noAug.s) / def.s;
-console.log(`\naugmentation: ${(100 * share).toFixed(0)}% of the default recipe's epoch (${fmt(def.s)} s with, ${fmt(noAug.s)} s without); the transform itself takes ${fmt(aug.s)} s per 55,000 images on one thread (load ${aug.load}), the rest is the extra nonzero pixels its bilinear blur feeds the first layer`);
+console.log(
+  `\naugmentation: ${(100 * share).toFixed(0)}% of the default recipe's epoch (${fmt(def.s)} s with, ${fmt(noAug.s)} s without); the transform itself takes ${fmt(aug.s)} s per 55,000 images on one thread (load ${aug.load}), the rest is the extra nonzero pixels its bilinear blur feeds the first layer`,
+);
 const rss = Math.max(...[...rows.dk2, ...rows.dk1, def, noAug].map((r) => r.rss));
-console.log(`peak RSS: digitkit ${rss.toFixed(0)} MiB (target <= 300)${missing ? '' : `, NumPy ${Math.max(...rows.np2.map((r) => r.rss)).toFixed(0)} MiB`}`);
+console.log(
+  `peak RSS: digitkit ${rss.toFixed(0)} MiB (target <= 300)${missing ? '' : `, NumPy ${Math.max(...rows.np2.map((r) => r.rss)).toFixed(0)} MiB`}`,
+);
 if (!missing) {
   const r = med('dk2') / base;
   const perRound = median(rows.dk2.map((d, i) => d.s / rows.np2[i].s));
-  console.log(`digitkit / NumPy (2 threads each): ${fmt(r, 2)} (median of per-round ratios ${fmt(perRound, 2)}); target <= 1.0, limit 2.0: ${r <= 1 ? 'met' : r <= 2 ? 'within the limit, target missed' : 'LIMIT MISSED'}`);
+  console.log(
+    `digitkit / NumPy (2 threads each): ${fmt(r, 2)} (median of per-round ratios ${fmt(perRound, 2)}); target <= 1.0, limit 2.0: ${r <= 1 ? 'met' : r <= 2 ? 'within the limit, target missed' : 'LIMIT MISSED'}`,
+  );
 }
-console.log(`same-work test accuracy after 3 epochs: digitkit ${fmt(rows.dk2[0].acc, 4)}${missing ? '' : `, NumPy ${fmt(rows.np2[0].acc, 4)}`}`);
-console.log(`load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}${os.loadavg()[0] > 0.5 ? ' (not a quiet machine: timings are inflated, NumPy\'s most)' : ''}`);
+console.log(
+  `same-work test accuracy after 3 epochs: digitkit ${fmt(rows.dk2[0].acc, 4)}${missing ? '' : `, NumPy ${fmt(rows.np2[0].acc, 4)}`}`,
+);
+console.log(
+  `load average at end ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}${os.loadavg()[0] > 0.5 ? " (not a quiet machine: timings are inflated, NumPy's most)" : ''}`,
+);

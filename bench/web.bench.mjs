@@ -26,7 +26,8 @@ const fixtures = path.join(tmp, 'parity.json');
 const site = path.join(tmp, 'site');
 cli(['fixtures', '--model', MODEL, '--out', fixtures, '--data', embeddedMnistDir()]);
 cli(['web', site, '--model', MODEL]);
-const verify = (extra) => median(Array.from({ length: RUNS }, () => cli(['verify', '--model', MODEL, '--fixtures', fixtures, ...extra])));
+const verify = (extra) =>
+  median(Array.from({ length: RUNS }, () => cli(['verify', '--model', MODEL, '--fixtures', fixtures, ...extra])));
 const node = verify([]);
 const browser = verify(['--browser']);
 
@@ -49,9 +50,14 @@ const update = await page.evaluate(async () => {
   const pad = document.getElementById('pad');
   const ink = pad.getContext('2d');
   const model = core.loadModel(await (await fetch('model.json')).text());
-  const once = () => core.classifyPixels(model, core.preprocess(core.toGray(ink.getImageData(0, 0, pad.width, pad.height).data), pad.width, pad.height).pixels);
+  const once = () =>
+    core.classifyPixels(
+      model,
+      core.preprocess(core.toGray(ink.getImageData(0, 0, pad.width, pad.height).data), pad.width, pad.height).pixels,
+    );
   for (let i = 0; i < 50; i++) once();
-  const n = 500, t = performance.now();
+  const n = 500,
+    t = performance.now();
   for (let i = 0; i < n; i++) once();
   return (performance.now() - t) / n;
 });
@@ -59,9 +65,13 @@ await chromium.close();
 await server.close();
 
 const ms = (x) => `${x.toFixed(0)} ms`;
-console.log(`${chromium.label}, model ${path.relative(ROOT, MODEL) || MODEL}, load average ${os.loadavg()[0].toFixed(2)} on ${os.availableParallelism()} cores`);
+console.log(
+  `${chromium.label}, model ${path.relative(ROOT, MODEL) || MODEL}, load average ${os.loadavg()[0].toFixed(2)} on ${os.availableParallelism()} cores`,
+);
 console.log(`digitkit verify (Node), 100 cases          ${ms(node)} (median of ${RUNS}, whole process)`);
 console.log(`digitkit verify --browser, 100 cases       ${ms(browser)} (median of ${RUNS}, whole process)`);
 console.log(`Chromium launch (headless, fresh profile)  ${ms(launch)}`);
 console.log(`page load until the model is ready        ${ms(ready)}`);
-console.log(`one page update while drawing             ${update.toFixed(2)} ms (getImageData + toGray + preprocess + classify, 280x280 pad)`);
+console.log(
+  `one page update while drawing             ${update.toFixed(2)} ms (getImageData + toGray + preprocess + classify, 280x280 pad)`,
+);

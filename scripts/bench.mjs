@@ -7,7 +7,11 @@ import path from 'node:path';
 execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 const dir = 'bench';
 const only = process.argv.slice(2);
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.bench.mjs')).sort() : [];
+const files = existsSync(dir)
+  ? readdirSync(dir)
+      .filter((f) => f.endsWith('.bench.mjs'))
+      .sort()
+  : [];
 let failed = 0;
 for (const f of files) {
   if (only.length && !only.some((o) => f.includes(o))) continue;

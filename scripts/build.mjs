@@ -22,7 +22,12 @@ try {
 try {
   const { minify } = await import('terser');
   const core = 'dist/core/index.js';
-  const { code } = await minify(fs.readFileSync(core, 'utf8'), { module: true, compress: false, mangle: false, format: { comments: false, semicolons: false } });
+  const { code } = await minify(fs.readFileSync(core, 'utf8'), {
+    module: true,
+    compress: false,
+    mangle: false,
+    format: { comments: false, semicolons: false },
+  });
   fs.writeFileSync(core, code + '\n');
   rmSync('dist/web/assets', { recursive: true, force: true });
   cpSync('src/web/assets', 'dist/web/assets', { recursive: true });
@@ -39,11 +44,24 @@ const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
 if (!fs.existsSync(WASM_OUT) || fs.statSync(WASM_OUT).mtimeMs < newest) {
   const { default: asc } = await import('assemblyscript/asc');
   const { error, stderr } = await asc.main([
-    path.join(WASM_DIR, 'train.ts'), '-o', WASM_OUT,
-    '-O3', '--noAssert', '--runtime', 'stub', '--use', 'abort=',
+    path.join(WASM_DIR, 'train.ts'),
+    '-o',
+    WASM_OUT,
+    '-O3',
+    '--noAssert',
+    '--runtime',
+    'stub',
+    '--use',
+    'abort=',
     // f64 exp/log come from the host's Math (no lookup tables as data segments in the shared memory)
-    '--use', 'Math=JSMath',
-    '--enable', 'simd,threads', '--importMemory', '--sharedMemory', '--maximumMemory', '65536',
+    '--use',
+    'Math=JSMath',
+    '--enable',
+    'simd,threads',
+    '--importMemory',
+    '--sharedMemory',
+    '--maximumMemory',
+    '65536',
   ]);
   if (error) {
     console.error(stderr.toString());

@@ -27,7 +27,8 @@ export class DigitkitError extends Error {
 }
 
 export const usageError = (message: string) => new DigitkitError(ExitCode.usage, message);
-export const invalidInput = (message: string, detail?: unknown) => new DigitkitError(ExitCode.invalidInput, message, detail);
+export const invalidInput = (message: string, detail?: unknown) =>
+  new DigitkitError(ExitCode.invalidInput, message, detail);
 
 /** Thrown when the user interrupts (SIGINT); the CLI exits 130. */
 export class InterruptedError extends DigitkitError {

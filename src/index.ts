@@ -50,9 +50,28 @@ export {
   type QuantizedWeights,
 } from './quant/quantize.js';
 export { referenceProbs } from './verify/reference.js';
-export { classifyImage, runPredict, type ImageClassification, type Prediction, type PredictOptions, type PredictReport } from './predict.js';
-export { formatFixtures, parseFixtures, readFixturesFile, type FixtureCase, type Fixtures } from './verify/fixtures-file.js';
-export { chooseCases, makeFixtures, runFixtures, type FixturesOptions, type FixturesReport } from './verify/fixtures.js';
+export {
+  classifyImage,
+  runPredict,
+  type ImageClassification,
+  type Prediction,
+  type PredictOptions,
+  type PredictReport,
+} from './predict.js';
+export {
+  formatFixtures,
+  parseFixtures,
+  readFixturesFile,
+  type FixtureCase,
+  type Fixtures,
+} from './verify/fixtures-file.js';
+export {
+  chooseCases,
+  makeFixtures,
+  runFixtures,
+  type FixturesOptions,
+  type FixturesReport,
+} from './verify/fixtures.js';
 export {
   compareProbs,
   loadVerifyInputs,

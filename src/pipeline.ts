@@ -54,7 +54,10 @@ export interface PipelineReport {
 /** Thrown when Ctrl-C stops training: the checkpoint and the command that continues it. */
 export class PipelineInterrupted extends DigitkitError {
   constructor(readonly result: Extract<TrainResult, { status: 'interrupted' }>) {
-    super(ExitCode.interrupted, `interrupted at epoch ${result.epoch + 1}, step ${result.stepInEpoch}/${result.stepsPerEpoch} of training; checkpoint saved to ${result.checkpoint}`);
+    super(
+      ExitCode.interrupted,
+      `interrupted at epoch ${result.epoch + 1}, step ${result.stepInEpoch}/${result.stepsPerEpoch} of training; checkpoint saved to ${result.checkpoint}`,
+    );
   }
 }
 
@@ -76,16 +79,29 @@ export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks 
     return result;
   };
 
-  const download = await stage('download', () => runDownload({ dir: data, source: o.source ?? 'auto', signal: o.signal }));
+  const download = await stage('download', () =>
+    runDownload({ dir: data, source: o.source ?? 'auto', signal: o.signal }),
+  );
   const trained = await stage('train', () =>
     runTrain({
-      data, out: floatModel, checkpoint: defaultCheckpointPath(floatModel), resume: o.resume, threads: o.threads, config: o.train ?? {},
-      signal: o.signal, onEvent: hooks.onTrainEvent, onStep: hooks.onTrainStep,
+      data,
+      out: floatModel,
+      checkpoint: defaultCheckpointPath(floatModel),
+      resume: o.resume,
+      threads: o.threads,
+      config: o.train ?? {},
+      signal: o.signal,
+      onEvent: hooks.onTrainEvent,
+      onStep: hooks.onTrainStep,
     }),
   );
   if (trained.status === 'interrupted') throw new PipelineInterrupted(trained);
-  const quantize = await stage('quantize', () => runQuantize({ in: floatModel, out: intModel, perChannel: o.perChannel, data }));
-  const fixtureReport = await stage('fixtures', () => runFixtures({ model: intModel, out: fixtures, count: o.count, data }));
+  const quantize = await stage('quantize', () =>
+    runQuantize({ in: floatModel, out: intModel, perChannel: o.perChannel, data }),
+  );
+  const fixtureReport = await stage('fixtures', () =>
+    runFixtures({ model: intModel, out: fixtures, count: o.count, data }),
+  );
   const verify = await stage('verify', () => runVerify({ model: intModel, fixtures }));
   return { ok: verify.ok, seconds, download, train: trained, quantize, fixtures: fixtureReport, verify };
 }

@@ -41,7 +41,9 @@ export interface PredictReport {
 export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   const { model } = await readModelFile(opts.model);
   if (model.input.width !== 28 || model.input.height !== 28) {
-    throw invalidInput(`${opts.model}: input is ${model.input.width}x${model.input.height}, predict needs a 28x28 model`);
+    throw invalidInput(
+      `${opts.model}: input is ${model.input.width}x${model.input.height}, predict needs a 28x28 model`,
+    );
   }
   const jobs = await expandInputs(opts.inputs);
   const saveDir = opts.savePreprocessed;
@@ -50,7 +52,9 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
     try {
       await fsp.mkdir(saveDir, { recursive: true });
     } catch (err) {
-      throw usageError(`--save-preprocessed ${saveDir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? err})`);
+      throw usageError(
+        `--save-preprocessed ${saveDir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? err})`,
+      );
     }
   }
 
@@ -68,10 +72,21 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   // Worker threads (and node:worker_threads) are loaded only for a run that uses them.
   const pool = threads > 1 && !jobs.some((j) => j.stdin) ? await import('./predict/threads.js') : undefined;
   if (pool?.workersAvailable()) {
-    await pool.runInWorkers(threads, { jobs, model: opts.model, settings, inFlight: opts.concurrency ?? 4 }, settle, opts.signal);
+    await pool.runInWorkers(
+      threads,
+      { jobs, model: opts.model, settings, inFlight: opts.concurrency ?? 4 },
+      settle,
+      opts.signal,
+    );
   } else {
     let next = 0;
-    await runJobs(() => next++, jobs.length, opts.concurrency ?? 8, async (i) => settle(i, await predictJob(jobs[i], model, { ...settings, readStdin: opts.readStdin })), opts.signal);
+    await runJobs(
+      () => next++,
+      jobs.length,
+      opts.concurrency ?? 8,
+      async (i) => settle(i, await predictJob(jobs[i], model, { ...settings, readStdin: opts.readStdin })),
+      opts.signal,
+    );
   }
   return { model: opts.model, results, rejected: results.filter((r) => r.error !== undefined).length };
 }

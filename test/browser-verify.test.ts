@@ -22,7 +22,8 @@ beforeAll(async () => {
   await runFixtures({ model, out: fixtures, count: COUNT, data: embeddedMnistDir() });
 });
 
-const verify = (args: string[], env: Record<string, string | undefined> = {}) => runCli(['verify', '--model', model, '--fixtures', fixtures, ...args], { env });
+const verify = (args: string[], env: Record<string, string | undefined> = {}) =>
+  runCli(['verify', '--model', model, '--fixtures', fixtures, ...args], { env });
 
 /** A copy of the shipped core with `edit` applied to its source. */
 function coreVariant(name: string, edit: (js: string) => string): string {
@@ -57,7 +58,10 @@ describe('digitkit verify --browser', () => {
   it('catches a core that is wrong only in a browser (Node passes it; --browser exits 1, --json names the cases)', async () => {
     const core = coreVariant('browser-only-bug.js', (js) =>
       // The shipped core is whitespace-minified: one statement per line, no semicolons.
-      js.replace('const probs=forwardPixels(model,pixels)\n', "$&if (typeof document != 'undefined') probs[0] += 3e-6;\n"),
+      js.replace(
+        'const probs=forwardPixels(model,pixels)\n',
+        "$&if (typeof document != 'undefined') probs[0] += 3e-6;\n",
+      ),
     );
     expect((await verify(['--core', core])).code).toBe(0);
     const r = await verify(['--core', core, '--browser', '--json']);
@@ -73,7 +77,9 @@ describe('digitkit verify --browser', () => {
     expect((await verify(['--core', core])).code).toBe(0);
     const r = await verify(['--core', core, '--browser']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(new RegExp(`^digitkit verify: ${core}: the core module does not load in Chromium \\d+\\.[\\d.]+ \\(.+\\)\\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(`^digitkit verify: ${core}: the core module does not load in Chromium \\d+\\.[\\d.]+ \\(.+\\)\\n$`),
+    );
   });
 
   it('no Chromium: exit 4 saying how to install one, in text and in --json (DIGITKIT_CHROMIUM or --chromium at a missing path)', async () => {
@@ -86,7 +92,10 @@ describe('digitkit verify --browser', () => {
     expect(r.stderr).toContain('DIGITKIT_CHROMIUM');
     const j = await verify(['--browser', '--json', '--chromium', missing]);
     expect(j.code).toBe(4);
-    expect(JSON.parse(j.stdout).error).toMatchObject({ code: 4, message: expect.stringContaining('apt-get install chromium') });
+    expect(JSON.parse(j.stdout).error).toMatchObject({
+      code: 4,
+      message: expect.stringContaining('apt-get install chromium'),
+    });
   });
 
   it('fixtures made for another model: exit 3 as in Node; --chromium without --browser: exit 2', async () => {
@@ -100,8 +109,13 @@ describe('digitkit verify --browser', () => {
 
 describe('the shipped model and fixtures in Chromium', () => {
   it('digitkit verify --browser passes on models/mnist-int8.json + fixtures/parity.json, max |Δp| <= 1e-6 in Chromium and in Node', async () => {
-    const missing = ['models/mnist-int8.json', 'fixtures/parity.json'].filter((f) => !fs.existsSync(path.join(ROOT, f)));
-    if (missing.length) throw new Error(`${missing.join(' and ')} not in the repository yet: commit the shipped model and fixtures (\`digitkit pipeline\` writes both)`);
+    const missing = ['models/mnist-int8.json', 'fixtures/parity.json'].filter(
+      (f) => !fs.existsSync(path.join(ROOT, f)),
+    );
+    if (missing.length)
+      throw new Error(
+        `${missing.join(' and ')} not in the repository yet: commit the shipped model and fixtures (\`digitkit pipeline\` writes both)`,
+      );
     const [browser, node] = [await runCli(['verify', '--browser', '--json']), await runCli(['verify', '--json'])];
     expect(browser.code, browser.stderr).toBe(0);
     expect(node.code, node.stderr).toBe(0);

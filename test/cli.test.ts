@@ -15,13 +15,20 @@ describe('digitkit CLI', () => {
   });
 
   it('a bad flag value is one line on stderr naming the command and the flag, exit 2', async () => {
-    for (const args of [['train', '--batch', 'abc'], ['train', '--hidden', '0'], ['train', '--lr', '-1'], ['download', '--source', 'ftp']]) {
+    for (const args of [
+      ['train', '--batch', 'abc'],
+      ['train', '--hidden', '0'],
+      ['train', '--lr', '-1'],
+      ['download', '--source', 'ftp'],
+    ]) {
       const r = await runCli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
       const lines = r.stderr.trimEnd().split('\n');
       expect(lines, r.stderr).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^digitkit ${args[0]}: option '${args[1]} <[a-z]+>' argument '${args[2]}' is invalid`));
+      expect(lines[0]).toMatch(
+        new RegExp(`^digitkit ${args[0]}: option '${args[1]} <[a-z]+>' argument '${args[2]}' is invalid`),
+      );
     }
   });
 

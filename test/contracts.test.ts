@@ -9,8 +9,13 @@ const contract = path.join(ROOT, '../shared/contracts/mnist.sha256');
 
 describe.skipIf(!fs.existsSync(contract))('shared/contracts/mnist.sha256', () => {
   it('matches MNIST_FILES exactly', () => {
-    const lines = fs.readFileSync(contract, 'utf8').split('\n').filter((l) => /^[0-9a-f]{64}\s+\d+\s+\S+-ubyte$/.test(l));
-    const parsed = lines.map((l) => l.split(/\s+/)).map(([sha256, bytes, name]) => ({ name, sha256, bytes: Number(bytes) }));
+    const lines = fs
+      .readFileSync(contract, 'utf8')
+      .split('\n')
+      .filter((l) => /^[0-9a-f]{64}\s+\d+\s+\S+-ubyte$/.test(l));
+    const parsed = lines
+      .map((l) => l.split(/\s+/))
+      .map(([sha256, bytes, name]) => ({ name, sha256, bytes: Number(bytes) }));
     expect(parsed).toEqual(MNIST_FILES.map(({ name, sha256, bytes }) => ({ name, sha256, bytes })));
   });
 });

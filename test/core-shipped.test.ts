@@ -20,7 +20,8 @@ const source = () => fs.readFileSync(CORE, 'utf8');
 describe('the shipped core module (dist/core/index.js)', () => {
   it('contains no import, require, node:, process or Buffer', () => {
     const js = source();
-    for (const word of [/\bimport\b/, /\brequire\b/, /node:/, /\bprocess\b/, /\bBuffer\b/]) expect(js).not.toMatch(word);
+    for (const word of [/\bimport\b/, /\brequire\b/, /node:/, /\bprocess\b/, /\bBuffer\b/])
+      expect(js).not.toMatch(word);
   });
 
   it('is at most 4 KB gzipped (the budget, preprocessing included)', () => {
@@ -29,7 +30,14 @@ describe('the shipped core module (dist/core/index.js)', () => {
 
   it('bundles for the browser with no import left over and no warning', async () => {
     const warnings: string[] = [];
-    const bundle = await rolldown({ input: CORE, platform: 'browser', logLevel: 'warn', onLog: (_level, log) => { warnings.push(log.message); } });
+    const bundle = await rolldown({
+      input: CORE,
+      platform: 'browser',
+      logLevel: 'warn',
+      onLog: (_level, log) => {
+        warnings.push(log.message);
+      },
+    });
     const { output } = await bundle.generate({ format: 'es' });
     await bundle.close();
     expect(warnings).toEqual([]);
@@ -50,7 +58,9 @@ describe('the shipped core module (dist/core/index.js)', () => {
     // A vm context has no process, Buffer, require, atob, TextDecoder or fetch; the module linker
     // refuses every import. Needs --experimental-vm-modules, hence a child process.
     const script = path.join(dir, 'realm.mjs');
-    fs.writeFileSync(script, `
+    fs.writeFileSync(
+      script,
+      `
       import fs from 'node:fs';
       import vm from 'node:vm';
       const [core, input] = process.argv.slice(2);
@@ -71,10 +81,18 @@ describe('the shipped core module (dist/core/index.js)', () => {
         });
       \`, context);
       process.stdout.write(JSON.stringify({ names, ...JSON.parse(out) }));
-    `);
-    const { stdout } = await promisify(execFile)(process.execPath, ['--experimental-vm-modules', '--no-warnings', script, CORE, path.join(dir, 'input.json')]);
+    `,
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--experimental-vm-modules',
+      '--no-warnings',
+      script,
+      CORE,
+      path.join(dir, 'input.json'),
+    ]);
     const { names, probs, decoded, refused } = JSON.parse(stdout);
-    for (const g of ['process', 'Buffer', 'require', 'atob', 'TextDecoder', 'fetch', 'window']) expect(names.split(',')).not.toContain(g);
+    for (const g of ['process', 'Buffer', 'require', 'atob', 'TextDecoder', 'fetch', 'window'])
+      expect(names.split(',')).not.toContain(g);
     const node = await import(pathToFileURL(CORE).href);
     const model = node.loadModel(modelText);
     expect(probs).toEqual(images.map((px) => Array.from(node.classifyPixels(model, px).probs)));

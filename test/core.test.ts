@@ -26,7 +26,9 @@ const digit = (i: number) => t10k!.images.subarray(i * 784, (i + 1) * 784);
 /** Random 0..255 images, about a fifth of the pixels inked (like MNIST), some fully dense. */
 function randomImages(n: number, seed: number): Uint8Array[] {
   const rand = rng(seed);
-  return Array.from({ length: n }, (_, k) => Uint8Array.from({ length: 784 }, () => (k % 10 === 0 || rand() < 0.2 ? Math.floor(rand() * 256) : 0)));
+  return Array.from({ length: n }, (_, k) =>
+    Uint8Array.from({ length: 784 }, () => (k % 10 === 0 || rand() < 0.2 ? Math.floor(rand() * 256) : 0)),
+  );
 }
 
 function maxDiff(model: Model, raw: RawModel, images: Uint8Array[]): number {
@@ -57,7 +59,11 @@ describe.each(KINDS)('core forward vs the float64 reference: $name', ({ dtype, p
   });
 
   it('agrees within 1e-6 on real t10k digits', () => {
-    const d = maxDiff(model, raw, Array.from({ length: 60 }, (_, k) => digit(k * 151)));
+    const d = maxDiff(
+      model,
+      raw,
+      Array.from({ length: 60 }, (_, k) => digit(k * 151)),
+    );
     expect(d).toBeLessThanOrEqual(1e-6);
     expect(d).toBeLessThan(1e-12);
   });
@@ -67,7 +73,10 @@ describe.each(KINDS)('core forward vs the float64 reference: $name', ({ dtype, p
     const xs = new Float64Array(n * 784);
     for (let s = 0; s < n; s++) pixelsToInput(model, digit(s), xs.subarray(s * 784, (s + 1) * 784));
     const batch = forwardBatch(model, xs, n);
-    for (let s = 0; s < n; s++) expect(Array.from(batch.subarray(s * 10, (s + 1) * 10))).toEqual(Array.from(forward(model, xs.subarray(s * 784, (s + 1) * 784))));
+    for (let s = 0; s < n; s++)
+      expect(Array.from(batch.subarray(s * 10, (s + 1) * 10))).toEqual(
+        Array.from(forward(model, xs.subarray(s * 784, (s + 1) * 784))),
+      );
   });
 
   it('forwardPixels on a block of raw images gives exactly what classifyPixels gives, image by image', () => {
@@ -75,7 +84,8 @@ describe.each(KINDS)('core forward vs the float64 reference: $name', ({ dtype, p
     const block = t10k!.images.subarray(0, n * 784);
     const out = new Float64Array(n * 10).fill(NaN);
     expect(forwardPixels(model, block, out)).toBe(out);
-    for (let s = 0; s < n; s++) expect(Array.from(out.subarray(s * 10, (s + 1) * 10))).toEqual(Array.from(classifyPixels(model, digit(s)).probs));
+    for (let s = 0; s < n; s++)
+      expect(Array.from(out.subarray(s * 10, (s + 1) * 10))).toEqual(Array.from(classifyPixels(model, digit(s)).probs));
     // Any array of numbers will do, and no images at all gives no probabilities.
     expect(Array.from(forwardPixels(model, Array.from(digit(3))))).toEqual(Array.from(out.subarray(30, 40)));
     expect(forwardPixels(model, new Uint8Array(0))).toHaveLength(0);
@@ -83,7 +93,9 @@ describe.each(KINDS)('core forward vs the float64 reference: $name', ({ dtype, p
 
   it('pixels that are not integers 0..255 (fractions, out of range) still agree with the reference', () => {
     const rand = rng(17);
-    const images = Array.from({ length: 12 }, (_, k) => Float64Array.from(digit(k), (p) => (p ? p - rand() * (k < 6 ? 1 : 300) : 0)));
+    const images = Array.from({ length: 12 }, (_, k) =>
+      Float64Array.from(digit(k), (p) => (p ? p - rand() * (k < 6 ? 1 : 300) : 0)),
+    );
     for (const px of images) {
       const got = forwardPixels(model, px);
       const want = referenceProbs(raw, px);
@@ -100,14 +112,21 @@ describe('the exact integer first layer (int8 models, integer pixels)', () => {
     expect(packedKind(randomModelText({ seed: 2, perChannel: true }))).toBe(false);
     expect(packedKind(randomModelText({ seed: 2, dtype: 'float32' }))).toBe(false);
     expect(packedKind(randomModelText({ seed: 2, shape: [784, 7, 10] }))).toBe(false);
-    const large = (rows: number) => formatModel({ dtype: 'int8', input: { width: rows, height: 1, scale: 1 / 255 }, layers: randomLayers({ seed: 2, shape: [rows, 8, 10] }), meta: {} });
+    const large = (rows: number) =>
+      formatModel({
+        dtype: 'int8',
+        input: { width: rows, height: 1, scale: 1 / 255 },
+        layers: randomLayers({ seed: 2, shape: [rows, 8, 10] }),
+        meta: {},
+      });
     expect(packedKind(large(1036))).toBe(true);
     expect(packedKind(large(1037))).toBe(false);
   });
 
   it('stays exact at the largest sums the bound allows (every pixel 255, every weight +-127)', () => {
     // The four lanes (columns j and j + 4) hold every sign combination of the extreme sums.
-    const rows = 1036, cols = 8;
+    const rows = 1036,
+      cols = 8;
     const signs = [1, 1, -1, -1, 1, -1, 1, -1];
     const w = Int8Array.from({ length: rows * cols }, (_, k) => 127 * signs[k % cols]);
     const layers = [
@@ -145,7 +164,12 @@ describe('the exact integer first layer (int8 models, integer pixels)', () => {
 describe('odd layer widths', () => {
   it('agree with the reference (the kernel steps two columns at a time, one left over here)', () => {
     for (const dtype of ['int8', 'float32'] as const) {
-      const text = formatModel({ dtype, layers: randomLayers({ seed: 9, dtype, shape: [784, 9, 7, 3] }), labels: ['a', 'b', 'c'], meta: {} });
+      const text = formatModel({
+        dtype,
+        layers: randomLayers({ seed: 9, dtype, shape: [784, 9, 7, 3] }),
+        labels: ['a', 'b', 'c'],
+        meta: {},
+      });
       const [model, raw] = [loadModel(text), parseRawModel(text)];
       const images = randomImages(10, 4);
       const probs = forwardPixels(model, Uint8Array.from(images.flatMap((px) => Array.from(px))));
@@ -196,6 +220,7 @@ describe('core API', () => {
       const s = Buffer.from(bytes).toString('base64');
       expect(Array.from(decodeBase64(s)!)).toEqual(Array.from(bytes));
     }
-    for (const bad of ['A', 'AB=', 'AB=C', 'A===', '====', 'AAAA====', 'AA-_', 'AA A', 'AAé=', 'AAAA\n']) expect(decodeBase64(bad)).toBeNull();
+    for (const bad of ['A', 'AB=', 'AB=C', 'A===', '====', 'AAAA====', 'AA-_', 'AA A', 'AAé=', 'AAAA\n'])
+      expect(decodeBase64(bad)).toBeNull();
   });
 });

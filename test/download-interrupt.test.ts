@@ -22,10 +22,25 @@ async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise
 
 /** Start a download from the stalling mirror, SIGINT it once a partial temp file is on disk. */
 async function interruptDownload(dir: string, extra: string[]) {
-  const child = spawn(process.execPath, [BIN, 'download', '--dir', dir, '--source', 'web', '--no-default-mirrors', '--mirror', mirrors.mirror('stall'), ...extra], {
-    env: { ...process.env, NO_COLOR: '1', DIGITKIT_MIRROR: undefined },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'download',
+      '--dir',
+      dir,
+      '--source',
+      'web',
+      '--no-default-mirrors',
+      '--mirror',
+      mirrors.mirror('stall'),
+      ...extra,
+    ],
+    {
+      env: { ...process.env, NO_COLOR: '1', DIGITKIT_MIRROR: undefined },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.resume();

@@ -6,7 +6,17 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MNIST_FILES } from '../src/data/mnist.js';
 import { prepareGzips, useMirrorServer, type Fault } from './helpers/mirror-server.js';
-import { expectAllVerified, expectUntouched, LABELS, LABELS_SHA, removeTempDirs, seededDir, sha256File, snapshot, strayFiles } from './helpers/mnist-dir.js';
+import {
+  expectAllVerified,
+  expectUntouched,
+  LABELS,
+  LABELS_SHA,
+  removeTempDirs,
+  seededDir,
+  sha256File,
+  snapshot,
+  strayFiles,
+} from './helpers/mnist-dir.js';
 
 const mirrors = useMirrorServer();
 const { download } = mirrors;
@@ -74,12 +84,25 @@ describe('web mirrors: a good mirror after a bad one', () => {
     await prepareGzips('ok', ['t10k-images-idx3-ubyte']);
     const dir = seededDir(['t10k-images-idx3-ubyte']);
     const start = mirrors.server.requests.length;
-    const r = await download(dir, ['404'], ['--json'], { DIGITKIT_MIRROR: `${mirrors.mirror('not-gzip')},${mirrors.mirror('ok')}` });
+    const r = await download(dir, ['404'], ['--json'], {
+      DIGITKIT_MIRROR: `${mirrors.mirror('not-gzip')},${mirrors.mirror('ok')}`,
+    });
     expect(r.code).toBe(0);
-    expect(mirrors.server.requests.slice(start)).toEqual(['404', 'not-gzip', 'ok'].map((f) => `/${f}/t10k-images-idx3-ubyte.gz`));
+    expect(mirrors.server.requests.slice(start)).toEqual(
+      ['404', 'not-gzip', 'ok'].map((f) => `/${f}/t10k-images-idx3-ubyte.gz`),
+    );
     const file = JSON.parse(r.stdout).files.find((f: { name: string }) => f.name === 't10k-images-idx3-ubyte');
-    expect(file).toMatchObject({ status: 'downloaded', source: 'web', location: url('ok', 't10k-images-idx3-ubyte'), bytes: 7840016, sha256: MNIST_FILES[2].sha256 });
-    expect(file.failures.map((f: { location: string }) => f.location)).toEqual([url('404', 't10k-images-idx3-ubyte'), url('not-gzip', 't10k-images-idx3-ubyte')]);
+    expect(file).toMatchObject({
+      status: 'downloaded',
+      source: 'web',
+      location: url('ok', 't10k-images-idx3-ubyte'),
+      bytes: 7840016,
+      sha256: MNIST_FILES[2].sha256,
+    });
+    expect(file.failures.map((f: { location: string }) => f.location)).toEqual([
+      url('404', 't10k-images-idx3-ubyte'),
+      url('not-gzip', 't10k-images-idx3-ubyte'),
+    ]);
     expect(file.seconds).toBeGreaterThan(0);
     expectAllVerified(dir);
   });
@@ -112,8 +135,14 @@ describe('web mirrors: every mirror fails', () => {
     const r = await download(dir, ['wrong', 'small', 'bomb']);
     expect(r.code).toBe(3);
     const lines = r.stderr.trim().split('\n');
-    expect(lines[0]).toMatch(new RegExp(`^digitkit download: ${LABELS}: sha256 mismatch: expected ${LABELS_SHA}, got [0-9a-f]{64}; every source gave wrong bytes:$`));
-    expect(lines[1]).toMatch(new RegExp(`^  ${url('wrong')}: sha256 mismatch: expected ${LABELS_SHA}, got [0-9a-f]{64}$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^digitkit download: ${LABELS}: sha256 mismatch: expected ${LABELS_SHA}, got [0-9a-f]{64}; every source gave wrong bytes:$`,
+      ),
+    );
+    expect(lines[1]).toMatch(
+      new RegExp(`^  ${url('wrong')}: sha256 mismatch: expected ${LABELS_SHA}, got [0-9a-f]{64}$`),
+    );
     expect(lines[2]).toMatch(/^ {2}\S+\/small\/\S+: size mismatch: expected 10008 bytes, got 1000 /);
     expect(lines[3]).toMatch(/^ {2}\S+\/bomb\/\S+: inflates past the expected 10008 bytes; stopped$/);
     expectNothingWritten(dir, before);

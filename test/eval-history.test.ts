@@ -43,7 +43,7 @@ describe('eval: training history of a quantized model', () => {
     expect(fs.existsSync(path.join(dir, 'report', 'curves.png'))).toBe(true);
   });
 
-  it('keeps the model\'s own history when the float model changed since quantizing', async () => {
+  it("keeps the model's own history when the float model changed since quantizing", async () => {
     const dir = tempDir();
     const int8 = await quantizedPair(dir);
     fs.appendFileSync(path.join(dir, 'f32.json'), ' ');

@@ -12,7 +12,16 @@ import { CURVES_SIZE } from '../src/eval/curves-chart.js';
 import { gridLayout } from '../src/eval/digit-grid.js';
 import type { EvalReport } from '../src/eval/evaluate.js';
 import { runCli } from './helpers/cli.js';
-import { classMeanModel, constantModel, digitOf, readSplit, referencePredict, T10K_COUNTS, toInt8, type Split } from './helpers/eval-models.js';
+import {
+  classMeanModel,
+  constantModel,
+  digitOf,
+  readSplit,
+  referencePredict,
+  T10K_COUNTS,
+  toInt8,
+  type Split,
+} from './helpers/eval-models.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-eval-report-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -58,7 +67,18 @@ describe('digitkit eval --report --compare with a good model', () => {
     // A stale report.json must be replaced.
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'report.json'), 'old');
-    const r = await runCli(['eval', '--model', goodFile, '--compare', int8File, '--data', data, '--report', dir, '--json']);
+    const r = await runCli([
+      'eval',
+      '--model',
+      goodFile,
+      '--compare',
+      int8File,
+      '--data',
+      data,
+      '--report',
+      dir,
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     rep = JSON.parse(r.stdout);
@@ -79,12 +99,20 @@ describe('digitkit eval --report --compare with a good model', () => {
     expect(c.model.dtype).toBe('int8');
     const differ = [...refA.keys()].filter((i) => refA[i] !== refB[i]);
     expect(c.agreement).toEqual({ count: 10000, agree: 10000 - differ.length, rate: (10000 - differ.length) / 10000 });
-    expect(c.disagreements.map((d) => [d.index, d.a.predicted, d.b.predicted])).toEqual(differ.map((i) => [i, refA[i], refB[i]]));
+    expect(c.disagreements.map((d) => [d.index, d.a.predicted, d.b.predicted])).toEqual(
+      differ.map((i) => [i, refA[i], refB[i]]),
+    );
     expect(rep.model.history).toEqual({ loss: [0.9, 0.55, 0.42, 0.4], valAccuracy: [0.7, 0.77, 0.79, 0.8] });
   });
 
   it('writes exactly the promised files, atomically, and report.json holds the same numbers', () => {
-    expect(rep.report!.files).toEqual(['confusion.png', 'errors.png', 'curves.png', 'disagreements.png', 'report.json']);
+    expect(rep.report!.files).toEqual([
+      'confusion.png',
+      'errors.png',
+      'curves.png',
+      'disagreements.png',
+      'report.json',
+    ]);
     expect(fs.readdirSync(dir).sort()).toEqual([...rep.report!.files].sort()); // no temp files left behind
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8'))).toEqual(rep);
     expect(rep.report!.errorsShown).toBe(Math.min(100, rep.model.errors.length));
@@ -104,7 +132,10 @@ describe('digitkit eval --report --compare with a good model', () => {
     expect(Math.max(...diagonal)).toBeLessThan(Math.min(...off));
     // Cells with no digits stay white; the darkest diagonal cell is the class with the best recall.
     const zero = [...Array(100).keys()].find((k) => rep.model.confusion[Math.floor(k / 10)][k % 10] === 0);
-    if (zero !== undefined) expect(img.at(L.x0 + (zero % 10) * L.cell + 5, L.y0 + Math.floor(zero / 10) * L.cell + 5)).toEqual([255, 255, 255]);
+    if (zero !== undefined)
+      expect(img.at(L.x0 + (zero % 10) * L.cell + 5, L.y0 + Math.floor(zero / 10) * L.cell + 5)).toEqual([
+        255, 255, 255,
+      ]);
     const recalls = rep.model.classes.map((c) => c.recall!);
     expect(diagonal.indexOf(Math.min(...diagonal))).toBe(recalls.indexOf(Math.max(...recalls)));
   });
@@ -119,14 +150,16 @@ describe('digitkit eval --report --compare with a good model', () => {
       const digit = digitOf(t10k, sorted[k].index);
       const { x, y } = L.digitAt(k);
       for (let r = 0; r < 28; r++) {
-        for (let c = 0; c < 28; c++) expect(img.at(x + c * 3 + 1, y + r * 3 + 1)).toEqual(new Array(3).fill(255 - digit[r * 28 + c]));
+        for (let c = 0; c < 28; c++)
+          expect(img.at(x + c * 3 + 1, y + r * 3 + 1)).toEqual(new Array(3).fill(255 - digit[r * 28 + c]));
       }
     }
     if (rep.report!.textRendered) {
       // Caption under the first digit: something dark is drawn there.
       const { x, y } = L.digitAt(0);
       let dark = 0;
-      for (let yy = y + L.digitSize + 4; yy < y + L.digitSize + 40; yy++) for (let xx = x; xx < x + L.digitSize; xx++) if (luminance(img.at(xx, yy)) < 128) dark++;
+      for (let yy = y + L.digitSize + 4; yy < y + L.digitSize + 40; yy++)
+        for (let xx = x; xx < x + L.digitSize; xx++) if (luminance(img.at(xx, yy)) < 128) dark++;
       expect(dark).toBeGreaterThan(20);
     }
   });
@@ -136,7 +169,8 @@ describe('digitkit eval --report --compare with a good model', () => {
     expect([img.info.width, img.info.height]).toEqual([CURVES_SIZE.width, CURVES_SIZE.height]);
     const count = (rgb: number[]) => {
       let n = 0;
-      for (let i = 0; i < img.px.length; i += 3) if (img.px[i] === rgb[0] && img.px[i + 1] === rgb[1] && img.px[i + 2] === rgb[2]) n++;
+      for (let i = 0; i < img.px.length; i += 3)
+        if (img.px[i] === rgb[0] && img.px[i + 1] === rgb[1] && img.px[i + 2] === rgb[2]) n++;
       return n;
     };
     expect(count([0xd9, 0x5f, 0x02])).toBeGreaterThan(200); // the loss line
@@ -157,7 +191,9 @@ describe('digitkit eval in the terminal', () => {
     const file = path.join(tmp, 'ones.json');
     fs.writeFileSync(file, constantModel([0, 1, 0, 0, 0, 0, 0, 0, 0, 0]));
     const dir = path.join(tmp, 'ones-report');
-    const r = await runCli(['eval', '--model', file, '--data', data, '--report', dir], { env: { NO_COLOR: undefined, FORCE_COLOR: '1' } });
+    const r = await runCli(['eval', '--model', file, '--data', data, '--report', dir], {
+      env: { NO_COLOR: undefined, FORCE_COLOR: '1' },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\x1b\[32m\x1b\[1m\s*1135\x1b\[22m\x1b\[39m/); // the diagonal cell for class 1
     const plain = r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
@@ -167,10 +203,17 @@ describe('digitkit eval in the terminal', () => {
     const table = lines.slice(start + 1, start + 12);
     expect(table[0].trim().split(/\s+/)).toEqual(['true\\pred', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     expect(new Set(table.map((l) => l.length)).size).toBe(1); // aligned: every row the same width
-    expect(table.slice(1).map((l) => l.trim().split(/\s+/).map(Number))).toEqual(T10K_COUNTS.map((n, i) => [i, 0, n, 0, 0, 0, 0, 0, 0, 0, 0]));
+    expect(table.slice(1).map((l) => l.trim().split(/\s+/).map(Number))).toEqual(
+      T10K_COUNTS.map((n, i) => [i, 0, n, 0, 0, 0, 0, 0, 0, 0, 0]),
+    );
     const classRow = lines.find((l) => /^\s+1\s+\d/.test(l))!;
     expect(classRow.trim().split(/\s+/)).toEqual(['1', '11.35%', '100.00%', '1135']);
-    expect(lines.find((l) => /^\s+0\s+[–\d]/.test(l))!.trim().split(/\s+/)).toEqual(['0', '–', '0.00%', '980']);
+    expect(
+      lines
+        .find((l) => /^\s+0\s+[–\d]/.test(l))!
+        .trim()
+        .split(/\s+/),
+    ).toEqual(['0', '–', '0.00%', '980']);
     // No training history: no curves.png, and the output says why.
     expect(fs.readdirSync(dir).sort()).toEqual(['confusion.png', 'errors.png', 'report.json']);
     expect(plain).toContain("no curves.png: the model's meta has no training history");

@@ -9,7 +9,14 @@ import { readHistory } from '../src/eval/curves-chart.js';
 import { runEval } from '../src/eval/evaluate.js';
 import { formatModel } from '../src/node/model-file.js';
 import { agreement, classStats, confusionMatrix, correctCount } from '../src/eval/metrics.js';
-import { constantModel, digitOf, readSplit, T10K_COUNTS, templateModel, writeT10kSubset } from './helpers/eval-models.js';
+import {
+  constantModel,
+  digitOf,
+  readSplit,
+  T10K_COUNTS,
+  templateModel,
+  writeT10kSubset,
+} from './helpers/eval-models.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-eval-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -43,7 +50,10 @@ describe('metrics', () => {
 
 describe('meta.history', () => {
   it('reads the columnar history defensively: any array may be missing, non-numbers become gaps', () => {
-    expect(readHistory({ history: { loss: [1, 'x', null, 0.5], lr: [0.1], valAccuracy: 'no' } })).toEqual({ loss: [1, NaN, NaN, 0.5], lr: [0.1] });
+    expect(readHistory({ history: { loss: [1, 'x', null, 0.5], lr: [0.1], valAccuracy: 'no' } })).toEqual({
+      loss: [1, NaN, NaN, 0.5],
+      lr: [0.1],
+    });
     expect(readHistory({ history: { valAccuracy: [0.9, 0.95] } })).toEqual({ valAccuracy: [0.9, 0.95] });
     // Nothing to plot: only a learning rate, no history, or not an object.
     expect(readHistory({ history: { lr: [0.1, 0.05] } })).toBeNull();
@@ -106,10 +116,12 @@ describe('runEval on hand-built models', () => {
     expect(rep.data.count).toBe(10);
     expect(m.correct).toBe(8);
     expect(m.accuracy).toBe(0.8);
-    const expected = [...Array(10).keys()].map((i) => [...Array(10).keys()].map((j) => {
-      const predicted = i === 3 ? 5 : i === 5 ? 3 : i;
-      return j === predicted ? 1 : 0;
-    }));
+    const expected = [...Array(10).keys()].map((i) =>
+      [...Array(10).keys()].map((j) => {
+        const predicted = i === 3 ? 5 : i === 5 ? 3 : i;
+        return j === predicted ? 1 : 0;
+      }),
+    );
     expect(m.confusion).toEqual(expected);
     for (const c of m.classes) {
       const swapped = c.label === '3' || c.label === '5';
@@ -142,11 +154,14 @@ describe('runEval on hand-built models', () => {
       message: expect.stringContaining('digitkit download'),
     });
     const small = path.join(tmp, 'small-input.json');
-    fs.writeFileSync(small, formatModel({
-      dtype: 'int8',
-      input: { width: 14, height: 14, scale: 1 / 255 },
-      layers: [{ rows: 196, cols: 10, w: new Int8Array(1960), scale: 1, b: new Array(10).fill(0) }],
-    }));
+    fs.writeFileSync(
+      small,
+      formatModel({
+        dtype: 'int8',
+        input: { width: 14, height: 14, scale: 1 / 255 },
+        layers: [{ rows: 196, cols: 10, w: new Int8Array(1960), scale: 1, b: new Array(10).fill(0) }],
+      }),
+    );
     await expect(runEval({ model: ok, compare: small, data: embeddedMnistDir() })).rejects.toMatchObject({
       code: 3,
       message: `${small}: input is 14x14, the MNIST test digits are 28x28`,

@@ -29,7 +29,9 @@ describe('choosing cases', () => {
     for (const i of picked) perClass[labels[i]]++;
     expect(Math.min(...perClass)).toBeGreaterThanOrEqual(8);
     // The 20 smallest margins are in.
-    const hardest = Array.from(margin.keys()).sort((a, b) => margin[a] - margin[b]).slice(0, 20);
+    const hardest = Array.from(margin.keys())
+      .sort((a, b) => margin[a] - margin[b])
+      .slice(0, 20);
     for (const i of hardest) expect(picked).toContain(i);
   });
 
@@ -53,7 +55,10 @@ describe('digitkit fixtures', () => {
     const doc = JSON.parse(text);
     expect(Object.keys(doc)).toEqual(['format', 'version', 'model', 'tolerance', 'reference', 'cases']);
     expect(doc).toMatchObject({ format: 'digitkit-fixtures', version: 1, tolerance: 1e-6, reference: 'float64' });
-    expect(doc.model).toEqual({ path: modelPath, sha256: createHash('sha256').update(fs.readFileSync(modelPath)).digest('hex') });
+    expect(doc.model).toEqual({
+      path: modelPath,
+      sha256: createHash('sha256').update(fs.readFileSync(modelPath)).digest('hex'),
+    });
     expect(doc.cases).toHaveLength(100);
     expect(new Set(doc.cases.map((c: { label: number }) => c.label)).size).toBe(10);
     expect(parseFixtures(text, out).cases).toHaveLength(100);
@@ -113,13 +118,17 @@ describe('reading fixtures (every problem is exit 3 naming the file and field)',
   };
 
   it('accepts a valid document', () => expect(parseFixtures(JSON.stringify(good), 'f.json').cases).toHaveLength(1));
-  it('empty cases: nothing checked is never a pass', () => bad((d) => (d.cases = []), 'cases is empty: there is nothing to verify'));
+  it('empty cases: nothing checked is never a pass', () =>
+    bad((d) => (d.cases = []), 'cases is empty: there is nothing to verify'));
   it('wrong format', () => bad((d) => (d.format = 'x'), 'format is "x", expected "digitkit-fixtures"'));
   it('unknown version', () => bad((d) => (d.version = 2), 'version is 2, this reader knows version 1'));
-  it('bad sha256', () => bad((d) => (d.model.sha256 = 'ABC'), 'model.sha256 is "ABC", expected 64 lowercase hex digits'));
+  it('bad sha256', () =>
+    bad((d) => (d.model.sha256 = 'ABC'), 'model.sha256 is "ABC", expected 64 lowercase hex digits'));
   it('negative tolerance', () => bad((d) => (d.tolerance = -1), 'tolerance is -1, expected a finite number >= 0'));
-  it('pixels not base64', () => bad((d) => (d.cases[0].pixels = 'not base64!'), 'cases[0].pixels is not valid base64 (RFC 4648, with padding)'));
-  it('a probability that is not a number', () => bad((d) => (d.cases[0].probs[3] = 'x'), 'cases[0].probs[3] is "x", expected a finite number'));
+  it('pixels not base64', () =>
+    bad((d) => (d.cases[0].pixels = 'not base64!'), 'cases[0].pixels is not valid base64 (RFC 4648, with padding)'));
+  it('a probability that is not a number', () =>
+    bad((d) => (d.cases[0].probs[3] = 'x'), 'cases[0].probs[3] is "x", expected a finite number'));
   it('a duplicate id', () => bad((d) => d.cases.push({ ...d.cases[0] }), 'cases[1].id "t10k-0" appears twice'));
   it('not JSON', () => expect(() => parseFixtures('{', 'f.json')).toThrow(/^f\.json: is not valid JSON/));
 });

@@ -32,7 +32,9 @@ describe('parseIdx on the real MNIST files', () => {
     expect(() => parseIdx(read('t10k-labels-idx1-ubyte'), 't10k-labels-idx1-ubyte', IDX_IMAGES_MAGIC)).toThrow(
       't10k-labels-idx1-ubyte: magic 2049, expected 2051 (a label file given where an image file was expected)',
     );
-    expect(() => parseIdx(read('t10k-images-idx3-ubyte'), 'x', IDX_LABELS_MAGIC)).toThrow('x: magic 2051, expected 2049');
+    expect(() => parseIdx(read('t10k-images-idx3-ubyte'), 'x', IDX_LABELS_MAGIC)).toThrow(
+      'x: magic 2051, expected 2049',
+    );
   });
 
   it('rejects a truncated file with the promised and actual sizes', () => {
@@ -55,8 +57,12 @@ describe('parseIdx on the real MNIST files', () => {
     twoDims[3] = 2;
     expect(() => parseIdx(twoDims, 'img', IDX_IMAGES_MAGIC)).toThrow(/img: magic 2050, expected 2051/);
     const badDims = header(IDX_IMAGES_MAGIC, [1, 0, 28]);
-    expect(() => parseIdx(badDims, 'img', IDX_IMAGES_MAGIC)).toThrow('img: image dimensions 0x28, expected positive sizes');
-    expect(() => parseIdx(new TextEncoder().encode('<html>404</html>'), 'page', IDX_IMAGES_MAGIC)).toThrow(/page: magic \d+, expected 2051 \(not an unsigned-byte IDX file\)/);
+    expect(() => parseIdx(badDims, 'img', IDX_IMAGES_MAGIC)).toThrow(
+      'img: image dimensions 0x28, expected positive sizes',
+    );
+    expect(() => parseIdx(new TextEncoder().encode('<html>404</html>'), 'page', IDX_IMAGES_MAGIC)).toThrow(
+      /page: magic \d+, expected 2051 \(not an unsigned-byte IDX file\)/,
+    );
     expect(() => parseIdx(new Uint8Array(0), 'empty')).toThrow('empty: file has 0 bytes, too short for an IDX header');
   });
 

@@ -13,7 +13,14 @@ import { runCli } from './helpers/cli.js';
 import { randomLayers } from './helpers/random-model.js';
 import { digitAt, loadT10k, PNG_SIGNATURE, pngChunk, renderDigit, rng, type Look } from './helpers/render.js';
 
-interface Row { file: string; digit: number | null; probability: number | null; top: { digit: number; p: number }[]; error?: string; preprocessed?: string }
+interface Row {
+  file: string;
+  digit: number | null;
+  probability: number | null;
+  top: { digit: number; p: number }[];
+  error?: string;
+  preprocessed?: string;
+}
 
 let tmp: string;
 let model: string;
@@ -23,7 +30,11 @@ const look: Look = { width: 160, height: 120, size: [70, 100], ink: [0, 0, 0], b
 /** Random weights (they do not matter here) for a model whose input is `side` x `side`. */
 function randomModel(side = 28): string {
   const shape = [side * side, 16, 10];
-  return formatModel({ dtype: 'int8', input: { width: side, height: side, scale: 1 / 255 }, layers: randomLayers({ shape, seed: 11 }) });
+  return formatModel({
+    dtype: 'int8',
+    input: { width: side, height: side, scale: 1 / 255 },
+    layers: randomLayers({ shape, seed: 11 }),
+  });
 }
 
 /** A PNG whose header claims 65536x65536 gray pixels (4 GiB decoded) with a few bytes of data. */
@@ -32,7 +43,12 @@ function bombPng(): Buffer {
   ihdr.writeUInt32BE(65536, 0);
   ihdr.writeUInt32BE(65536, 4);
   ihdr[8] = 8; // 8-bit gray
-  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(65537))), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(65537))),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** `png` with one bit of its first IDAT chunk's CRC flipped: the pixels intact, the file corrupt. */
@@ -66,7 +82,9 @@ describe('digitkit predict: bad input', () => {
       'd-truncated.jpg': jpeg.subarray(0, Math.floor(jpeg.length / 2)),
       'e-empty.png': Buffer.alloc(0),
       'f-bomb.png': bombPng(),
-      'g-blank.png': await sharp({ create: { width: 200, height: 200, channels: 3, background: '#ffffff' } }).png().toBuffer(),
+      'g-blank.png': await sharp({ create: { width: 200, height: 200, channels: 3, background: '#ffffff' } })
+        .png()
+        .toBuffer(),
       'h-good.jpg': jpeg,
     };
     for (const [name, bytes] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), bytes);
@@ -81,7 +99,12 @@ describe('digitkit predict: bad input', () => {
     expect(res.code).toBe(5);
     const rows = parse(res.stdout);
     const byName = Object.fromEntries(rows.map((r) => [path.basename(r.file), r]));
-    expect(rows.map((r) => r.file)).toEqual([...Object.keys(files).map((n) => path.join(dir, n)), emptyDir, missing, throughFile]);
+    expect(rows.map((r) => r.file)).toEqual([
+      ...Object.keys(files).map((n) => path.join(dir, n)),
+      emptyDir,
+      missing,
+      throughFile,
+    ]);
     for (const good of ['a-good.png', 'h-good.jpg']) {
       expect(byName[good].error).toBeUndefined();
       expect(byName[good].digit).toBeTypeOf('number');
@@ -127,10 +150,35 @@ describe('digitkit predict: bad input', () => {
   it('a blank image is "no digit found", never a guess, whatever the polarity', async () => {
     const dir = path.join(tmp, 'blank');
     fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'white.png'), await sharp({ create: { width: 120, height: 90, channels: 3, background: '#fff' } }).png().toBuffer());
-    fs.writeFileSync(path.join(dir, 'black.png'), await sharp({ create: { width: 120, height: 90, channels: 3, background: '#000' } }).png().toBuffer());
-    fs.writeFileSync(path.join(dir, 'transparent.png'), await sharp({ create: { width: 120, height: 90, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer());
-    const paper = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#efe9dc', noise: { type: 'gaussian', mean: 232, sigma: 5 } } }).jpeg({ quality: 35 }).toBuffer();
+    fs.writeFileSync(
+      path.join(dir, 'white.png'),
+      await sharp({ create: { width: 120, height: 90, channels: 3, background: '#fff' } })
+        .png()
+        .toBuffer(),
+    );
+    fs.writeFileSync(
+      path.join(dir, 'black.png'),
+      await sharp({ create: { width: 120, height: 90, channels: 3, background: '#000' } })
+        .png()
+        .toBuffer(),
+    );
+    fs.writeFileSync(
+      path.join(dir, 'transparent.png'),
+      await sharp({ create: { width: 120, height: 90, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+        .png()
+        .toBuffer(),
+    );
+    const paper = await sharp({
+      create: {
+        width: 300,
+        height: 200,
+        channels: 3,
+        background: '#efe9dc',
+        noise: { type: 'gaussian', mean: 232, sigma: 5 },
+      },
+    })
+      .jpeg({ quality: 35 })
+      .toBuffer();
     fs.writeFileSync(path.join(dir, 'paper.jpg'), paper);
     for (const invert of ['auto', 'yes', 'no']) {
       const res = await runCli(['predict', dir, '--invert', invert, '--json', '--model', model]);
@@ -180,7 +228,9 @@ describe('digitkit predict: bad input', () => {
     expect(rows.map((r) => path.extname(r.file)).sort()).toEqual(['.avif', '.gif', '.jpg', '.png', '.tif', '.webp']);
     const pixels = async (f: string) => sharp(f).extractChannel(0).raw().toBuffer();
     // Same base name six times: digit.28x28.png, digit-2.28x28.png, ... in input order.
-    expect(rows.map((r) => path.basename(r.preprocessed!))).toEqual(['digit', 'digit-2', 'digit-3', 'digit-4', 'digit-5', 'digit-6'].map((b) => `${b}.28x28.png`));
+    expect(rows.map((r) => path.basename(r.preprocessed!))).toEqual(
+      ['digit', 'digit-2', 'digit-3', 'digit-4', 'digit-5', 'digit-6'].map((b) => `${b}.28x28.png`),
+    );
     const ref = await pixels(rows.find((r) => r.file.endsWith('.png'))!.preprocessed!);
     for (const row of rows) {
       const p = await pixels(row.preprocessed!);
@@ -188,14 +238,21 @@ describe('digitkit predict: bad input', () => {
       else {
         // Compression can tip the integer centring by a pixel: the same shape, possibly one pixel over.
         let best = 0;
-        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-          let dot = 0, pp = 0, rr = 0;
-          for (let y = 1; y < 27; y++) for (let x = 1; x < 27; x++) {
-            const a = p[(y + dy) * 28 + x + dx], b = ref[y * 28 + x];
-            dot += a * b; pp += a * a; rr += b * b;
+        for (let dy = -1; dy <= 1; dy++)
+          for (let dx = -1; dx <= 1; dx++) {
+            let dot = 0,
+              pp = 0,
+              rr = 0;
+            for (let y = 1; y < 27; y++)
+              for (let x = 1; x < 27; x++) {
+                const a = p[(y + dy) * 28 + x + dx],
+                  b = ref[y * 28 + x];
+                dot += a * b;
+                pp += a * a;
+                rr += b * b;
+              }
+            best = Math.max(best, dot / Math.sqrt(pp * rr));
           }
-          best = Math.max(best, dot / Math.sqrt(pp * rr));
-        }
         expect(best, row.file).toBeGreaterThan(0.95);
       }
     }
@@ -209,9 +266,18 @@ describe('digitkit predict: the run itself', () => {
     const r1 = await runCli(['predict', path.join(tmp, 'whatever.png'), '--model', bad]);
     expect(r1.code).toBe(3);
     expect(r1.stderr).toContain(`${bad}: is not valid JSON`);
-    const r2 = await runCli(['predict', path.join(tmp, 'whatever.png'), '--model', path.join(tmp, 'nope.json'), '--json']);
+    const r2 = await runCli([
+      'predict',
+      path.join(tmp, 'whatever.png'),
+      '--model',
+      path.join(tmp, 'nope.json'),
+      '--json',
+    ]);
     expect(r2.code).toBe(3);
-    expect(JSON.parse(r2.stdout).error).toMatchObject({ code: 3, message: expect.stringContaining('no such model file') });
+    expect(JSON.parse(r2.stdout).error).toMatchObject({
+      code: 3,
+      message: expect.stringContaining('no such model file'),
+    });
     const small = path.join(tmp, 'model-14.json');
     fs.writeFileSync(small, randomModel(14));
     const r3 = await runCli(['predict', path.join(tmp, 'whatever.png'), '--model', small]);

@@ -20,7 +20,9 @@ function encodePng(px: Uint8Array, width: number, height: number, colourType: nu
       const a = x >= bpp ? px[y * stride + x - bpp] : 0;
       const b = y > 0 ? px[(y - 1) * stride + x] : 0;
       const c = x >= bpp && y > 0 ? px[(y - 1) * stride + x - bpp] : 0;
-      const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+      const pa = Math.abs(b - c),
+        pb = Math.abs(a - c),
+        pc = Math.abs(a + b - 2 * c);
       const pred = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][f];
       raw[y * (stride + 1) + 1 + x] = (cur - pred) & 255;
     }
@@ -30,7 +32,12 @@ function encodePng(px: Uint8Array, width: number, height: number, colourType: nu
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8;
   ihdr[9] = colourType;
-  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', zlib.deflateSync(raw)), pngChunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', zlib.deflateSync(raw)),
+    pngChunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** Noisy pixels with every byte value, so every filter's arithmetic wraps. */
@@ -66,7 +73,9 @@ describe('PNG fast path', () => {
     // One pixel per sum 0..765, each split differently across the channels.
     const px = new Uint8Array(766 * 3);
     for (let s = 0; s <= 765; s++) {
-      const r = Math.min(255, s, (s * 7) % 256), g = Math.min(255, s - r), b = s - r - g;
+      const r = Math.min(255, s, (s * 7) % 256),
+        g = Math.min(255, s - r),
+        b = s - r - g;
       px.set(b <= 255 ? [r, g, b] : [255, 255, 255 - (765 - s)], 3 * s);
     }
     for (let s = 0; s <= 765; s++) expect(px[3 * s] + px[3 * s + 1] + px[3 * s + 2]).toBe(s);

@@ -23,15 +23,30 @@ it('worker threads give the same predictions, errors and saved inputs as one thr
     fs.writeFileSync(path.join(dir, `${String(i).padStart(3, '0')}${ext}`), bytes);
   }
   fs.writeFileSync(path.join(dir, '900-broken.png'), Buffer.from('not a png'));
-  fs.writeFileSync(path.join(dir, '901-blank.png'), await sharp({ create: { width: 50, height: 50, channels: 3, background: '#fff' } }).png().toBuffer());
+  fs.writeFileSync(
+    path.join(dir, '901-blank.png'),
+    await sharp({ create: { width: 50, height: 50, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer(),
+  );
 
   const run = async (threads: number) => {
     let progress = 0;
     const out = path.join(tmp, `saved-${threads}`);
-    const report = await runPredict({ inputs: [dir], model, threads, savePreprocessed: out, onProgress: (done) => (progress = done) });
+    const report = await runPredict({
+      inputs: [dir],
+      model,
+      threads,
+      savePreprocessed: out,
+      onProgress: (done) => (progress = done),
+    });
     expect(progress).toBe(82);
     const saved = report.results.map((p) => (p.preprocessed ? fs.readFileSync(p.preprocessed) : null));
-    return { results: report.results.map((p) => ({ ...p, preprocessed: p.preprocessed && path.basename(p.preprocessed) })), saved, rejected: report.rejected };
+    return {
+      results: report.results.map((p) => ({ ...p, preprocessed: p.preprocessed && path.basename(p.preprocessed) })),
+      saved,
+      rejected: report.rejected,
+    };
   };
   const one = await run(1);
   const three = await run(3);

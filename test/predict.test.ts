@@ -9,10 +9,19 @@ import { classifyPixels, loadModel, preprocess, toGray } from '../dist/core/inde
 import { runCli } from './helpers/cli.js';
 import { digitAt, LOOKS, loadT10k, renderDigit, requireTestModel, rng, type Look } from './helpers/render.js';
 
-interface Row { file: string; digit: number | null; probability: number | null; top: { digit: number; p: number }[]; error?: string; preprocessed?: string }
+interface Row {
+  file: string;
+  digit: number | null;
+  probability: number | null;
+  top: { digit: number; p: number }[];
+  error?: string;
+  preprocessed?: string;
+}
 
 let tmp: string;
-beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-predict-')); });
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-predict-'));
+});
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const PER_LOOK = 100;
@@ -26,7 +35,10 @@ describe('digitkit predict: accuracy on t10k digits drawn the way users draw the
     // Distinct digits, spread over the whole test set.
     const pick = rng(2024);
     const order = Array.from({ length: 10000 }, (_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(pick() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(pick() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
     const truth = new Map<string, { look: string; label: number; index: number }>();
     const r = rng(7);
     let n = 0;
@@ -56,7 +68,9 @@ describe('digitkit predict: accuracy on t10k digits drawn the way users draw the
     const sum = (k: 'ok' | 'orig') => [...per.values()].reduce((a, c) => a + c[k], 0);
     const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)}%`;
     const ok = sum('ok');
-    const lines = [...per].map(([look, c]) => `| ${look} | ${c.ok}/${c.all} | ${pct(c.ok, c.all)} | ${pct(c.orig, c.all)} |`);
+    const lines = [...per].map(
+      ([look, c]) => `| ${look} | ${c.ok}/${c.all} | ${pct(c.ok, c.all)} | ${pct(c.orig, c.all)} |`,
+    );
     console.log(
       `predict accuracy with ${model}:\n| look | correct | accuracy | same digits as 28x28 originals |\n|---|---|---|---|\n${lines.join('\n')}\n` +
         `| **all** | ${ok}/${rows.length} | **${pct(ok, rows.length)}** | ${pct(sum('orig'), rows.length)} |`,
@@ -74,11 +88,24 @@ describe('digitkit predict: what users hand it', () => {
   // Digits the model reads with confidence in their original 28x28 form, redrawn several ways.
   const looks: Record<string, Look> = {
     'dark on white': { width: 220, height: 180, size: [110, 150], ink: [0, 0, 0], background: [255, 255, 255] },
-    'transparent background, dark strokes': { width: 220, height: 180, size: [110, 150], ink: [25, 25, 25], background: null },
+    'transparent background, dark strokes': {
+      width: 220,
+      height: 180,
+      size: [110, 150],
+      ink: [25, 25, 25],
+      background: null,
+    },
     'inverted colours': { width: 220, height: 180, size: [110, 150], ink: [255, 255, 255], background: [0, 0, 0] },
     'blue on yellow': { width: 220, height: 180, size: [110, 150], ink: [20, 40, 200], background: [255, 235, 120] },
     'white on red': { width: 220, height: 180, size: [110, 150], ink: [255, 255, 255], background: [200, 30, 40] },
-    'jpeg, grey paper': { width: 220, height: 180, size: [110, 150], ink: [40, 35, 50], background: [200, 196, 185], jpeg: { quality: [50, 50] } },
+    'jpeg, grey paper': {
+      width: 220,
+      height: 180,
+      size: [110, 150],
+      ink: [40, 35, 50],
+      background: [200, 196, 185],
+      jpeg: { quality: [50, 50] },
+    },
   };
   // t10k indices 0..4 are a 7, 2, 1, 0, 4.
   const digits = [0, 1, 2, 3, 4];
@@ -122,8 +149,14 @@ describe('digitkit predict: what users hand it', () => {
     const t = await loadT10k();
     const dir = path.join(tmp, 'human');
     fs.mkdirSync(dir);
-    for (const [i, name] of [[0, 'seven.png'], [3, 'a-zero-with-a-long-name.png']] as const) {
-      fs.writeFileSync(path.join(dir, name), (await renderDigit(digitAt(t, i).pixels, looks['dark on white'], rng(9))).bytes);
+    for (const [i, name] of [
+      [0, 'seven.png'],
+      [3, 'a-zero-with-a-long-name.png'],
+    ] as const) {
+      fs.writeFileSync(
+        path.join(dir, name),
+        (await renderDigit(digitAt(t, i).pixels, looks['dark on white'], rng(9))).bytes,
+      );
     }
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not an image, and not picked up from a directory');
     const res = await runCli(['predict', dir, '--top', '2', '--model', model]);
@@ -143,23 +176,41 @@ describe('digitkit predict: what users hand it', () => {
   it('--save-preprocessed writes the exact 28x28 input the model saw, one PNG per file', async () => {
     const model = requireTestModel();
     const t = await loadT10k();
-    const a = path.join(tmp, 'save-a'), b = path.join(tmp, 'save-b'), out = path.join(tmp, 'saved');
+    const a = path.join(tmp, 'save-a'),
+      b = path.join(tmp, 'save-b'),
+      out = path.join(tmp, 'saved');
     fs.mkdirSync(a);
     fs.mkdirSync(b);
     const inputs = [path.join(a, '1.png'), path.join(b, '1.png'), path.join(b, '2.jpg')];
-    fs.writeFileSync(inputs[0], (await renderDigit(digitAt(t, 0).pixels, looks['transparent background, dark strokes'], rng(1))).bytes);
+    fs.writeFileSync(
+      inputs[0],
+      (await renderDigit(digitAt(t, 0).pixels, looks['transparent background, dark strokes'], rng(1))).bytes,
+    );
     fs.writeFileSync(inputs[1], (await renderDigit(digitAt(t, 1).pixels, looks['inverted colours'], rng(2))).bytes);
     fs.writeFileSync(inputs[2], (await renderDigit(digitAt(t, 2).pixels, looks['jpeg, grey paper'], rng(3))).bytes);
     const res = await runCli(['predict', ...inputs, '--save-preprocessed', out, '--json', '--model', model]);
     expect(res.code).toBe(0);
     const rows = JSON.parse(res.stdout) as Row[];
     // Same base name twice: the second gets a suffix instead of overwriting the first.
-    expect(rows.map((row) => path.basename(row.preprocessed!))).toEqual(['1.28x28.png', '1-2.28x28.png', '2.28x28.png']);
+    expect(rows.map((row) => path.basename(row.preprocessed!))).toEqual([
+      '1.28x28.png',
+      '1-2.28x28.png',
+      '2.28x28.png',
+    ]);
     expect(fs.readdirSync(out).sort()).toEqual(['1-2.28x28.png', '1.28x28.png', '2.28x28.png']);
     for (const [i, row] of rows.entries()) {
-      expect(await sharp(row.preprocessed!).metadata()).toMatchObject({ format: 'png', width: 28, height: 28, channels: 1 });
+      expect(await sharp(row.preprocessed!).metadata()).toMatchObject({
+        format: 'png',
+        width: 28,
+        height: 28,
+        channels: 1,
+      });
       const saved = await sharp(row.preprocessed!).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
-      const { data, info } = await sharp(inputs[i]).toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await sharp(inputs[i])
+        .toColourspace('srgb')
+        .ensureAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       const expected = preprocess(toGray(data), info.width, info.height).pixels;
       expect(Buffer.from(saved.data).equals(Buffer.from(expected))).toBe(true);
     }

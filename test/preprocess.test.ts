@@ -12,28 +12,60 @@ import { digitAt, LOOKS, loadT10k, renderDigit, rng, type Look } from './helpers
 
 /** Decode like `predict` does (sharp -> RGBA -> the core's toGray). */
 async function gray(bytes: Buffer) {
-  const { data, info } = await sharp(bytes).toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(bytes)
+    .toColourspace('srgb')
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { g: toGray(data), w: info.width, h: info.height };
 }
 
 function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ma = 0, mb = 0;
-  for (let i = 0; i < a.length; i++) { ma += a[i]; mb += b[i]; }
-  ma /= a.length; mb /= b.length;
-  let s = 0, sa = 0, sb = 0;
-  for (let i = 0; i < a.length; i++) { s += (a[i] - ma) * (b[i] - mb); sa += (a[i] - ma) ** 2; sb += (b[i] - mb) ** 2; }
+  let ma = 0,
+    mb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= a.length;
+  mb /= b.length;
+  let s = 0,
+    sa = 0,
+    sb = 0;
+  for (let i = 0; i < a.length; i++) {
+    s += (a[i] - ma) * (b[i] - mb);
+    sa += (a[i] - ma) ** 2;
+    sb += (b[i] - mb) ** 2;
+  }
   return s / Math.sqrt(sa * sb);
 }
 
 function centreOfMass(p: ArrayLike<number>): [number, number] {
-  let m = 0, x = 0, y = 0;
-  for (let i = 0; i < 784; i++) { m += p[i]; x += (i % 28) * p[i]; y += Math.floor(i / 28) * p[i]; }
+  let m = 0,
+    x = 0,
+    y = 0;
+  for (let i = 0; i < 784; i++) {
+    m += p[i];
+    x += (i % 28) * p[i];
+    y += Math.floor(i / 28) * p[i];
+  }
   return [x / m, y / m];
 }
 
 function inkBox(p: ArrayLike<number>): { w: number; h: number } {
-  let x0 = 28, x1 = -1, y0 = 28, y1 = -1;
-  for (let i = 0; i < 784; i++) if (p[i] > 0) { const x = i % 28, y = Math.floor(i / 28); x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+  let x0 = 28,
+    x1 = -1,
+    y0 = 28,
+    y1 = -1;
+  for (let i = 0; i < 784; i++)
+    if (p[i] > 0) {
+      const x = i % 28,
+        y = Math.floor(i / 28);
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+    }
   return { w: x1 - x0 + 1, h: y1 - y0 + 1 };
 }
 
@@ -43,7 +75,14 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
   it('a t10k digit drawn large and off-centre comes back as the original 28x28 digit', async () => {
     const t = await loadT10k();
     const r = rng(7);
-    const look: Look = { width: 300, height: 260, size: [60, 240], ink: [0, 0, 0], background: [255, 255, 255], crisp: false };
+    const look: Look = {
+      width: 300,
+      height: 260,
+      size: [60, 240],
+      ink: [0, 0, 0],
+      background: [255, 255, 255],
+      crisp: false,
+    };
     const corr: number[] = [];
     let off = 0;
     for (let k = 0; k < 150; k++) {
@@ -60,7 +99,9 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
       corr.push(correlation(p.pixels, d.pixels));
     }
     // For scale: the same digit shifted by one pixel correlates ~0.77 with itself, by two ~0.44.
-    console.log(`recipe: correlation with the original t10k digit over ${corr.length} renders: mean ${mean(corr).toFixed(3)}, min ${Math.min(...corr).toFixed(3)}`);
+    console.log(
+      `recipe: correlation with the original t10k digit over ${corr.length} renders: mean ${mean(corr).toFixed(3)}, min ${Math.min(...corr).toFixed(3)}`,
+    );
     console.log(`recipe: centre of mass at most ${off.toFixed(2)} px from (14, 14)`);
     expect(off).toBeLessThan(0.65);
     expect(mean(corr)).toBeGreaterThan(0.93);
@@ -76,7 +117,9 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
       expect(p.inverted).toBe(false);
       corr.push(correlation(p.pixels, d.pixels));
     }
-    console.log(`recipe: correlation of t10k digits with themselves after preprocessing: mean ${mean(corr).toFixed(4)}`);
+    console.log(
+      `recipe: correlation of t10k digits with themselves after preprocessing: mean ${mean(corr).toFixed(4)}`,
+    );
     expect(mean(corr)).toBeGreaterThan(0.98);
   });
 
@@ -93,7 +136,13 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
       ['black on dark grey', { ...base, ink: [0, 0, 0], background: [90, 90, 90] }, true],
       ['white on light grey', { ...base, ink: [255, 255, 255], background: [150, 150, 150] }, false],
     ];
-    const ref = preprocess(...(Object.values(await gray((await renderDigit(d.pixels, base, rng(1))).bytes)) as [Uint8ClampedArray, number, number]));
+    const ref = preprocess(
+      ...(Object.values(await gray((await renderDigit(d.pixels, base, rng(1))).bytes)) as [
+        Uint8ClampedArray,
+        number,
+        number,
+      ]),
+    );
     for (const [name, look, inverted] of looks) {
       // Same seed: same size and position, only the colours differ.
       const { g, w, h } = await gray((await renderDigit(d.pixels, look, rng(1))).bytes);
@@ -105,12 +154,15 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
   });
 
   it('the background is the border, not the mean: a big bold digit on white is still dark on light', () => {
-    const w = 60, h = 60, g = new Uint8Array(w * h).fill(255);
+    const w = 60,
+      h = 60,
+      g = new Uint8Array(w * h).fill(255);
     // A thick ring covering most of the image: the mean is dark, the border is white.
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const r = Math.hypot(x - 29.5, y - 29.5);
-      if (r > 8 && r < 29) g[y * w + x] = 0;
-    }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const r = Math.hypot(x - 29.5, y - 29.5);
+        if (r > 8 && r < 29) g[y * w + x] = 0;
+      }
     const p = preprocess(g, w, h);
     expect(p.inverted).toBe(true);
     expect(p.found).toBe(true);
@@ -121,7 +173,9 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
 
   it('--invert yes/no force the polarity; the wrong one finds no digit rather than guessing', async () => {
     const t = await loadT10k();
-    const { g, w, h } = await gray((await renderDigit(digitAt(t, 3).pixels, LOOKS['canvas 200x200'] as Look, rng(3))).bytes);
+    const { g, w, h } = await gray(
+      (await renderDigit(digitAt(t, 3).pixels, LOOKS['canvas 200x200'] as Look, rng(3))).bytes,
+    );
     expect(preprocess(g, w, h, true).found).toBe(true);
     expect(preprocess(g, w, h, true).pixels).toEqual(preprocess(g, w, h).pixels);
     const wrong = preprocess(g, w, h, false);
@@ -131,11 +185,14 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
 
   it('thin strokes from a large image do not vanish', () => {
     // A "0" drawn with a 3-px pen on a 1000x1000 canvas: at 28x28 the stroke is 0.07 px of area.
-    const w = 1000, h = 1000, g = new Uint8Array(w * h).fill(255);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const r = Math.hypot((x - 500) / 280, (y - 480) / 400);
-      if (Math.abs(r - 1) * 340 < 1.5) g[y * w + x] = 0;
-    }
+    const w = 1000,
+      h = 1000,
+      g = new Uint8Array(w * h).fill(255);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const r = Math.hypot((x - 500) / 280, (y - 480) / 400);
+        if (Math.abs(r - 1) * 340 < 1.5) g[y * w + x] = 0;
+      }
     const p = preprocess(g, w, h);
     expect(p.found).toBe(true);
     const bright = Array.from(p.pixels).filter((v) => v >= 128).length;
@@ -149,7 +206,17 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
     const blank = (v: number) => new Uint8Array(100 * 80).fill(v);
     for (const v of [0, 128, 255]) expect(preprocess(blank(v), 100, 80).found).toBe(false);
     // JPEG of a white page with a faint gradient and compression noise.
-    const page = await sharp({ create: { width: 200, height: 150, channels: 3, background: '#f4f1ea', noise: { type: 'gaussian', mean: 235, sigma: 6 } } }).jpeg({ quality: 40 }).toBuffer();
+    const page = await sharp({
+      create: {
+        width: 200,
+        height: 150,
+        channels: 3,
+        background: '#f4f1ea',
+        noise: { type: 'gaussian', mean: 235, sigma: 6 },
+      },
+    })
+      .jpeg({ quality: 40 })
+      .toBuffer();
     const { g, w, h } = await gray(page);
     expect(preprocess(g, w, h).found).toBe(false);
     // One dark speck of dust.
@@ -175,7 +242,10 @@ describe('the shipped core', () => {
   it('stays within its 4 KB gzipped budget (the browser downloads it)', () => {
     const file = fs.readFileSync(path.join(ROOT, 'dist/core/index.js'));
     // Both gzip(1) -9 and zlib level 9 (what servers use): they differ by a few dozen bytes.
-    const gz = Math.max(execFileSync('gzip', ['-9', '-c'], { input: file }).length, gzipSync(file, { level: 9 }).length);
+    const gz = Math.max(
+      execFileSync('gzip', ['-9', '-c'], { input: file }).length,
+      gzipSync(file, { level: 9 }).length,
+    );
     console.log(`core: dist/core/index.js is ${gz} bytes gzipped`);
     expect(gz).toBeLessThanOrEqual(4096);
   });

@@ -5,7 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { parseRawModel } from '../src/core/index.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
 import { formatModel } from '../src/node/model-file.js';
-import { MAX_INT8_BYTES, quantizeModel, quantizeWeights, roundHalfAwayFromZero, runQuantize, weightError } from '../src/quant/quantize.js';
+import {
+  MAX_INT8_BYTES,
+  quantizeModel,
+  quantizeWeights,
+  roundHalfAwayFromZero,
+  runQuantize,
+  weightError,
+} from '../src/quant/quantize.js';
 import { runCli } from './helpers/cli.js';
 import { randomLayers, rng, tempDir, writeRandomModel } from './helpers/random-model.js';
 
@@ -13,7 +20,9 @@ const DATA = embeddedMnistDir();
 
 describe('the quantization rule', () => {
   it('rounds half away from zero', () => {
-    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49, -0.51, 0].map(roundHalfAwayFromZero)).toEqual([1, 2, 3, -1, -2, -3, 0, -1, 0]);
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49, -0.51, 0].map(roundHalfAwayFromZero)).toEqual([
+      1, 2, 3, -1, -2, -3, 0, -1, 0,
+    ]);
   });
 
   it('uses scale = max|w| / 127, so the largest weight maps to ±127 exactly', () => {
@@ -30,7 +39,8 @@ describe('the quantization rule', () => {
 
   it('round trip: q * scale reproduces w within scale / 2, per layer', () => {
     const rand = rng(9);
-    const rows = 50, cols = 30;
+    const rows = 50,
+      cols = 30;
     const w = Float32Array.from({ length: rows * cols }, () => (rand() - 0.5) * (rand() < 0.1 ? 4 : 0.3));
     const qw = quantizeWeights(w, rows, cols);
     const s = qw.scale as number;
@@ -43,9 +53,10 @@ describe('the quantization rule', () => {
 
   it('round trip per channel: one scale per output column, each within its scale / 2', () => {
     const rand = rng(10);
-    const rows = 40, cols = 12;
+    const rows = 40,
+      cols = 12;
     // Columns of very different magnitudes: the reason per-channel scales exist.
-    const w = Float32Array.from({ length: rows * cols }, (_, p) => (rand() - 0.5) * 2 ** (p % cols - 6));
+    const w = Float32Array.from({ length: rows * cols }, (_, p) => (rand() - 0.5) * 2 ** ((p % cols) - 6));
     const qw = quantizeWeights(w, rows, cols, true);
     const scales = qw.scale as number[];
     expect(scales).toHaveLength(cols);
@@ -54,17 +65,24 @@ describe('the quantization rule', () => {
       for (let i = 0; i < rows; i++) max = Math.max(max, Math.abs(w[i * cols + j]));
       expect(scales[j]).toBe(max / 127);
     }
-    for (let p = 0; p < w.length; p++) expect(Math.abs(qw.q[p] * scales[p % cols] - w[p])).toBeLessThanOrEqual(scales[p % cols] / 2);
+    for (let p = 0; p < w.length; p++)
+      expect(Math.abs(qw.q[p] * scales[p % cols] - w[p])).toBeLessThanOrEqual(scales[p % cols] / 2);
     // Per-channel is never worse than one scale for the layer.
     expect(weightError(w, qw, cols).meanAbs).toBeLessThan(weightError(w, quantizeWeights(w, rows, cols), cols).meanAbs);
   });
 
   it('quantizeModel keeps the biases bit for bit and the shapes', () => {
-    const text = formatModel({ dtype: 'float32', layers: randomLayers({ dtype: 'float32', shape: [784, 16, 10], seed: 4 }) });
+    const text = formatModel({
+      dtype: 'float32',
+      layers: randomLayers({ dtype: 'float32', shape: [784, 16, 10], seed: 4 }),
+    });
     const raw = parseRawModel(text);
     const { layers, errors } = quantizeModel(raw, true);
     const back = parseRawModel(formatModel({ dtype: 'int8', layers }));
-    expect(back.layers.map((l) => [l.rows, l.cols, (l.scale as number[]).length])).toEqual([[784, 16, 16], [16, 10, 10]]);
+    expect(back.layers.map((l) => [l.rows, l.cols, (l.scale as number[]).length])).toEqual([
+      [784, 16, 16],
+      [16, 10, 10],
+    ]);
     expect(back.layers.map((l) => l.b)).toEqual(raw.layers.map((l) => l.b));
     expect(errors).toHaveLength(2);
   });
@@ -107,7 +125,11 @@ describe('digitkit quantize', () => {
     expect(rep.accuracy.deltaPp).toBeCloseTo((rep.accuracy.int8 - rep.accuracy.float) * 100, 10);
     // The meta: quantization facts, the measured accuracies, and the float meta's small parts.
     const meta = raw.meta as Record<string, any>;
-    expect(meta.quantization).toMatchObject({ granularity: 'per-layer', rounding: 'half away from zero', source: { file: 'mnist-f32.json' } });
+    expect(meta.quantization).toMatchObject({
+      granularity: 'per-layer',
+      rounding: 'half away from zero',
+      source: { file: 'mnist-f32.json' },
+    });
     expect(meta.quantization.source.sha256).toBe(rep.in.sha256);
     expect(meta.quantization.floatTestAccuracy).toBeCloseTo(rep.accuracy.float, 5);
     expect(meta.quantization.agreement).toBeCloseTo(rep.accuracy.agreement, 5);
@@ -133,12 +155,18 @@ describe('digitkit quantize', () => {
     expect(raw.layers.map((l) => (l.scale as number[]).length)).toEqual([128, 64, 10]);
     expect(r.stdout).toMatch(/^size {6}float [\d,]+ bytes -> int8 [\d,]+ bytes/m);
     expect(r.stdout).toMatch(/^layer 0 {3}784x128 {2}scales \S+\.\.\S+ {2}\|Δw\| max \S+ mean \S+$/m);
-    expect(r.stdout).toMatch(/^accuracy {2}float \d+\.\d\d%, int8 \d+\.\d\d% \([+-]\d+\.\d\d pp\) on 10000 test images$/m);
+    expect(r.stdout).toMatch(
+      /^accuracy {2}float \d+\.\d\d%, int8 \d+\.\d\d% \([+-]\d+\.\d\d pp\) on 10000 test images$/m,
+    );
     expect(r.stdout).toMatch(/^agreement \d+\.\d\d% of test images/m);
   });
 
   it('drops float meta that would push the int8 model past 150,000 bytes, keeping the essentials', async () => {
-    const big = writeRandomModel(dir, 'big-meta.json', { dtype: 'float32', seed: 5, meta: { seed: 1, notes: 'x'.repeat(5000), history: { loss: Array(2000).fill(0.123456) } } });
+    const big = writeRandomModel(dir, 'big-meta.json', {
+      dtype: 'float32',
+      seed: 5,
+      meta: { seed: 1, notes: 'x'.repeat(5000), history: { loss: Array(2000).fill(0.123456) } },
+    });
     const out = path.join(dir, 'trimmed.json');
     const rep = await runQuantize({ in: big, out, data: DATA });
     const meta = parseRawModel(fs.readFileSync(out, 'utf8')).meta as Record<string, unknown>;

@@ -14,7 +14,9 @@ import { BIN, ROOT, runCli } from './helpers/cli.js';
 
 const DATA = embeddedMnistDir();
 let dir: string;
-beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-train-')); });
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-train-'));
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const out = (name: string) => path.join(dir, name);
@@ -41,17 +43,40 @@ describe('digitkit train: reproducible', () => {
   it('writes a contract model whose meta records the run, and whose test accuracy the core reproduces', async () => {
     const m = await readModelFile(out('a.json'));
     expect(m.raw.dtype).toBe('float32');
-    expect(m.raw.layers.map((l) => [l.rows, l.cols])).toEqual([[784, 128], [128, 64], [64, 10]]);
+    expect(m.raw.layers.map((l) => [l.rows, l.cols])).toEqual([
+      [784, 128],
+      [128, 64],
+      [64, 10],
+    ]);
     const meta = m.raw.meta as Record<string, any>;
-    expect(meta.config).toEqual({ epochs: 1, batch: 128, lr: 0.002, schedule: 'constant', warmup: 0, labelSmoothing: 0.05, hidden: [128, 64], shift: 1, rotate: 10, zoom: 0.1, limit: 2000, val: 166 });
+    expect(meta.config).toEqual({
+      epochs: 1,
+      batch: 128,
+      lr: 0.002,
+      schedule: 'constant',
+      warmup: 0,
+      labelSmoothing: 0.05,
+      hidden: [128, 64],
+      shift: 1,
+      rotate: 10,
+      zoom: 0.1,
+      limit: 2000,
+      val: 166,
+    });
     expect(meta.seed).toBe(1);
-    expect(meta.dataset.sha256['train-images-idx3-ubyte']).toBe('ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db');
+    expect(meta.dataset.sha256['train-images-idx3-ubyte']).toBe(
+      'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
+    );
     expect(Object.keys(meta.history).sort()).toEqual(['loss', 'lr', 'trainAccuracy', 'valAccuracy']);
     expect(meta.history.loss).toHaveLength(1);
     expect(meta.valAccuracy).toBe(meta.history.valAccuracy[0]);
     expect(JSON.stringify(meta)).not.toMatch(/thread|second|time|host/i);
     const { test } = await loadMnist(DATA, ['t10k']);
-    const probs = forwardBatch(m.model, Float64Array.from(test!.images, (p) => p / 255), test!.count);
+    const probs = forwardBatch(
+      m.model,
+      Float64Array.from(test!.images, (p) => p / 255),
+      test!.count,
+    );
     let correct = 0;
     for (let i = 0; i < test!.count; i++) {
       let best = 0;
@@ -68,8 +93,13 @@ describe('digitkit train: checkpoints', () => {
     await runTrain({ data: DATA, out: out('straight.json'), config });
     const stop = new AbortController();
     const first = await runTrain({
-      data: DATA, out: out('resumed.json'), config, signal: stop.signal,
-      onStep: (s) => { if (s.epoch === 2 && s.stepInEpoch === 5) stop.abort(); },
+      data: DATA,
+      out: out('resumed.json'),
+      config,
+      signal: stop.signal,
+      onStep: (s) => {
+        if (s.epoch === 2 && s.stepInEpoch === 5) stop.abort();
+      },
     });
     expect(first).toMatchObject({ status: 'interrupted', epoch: 1, checkpoint: out('resumed.ckpt') });
     expect(fs.existsSync(out('resumed.json'))).toBe(false);
@@ -80,7 +110,19 @@ describe('digitkit train: checkpoints', () => {
 
   it('Ctrl-C writes a checkpoint, prints the exact resume command, exits 130 and leaves the old model alone', async () => {
     // 16 epochs of 5500 images: the signal lands long before the run could finish
-    const args = ['train', '--data', DATA, '--out', out('int.json'), '--limit', '6000', '--epochs', '16', '--seed', '9'];
+    const args = [
+      'train',
+      '--data',
+      DATA,
+      '--out',
+      out('int.json'),
+      '--limit',
+      '6000',
+      '--epochs',
+      '16',
+      '--seed',
+      '9',
+    ];
     fs.writeFileSync(out('int.json'), 'previous model');
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
@@ -98,11 +140,22 @@ describe('digitkit train: checkpoints', () => {
     expect(code, stderr).toBe(130);
     expect(fs.readFileSync(out('int.json'), 'utf8')).toBe('previous model');
     const cmd = /resume with: (digitkit train .*)$/m.exec(stderr)?.[1];
-    expect(cmd).toBe(`digitkit train --data ${DATA} --out ${out('int.json')} --limit 6000 --epochs 16 --seed 9 --resume ${out('int.ckpt')}`);
+    expect(cmd).toBe(
+      `digitkit train --data ${DATA} --out ${out('int.json')} --limit 6000 --epochs 16 --seed 9 --resume ${out('int.ckpt')}`,
+    );
     const resumed = await runCli(cmd!.split(' ').slice(1), { timeoutMs: 120_000 });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/^resumed at epoch ([2-9]|1[0-6]), step \d+\/43$/m);
-    const straight = await train(['--out', out('int-straight.json'), '--limit', '6000', '--epochs', '16', '--seed', '9']);
+    const straight = await train([
+      '--out',
+      out('int-straight.json'),
+      '--limit',
+      '6000',
+      '--epochs',
+      '16',
+      '--seed',
+      '9',
+    ]);
     expect(straight.code).toBe(0);
     expect(bytes('int.json').equals(bytes('int-straight.json'))).toBe(true);
   });
@@ -128,7 +181,10 @@ describe('digitkit train: output and errors', () => {
     // The issue's command as it stands: a run this short defaults to a constant rate (see defaultSchedule).
     const r = await train(['--out', out('short.json'), '--limit', '10000', '--epochs', '1', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ type: 'epoch', epoch: 1, epochs: 1 });
     for (const k of ['loss', 'valAccuracy', 'seconds', 'imagesPerSecond']) expect(typeof lines[0][k]).toBe('number');
@@ -137,9 +193,17 @@ describe('digitkit train: output and errors', () => {
   });
 
   it.each([
-    [['--hidden', '0'], '--hidden'], [['--hidden', '128,x'], '--hidden'], [['--lr', '-1'], '--lr'], [['--batch', 'abc'], '--batch'],
-    [['--epochs', '0'], '--epochs'], [['--schedule', 'linear'], '--schedule'], [['--zoom', '2'], '--zoom'], [['--shift', '1.5'], '--shift'],
-    [['--limit', '2000', '--val', '2000'], '--val 2000'], [['--epochs', '2', '--warmup', '3'], '--warmup 3'], [['--limit', '70000'], '--limit 70000'],
+    [['--hidden', '0'], '--hidden'],
+    [['--hidden', '128,x'], '--hidden'],
+    [['--lr', '-1'], '--lr'],
+    [['--batch', 'abc'], '--batch'],
+    [['--epochs', '0'], '--epochs'],
+    [['--schedule', 'linear'], '--schedule'],
+    [['--zoom', '2'], '--zoom'],
+    [['--shift', '1.5'], '--shift'],
+    [['--limit', '2000', '--val', '2000'], '--val 2000'],
+    [['--epochs', '2', '--warmup', '3'], '--warmup 3'],
+    [['--limit', '70000'], '--limit 70000'],
   ])('bad flags %j → exit 2 naming the flag', async (args, flag) => {
     const r = await train(['--out', out('never.json'), ...args]);
     expect(r.code).toBe(2);

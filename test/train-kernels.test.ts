@@ -18,19 +18,29 @@ const memory = new WA.Memory({ initial: 64, maximum: 64, shared: true });
 const k: KernelExports = instantiate(kernelModule(), memory);
 const buf = memory.buffer as unknown as ArrayBuffer;
 let top = 65536;
-const alloc = (bytes: number) => { const at = top; top += Math.ceil(bytes / 16) * 16 + 16; return at; };
-const reset = () => { top = 65536; };
+const alloc = (bytes: number) => {
+  const at = top;
+  top += Math.ceil(bytes / 16) * 16 + 16;
+  return at;
+};
+const reset = () => {
+  top = 65536;
+};
 const f32 = (at: number, n: number) => new Float32Array(buf, at, n);
 const i32 = (at: number, n: number) => new Int32Array(buf, at, n);
 
 const rng = Rng.fromSeed(11);
-const randArray = (n: number, zeros = 0) => Float32Array.from({ length: n }, () => (rng.uniform() < zeros ? 0 : rng.normal()));
+const randArray = (n: number, zeros = 0) =>
+  Float32Array.from({ length: n }, () => (rng.uniform() < zeros ? 0 : rng.normal()));
 
 /** max |a - b| relative to the largest magnitude involved */
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;
   let m = 1e-6;
-  for (let i = 0; i < a.length; i++) { d = Math.max(d, Math.abs(a[i] - b[i])); m = Math.max(m, Math.abs(a[i]), Math.abs(b[i])); }
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(a[i]), Math.abs(b[i]));
+  }
   return d / m;
 }
 
@@ -46,11 +56,15 @@ describe('combineRows (wasm SIMD) against the reference linear kernels', () => {
         const b = randArray(outDim);
         const ref = new Float32Array(outDim);
         linearForward(ref, x, w, b, 1, inDim, outDim);
-        const W = alloc(w.length * 4); f32(W, w.length).set(w);
-        const B = alloc(outDim * 4); f32(B, outDim).set(b);
+        const W = alloc(w.length * 4);
+        f32(W, w.length).set(w);
+        const B = alloc(outDim * 4);
+        f32(B, outDim).set(b);
         const nz = Array.from(x.keys()).filter((i) => x[i] !== 0);
-        const I = alloc(nz.length * 4); i32(I, nz.length).set(nz);
-        const V = alloc(nz.length * 4); f32(V, nz.length).set(nz.map((i) => x[i]));
+        const I = alloc(nz.length * 4);
+        i32(I, nz.length).set(nz);
+        const V = alloc(nz.length * 4);
+        f32(V, nz.length).set(nz.map((i) => x[i]));
         const O = alloc(outDim * 4);
         k.combineRows(O, B, W, I, V, nz.length, outDim);
         expect(relDiff(f32(O, outDim), ref), `${inDim}x${outDim}`).toBeLessThan(1e-5);
@@ -60,7 +74,12 @@ describe('combineRows (wasm SIMD) against the reference linear kernels', () => {
 
   it('weight-gradient rows over a batch (1, a partial 37, 128 images) = linearBackward dW and db; input gradient through Wᵀ = dInp', () => {
     for (const n of [1, 37, 128]) {
-      for (const [inDim, outDim] of [[5, 3], [33, 10], [128, 64], [64, 127]]) {
+      for (const [inDim, outDim] of [
+        [5, 3],
+        [33, 10],
+        [128, 64],
+        [64, 127],
+      ]) {
         reset();
         const x = randArray(n * inDim, 0.5);
         const dOut = randArray(n * outDim, 0.3);
@@ -69,14 +88,20 @@ describe('combineRows (wasm SIMD) against the reference linear kernels', () => {
         const db = new Float32Array(outDim);
         const dIn = new Float32Array(n * inDim);
         linearBackward(dIn, dW, db, dOut, x, w, n, inDim, outDim);
-        const D = alloc(dOut.length * 4); f32(D, dOut.length).set(dOut);
+        const D = alloc(dOut.length * 4);
+        f32(D, dOut.length).set(dOut);
         const I = alloc(n * 4);
         const V = alloc(n * 4);
         const G = alloc(outDim * 4);
         const got = new Float32Array(inDim * outDim);
         for (let i = 0; i < inDim; i++) {
           let c = 0;
-          for (let r = 0; r < n; r++) if (x[r * inDim + i] !== 0) { i32(I, n)[c] = r; f32(V, n)[c] = x[r * inDim + i]; c++; }
+          for (let r = 0; r < n; r++)
+            if (x[r * inDim + i] !== 0) {
+              i32(I, n)[c] = r;
+              f32(V, n)[c] = x[r * inDim + i];
+              c++;
+            }
           k.combineRows(G, 0, D, I, V, c, outDim);
           got.set(f32(G, outDim), i * outDim);
         }
@@ -87,12 +112,15 @@ describe('combineRows (wasm SIMD) against the reference linear kernels', () => {
         expect(relDiff(f32(G, outDim), db), `db n=${n}`).toBeLessThan(1e-5);
         // input gradient of one image through the transposed weights, over its nonzero deltas
         const WT = alloc(inDim * outDim * 4);
-        for (let i = 0; i < inDim; i++) for (let j = 0; j < outDim; j++) f32(WT, inDim * outDim)[j * inDim + i] = w[i * outDim + j];
+        for (let i = 0; i < inDim; i++)
+          for (let j = 0; j < outDim; j++) f32(WT, inDim * outDim)[j * inDim + i] = w[i * outDim + j];
         const r = n - 1;
         const nz = Array.from({ length: outDim }, (_, j) => j).filter((j) => dOut[r * outDim + j] !== 0);
         i32(I, n).set(nz.slice(0, n));
-        const I2 = alloc(outDim * 4); i32(I2, nz.length).set(nz);
-        const V2 = alloc(outDim * 4); f32(V2, nz.length).set(nz.map((j) => dOut[r * outDim + j]));
+        const I2 = alloc(outDim * 4);
+        i32(I2, nz.length).set(nz);
+        const V2 = alloc(outDim * 4);
+        f32(V2, nz.length).set(nz.map((j) => dOut[r * outDim + j]));
         const O = alloc(inDim * 4);
         k.combineRows(O, 0, WT, I2, V2, nz.length, inDim);
         expect(relDiff(f32(O, inDim), dIn.subarray(r * inDim, (r + 1) * inDim)), `dIn n=${n}`).toBeLessThan(1e-5);
@@ -102,7 +130,8 @@ describe('combineRows (wasm SIMD) against the reference linear kernels', () => {
 
   it('a row with no contributions is exactly the initial value (bias) or zero', () => {
     reset();
-    const B = alloc(40 * 4); f32(B, 33).set(randArray(33));
+    const B = alloc(40 * 4);
+    f32(B, 33).set(randArray(33));
     const O = alloc(40 * 4);
     k.combineRows(O, B, 0, 0, 0, 0, 33);
     expect(Array.from(f32(O, 33))).toEqual(Array.from(f32(B, 33)));
@@ -115,8 +144,13 @@ describe('the other fast kernels against their references', () => {
   it('adamRow = adamStep over several steps (odd length)', () => {
     reset();
     const n = 37;
-    const p = randArray(n), m = new Float32Array(n), v = new Float32Array(n);
-    const P = alloc(n * 4), M = alloc(n * 4), V = alloc(n * 4), G = alloc(n * 4);
+    const p = randArray(n),
+      m = new Float32Array(n),
+      v = new Float32Array(n);
+    const P = alloc(n * 4),
+      M = alloc(n * 4),
+      V = alloc(n * 4),
+      G = alloc(n * 4);
     f32(P, n).set(p);
     f32(M, n).fill(0);
     f32(V, n).fill(0);
@@ -133,11 +167,17 @@ describe('the other fast kernels against their references', () => {
 
   it('softmaxXent = softmaxCrossEntropy, to the bit (same float64 steps)', () => {
     reset();
-    for (const [kk, s] of [[10, 0.1], [10, 0], [3, 0.5], [1, 0]] as const) {
+    for (const [kk, s] of [
+      [10, 0.1],
+      [10, 0],
+      [3, 0.5],
+      [1, 0],
+    ] as const) {
       const z = randArray(kk).map((x) => x * 8);
       const ref = new Float32Array(kk);
       const loss = softmaxCrossEntropy(ref, z, [kk - 1], 0, 1, kk, s, 1 / 37);
-      const Z = alloc(kk * 4); f32(Z, kk).set(z);
+      const Z = alloc(kk * 4);
+      f32(Z, kk).set(z);
       const D = alloc(kk * 4);
       expect(k.softmaxXent(D, Z, kk - 1, kk, s, 1 / 37, alloc(kk * 8))).toBe(loss);
       expect(Array.from(f32(D, kk))).toEqual(Array.from(ref));
@@ -148,11 +188,20 @@ describe('the other fast kernels against their references', () => {
   it('extract (augment + sparse) = augmentImage on real digits, to the bit, with rowStart marking each output row', async () => {
     const { test } = await loadMnist(embeddedMnistDir(), ['t10k']);
     reset();
-    const SRC = alloc(PIXELS), BOX = alloc(4), T = alloc(32), IDX = alloc(PIXELS * 4), VAL = alloc(PIXELS * 4), RS = alloc(29 * 4), PADB = alloc(2048);
+    const SRC = alloc(PIXELS),
+      BOX = alloc(4),
+      T = alloc(32),
+      IDX = alloc(PIXELS * 4),
+      VAL = alloc(PIXELS * 4),
+      RS = alloc(29 * 4),
+      PADB = alloc(2048);
     const t = new Float64Array(buf, T, 4);
     const dense = new Float32Array(PIXELS);
     const images: Uint8Array[] = [new Uint8Array(PIXELS), new Uint8Array(PIXELS).fill(255)];
-    const corner = new Uint8Array(PIXELS); corner[0] = 200; corner[PIXELS - 1] = 9; corner[27] = 1;
+    const corner = new Uint8Array(PIXELS);
+    corner[0] = 200;
+    corner[PIXELS - 1] = 9;
+    corner[27] = 1;
     images.push(corner);
     for (let i = 0; i < 60; i++) images.push(test!.images.subarray(i * PIXELS, (i + 1) * PIXELS));
     let checked = 0;
@@ -167,7 +216,9 @@ describe('the other fast kernels against their references', () => {
         augmentImage(dense, 0, img, 0, t, 0);
         const nnz = k.extract(IDX, VAL, RS, SRC, BOX, T, PADB);
         const got = new Float32Array(PIXELS);
-        const idx = i32(IDX, nnz), val = f32(VAL, nnz), rs = i32(RS, 29);
+        const idx = i32(IDX, nnz),
+          val = f32(VAL, nnz),
+          rs = i32(RS, 29);
         for (let q = 0; q < nnz; q++) got[idx[q]] = val[q];
         const same = Buffer.from(got.buffer).equals(Buffer.from(dense.buffer));
         if (!same) expect(Array.from(got)).toEqual(Array.from(dense)); // shows where
@@ -188,7 +239,11 @@ describe('the fast engine against the reference engine', () => {
   const mnist = loadMnist(embeddedMnistDir());
   async function engines(sizes: number[], maxBatch: number, threads: number, smoothing = 0.1) {
     const { train, test } = await mnist;
-    const set = (s: typeof train, n: number): ImageSet => ({ images: s!.images.subarray(0, n * PIXELS), labels: s!.labels.subarray(0, n), count: n });
+    const set = (s: typeof train, n: number): ImageSet => ({
+      images: s!.images.subarray(0, n * PIXELS),
+      labels: s!.labels.subarray(0, n),
+      count: n,
+    });
     const o = { sizes, maxBatch, smoothing, train: set(train, 600), test: set(test, 500) };
     return [createReferenceEngine(o), await createFastEngine(o, threads)] as const;
   }
@@ -196,7 +251,8 @@ describe('the fast engine against the reference engine', () => {
     const r = Rng.fromSeed(seed);
     heInit(a.params, a.layout, r);
     b.state.set(a.state);
-    a.paramsChanged(); b.paramsChanged();
+    a.paramsChanged();
+    b.paramsChanged();
     for (let i = 0; i < a.order.length; i++) a.order[i] = b.order[i] = (i * 7919) % a.order.length;
   }
   function draw(a: Engine, b: Engine, n: number, seed: number, augment: boolean) {
@@ -205,7 +261,8 @@ describe('the fast engine against the reference engine', () => {
       const th = augment ? (r.uniform() * 2 - 1) * 0.2 : 0;
       const s = augment ? 1 + (r.uniform() * 2 - 1) * 0.1 : 1;
       const t = [r.int(3) - 1, r.int(3) - 1, Math.cos(th) / s, Math.sin(th) / s];
-      a.aug.set(t, i * AUG_STRIDE); b.aug.set(t, i * AUG_STRIDE);
+      a.aug.set(t, i * AUG_STRIDE);
+      b.aug.set(t, i * AUG_STRIDE);
     }
   }
 
@@ -215,29 +272,32 @@ describe('the fast engine against the reference engine', () => {
     [[784, 33, 7, 10], 16, 1, 3], // one image, odd widths
     [[784, 5, 10], 8, 8, 1], // a single hidden layer
     [[784, 12, 10], 40, 37, 2], // more images than units in a layer
-  ])('sizes %j, batch %i (n = %i), %i thread(s): same gradient (Adam m = 0.1 g), loss and accuracy; close after 6 steps', async (sizes, maxBatch, n, threads) => {
-    const [ref, fast] = await engines(sizes, maxBatch, threads);
-    try {
-      sameStart(ref, fast, 5);
-      draw(ref, fast, n, 6, true);
-      const P = ref.layout.count;
-      const a = ref.trainStep(0, n, 0.001, 1);
-      const b = fast.trainStep(0, n, 0.001, 1);
-      expect(Math.abs(a.loss - b.loss) / a.loss).toBeLessThan(1e-5);
-      expect(b.correct).toBe(a.correct);
-      expect(relDiff(fast.state.subarray(P, 2 * P), ref.state.subarray(P, 2 * P))).toBeLessThan(1e-4);
-      for (let t = 2; t <= 6; t++) {
-        draw(ref, fast, n, 6 + t, t % 2 === 0);
-        ref.trainStep((t * n) % (600 - n), n, 0.001, t);
-        fast.trainStep((t * n) % (600 - n), n, 0.001, t);
+  ])(
+    'sizes %j, batch %i (n = %i), %i thread(s): same gradient (Adam m = 0.1 g), loss and accuracy; close after 6 steps',
+    async (sizes, maxBatch, n, threads) => {
+      const [ref, fast] = await engines(sizes, maxBatch, threads);
+      try {
+        sameStart(ref, fast, 5);
+        draw(ref, fast, n, 6, true);
+        const P = ref.layout.count;
+        const a = ref.trainStep(0, n, 0.001, 1);
+        const b = fast.trainStep(0, n, 0.001, 1);
+        expect(Math.abs(a.loss - b.loss) / a.loss).toBeLessThan(1e-5);
+        expect(b.correct).toBe(a.correct);
+        expect(relDiff(fast.state.subarray(P, 2 * P), ref.state.subarray(P, 2 * P))).toBeLessThan(1e-4);
+        for (let t = 2; t <= 6; t++) {
+          draw(ref, fast, n, 6 + t, t % 2 === 0);
+          ref.trainStep((t * n) % (600 - n), n, 0.001, t);
+          fast.trainStep((t * n) % (600 - n), n, 0.001, t);
+        }
+        expect(relDiff(fast.params, ref.params)).toBeLessThan(1e-4);
+        expect(Math.abs(fast.evaluate('test', 0, 500) - ref.evaluate('test', 0, 500))).toBeLessThanOrEqual(1);
+        expect(Math.abs(fast.evaluate('train', 100, 300) - ref.evaluate('train', 100, 300))).toBeLessThanOrEqual(1);
+      } finally {
+        await fast.close();
       }
-      expect(relDiff(fast.params, ref.params)).toBeLessThan(1e-4);
-      expect(Math.abs(fast.evaluate('test', 0, 500) - ref.evaluate('test', 0, 500))).toBeLessThanOrEqual(1);
-      expect(Math.abs(fast.evaluate('train', 100, 300) - ref.evaluate('train', 100, 300))).toBeLessThanOrEqual(1);
-    } finally {
-      await fast.close();
-    }
-  });
+    },
+  );
 
   it('gives the same bits with 1, 2 or 3 threads', async () => {
     const states: Float32Array[] = [];

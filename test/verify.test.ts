@@ -21,7 +21,8 @@ beforeAll(async () => {
   await runFixtures({ model, out: fixtures, count: COUNT, data: DATA });
 });
 
-const verify = (args: string[] = [], m = model, f = fixtures): Promise<CliResult> => runCli(['verify', '--model', m, '--fixtures', f, ...args]);
+const verify = (args: string[] = [], m = model, f = fixtures): Promise<CliResult> =>
+  runCli(['verify', '--model', m, '--fixtures', f, ...args]);
 
 /** Write an edited copy of a file; `edit` gets and returns the text. */
 function edited(file: string, name: string, edit: (text: string) => string): string {
@@ -50,12 +51,22 @@ describe('digitkit verify on intact files', () => {
     const r = await verify(['--json']);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ ok: true, cases: COUNT, tolerance: 1e-6, failures: [], fixtures, model: { path: model } });
+    expect(doc).toMatchObject({
+      ok: true,
+      cases: COUNT,
+      tolerance: 1e-6,
+      failures: [],
+      fixtures,
+      model: { path: model },
+    });
     expect(doc.max.diff).toBeLessThanOrEqual(1e-6);
   });
 
   it('the shipped core matches the reference on the fixtures far inside 1e-6, for every kind of model', async () => {
-    for (const [name, o] of [['pc.json', { seed: 13, perChannel: true }], ['f32.json', { seed: 14, dtype: 'float32' as const }]] as const) {
+    for (const [name, o] of [
+      ['pc.json', { seed: 13, perChannel: true }],
+      ['f32.json', { seed: 14, dtype: 'float32' as const }],
+    ] as const) {
       const m = writeRandomModel(dir, name, o);
       const f = path.join(dir, `fx-${name}`);
       await runFixtures({ model: m, out: f, count: 20, data: DATA });
@@ -78,12 +89,16 @@ describe('digitkit verify catches tampering', () => {
     const r = await verify([], m);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`${m}: sha256 `);
-    expect(r.stderr).toContain(`is not ${JSON.parse(fs.readFileSync(fixtures, 'utf8')).model.sha256}, the model ${fixtures} was made for`);
+    expect(r.stderr).toContain(
+      `is not ${JSON.parse(fs.readFileSync(fixtures, 'utf8')).model.sha256}, the model ${fixtures} was made for`,
+    );
     expect(r.stderr).toContain(REGENERATE(m));
   });
 
   it('one scale changed in the model: the same', async () => {
-    const m = edited(model, 'scale.json', (text) => text.replace(/"scale":([0-9.e-]+)/, (_, s) => `"scale":${Number(s) * 1.0001}`));
+    const m = edited(model, 'scale.json', (text) =>
+      text.replace(/"scale":([0-9.e-]+)/, (_, s) => `"scale":${Number(s) * 1.0001}`),
+    );
     const r = await verify(['--json'], m);
     expect(r.code).toBe(3);
     const { error } = JSON.parse(r.stdout);
@@ -95,7 +110,12 @@ describe('digitkit verify catches tampering', () => {
   it('one expected probability moved by 2e-6: PARITY FAILED naming the case and class, exit 1', async () => {
     const doc = JSON.parse(fs.readFileSync(fixtures, 'utf8'));
     const c = doc.cases[7];
-    const f = edited(fixtures, 'moved.json', (text) => text.replace(JSON.stringify(c.probs), JSON.stringify(c.probs.map((p: number, j: number) => (j === 3 ? p + 2e-6 : p)))));
+    const f = edited(fixtures, 'moved.json', (text) =>
+      text.replace(
+        JSON.stringify(c.probs),
+        JSON.stringify(c.probs.map((p: number, j: number) => (j === 3 ? p + 2e-6 : p))),
+      ),
+    );
     const r = await verify([], model, f);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(new RegExp(`^max \\|Δp\\| {2}2(\\.\\d+)?e-6 \\(case ${c.id}, class 3\\)$`, 'm'));
@@ -108,7 +128,9 @@ describe('digitkit verify catches tampering', () => {
   it('a core whose weights are rounded to float16: PARITY FAILED, exit 1', async () => {
     const core = path.join(dir, 'degraded-core.mjs');
     const real = JSON.stringify(pathToFileURL(SHIPPED_CORE).href);
-    fs.writeFileSync(core, `
+    fs.writeFileSync(
+      core,
+      `
       import * as real from ${real};
       export * from ${real};
       // Round to the nearest float16 (11 significant bits).
@@ -118,12 +140,15 @@ describe('digitkit verify catches tampering', () => {
         for (const l of m.layers) for (let i = 0; i < l.w.length; i++) l.w[i] = f16(l.w[i]);
         return m;
       }
-    `);
+    `,
+    );
     const r = await verify(['--core', core]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`core      ${core}`);
     expect(r.stdout).toMatch(/^ {2}t10k-\d+ class \d: expected \S+, got \S+ \(\|Δp\| \S+ > 1e-6\)$/m);
-    expect(r.stdout.trim().split('\n').pop()).toMatch(new RegExp(`^PARITY FAILED \\(\\d+ of ${COUNT} cases outside tolerance\\)$`));
+    expect(r.stdout.trim().split('\n').pop()).toMatch(
+      new RegExp(`^PARITY FAILED \\(\\d+ of ${COUNT} cases outside tolerance\\)$`),
+    );
   });
 
   it('a core that returns fewer probabilities cannot pass', () => {
@@ -151,7 +176,9 @@ describe('digitkit verify on unusable input (exit 3)', () => {
     });
     const r = await verify([], model, f);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/cases\[2\] \(t10k-\d+\): probs has 9 entries, the model has 10 classes; regenerate the fixtures with/);
+    expect(r.stderr).toMatch(
+      /cases\[2\] \(t10k-\d+\): probs has 9 entries, the model has 10 classes; regenerate the fixtures with/,
+    );
   });
 
   it('missing model, missing fixtures, unloadable core', async () => {

@@ -28,7 +28,14 @@ let chromium: Chromium;
 let page: Page;
 const seen = { errors: [] as string[], requests: [] as string[], coreBytes: null as Buffer | null };
 
-interface PageState { ready: boolean; found: boolean; pixels: number[]; prediction: { label: string; index: number; probability: number; probs: number[] } | null; updates: number; error: string | null }
+interface PageState {
+  ready: boolean;
+  found: boolean;
+  pixels: number[];
+  prediction: { label: string; index: number; probability: number; probs: number[] } | null;
+  updates: number;
+  error: string | null;
+}
 const state = () => page.evaluate(() => (window as unknown as { digitkit: PageState }).digitkit);
 
 beforeAll(async () => {
@@ -40,13 +47,20 @@ beforeAll(async () => {
   server = await startStaticServer(site);
   chromium = await launchChromium(findChromium());
   page = await chromium.newPage();
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') seen.errors.push(`console.${m.type()}: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') seen.errors.push(`console.${m.type()}: ${m.text()}`);
+  });
   page.on('pageerror', (e) => seen.errors.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => seen.errors.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
   page.on('request', (r) => seen.requests.push(r.url()));
-  page.on('response', async (r) => { if (r.url().endsWith('/digitkit-core.js')) seen.coreBytes = await r.body(); });
+  page.on('response', async (r) => {
+    if (r.url().endsWith('/digitkit-core.js')) seen.coreBytes = await r.body();
+  });
   await page.goto(server.url);
-  await page.waitForFunction(() => { const d = (window as unknown as { digitkit?: PageState }).digitkit; return d?.ready || d?.error; });
+  await page.waitForFunction(() => {
+    const d = (window as unknown as { digitkit?: PageState }).digitkit;
+    return d?.ready || d?.error;
+  });
 });
 
 afterAll(async () => {
@@ -80,7 +94,12 @@ async function collect(name: string) {
   const saveDir = path.join(dir, `${name}-28x28`);
   const r = await runCli(['predict', png, '--model', model, '--top', '10', '--json', '--save-preprocessed', saveDir]);
   expect(r.code, r.stderr).toBe(0);
-  const [row] = JSON.parse(r.stdout) as { digit: number; probability: number; top: { digit: number; p: number }[]; preprocessed: string }[];
+  const [row] = JSON.parse(r.stdout) as {
+    digit: number;
+    probability: number;
+    top: { digit: number; p: number }[];
+    preprocessed: string;
+  }[];
   const saved = await sharp(row.preprocessed).extractChannel(0).raw().toBuffer();
   return { shown, row, saved };
 }
@@ -107,19 +126,37 @@ describe(`the page from \`digitkit web\` in ${process.env.DIGITKIT_CHROMIUM ?? '
     expect(await page.locator('#digit').textContent()).toBe('–');
     expect(await page.locator('#bars li').count()).toBe(10);
     expect(seen.coreBytes).toEqual(fs.readFileSync(path.join(ROOT, 'dist/core/index.js')));
-    expect(seen.requests.map((u) => new URL(u).pathname).sort()).toEqual(['/', '/app.js', '/digitkit-core.js', '/model.json', '/style.css']);
+    expect(seen.requests.map((u) => new URL(u).pathname).sort()).toEqual([
+      '/',
+      '/app.js',
+      '/digitkit-core.js',
+      '/model.json',
+      '/style.css',
+    ]);
     expect(seen.requests.filter((u) => !u.startsWith(server.url))).toEqual([]);
     expect(seen.errors).toEqual([]);
   });
 
   it('a vertical line: the displayed digit, every probability and the 28x28 input equal `digitkit predict` on the exported PNG', async () => {
-    const r = await draw('line', [[[0.5, 0.15], [0.5, 0.85]]], 25);
+    const r = await draw(
+      'line',
+      [
+        [
+          [0.5, 0.15],
+          [0.5, 0.85],
+        ],
+      ],
+      25,
+    );
     expectSameAsPredict(r);
     results.set('line', r.shown.digit);
   });
 
   it('a loop: the same agreement', async () => {
-    const loop: Point[] = Array.from({ length: 41 }, (_, k) => [0.5 + 0.2 * Math.sin((k / 40) * 2 * Math.PI), 0.5 - 0.32 * Math.cos((k / 40) * 2 * Math.PI)]);
+    const loop: Point[] = Array.from({ length: 41 }, (_, k) => [
+      0.5 + 0.2 * Math.sin((k / 40) * 2 * Math.PI),
+      0.5 - 0.32 * Math.cos((k / 40) * 2 * Math.PI),
+    ]);
     const r = await draw('loop', [loop]);
     expectSameAsPredict(r);
     results.set('loop', r.shown.digit);
@@ -139,7 +176,11 @@ describe(`the page from \`digitkit web\` in ${process.env.DIGITKIT_CHROMIUM ?? '
     await page.click('#clear');
     const box = (await page.locator('#pad').boundingBox())!;
     const cdp = await chromium.context.newCDPSession(page);
-    const touch = (type: string, y: number) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x: box.x + box.width / 2, y: box.y + y * box.height }] });
+    const touch = (type: string, y: number) =>
+      cdp.send('Input.dispatchTouchEvent', {
+        type,
+        touchPoints: type === 'touchEnd' ? [] : [{ x: box.x + box.width / 2, y: box.y + y * box.height }],
+      });
     await touch('touchStart', 0.2);
     for (let y = 0.25; y <= 0.8; y += 0.05) await touch('touchMove', y);
     await touch('touchEnd', 0.8);

@@ -22,7 +22,8 @@ let n = 0;
 const fresh = (name = 'site') => path.join(dir, `${name}-${++n}`);
 const web = (args: string[]) => runCli(['web', ...args]);
 /** Entries beside `target` that the staging step would leave behind if it leaked. */
-const strays = (target: string) => fs.readdirSync(path.dirname(target)).filter((f) => f.startsWith(`.${path.basename(target)}.tmp-`));
+const strays = (target: string) =>
+  fs.readdirSync(path.dirname(target)).filter((f) => f.startsWith(`.${path.basename(target)}.tmp-`));
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -35,8 +36,12 @@ describe('digitkit web <outdir>', () => {
     expect(fs.readdirSync(out).sort()).toEqual([...SITE_FILES].sort());
     expect(fs.readFileSync(path.join(out, CORE_FILE))).toEqual(fs.readFileSync(SHIPPED_CORE));
     expect(fs.readFileSync(path.join(out, 'model.json'))).toEqual(fs.readFileSync(model));
-    expect(r.stdout).toMatch(new RegExp(`^wrote ${out}: 5 files, [\\d,]+ bytes \\(the page budget is 200,000 with the int8 model\\)$`, 'm'));
-    expect(r.stdout).toMatch(/^ {2}digitkit-core\.js +[\d,]+ {2}\([\d,]+ gzipped; dist\/core\/index\.js as shipped\)$/m);
+    expect(r.stdout).toMatch(
+      new RegExp(`^wrote ${out}: 5 files, [\\d,]+ bytes \\(the page budget is 200,000 with the int8 model\\)$`, 'm'),
+    );
+    expect(r.stdout).toMatch(
+      /^ {2}digitkit-core\.js +[\d,]+ {2}\([\d,]+ gzipped; dist\/core\/index\.js as shipped\)$/m,
+    );
     expect(strays(out)).toEqual([]);
   });
 
@@ -69,7 +74,9 @@ describe('digitkit web <outdir>', () => {
     expect(doc.totalBytes).toBeLessThanOrEqual(200_000);
     const pageOnly = doc.totalBytes - fs.statSync(int8).size;
     expect(pageOnly + 150_000).toBeLessThanOrEqual(200_000);
-    console.log(`web: page ${doc.totalBytes} bytes with ${path.relative(ROOT, int8)} (${pageOnly} without the model), core ${doc.coreGzipBytes} bytes gzipped`);
+    console.log(
+      `web: page ${doc.totalBytes} bytes with ${path.relative(ROOT, int8)} (${pageOnly} without the model), core ${doc.coreGzipBytes} bytes gzipped`,
+    );
   });
 
   it('refuses a non-empty directory it did not write (exit 2, untouched); --force writes into it and keeps the other files', async () => {
@@ -80,7 +87,9 @@ describe('digitkit web <outdir>', () => {
     const before = snapshot(out);
     const r = await web([out, '--model', model]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`^digitkit web: ${out}: not empty and not a site \`digitkit web\` wrote \\(2 entries\\); .*--force`));
+    expect(r.stderr).toMatch(
+      new RegExp(`^digitkit web: ${out}: not empty and not a site \`digitkit web\` wrote \\(2 entries\\); .*--force`),
+    );
     expectUntouched(out, before);
     const f = await web([out, '--model', model, '--force']);
     expect(f.code).toBe(0);
@@ -125,7 +134,8 @@ describe('digitkit web <outdir>', () => {
       const open = fsp.open;
       let calls = 0;
       vi.spyOn(fsp, 'open').mockImplementation(((...a: Parameters<typeof fsp.open>) => {
-        if (++calls === 3) return Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+        if (++calls === 3)
+          return Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
         return open(...a);
       }) as typeof fsp.open);
     };
@@ -139,14 +149,18 @@ describe('digitkit web <outdir>', () => {
     await writeSite({ outDir: out, model });
     const before = snapshot(out);
     failThirdOpen();
-    await expect(writeSite({ outDir: out, model: writeRandomModel(dir, 'third.json', { seed: 53 }) })).rejects.toThrow('ENOSPC');
+    await expect(writeSite({ outDir: out, model: writeRandomModel(dir, 'third.json', { seed: 53 }) })).rejects.toThrow(
+      'ENOSPC',
+    );
     expectUntouched(out, before);
     expect(strays(out)).toEqual([]);
   });
 });
 
 /** Start `digitkit web <out> --serve` and resolve with the URL it prints. */
-function serve(args: string[]): Promise<{ url: string; stop: () => Promise<{ code: number | null; stdout: string }>; stderr: () => string }> {
+function serve(
+  args: string[],
+): Promise<{ url: string; stop: () => Promise<{ code: number | null; stdout: string }>; stderr: () => string }> {
   const child = spawn(process.execPath, [BIN, 'web', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
   let stdout = '';
   let stderr = '';
@@ -156,7 +170,15 @@ function serve(args: string[]): Promise<{ url: string; stop: () => Promise<{ cod
     child.stdout.on('data', (d) => {
       stdout += d;
       const m = /^serving .* at (http:\/\/127\.0\.0\.1:\d+\/) \(Ctrl-C stops\)$/m.exec(stdout);
-      if (m) resolve({ url: m[1], stderr: () => stderr, stop: async () => { child.kill('SIGINT'); return { code: await exited, stdout }; } });
+      if (m)
+        resolve({
+          url: m[1],
+          stderr: () => stderr,
+          stop: async () => {
+            child.kill('SIGINT');
+            return { code: await exited, stdout };
+          },
+        });
     });
     exited.then((code) => reject(new Error(`exited ${code} before serving: ${stderr}`)));
   });
@@ -169,7 +191,9 @@ function get(url: string, rawPath: string, method = 'GET'): Promise<{ status: nu
     const req = http.request({ host: u.hostname, port: u.port, path: rawPath, method }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body: Buffer.concat(chunks) }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, type: res.headers['content-type'], body: Buffer.concat(chunks) }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -210,7 +234,9 @@ describe('digitkit web --serve', () => {
     try {
       const r = await web([fresh(), '--model', model, '--serve', '--port', String(port)]);
       expect(r.code).toBe(4);
-      expect(r.stderr).toContain(`port ${port} on 127.0.0.1 is in use: pick another with --port, or --port 0 for any free one`);
+      expect(r.stderr).toContain(
+        `port ${port} on 127.0.0.1 is in use: pick another with --port, or --port 0 for any free one`,
+      );
     } finally {
       busy.close();
     }

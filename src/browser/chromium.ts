@@ -11,7 +11,12 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { DigitkitError, ExitCode } from '../errors.js';
 
 /** Where Debian's `apt-get install chromium` puts it, then other common names. */
-export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+export const CHROMIUM_CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+];
 
 /** Headless, no sandbox (containers, root), and nothing that talks to the network on its own. */
 export const CHROMIUM_ARGS = [
@@ -25,7 +30,8 @@ export const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
-const HOW_TO_INSTALL = 'install one with `apt-get install chromium` (Debian, Ubuntu), or set DIGITKIT_CHROMIUM to a Chromium or Chrome executable';
+const HOW_TO_INSTALL =
+  'install one with `apt-get install chromium` (Debian, Ubuntu), or set DIGITKIT_CHROMIUM to a Chromium or Chrome executable';
 
 const noChromium = (what: string) => new DigitkitError(ExitCode.unavailable, `${what}: ${HOW_TO_INSTALL}`);
 
@@ -75,7 +81,11 @@ export async function launchChromium(executable: string): Promise<Chromium> {
   process.on('exit', removeProfile);
   let context: BrowserContext;
   try {
-    context = await chromium.launchPersistentContext(profile, { executablePath: executable, headless: true, args: CHROMIUM_ARGS });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: executable,
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
   } catch (err) {
     process.off('exit', removeProfile);
     removeProfile();

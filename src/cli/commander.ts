@@ -5,5 +5,7 @@
  */
 import { createRequire } from 'node:module';
 
-const { Command, CommanderError, InvalidArgumentError } = createRequire(import.meta.url)('commander') as typeof import('commander');
+const { Command, CommanderError, InvalidArgumentError } = createRequire(import.meta.url)(
+  'commander',
+) as typeof import('commander');
 export { Command, CommanderError, InvalidArgumentError };

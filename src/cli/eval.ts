@@ -18,32 +18,37 @@ export function register(program: Command): void {
     .description('Test-set accuracy, per-class precision/recall and confusion matrix; PNG reports; compare two models')
     .option('--model <file>', 'model to evaluate', 'models/mnist-int8.json')
     .option('--data <dir>', 'directory with the MNIST IDX files', DEFAULT_DATA_DIR)
-    .option('--report <dir>', 'write confusion.png, errors.png, curves.png (if the model has a training history), report.json')
+    .option(
+      '--report <dir>',
+      'write confusion.png, errors.png, curves.png (if the model has a training history), report.json',
+    )
     .option('--compare <file>', 'a second model: both accuracies, agreement, and the digits where they disagree')
     .option('--json', 'print one JSON document (the same numbers as report.json)')
-    .action(handler<EvalFlags>(async (opts, ctx) => {
-      let bar: Bar | null = null;
-      let current = '';
-      // Loaded here, not at start-up: the report code pulls in sharp, which every other command would pay for.
-      const { runEval } = await import('../eval/evaluate.js');
-      const { formatEvalText } = await import('../eval/text-report.js');
-      const rep = await runEval({
-        model: opts.model,
-        data: opts.data,
-        report: opts.report,
-        compare: opts.compare,
-        onProgress: (model, done, total) => {
-          if (model !== current) {
-            bar?.stop();
-            current = model;
-            bar = createBar(ctx, 'evaluating {model} [{bar}] {value}/{total}', total, { model });
-          }
-          bar?.update(done);
-        },
-      });
-      (bar as Bar | null)?.stop();
-      for (const w of rep.warnings) ctx.err(ctx.color.yellow(`digitkit eval: ${w}`));
-      for (const line of formatEvalText(rep, ctx.color)) ctx.out(line);
-      return { json: rep };
-    }));
+    .action(
+      handler<EvalFlags>(async (opts, ctx) => {
+        let bar: Bar | null = null;
+        let current = '';
+        // Loaded here, not at start-up: the report code pulls in sharp, which every other command would pay for.
+        const { runEval } = await import('../eval/evaluate.js');
+        const { formatEvalText } = await import('../eval/text-report.js');
+        const rep = await runEval({
+          model: opts.model,
+          data: opts.data,
+          report: opts.report,
+          compare: opts.compare,
+          onProgress: (model, done, total) => {
+            if (model !== current) {
+              bar?.stop();
+              current = model;
+              bar = createBar(ctx, 'evaluating {model} [{bar}] {value}/{total}', total, { model });
+            }
+            bar?.update(done);
+          },
+        });
+        (bar as Bar | null)?.stop();
+        for (const w of rep.warnings) ctx.err(ctx.color.yellow(`digitkit eval: ${w}`));
+        for (const line of formatEvalText(rep, ctx.color)) ctx.out(line);
+        return { json: rep };
+      }),
+    );
 }

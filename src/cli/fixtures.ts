@@ -20,13 +20,17 @@ export function register(program: Command): void {
     .option('--count <n>', 'number of cases (at least one per class)', intOption(1, 10_000), 100)
     .option('--data <dir>', 'MNIST directory (cases come from the t10k files)', 'data/mnist')
     .option('--json', 'print one JSON document')
-    .action(handler<Opts>(async (opts, ctx) => {
-      const { runFixtures } = await import('../verify/fixtures.js');
-      const r: FixturesReport = await runFixtures(opts);
-      ctx.out(`wrote ${r.out.path}: ${r.cases} cases, ${r.out.bytes.toLocaleString('en-US')} bytes`);
-      ctx.out(`model     ${r.model.path} (sha256 ${r.model.sha256})`);
-      ctx.out(`classes   ${r.perClass.map((n, c) => `${c}:${n}`).join(' ')}`);
-      ctx.out(`reference float64, tolerance ${r.tolerance.toExponential()}; the model gets ${r.correct}/${r.cases} cases right`);
-      return { json: r };
-    }));
+    .action(
+      handler<Opts>(async (opts, ctx) => {
+        const { runFixtures } = await import('../verify/fixtures.js');
+        const r: FixturesReport = await runFixtures(opts);
+        ctx.out(`wrote ${r.out.path}: ${r.cases} cases, ${r.out.bytes.toLocaleString('en-US')} bytes`);
+        ctx.out(`model     ${r.model.path} (sha256 ${r.model.sha256})`);
+        ctx.out(`classes   ${r.perClass.map((n, c) => `${c}:${n}`).join(' ')}`);
+        ctx.out(
+          `reference float64, tolerance ${r.tolerance.toExponential()}; the model gets ${r.correct}/${r.cases} cases right`,
+        );
+        return { json: r };
+      }),
+    );
 }

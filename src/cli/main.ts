@@ -19,7 +19,9 @@ const VERSION: string = createRequire(import.meta.url)('../../package.json').ver
 export async function buildProgram(argv: string[]): Promise<CommandType> {
   const program = new Command('digitkit');
   program
-    .description('Train a small MNIST classifier from scratch, quantize it to int8, and prove the shipped inference core reproduces it.')
+    .description(
+      'Train a small MNIST classifier from scratch, quantize it to int8, and prove the shipped inference core reproduces it.',
+    )
     .version(VERSION, '-V, --version')
     .enablePositionalOptions();
   const first = argv[2];
@@ -47,7 +49,11 @@ export async function main(argv: string[]): Promise<void> {
   const silence = (cmd: CommandType) => {
     cmd.exitOverride();
     // Under --json the error goes out as one JSON document instead of commander's text.
-    cmd.configureOutput({ outputError: (str, write) => { if (!json) write(usageLine(cmd, str)); } });
+    cmd.configureOutput({
+      outputError: (str, write) => {
+        if (!json) write(usageLine(cmd, str));
+      },
+    });
     for (const sub of cmd.commands) silence(sub);
   };
   silence(program);

@@ -10,7 +10,9 @@ export function registerNotBuilt(program: Command, name: string, description: st
     .allowUnknownOption()
     .allowExcessArguments()
     .option('--json', 'print one JSON document')
-    .action(handler(async () => {
-      throw new DigitkitError(ExitCode.usage, `\`digitkit ${name}\` is not built yet in this version`);
-    }));
+    .action(
+      handler(async () => {
+        throw new DigitkitError(ExitCode.usage, `\`digitkit ${name}\` is not built yet in this version`);
+      }),
+    );
 }

@@ -8,7 +8,12 @@ export function intOption(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
     const n = Number(value);
-    if (n < min || n > max) throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected an integer >= ${min}, got ${n}` : `expected an integer in [${min}, ${max}], got ${n}`);
+    if (n < min || n > max)
+      throw new InvalidArgumentError(
+        max === Number.MAX_SAFE_INTEGER
+          ? `expected an integer >= ${min}, got ${n}`
+          : `expected an integer in [${min}, ${max}], got ${n}`,
+      );
     return n;
   };
 }
@@ -20,14 +25,16 @@ export function numberOption(opts: { min?: number; max?: number; exclusiveMin?: 
     if (opts.min !== undefined && (opts.exclusiveMin ? n <= opts.min : n < opts.min)) {
       throw new InvalidArgumentError(`expected a number ${opts.exclusiveMin ? '>' : '>='} ${opts.min}, got ${n}`);
     }
-    if (opts.max !== undefined && n > opts.max) throw new InvalidArgumentError(`expected a number <= ${opts.max}, got ${n}`);
+    if (opts.max !== undefined && n > opts.max)
+      throw new InvalidArgumentError(`expected a number <= ${opts.max}, got ${n}`);
     return n;
   };
 }
 
 export function choiceOption<T extends string>(choices: readonly T[]) {
   return (value: string): T => {
-    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got "${value}"`);
+    if (!(choices as readonly string[]).includes(value))
+      throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got "${value}"`);
     return value as T;
   };
 }

@@ -32,11 +32,27 @@ function summary(ctx: CommandContext, r: PipelineReport): void {
   const { color } = ctx;
   const fetched = r.download.files.filter((f) => f.status !== 'up to date').length;
   const rows: [string, number, string][] = [
-    ['download', r.seconds.download, `4 MNIST files verified in ${r.download.dir}${fetched ? ` (${fetched} fetched)` : ' (up to date)'}`],
-    ['train', r.seconds.train, `float test accuracy ${pct(r.train.testAccuracy)} → ${r.train.out} (${int(r.train.bytes)} bytes)`],
-    ['quantize', r.seconds.quantize, `int8 test accuracy ${pct(r.quantize.accuracy.int8)} (${r.quantize.accuracy.deltaPp >= 0 ? '+' : ''}${r.quantize.accuracy.deltaPp.toFixed(2)} pp), agreement ${pct(r.quantize.accuracy.agreement)} → ${r.quantize.out.path} (${int(r.quantize.out.bytes)} bytes)`],
+    [
+      'download',
+      r.seconds.download,
+      `4 MNIST files verified in ${r.download.dir}${fetched ? ` (${fetched} fetched)` : ' (up to date)'}`,
+    ],
+    [
+      'train',
+      r.seconds.train,
+      `float test accuracy ${pct(r.train.testAccuracy)} → ${r.train.out} (${int(r.train.bytes)} bytes)`,
+    ],
+    [
+      'quantize',
+      r.seconds.quantize,
+      `int8 test accuracy ${pct(r.quantize.accuracy.int8)} (${r.quantize.accuracy.deltaPp >= 0 ? '+' : ''}${r.quantize.accuracy.deltaPp.toFixed(2)} pp), agreement ${pct(r.quantize.accuracy.agreement)} → ${r.quantize.out.path} (${int(r.quantize.out.bytes)} bytes)`,
+    ],
     ['fixtures', r.seconds.fixtures, `${r.fixtures.cases} cases → ${r.fixtures.out.path}`],
-    ['verify', r.seconds.verify, `max |Δp| ${r.verify.max ? sci(r.verify.max.diff) : '-'}, ${r.verify.correct}/${r.verify.cases} correct, ${r.verify.ok ? color.green('PARITY OK') : color.red('PARITY FAILED')}`],
+    [
+      'verify',
+      r.seconds.verify,
+      `max |Δp| ${r.verify.max ? sci(r.verify.max.diff) : '-'}, ${r.verify.correct}/${r.verify.cases} correct, ${r.verify.ok ? color.green('PARITY OK') : color.red('PARITY FAILED')}`,
+    ],
   ];
   ctx.out('');
   ctx.out('stage      seconds  result');
@@ -50,42 +66,63 @@ export function register(program: Command): void {
     .command('pipeline')
     .description('The whole path with defaults: download, train, quantize, fixtures, verify; one summary')
     .option('--data <dir>', 'folder for the MNIST IDX files', DEFAULT_DATA_DIR)
-    .option('--source <source>', 'where download gets missing files: auto, embedded or web', choiceOption(SOURCE_CHOICES), 'auto')
+    .option(
+      '--source <source>',
+      'where download gets missing files: auto, embedded or web',
+      choiceOption(SOURCE_CHOICES),
+      'auto',
+    )
     .option('--models <dir>', 'folder for mnist-f32.json and mnist-int8.json', 'models')
     .option('--fixtures <file>', 'parity fixtures to write and verify', 'fixtures/parity.json')
     .option('--fast', `train's quick preset (${FAST_EPOCHS} epochs)`)
-    .option('--epochs <n>', 'training epochs (default: train\'s)', intOption(1, 100_000))
-    .option('--seed <n>', 'training seed (default: train\'s)', intOption(0, 0xffffffff))
+    .option('--epochs <n>', "training epochs (default: train's)", intOption(1, 100_000))
+    .option('--seed <n>', "training seed (default: train's)", intOption(0, 0xffffffff))
     .option('--threads <n>', 'training worker threads; never changes the result', intOption(1, 64))
     .option('--per-channel', 'quantize with one scale per output column')
     .option('--count <n>', 'fixture cases (default 100)', intOption(10, 10_000))
     .option('--resume <checkpoint>', 'continue an interrupted pipeline from its training checkpoint')
-    .option('--json', 'print one JSON document with every stage\'s report')
-    .action(handler<Flags>(async (f, ctx) => {
-      const signal = ctx.handleInterrupt();
-      const train = progressPrinter(ctx);
-      let report: PipelineReport;
-      try {
-        const { runPipeline } = await import('../pipeline.js');
-        report = await runPipeline({
-          data: f.data, source: f.source, modelsDir: f.models, fixtures: f.fixtures, threads: f.threads ?? defaultThreads(),
-          train: { epochs: f.epochs ?? (f.fast ? FAST_EPOCHS : undefined), seed: f.seed }, perChannel: f.perChannel, count: f.count,
-          resume: f.resume, signal,
-        }, {
-          onStage: (stage, phase, s) => ctx.out(phase === 'start' ? ctx.color.bold(`== ${stage}`) : `   ${stage} done in ${s!.toFixed(1)} s`),
-          // Under --json the single document at the end is the output; no per-epoch records.
-          onTrainEvent: ctx.json ? undefined : train.event,
-          onTrainStep: ctx.json ? undefined : train.step,
-        });
-      } catch (err) {
-        const { PipelineInterrupted } = await import('../pipeline.js');
-        if (err instanceof PipelineInterrupted) {
-          const cmd = resumeCommand(process.argv, err.result.checkpoint, 'pipeline');
-          throw new DigitkitError(ExitCode.interrupted, `${err.message}; continue with: ${cmd}`, { checkpoint: err.result.checkpoint, resume: cmd });
+    .option('--json', "print one JSON document with every stage's report")
+    .action(
+      handler<Flags>(async (f, ctx) => {
+        const signal = ctx.handleInterrupt();
+        const train = progressPrinter(ctx);
+        let report: PipelineReport;
+        try {
+          const { runPipeline } = await import('../pipeline.js');
+          report = await runPipeline(
+            {
+              data: f.data,
+              source: f.source,
+              modelsDir: f.models,
+              fixtures: f.fixtures,
+              threads: f.threads ?? defaultThreads(),
+              train: { epochs: f.epochs ?? (f.fast ? FAST_EPOCHS : undefined), seed: f.seed },
+              perChannel: f.perChannel,
+              count: f.count,
+              resume: f.resume,
+              signal,
+            },
+            {
+              onStage: (stage, phase, s) =>
+                ctx.out(phase === 'start' ? ctx.color.bold(`== ${stage}`) : `   ${stage} done in ${s!.toFixed(1)} s`),
+              // Under --json the single document at the end is the output; no per-epoch records.
+              onTrainEvent: ctx.json ? undefined : train.event,
+              onTrainStep: ctx.json ? undefined : train.step,
+            },
+          );
+        } catch (err) {
+          const { PipelineInterrupted } = await import('../pipeline.js');
+          if (err instanceof PipelineInterrupted) {
+            const cmd = resumeCommand(process.argv, err.result.checkpoint, 'pipeline');
+            throw new DigitkitError(ExitCode.interrupted, `${err.message}; continue with: ${cmd}`, {
+              checkpoint: err.result.checkpoint,
+              resume: cmd,
+            });
+          }
+          throw err;
         }
-        throw err;
-      }
-      summary(ctx, report);
-      return { json: report, exitCode: report.ok ? ExitCode.ok : ExitCode.checkFailed };
-    }));
+        summary(ctx, report);
+        return { json: report, exitCode: report.ok ? ExitCode.ok : ExitCode.checkFailed };
+      }),
+    );
 }

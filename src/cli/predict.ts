@@ -17,7 +17,11 @@ interface PredictFlags {
 }
 
 async function readStdin(): Promise<Buffer> {
-  if (process.stdin.isTTY) throw new DigitkitError(ExitCode.usage, '`-` reads an image from standard input, but it is a terminal (pipe a file in: `digitkit predict - < digit.png`)');
+  if (process.stdin.isTTY)
+    throw new DigitkitError(
+      ExitCode.usage,
+      '`-` reads an image from standard input, but it is a terminal (pipe a file in: `digitkit predict - < digit.png`)',
+    );
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
@@ -36,7 +40,9 @@ function printResults(ctx: CommandContext, results: Prediction[]): void {
     const p = r.probability!;
     const shade = p >= 0.9 ? c.green : p >= 0.6 ? c.yellow : c.red;
     const top = r.top.map((t) => `${t.digit} ${percent(t.p).padStart(6)}`).join('  ');
-    ctx.out(`${r.file.padEnd(width)}  ${c.bold(String(r.digit))}  ${shade(percent(p).padStart(6))}   ${c.dim('top: ' + top)}`);
+    ctx.out(
+      `${r.file.padEnd(width)}  ${c.bold(String(r.digit))}  ${shade(percent(p).padStart(6))}   ${c.dim('top: ' + top)}`,
+    );
   }
 }
 
@@ -47,7 +53,12 @@ export function register(program: Command): void {
     .argument('<inputs...>', 'image files, directories (every image in them) or - (stdin)')
     .option('--model <path>', 'model file', 'models/mnist-int8.json')
     .option('--top <k>', 'how many classes to list per image', intOption(1, 10), 3)
-    .option('--invert <mode>', 'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)', choiceOption(['auto', 'yes', 'no'] as const), 'auto')
+    .option(
+      '--invert <mode>',
+      'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)',
+      choiceOption(['auto', 'yes', 'no'] as const),
+      'auto',
+    )
     .option('--save-preprocessed <dir>', 'write the 28x28 input the model saw, as <name>.28x28.png per file')
     .option('--json', 'print a JSON array of {file, digit, probability, top, error?}')
     .action(
@@ -70,8 +81,12 @@ export function register(program: Command): void {
         }).finally(() => bar?.stop());
         const { results, rejected } = report;
         printResults(ctx, results);
-        if (results.length > 1) ctx.out(ctx.color.dim(`${results.length} inputs: ${results.length - rejected} classified, ${rejected} rejected`));
-        if (opts.savePreprocessed && results.length > rejected) ctx.out(ctx.color.dim(`28x28 inputs written to ${opts.savePreprocessed}`));
+        if (results.length > 1)
+          ctx.out(
+            ctx.color.dim(`${results.length} inputs: ${results.length - rejected} classified, ${rejected} rejected`),
+          );
+        if (opts.savePreprocessed && results.length > rejected)
+          ctx.out(ctx.color.dim(`28x28 inputs written to ${opts.savePreprocessed}`));
         return { json: results, exitCode: rejected > 0 ? ExitCode.imageRejected : ExitCode.ok };
       }),
     );

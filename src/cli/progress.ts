@@ -16,7 +16,12 @@ export interface Bar {
  * A bar if the terminal can show one, else null. `format` uses cli-progress tokens
  * ({bar} {value} {total} {eta_formatted} {percentage}) plus your payload keys.
  */
-export function createBar(ctx: CommandContext, format: string, total: number, payload: Record<string, string | number> = {}): Bar | null {
+export function createBar(
+  ctx: CommandContext,
+  format: string,
+  total: number,
+  payload: Record<string, string | number> = {},
+): Bar | null {
   if (ctx.json || !ctx.stderrTty) return null;
   // Loaded on first use: most runs (pipes, CI, --json) never draw a bar.
   const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule;
@@ -38,6 +43,9 @@ export function formatBytes(n: number): string {
   const units = ['KiB', 'MiB', 'GiB'];
   let v = n / 1024;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
   return `${v.toFixed(1)} ${units[u]}`;
 }

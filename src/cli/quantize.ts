@@ -22,21 +22,32 @@ export function register(program: Command): void {
     .option('--per-channel', 'one scale per output column instead of one per layer')
     .option('--data <dir>', 'MNIST directory (the t10k files measure accuracy)', 'data/mnist')
     .option('--json', 'print one JSON document')
-    .action(handler<Opts>(async (opts, ctx) => {
-      const { runQuantize } = await import('../quant/quantize.js');
-      const r: QuantizeReport = await runQuantize(opts);
-      const { color } = ctx;
-      const a = r.accuracy;
-      ctx.out(`wrote ${r.out.path} (${r.granularity} int8, sha256 ${r.out.sha256.slice(0, 12)}…)`);
-      ctx.out(`size      float ${r.in.bytes.toLocaleString('en-US')} bytes -> int8 ${r.out.bytes.toLocaleString('en-US')} bytes (${(r.in.bytes / r.out.bytes).toFixed(1)}x smaller)`);
-      r.layers.forEach((l, k) => {
-        const scale = typeof l.scale === 'number' ? `scale ${sci(l.scale)}` : `scales ${sci(l.scale.min)}..${sci(l.scale.max)}`;
-        ctx.out(`layer ${k}   ${l.rows}x${l.cols}  ${scale}  |Δw| max ${sci(l.maxAbs)} mean ${sci(l.meanAbs)}`);
-      });
-      ctx.out(`accuracy  float ${pct(a.float)}, int8 ${pct(a.int8)} (${a.deltaPp >= 0 ? '+' : ''}${a.deltaPp.toFixed(2)} pp) on ${a.images} test images`);
-      ctx.out(`agreement ${pct(a.agreement)} of test images get the same class from both`);
-      if (!r.targets.accuracyOk) ctx.out(color.yellow(`warning: int8 accuracy is more than ${r.targets.maxDropPp} pp below float`));
-      if (!r.targets.sizeOk) ctx.out(color.yellow(`warning: ${r.out.path} is larger than ${r.targets.maxBytes.toLocaleString('en-US')} bytes`));
-      return { json: r };
-    }));
+    .action(
+      handler<Opts>(async (opts, ctx) => {
+        const { runQuantize } = await import('../quant/quantize.js');
+        const r: QuantizeReport = await runQuantize(opts);
+        const { color } = ctx;
+        const a = r.accuracy;
+        ctx.out(`wrote ${r.out.path} (${r.granularity} int8, sha256 ${r.out.sha256.slice(0, 12)}…)`);
+        ctx.out(
+          `size      float ${r.in.bytes.toLocaleString('en-US')} bytes -> int8 ${r.out.bytes.toLocaleString('en-US')} bytes (${(r.in.bytes / r.out.bytes).toFixed(1)}x smaller)`,
+        );
+        r.layers.forEach((l, k) => {
+          const scale =
+            typeof l.scale === 'number' ? `scale ${sci(l.scale)}` : `scales ${sci(l.scale.min)}..${sci(l.scale.max)}`;
+          ctx.out(`layer ${k}   ${l.rows}x${l.cols}  ${scale}  |Δw| max ${sci(l.maxAbs)} mean ${sci(l.meanAbs)}`);
+        });
+        ctx.out(
+          `accuracy  float ${pct(a.float)}, int8 ${pct(a.int8)} (${a.deltaPp >= 0 ? '+' : ''}${a.deltaPp.toFixed(2)} pp) on ${a.images} test images`,
+        );
+        ctx.out(`agreement ${pct(a.agreement)} of test images get the same class from both`);
+        if (!r.targets.accuracyOk)
+          ctx.out(color.yellow(`warning: int8 accuracy is more than ${r.targets.maxDropPp} pp below float`));
+        if (!r.targets.sizeOk)
+          ctx.out(
+            color.yellow(`warning: ${r.out.path} is larger than ${r.targets.maxBytes.toLocaleString('en-US')} bytes`),
+          );
+        return { json: r };
+      }),
+    );
 }

@@ -53,7 +53,10 @@ export function resumeCommand(argv: string[], checkpoint: string, command: 'trai
   const args = argv.slice(at + 1);
   const kept: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--resume') { i++; continue; }
+    if (args[i] === '--resume') {
+      i++;
+      continue;
+    }
     if (args[i].startsWith('--resume=')) continue;
     kept.push(args[i]);
   }
@@ -71,13 +74,26 @@ export function progressPrinter(ctx: CommandContext) {
   let total = 0;
   const step = (e: StepInfo) => {
     if (ctx.json) return;
-    if (!bar && (bar = createBar(ctx, `epoch {ep}/${total} {bar} {percentage}% | loss {loss} | acc {acc} | {ips} img/s | ETA {eta_formatted}`, e.stepsPerEpoch, { ep: e.epoch, loss: '-', acc: '-', ips: '-' }))) {
+    if (
+      !bar &&
+      (bar = createBar(
+        ctx,
+        `epoch {ep}/${total} {bar} {percentage}% | loss {loss} | acc {acc} | {ips} img/s | ETA {eta_formatted}`,
+        e.stepsPerEpoch,
+        { ep: e.epoch, loss: '-', acc: '-', ips: '-' },
+      ))
+    ) {
       epochStart = performance.now();
       stepsAtStart = e.stepInEpoch - 1;
     }
     if (bar) {
       const secs = (performance.now() - epochStart) / 1000;
-      bar.update(e.stepInEpoch, { ep: e.epoch, loss: e.loss.toFixed(4), acc: pct(e.accuracy), ips: secs > 0 ? int(((e.stepInEpoch - stepsAtStart) * batch) / secs) : '-' });
+      bar.update(e.stepInEpoch, {
+        ep: e.epoch,
+        loss: e.loss.toFixed(4),
+        acc: pct(e.accuracy),
+        ips: secs > 0 ? int(((e.stepInEpoch - stepsAtStart) * batch) / secs) : '-',
+      });
     }
   };
   const event = (e: TrainEvent) => {
@@ -86,21 +102,35 @@ export function progressPrinter(ctx: CommandContext) {
         const c = e.config;
         batch = c.batch;
         total = c.epochs;
-        ctx.out(`training ${[784, ...c.hidden, 10].join('-')} on ${int(e.trainImages)} images (${int(e.valImages)} held out for validation): ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`);
-        if (e.resumed) ctx.out(`resumed at epoch ${e.resumed.epoch + 1}, step ${e.resumed.stepInEpoch}/${e.stepsPerEpoch}`);
+        ctx.out(
+          `training ${[784, ...c.hidden, 10].join('-')} on ${int(e.trainImages)} images (${int(e.valImages)} held out for validation): ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
+        );
+        if (e.resumed)
+          ctx.out(`resumed at epoch ${e.resumed.epoch + 1}, step ${e.resumed.stepInEpoch}/${e.stepsPerEpoch}`);
         break;
       }
       case 'epoch': {
         bar?.stop();
         bar = null;
         if (ctx.json) {
-          process.stdout.write(JSON.stringify({
-            type: 'epoch', epoch: e.epoch, epochs: e.epochs, loss: e.loss, trainAccuracy: e.trainAccuracy,
-            valAccuracy: e.valAccuracy, lr: e.lr, seconds: e.seconds, imagesPerSecond: e.imagesPerSecond,
-          }) + '\n');
+          process.stdout.write(
+            JSON.stringify({
+              type: 'epoch',
+              epoch: e.epoch,
+              epochs: e.epochs,
+              loss: e.loss,
+              trainAccuracy: e.trainAccuracy,
+              valAccuracy: e.valAccuracy,
+              lr: e.lr,
+              seconds: e.seconds,
+              imagesPerSecond: e.imagesPerSecond,
+            }) + '\n',
+          );
         } else {
           const w = String(e.epochs).length;
-          ctx.out(`epoch ${String(e.epoch).padStart(w)}/${e.epochs}  loss ${e.loss.toFixed(4)}  train ${pct(e.trainAccuracy)}  val ${pct(e.valAccuracy)}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)}s  ${int(e.imagesPerSecond)} img/s`);
+          ctx.out(
+            `epoch ${String(e.epoch).padStart(w)}/${e.epochs}  loss ${e.loss.toFixed(4)}  train ${pct(e.trainAccuracy)}  val ${pct(e.valAccuracy)}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)}s  ${int(e.imagesPerSecond)} img/s`,
+          );
         }
         break;
       }
@@ -112,20 +142,46 @@ export function progressPrinter(ctx: CommandContext) {
 export function register(program: Command): void {
   program
     .command('train')
-    .description('Train the 784-128-64-10 MLP from scratch (reproducible: same seed, data and flags give the same bytes)')
+    .description(
+      'Train the 784-128-64-10 MLP from scratch (reproducible: same seed, data and flags give the same bytes)',
+    )
     .option('--data <dir>', 'folder with the MNIST IDX files', DEFAULT_DATA_DIR)
     .option('--out <file>', 'float32 model to write', 'models/mnist-f32.json')
     .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs}; ${FAST_EPOCHS} with --fast)`, intOption(1, 100_000))
     .option('--fast', `quick preset: ${FAST_EPOCHS} epochs (≥ 98.5% test accuracy)`)
     .option('--batch <n>', `mini-batch size, at most 8192 (default ${DEFAULTS.batch})`, intOption(1, 8192))
-    .option('--lr <rate>', `peak learning rate (default ${DEFAULTS.lr})`, numberOption({ min: 0, exclusiveMin: true, max: 10 }))
-    .option('--schedule <name>', `cosine | constant (default ${DEFAULTS.schedule}; constant for runs under 3 epochs)`, choiceOption(['cosine', 'constant'] as const))
-    .option('--warmup <epochs>', 'linear warm-up, in epochs (default 1 for cosine, or a tenth of a shorter run; 0 for constant)', numberOption({ min: 0 }))
-    .option('--label-smoothing <s>', `label smoothing in [0, 1) (default ${DEFAULTS.labelSmoothing})`, numberOption({ min: 0, max: 0.999 }))
+    .option(
+      '--lr <rate>',
+      `peak learning rate (default ${DEFAULTS.lr})`,
+      numberOption({ min: 0, exclusiveMin: true, max: 10 }),
+    )
+    .option(
+      '--schedule <name>',
+      `cosine | constant (default ${DEFAULTS.schedule}; constant for runs under 3 epochs)`,
+      choiceOption(['cosine', 'constant'] as const),
+    )
+    .option(
+      '--warmup <epochs>',
+      'linear warm-up, in epochs (default 1 for cosine, or a tenth of a shorter run; 0 for constant)',
+      numberOption({ min: 0 }),
+    )
+    .option(
+      '--label-smoothing <s>',
+      `label smoothing in [0, 1) (default ${DEFAULTS.labelSmoothing})`,
+      numberOption({ min: 0, max: 0.999 }),
+    )
     .option('--hidden <widths>', `hidden layer widths (default ${DEFAULTS.hidden.join(',')})`, hiddenOption)
     .option('--shift <px>', `random shift in [-px, px] on each axis (default ${DEFAULTS.shift})`, intOption(0, 8))
-    .option('--rotate <deg>', `random rotation in [-deg, deg] (default ${DEFAULTS.rotate})`, numberOption({ min: 0, max: 180 }))
-    .option('--zoom <fraction>', `random zoom in [1-f, 1+f] (default ${DEFAULTS.zoom})`, numberOption({ min: 0, max: 0.5 }))
+    .option(
+      '--rotate <deg>',
+      `random rotation in [-deg, deg] (default ${DEFAULTS.rotate})`,
+      numberOption({ min: 0, max: 180 }),
+    )
+    .option(
+      '--zoom <fraction>',
+      `random zoom in [1-f, 1+f] (default ${DEFAULTS.zoom})`,
+      numberOption({ min: 0, max: 0.5 }),
+    )
     .option('--seed <n>', `PRNG seed (default ${DEFAULTS.seed})`, intOption(0, 0xffffffff))
     .option('--threads <n>', 'worker threads (default: cores, at most 8); never changes the result', intOption(1, 64))
     .option('--limit <n>', 'train on the first n training images (default all)', intOption(2))
@@ -133,32 +189,65 @@ export function register(program: Command): void {
     .option('--checkpoint <file>', 'checkpoint written after every epoch (default: beside --out, .ckpt)')
     .option('--resume <file>', 'continue from a checkpoint (its settings apply; contradicting flags are an error)')
     .option('--json', 'one JSON record per epoch on stdout, then a summary record')
-    .action(handler<Flags>(async (f, ctx) => {
-      const config: Partial<TrainConfig> = {
-        epochs: f.epochs ?? (f.fast ? FAST_EPOCHS : undefined), batch: f.batch, lr: f.lr, schedule: f.schedule,
-        warmup: f.warmup, labelSmoothing: f.labelSmoothing, hidden: f.hidden, shift: f.shift, rotate: f.rotate,
-        zoom: f.zoom, seed: f.seed, limit: f.limit, val: f.val,
-      };
-      const signal = ctx.handleInterrupt();
-      const progress = progressPrinter(ctx);
-      const { runTrain } = await import('../train/run.js');
-      const r = await runTrain({
-        data: f.data, out: f.out, checkpoint: f.checkpoint, resume: f.resume, threads: f.threads ?? defaultThreads(),
-        config, signal, onEvent: progress.event, onStep: progress.step,
-      });
-      if (r.status === 'interrupted') {
-        const cmd = resumeCommand(process.argv, r.checkpoint);
-        throw new DigitkitError(ExitCode.interrupted,
-          `interrupted at epoch ${r.epoch + 1}, step ${r.stepInEpoch}/${r.stepsPerEpoch}; checkpoint saved to ${r.checkpoint}; resume with: ${cmd}`,
-          { checkpoint: r.checkpoint, resume: cmd });
-      }
-      if (ctx.json) {
-        process.stdout.write(JSON.stringify({
-          type: 'summary', out: r.out, bytes: r.bytes, sha256: r.sha256, checkpoint: r.checkpoint, config: r.config,
-          valAccuracy: r.valAccuracy, testAccuracy: r.testAccuracy, seconds: r.seconds, imagesPerSecond: r.imagesPerSecond,
-        }) + '\n');
-      } else {
-        ctx.out(`test accuracy ${pct(r.testAccuracy)}${r.valAccuracy === null ? '' : ` (validation ${pct(r.valAccuracy)})`}; wrote ${r.out} (${int(r.bytes)} bytes, sha256 ${r.sha256.slice(0, 16)}…); checkpoint ${r.checkpoint}`);
-      }
-    }));
+    .action(
+      handler<Flags>(async (f, ctx) => {
+        const config: Partial<TrainConfig> = {
+          epochs: f.epochs ?? (f.fast ? FAST_EPOCHS : undefined),
+          batch: f.batch,
+          lr: f.lr,
+          schedule: f.schedule,
+          warmup: f.warmup,
+          labelSmoothing: f.labelSmoothing,
+          hidden: f.hidden,
+          shift: f.shift,
+          rotate: f.rotate,
+          zoom: f.zoom,
+          seed: f.seed,
+          limit: f.limit,
+          val: f.val,
+        };
+        const signal = ctx.handleInterrupt();
+        const progress = progressPrinter(ctx);
+        const { runTrain } = await import('../train/run.js');
+        const r = await runTrain({
+          data: f.data,
+          out: f.out,
+          checkpoint: f.checkpoint,
+          resume: f.resume,
+          threads: f.threads ?? defaultThreads(),
+          config,
+          signal,
+          onEvent: progress.event,
+          onStep: progress.step,
+        });
+        if (r.status === 'interrupted') {
+          const cmd = resumeCommand(process.argv, r.checkpoint);
+          throw new DigitkitError(
+            ExitCode.interrupted,
+            `interrupted at epoch ${r.epoch + 1}, step ${r.stepInEpoch}/${r.stepsPerEpoch}; checkpoint saved to ${r.checkpoint}; resume with: ${cmd}`,
+            { checkpoint: r.checkpoint, resume: cmd },
+          );
+        }
+        if (ctx.json) {
+          process.stdout.write(
+            JSON.stringify({
+              type: 'summary',
+              out: r.out,
+              bytes: r.bytes,
+              sha256: r.sha256,
+              checkpoint: r.checkpoint,
+              config: r.config,
+              valAccuracy: r.valAccuracy,
+              testAccuracy: r.testAccuracy,
+              seconds: r.seconds,
+              imagesPerSecond: r.imagesPerSecond,
+            }) + '\n',
+          );
+        } else {
+          ctx.out(
+            `test accuracy ${pct(r.testAccuracy)}${r.valAccuracy === null ? '' : ` (validation ${pct(r.valAccuracy)})`}; wrote ${r.out} (${int(r.bytes)} bytes, sha256 ${r.sha256.slice(0, 16)}…); checkpoint ${r.checkpoint}`,
+          );
+        }
+      }),
+    );
 }

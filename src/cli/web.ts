@@ -22,36 +22,53 @@ export function register(program: Command): void {
     .description('Write the browser demo (draw a digit, see what the shipped core predicts) as a static site')
     .argument('<outdir>', 'directory to write (new, empty, or a site written before; anything else needs --force)')
     .option('--model <file>', 'model the page loads', 'models/mnist-int8.json')
-    .option('--force', 'write into a non-empty directory that is not a digitkit site (same-named files are replaced, others kept)')
+    .option(
+      '--force',
+      'write into a non-empty directory that is not a digitkit site (same-named files are replaced, others kept)',
+    )
     .option('--serve', 'then serve the site on 127.0.0.1 until Ctrl-C')
     .option('--port <n>', 'port for --serve (0: any free port)', intOption(0, 65535), 8000)
     .option('--json', 'print one JSON document')
-    .action(handler<Opts>(async (opts, ctx, args) => {
-      const { writeSite } = await import('../web/site.js');
-      const outDir = args[0];
-      const r = await writeSite({ outDir, model: opts.model, force: opts.force });
-      const { color } = ctx;
-      ctx.out(`wrote ${outDir}: ${r.files.length} files, ${n(r.totalBytes)} bytes (the page budget is ${n(r.budgetBytes)} with the int8 model)`);
-      const width = Math.max(...r.files.map((f) => f.name.length));
-      for (const f of r.files) {
-        const note = f.name === 'digitkit-core.js' ? `  (${n(r.coreGzipBytes)} gzipped; dist/core/index.js as shipped)` : f.name === 'model.json' ? `  (${r.model.path}, ${r.model.dtype})` : '';
-        ctx.out(`  ${f.name.padEnd(width)}  ${n(f.bytes).padStart(9)}${color.dim(note)}`);
-      }
-      if (r.totalBytes > r.budgetBytes) ctx.out(color.yellow(`${n(r.totalBytes - r.budgetBytes)} bytes over the page budget (is the model int8?)`));
-      if (!opts.serve) {
-        ctx.out(color.dim(`open it through any static web server (browsers do not run modules from file://), e.g. \`digitkit web ${outDir} --serve\``));
-        return { json: r };
-      }
+    .action(
+      handler<Opts>(async (opts, ctx, args) => {
+        const { writeSite } = await import('../web/site.js');
+        const outDir = args[0];
+        const r = await writeSite({ outDir, model: opts.model, force: opts.force });
+        const { color } = ctx;
+        ctx.out(
+          `wrote ${outDir}: ${r.files.length} files, ${n(r.totalBytes)} bytes (the page budget is ${n(r.budgetBytes)} with the int8 model)`,
+        );
+        const width = Math.max(...r.files.map((f) => f.name.length));
+        for (const f of r.files) {
+          const note =
+            f.name === 'digitkit-core.js'
+              ? `  (${n(r.coreGzipBytes)} gzipped; dist/core/index.js as shipped)`
+              : f.name === 'model.json'
+                ? `  (${r.model.path}, ${r.model.dtype})`
+                : '';
+          ctx.out(`  ${f.name.padEnd(width)}  ${n(f.bytes).padStart(9)}${color.dim(note)}`);
+        }
+        if (r.totalBytes > r.budgetBytes)
+          ctx.out(color.yellow(`${n(r.totalBytes - r.budgetBytes)} bytes over the page budget (is the model int8?)`));
+        if (!opts.serve) {
+          ctx.out(
+            color.dim(
+              `open it through any static web server (browsers do not run modules from file://), e.g. \`digitkit web ${outDir} --serve\``,
+            ),
+          );
+          return { json: r };
+        }
 
-      const { startStaticServer } = await import('../web/serve.js');
-      const signal = ctx.handleInterrupt();
-      const server = await startStaticServer(outDir, { port: opts.port });
-      // Under --json the document (with the URL) goes out now, not when the server stops.
-      if (ctx.json) process.stdout.write(JSON.stringify({ ...r, url: server.url }, null, 2) + '\n');
-      ctx.out(`serving ${outDir} at ${color.bold(server.url)} (Ctrl-C stops)`);
-      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-      await server.close();
-      ctx.out('stopped');
-      return {};
-    }));
+        const { startStaticServer } = await import('../web/serve.js');
+        const signal = ctx.handleInterrupt();
+        const server = await startStaticServer(outDir, { port: opts.port });
+        // Under --json the document (with the URL) goes out now, not when the server stops.
+        if (ctx.json) process.stdout.write(JSON.stringify({ ...r, url: server.url }, null, 2) + '\n');
+        ctx.out(`serving ${outDir} at ${color.bold(server.url)} (Ctrl-C stops)`);
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        await server.close();
+        ctx.out('stopped');
+        return {};
+      }),
+    );
 }

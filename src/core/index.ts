@@ -14,7 +14,11 @@ export const MAX_MODEL_BYTES = 64 * 1024 * 1024;
 
 /** A model file that breaks the contract. `field` is the JSON path of the offending field. */
 export class ModelError extends Error {
-  constructor(source: string, readonly field: string, problem: string) {
+  constructor(
+    source: string,
+    readonly field: string,
+    problem: string,
+  ) {
     super(`${source}: ${field ? field + ' ' : ''}${problem}`);
     this.name = 'ModelError';
   }
@@ -90,7 +94,15 @@ export function decodeBase64(s: string, host?: (s: string) => Uint8Array): Uint8
 const isPosInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
 const isPos = (v: unknown): v is number => Number.isFinite(v) && (v as number) > 0;
 const show = (v: unknown) =>
-  v === undefined ? 'missing' : typeof v == 'string' ? JSON.stringify(v) : v && typeof v == 'object' ? (Array.isArray(v) ? 'an array of ' + v.length : 'an object') : String(v);
+  v === undefined
+    ? 'missing'
+    : typeof v == 'string'
+      ? JSON.stringify(v)
+      : v && typeof v == 'object'
+        ? Array.isArray(v)
+          ? 'an array of ' + v.length
+          : 'an object'
+        : String(v);
 const POS_INT = ', expected a positive integer';
 const POS_NUM = ', expected a finite positive number';
 
@@ -114,11 +126,15 @@ export function parseRawModel(text: string | unknown, source = 'model', base64?:
   }
   need(doc && typeof doc == 'object' && !Array.isArray(doc), '', 'is not a JSON object');
   // Keys that could reach a prototype, anywhere in the document (iterative: no recursion limit).
-  for (const todo: [any, string][] = [[doc, '']]; todo.length; ) {
+  for (const todo: [any, string][] = [[doc, '']]; todo.length;) {
     const [v, at] = todo.pop()!;
     for (const k of Object.keys(v)) {
       const f = Array.isArray(v) ? `${at}[${k}]` : at ? `${at}.${k}` : k;
-      need(!['__proto__', 'constructor', 'prototype'].includes(k), f, 'is a forbidden key (the file is data, never code)');
+      need(
+        !['__proto__', 'constructor', 'prototype'].includes(k),
+        f,
+        'is a forbidden key (the file is data, never code)',
+      );
       if (v[k] && typeof v[k] == 'object') todo.push([v[k], f]);
     }
   }
@@ -127,13 +143,21 @@ export function parseRawModel(text: string | unknown, source = 'model', base64?:
   need(doc.format === MODEL_FORMAT, 'format', `is ${show(doc.format)}, expected "${MODEL_FORMAT}"`);
   need(doc.version === MODEL_VERSION, 'version', `is ${show(doc.version)}, this reader knows version ${MODEL_VERSION}`);
   need(dtype == 'int8' || dtype == 'float32', 'dtype', `is ${show(dtype)}, expected "int8" or "float32"`);
-  need(doc.activation === undefined || doc.activation == 'relu', 'activation', `is ${show(doc.activation)}, expected "relu"`);
+  need(
+    doc.activation === undefined || doc.activation == 'relu',
+    'activation',
+    `is ${show(doc.activation)}, expected "relu"`,
+  );
   need(doc.output === undefined || doc.output == 'softmax', 'output', `is ${show(doc.output)}, expected "softmax"`);
   need(input && typeof input == 'object', 'input', `is ${show(input)}, expected an object`);
   need(isPosInt(input.width), 'input.width', `is ${show(input.width)}${POS_INT}`);
   need(isPosInt(input.height), 'input.height', `is ${show(input.height)}${POS_INT}`);
   need(isPos(input.scale), 'input.scale', `is ${show(input.scale)}${POS_NUM}`);
-  need(Array.isArray(labels) && labels.length && labels.every((l) => typeof l == 'string'), 'labels', 'is not a non-empty array of strings');
+  need(
+    Array.isArray(labels) && labels.length && labels.every((l) => typeof l == 'string'),
+    'labels',
+    'is not a non-empty array of strings',
+  );
   need(Array.isArray(doc.layers) && doc.layers.length, 'layers', 'is not a non-empty array');
 
   let n = input.width * input.height;
@@ -150,9 +174,17 @@ export function parseRawModel(text: string | unknown, source = 'model', base64?:
     n = cols;
     from = `(${at}.cols)`;
     const bytes = (typeof w == 'string' && decodeBase64(w, base64)) as Uint8Array;
-    need(bytes, at + '.w', typeof w == 'string' ? 'is not valid base64 (RFC 4648, with padding)' : `is ${show(w)}, expected a base64 string`);
+    need(
+      bytes,
+      at + '.w',
+      typeof w == 'string' ? 'is not valid base64 (RFC 4648, with padding)' : `is ${show(w)}, expected a base64 string`,
+    );
     const size = dtype == 'int8' ? count : 4 * count;
-    need(bytes.length == size, at + '.w', `decodes to ${bytes.length} bytes, expected ${size} (${rows}x${cols} ${dtype})`);
+    need(
+      bytes.length == size,
+      at + '.w',
+      `decodes to ${bytes.length} bytes, expected ${size} (${rows}x${cols} ${dtype})`,
+    );
     let q: Int8Array | Float32Array;
     let bad: number;
     if (dtype == 'int8') {
@@ -160,7 +192,11 @@ export function parseRawModel(text: string | unknown, source = 'model', base64?:
       bad = q.indexOf(-128);
       need(bad < 0, at + '.w', `holds -128 at index ${bad}, expected values in [-127, 127]`);
       const arr = Array.isArray(scale);
-      need(arr ? scale.length == cols : isPos(scale), at + '.scale', `is ${show(scale)}${POS_NUM} or an array of ${cols}`);
+      need(
+        arr ? scale.length == cols : isPos(scale),
+        at + '.scale',
+        `is ${show(scale)}${POS_NUM} or an array of ${cols}`,
+      );
       bad = arr ? scale.findIndex((s: unknown) => !isPos(s)) : -1;
       need(bad < 0, `${at}.scale[${bad}]`, `is ${show(scale[bad])}${POS_NUM}`);
     } else {
@@ -176,13 +212,20 @@ export function parseRawModel(text: string | unknown, source = 'model', base64?:
     return { rows, cols, q, scale: dtype == 'int8' ? scale : undefined, b };
   });
   need(n == labels.length, `layers[${layers.length - 1}].cols`, `is ${n}, expected ${labels.length} (labels.length)`);
-  return { dtype, input: { width: input.width, height: input.height, scale: input.scale }, labels, layers, meta: doc.meta };
+  return {
+    dtype,
+    input: { width: input.width, height: input.height, scale: input.scale },
+    labels,
+    layers,
+    meta: doc.meta,
+  };
 }
 
 /** Dequantize a raw layer's weights to float64: `q * scale` (per layer or per output column). */
 export function dequantize({ rows, cols, q, scale }: RawLayer): Float64Array {
   const w = new Float64Array(rows * cols);
-  for (let i = 0; i < w.length; i++) w[i] = q[i] * (scale === undefined ? 1 : typeof scale == 'number' ? scale : scale[i % cols]);
+  for (let i = 0; i < w.length; i++)
+    w[i] = q[i] * (scale === undefined ? 1 : typeof scale == 'number' ? scale : scale[i % cols]);
   return w;
 }
 
@@ -193,10 +236,18 @@ export function dequantize({ rows, cols, q, scale }: RawLayer): Float64Array {
 export function loadRawModel(raw: RawModel): Model {
   const layers = raw.layers.map((l) => {
     let w: Float64Array | undefined;
-    return { rows: l.rows, cols: l.cols, get w() { return (w ??= dequantize(l)); }, b: Float64Array.from(l.b) };
+    return {
+      rows: l.rows,
+      cols: l.cols,
+      get w() {
+        return (w ??= dequantize(l));
+      },
+      b: Float64Array.from(l.b),
+    };
   });
   const n = Math.max(...layers.map((l) => l.rows)) + 8;
-  const { rows, cols, q, scale } = raw.layers[0], h = cols / 2;
+  const { rows, cols, q, scale } = raw.layers[0],
+    h = cols / 2;
   let packed;
   // rows * 255 * 127 < 2^25: the bound packing needs.
   if (typeof scale == 'number' && h % 1 == 0 && rows < 1037) {
@@ -204,7 +255,14 @@ export function loadRawModel(raw: RawModel): Model {
     for (let i = 0; i < q.length; i += cols) for (let j = i; j < i + h; j++) w[j] = q[j] + q[j + h] * 2 ** 26;
     packed = { w, f: scale * raw.input.scale };
   }
-  return { ...raw, layers, packed, scratch: layers.map((l) => new Float64Array(l.cols)), idx: new Int32Array(n), val: new Float64Array(n) };
+  return {
+    ...raw,
+    layers,
+    packed,
+    scratch: layers.map((l) => new Float64Array(l.cols)),
+    idx: new Int32Array(n),
+    val: new Float64Array(n),
+  };
 }
 
 /** Parse, validate and dequantize a model file's text (or parsed JSON). */
@@ -221,11 +279,21 @@ export function forward(model: Model, x: ArrayLike<number>, out?: Float64Array, 
 }
 
 /** `forward`; with `pixels`, `x` holds raw 0..255 pixels instead. */
-function run(model: Model, x: ArrayLike<number>, out: Float64Array, xOff: number, outOff: number, pixels?: boolean): Float64Array {
-  const { layers, idx, val, packed } = model, { rows, cols, b } = layers[0], z = model.scratch[0];
+function run(
+  model: Model,
+  x: ArrayLike<number>,
+  out: Float64Array,
+  xOff: number,
+  outOff: number,
+  pixels?: boolean,
+): Float64Array {
+  const { layers, idx, val, packed } = model,
+    { rows, cols, b } = layers[0],
+    z = model.scratch[0];
   // Input-major: gather the inputs that are not zero (most MNIST pixels are), then add x_i * W[i, :]
   // for each (accumulate).
-  let m = 0, exact = pixels && !!packed;
+  let m = 0,
+    exact = pixels && !!packed;
   for (let i = 0; i < rows; i++) {
     const v = x[xOff + i];
     if (v !== 0) {
@@ -237,7 +305,8 @@ function run(model: Model, x: ArrayLike<number>, out: Float64Array, xOff: number
   if (exact) {
     // Integer pixels: the packed sums in z's first half, then each lane's two columns (the high
     // one is the nearest integer to lane / 2^26).
-    const { w, f } = packed!, h = cols / 2;
+    const { w, f } = packed!,
+      h = cols / 2;
     z.fill(0);
     accumulate(z, w, idx, val, m, h);
     for (let j = 0; j < h; j++) {
@@ -252,7 +321,9 @@ function run(model: Model, x: ArrayLike<number>, out: Float64Array, xOff: number
   }
   for (let k = 1; k < layers.length; k++) {
     // A hidden layer: ReLU zeroes about half of its inputs, skipped too.
-    const { rows, cols, w, b } = layers[k], a = model.scratch[k - 1], z = model.scratch[k];
+    const { rows, cols, w, b } = layers[k],
+      a = model.scratch[k - 1],
+      z = model.scratch[k];
     m = 0;
     for (let i = 0; i < rows; i++) {
       if (a[i] > 0) {
@@ -278,15 +349,54 @@ function accumulate(z: Float64Array, w: Float64Array, idx: Int32Array, val: Floa
     val[m++] = 0;
   }
   for (let t = 0; t < m; t += 8) {
-    const a0 = val[t], a1 = val[t + 1], a2 = val[t + 2], a3 = val[t + 3], a4 = val[t + 4], a5 = val[t + 5], a6 = val[t + 6], a7 = val[t + 7];
-    const p0 = idx[t], p1 = idx[t + 1], p2 = idx[t + 2], p3 = idx[t + 3], p4 = idx[t + 4], p5 = idx[t + 5], p6 = idx[t + 6], p7 = idx[t + 7];
+    const a0 = val[t],
+      a1 = val[t + 1],
+      a2 = val[t + 2],
+      a3 = val[t + 3],
+      a4 = val[t + 4],
+      a5 = val[t + 5],
+      a6 = val[t + 6],
+      a7 = val[t + 7];
+    const p0 = idx[t],
+      p1 = idx[t + 1],
+      p2 = idx[t + 2],
+      p3 = idx[t + 3],
+      p4 = idx[t + 4],
+      p5 = idx[t + 5],
+      p6 = idx[t + 6],
+      p7 = idx[t + 7];
     let j = 0;
     for (; j + 1 < n; j += 2) {
-      z[j] += a0 * w[p0 + j] + a1 * w[p1 + j] + a2 * w[p2 + j] + a3 * w[p3 + j] + a4 * w[p4 + j] + a5 * w[p5 + j] + a6 * w[p6 + j] + a7 * w[p7 + j];
-      z[j + 1] += a0 * w[p0 + j + 1] + a1 * w[p1 + j + 1] + a2 * w[p2 + j + 1] + a3 * w[p3 + j + 1] + a4 * w[p4 + j + 1] + a5 * w[p5 + j + 1] + a6 * w[p6 + j + 1] + a7 * w[p7 + j + 1];
+      z[j] +=
+        a0 * w[p0 + j] +
+        a1 * w[p1 + j] +
+        a2 * w[p2 + j] +
+        a3 * w[p3 + j] +
+        a4 * w[p4 + j] +
+        a5 * w[p5 + j] +
+        a6 * w[p6 + j] +
+        a7 * w[p7 + j];
+      z[j + 1] +=
+        a0 * w[p0 + j + 1] +
+        a1 * w[p1 + j + 1] +
+        a2 * w[p2 + j + 1] +
+        a3 * w[p3 + j + 1] +
+        a4 * w[p4 + j + 1] +
+        a5 * w[p5 + j + 1] +
+        a6 * w[p6 + j + 1] +
+        a7 * w[p7 + j + 1];
     }
     // An odd column count leaves one.
-    if (j < n) z[j] += a0 * w[p0 + j] + a1 * w[p1 + j] + a2 * w[p2 + j] + a3 * w[p3 + j] + a4 * w[p4 + j] + a5 * w[p5 + j] + a6 * w[p6 + j] + a7 * w[p7 + j];
+    if (j < n)
+      z[j] +=
+        a0 * w[p0 + j] +
+        a1 * w[p1 + j] +
+        a2 * w[p2 + j] +
+        a3 * w[p3 + j] +
+        a4 * w[p4 + j] +
+        a5 * w[p5 + j] +
+        a6 * w[p6 + j] +
+        a7 * w[p7 + j];
   }
 }
 
@@ -314,7 +424,9 @@ export function forwardBatch(model: Model, xs: ArrayLike<number>, n: number, out
  * pixels has its first layer computed in exact integer arithmetic (`packed`).
  */
 export function forwardPixels(model: Model, pixels: ArrayLike<number>, out?: Float64Array): Float64Array {
-  const size = model.layers[0].rows, classes = model.labels.length, n = pixels.length / size;
+  const size = model.layers[0].rows,
+    classes = model.labels.length,
+    n = pixels.length / size;
   if (n % 1) throw new RangeError(`${pixels.length} pixels, expected a multiple of ${size}`);
   const res = out ?? new Float64Array(n * classes);
   for (let s = 0; s < n; s++) run(model, pixels, res, s * size, s * classes, true);
@@ -338,7 +450,8 @@ export interface Classification {
 
 /** Classify one 28x28 image of 0..255 pixels (ink = 255 on 0). */
 export function classifyPixels(model: Model, pixels: ArrayLike<number>): Classification {
-  if (pixels.length != model.layers[0].rows) throw new RangeError(`${pixels.length} pixels, expected ${model.layers[0].rows}`);
+  if (pixels.length != model.layers[0].rows)
+    throw new RangeError(`${pixels.length} pixels, expected ${model.layers[0].rows}`);
   const probs = forwardPixels(model, pixels);
   let index = 0;
   for (let j = 1; j < probs.length; j++) if (probs[j] > probs[index]) index = j;
@@ -365,10 +478,13 @@ export function toGray(d: ArrayLike<number>): Uint8ClampedArray {
 
 /** Area-average `L` lines of `n` samples (line `l` at `o + l * sl`) into `m` samples each, written transposed: `b[k * L + l]`. */
 function resample(a: ArrayLike<number>, o: number, sl: number, n: number, m: number, L: number): Float64Array {
-  const f = m / n, b = new Float64Array(m * L);
+  const f = m / n,
+    b = new Float64Array(m * L);
   for (let l = 0; l < L; l++) {
     for (let i = 0; i < n; i++) {
-      const u = a[o + l * sl + i], lo = i * f, hi = lo + f;
+      const u = a[o + l * sl + i],
+        lo = i * f,
+        hi = lo + f;
       if (u) for (let k = lo | 0; k < hi; k++) b[k * L + l] += u * (Math.min(hi, k + 1) - Math.max(lo, k));
     }
   }
@@ -391,10 +507,13 @@ function resample(a: ArrayLike<number>, o: number, sl: number, n: number, m: num
 export function preprocess(g: ArrayLike<number>, w: number, h: number, invert?: boolean): Preprocessed {
   const n = w * h;
   if (g.length != n || !n) throw new RangeError(`${g.length} gray values for ${w}x${h}`);
-  const pixels = new Uint8ClampedArray(784), b: number[] = [], box = [w, 0, h, 0, w, 0, h, 0];
+  const pixels = new Uint8ClampedArray(784),
+    b: number[] = [],
+    box = [w, 0, h, 0, w, 0, h, 0];
   for (let i = 0; i < w; i++) b.push(g[i], g[n - w + i]);
   for (let i = 0; i < n; i += w) b.push(g[i], g[i + w - 1]);
-  let bg = new Uint8Array(b).sort()[b.length >> 1], sum = 0;
+  let bg = new Uint8Array(b).sort()[b.length >> 1],
+    sum = 0;
   // One pass, row by row: the sum (for the polarity) and the ink's bounding box in both polarities
   // (x0, x1, y0, y1 brighter than the background, then darker).
   for (let y = 0, i = 0; y < h; y++) {
@@ -410,11 +529,17 @@ export function preprocess(g: ArrayLike<number>, w: number, h: number, invert?: 
       }
     }
   }
-  const inverted = invert ?? sum < bg * n, sg = inverted ? -1 : 1, [x0, x1, y0, y1] = box.slice(inverted ? 4 : 0);
+  const inverted = invert ?? sum < bg * n,
+    sg = inverted ? -1 : 1,
+    [x0, x1, y0, y1] = box.slice(inverted ? 4 : 0);
   const found = x1 - x0 + y1 - y0 > 3;
   if (found) {
-    const bw = x1 - x0 + 1, bh = y1 - y0 + 1, s = 20 / Math.max(bw, bh), v = new Uint8ClampedArray(bw * bh);
-    const ow = Math.round(bw * s) || 1, oh = Math.round(bh * s) || 1;
+    const bw = x1 - x0 + 1,
+      bh = y1 - y0 + 1,
+      s = 20 / Math.max(bw, bh),
+      v = new Uint8ClampedArray(bw * bh);
+    const ow = Math.round(bw * s) || 1,
+      oh = Math.round(bh * s) || 1;
     // The ink inside the box: the difference from the background, under 40 as 0.
     for (let y = 0, o = 0; y < bh; y++) {
       for (let x = 0, i = (y + y0) * w + x0; x < bw; x++, o++, i++) {
@@ -423,14 +548,19 @@ export function preprocess(g: ArrayLike<number>, w: number, h: number, invert?: 
       }
     }
     const q = resample(resample(v, 0, bw, bw, ow, bh), 0, bh, bh, oh, ow);
-    let m = 0, m2 = 0, cx = 0, cy = 0;
+    let m = 0,
+      m2 = 0,
+      cx = 0,
+      cy = 0;
     for (let i = 0; i < q.length; i++) {
       m += q[i];
       m2 += q[i] * q[i];
       cx += (i % ow) * q[i];
       cy += ((i / ow) | 0) * q[i];
     }
-    const dx = Math.min(Math.max(Math.round(14 - cx / m), 0), 28 - ow), dy = Math.min(Math.max(Math.round(14 - cy / m), 0), 28 - oh), top = (217 * m) / m2;
+    const dx = Math.min(Math.max(Math.round(14 - cx / m), 0), 28 - ow),
+      dy = Math.min(Math.max(Math.round(14 - cy / m), 0), 28 - oh),
+      top = (217 * m) / m2;
     for (let i = 0; i < q.length; i++) pixels[(((i / ow) | 0) + dy) * 28 + (i % ow) + dx] = q[i] * top;
   }
   return { pixels, found, inverted };

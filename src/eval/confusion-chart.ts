@@ -69,13 +69,30 @@ export function confusionSvg(confusion: number[][], stats: ClassStats[], title: 
       body.push(rect(x, y, cell, cell, heatColor(share), GRID));
       if (count > 0) {
         const size = String(count).length > 4 ? 12 : 14;
-        body.push(text(x + cell / 2, y + cell / 2 + 5, String(count), { size, anchor: 'middle', fill: Math.sqrt(share) > 0.6 ? '#ffffff' : '#222222', bold: i === j }));
+        body.push(
+          text(x + cell / 2, y + cell / 2 + 5, String(count), {
+            size,
+            anchor: 'middle',
+            fill: Math.sqrt(share) > 0.6 ? '#ffffff' : '#222222',
+            bold: i === j,
+          }),
+        );
       }
     }
     const recall = stats[i].recall;
-    body.push(text(right + 46, y0 + i * cell + cell / 2 + 5, recall === null ? '–' : percent(recall), { size: 12, anchor: 'middle' }));
+    body.push(
+      text(right + 46, y0 + i * cell + cell / 2 + 5, recall === null ? '–' : percent(recall), {
+        size: 12,
+        anchor: 'middle',
+      }),
+    );
     const precision = stats[i].precision;
-    body.push(text(x0 + i * cell + cell / 2, bottom + 28, precision === null ? '–' : percent(precision), { size: 12, anchor: 'middle' }));
+    body.push(
+      text(x0 + i * cell + cell / 2, bottom + 28, precision === null ? '–' : percent(precision), {
+        size: 12,
+        anchor: 'middle',
+      }),
+    );
   }
   return svgDocument(L.width, L.height, body);
 }

@@ -34,7 +34,11 @@ export function readHistory(meta: unknown): History | null {
 export const CURVES_SIZE = { width: 960, height: 400 };
 
 /** Round tick positions covering [lo, hi]: steps of 1, 2 or 5 times a power of ten. */
-export function niceTicks(lo: number, hi: number, target = 5): { lo: number; hi: number; step: number; ticks: number[] } {
+export function niceTicks(
+  lo: number,
+  hi: number,
+  target = 5,
+): { lo: number; hi: number; step: number; ticks: number[] } {
   if (!(hi > lo)) {
     const pad = Math.abs(lo) * 0.05 || 0.05;
     lo -= pad;
@@ -87,7 +91,10 @@ function panelSvg(p: Panel): string[] {
   const yMax = Math.max(...all) * scale;
   // ... but never below 0 for a loss or above 100% for an accuracy.
   const pad = (yMax - yMin) * 0.03 || Math.abs(yMax) * 0.02 || 0.02;
-  const yt = niceTicks(yMin >= 0 ? Math.max(0, yMin - pad) : yMin - pad, p.percent && yMax <= 100 ? Math.min(100, yMax + pad) : yMax + pad);
+  const yt = niceTicks(
+    yMin >= 0 ? Math.max(0, yMin - pad) : yMin - pad,
+    p.percent && yMax <= 100 ? Math.min(100, yMax + pad) : yMax + pad,
+  );
   const xPad = Math.max(0.3, (epochs - 1) * 0.03);
   const xLo = 1 - xPad;
   const xHi = epochs + xPad;
@@ -97,7 +104,9 @@ function panelSvg(p: Panel): string[] {
   for (const t of yt.ticks) {
     const y = p.y + p.h - ((t - yt.lo) / (yt.hi - yt.lo)) * p.h;
     out.push(line(p.x, y, p.x + p.w, y, GRID));
-    out.push(text(p.x - 8, y + 4, t.toFixed(yDecimals) + (p.percent ? '%' : ''), { size: 11, anchor: 'end', fill: MUTED }));
+    out.push(
+      text(p.x - 8, y + 4, t.toFixed(yDecimals) + (p.percent ? '%' : ''), { size: 11, anchor: 'end', fill: MUTED }),
+    );
   }
   // Epoch ticks: 1, then multiples of a round step.
   const xStep = Math.max(1, Math.round(niceTicks(1, Math.max(2, epochs), 8).step));
@@ -121,7 +130,10 @@ function panelSvg(p: Panel): string[] {
     // One polyline per run of consecutive recorded epochs, so a missing value shows as a gap.
     let run: string[] = [];
     const flush = () => {
-      if (run.length > 1) out.push(`<polyline points="${run.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+      if (run.length > 1)
+        out.push(
+          `<polyline points="${run.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2.5"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+        );
       run = [];
     };
     pts.forEach(([e], i) => {
@@ -129,7 +141,8 @@ function panelSvg(p: Panel): string[] {
       run.push(xy[i].join(','));
     });
     flush();
-    if (pts.length <= 40) for (const [cx, cy] of xy) out.push(`<circle cx="${cx}" cy="${cy}" r="3.5" fill="${s.color}"/>`);
+    if (pts.length <= 40)
+      for (const [cx, cy] of xy) out.push(`<circle cx="${cx}" cy="${cy}" r="3.5" fill="${s.color}"/>`);
     // Legend, top right inside the panel.
     const ly = legendY + k * 18;
     out.push(line(p.x + p.w - 185, ly - 4, p.x + p.w - 161, ly - 4, s.color, 2.5, s.dash));
@@ -144,9 +157,22 @@ export function curvesSvg(h: History, title: string, from?: string): string {
   const { width, height } = CURVES_SIZE;
   const epochs = Math.max(0, ...KEYS.map((k) => h[k]?.length ?? 0));
   const panels: Panel[] = [
-    { x: 80, y: 90, w: 370, h: 240, title: 'Training loss', percent: false, series: h.loss ? [{ name: 'loss', values: h.loss, color: '#d95f02' }] : [] },
     {
-      x: 560, y: 90, w: 370, h: 240, title: 'Accuracy', percent: true,
+      x: 80,
+      y: 90,
+      w: 370,
+      h: 240,
+      title: 'Training loss',
+      percent: false,
+      series: h.loss ? [{ name: 'loss', values: h.loss, color: '#d95f02' }] : [],
+    },
+    {
+      x: 560,
+      y: 90,
+      w: 370,
+      h: 240,
+      title: 'Accuracy',
+      percent: true,
       series: [
         ...(h.trainAccuracy ? [{ name: 'train', values: h.trainAccuracy, color: '#7f7f7f', dash: '6 4' }] : []),
         ...(h.valAccuracy ? [{ name: 'validation', values: h.valAccuracy, color: '#1f77b4' }] : []),
@@ -155,7 +181,12 @@ export function curvesSvg(h: History, title: string, from?: string): string {
   ];
   return svgDocument(width, height, [
     text(16, 28, title, { size: 18, bold: true }),
-    text(16, 50, `${epochs} epoch${epochs === 1 ? '' : 's'} recorded in ${from ? `the meta.history of ${from}, the float model this one was quantized from` : "the model's meta.history"}`, { size: 13, fill: MUTED }),
+    text(
+      16,
+      50,
+      `${epochs} epoch${epochs === 1 ? '' : 's'} recorded in ${from ? `the meta.history of ${from}, the float model this one was quantized from` : "the model's meta.history"}`,
+      { size: 13, fill: MUTED },
+    ),
     ...panels.flatMap(panelSvg),
   ]);
 }

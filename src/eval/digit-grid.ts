@@ -43,21 +43,35 @@ export function gridLayout(tiles: number, captionLines: number, side = 28): Grid
     tileWidth: PITCH_X - 8,
     tileHeight,
     digitSize,
-    digitAt: (k) => ({ x: 10 + (k % COLS) * PITCH_X + (PITCH_X - digitSize) / 2, y: HEADER + Math.floor(k / COLS) * (tileHeight + 10) + PAD }),
+    digitAt: (k) => ({
+      x: 10 + (k % COLS) * PITCH_X + (PITCH_X - digitSize) / 2,
+      y: HEADER + Math.floor(k / COLS) * (tileHeight + 10) + PAD,
+    }),
   };
 }
 
 /** Render the grid to PNG bytes: a title, up to two subtitle lines, the tiles (`empty` when there are none). */
-export async function renderDigitGrid(title: string, subtitle: string[], tiles: Tile[], empty: string, side = 28): Promise<Buffer> {
+export async function renderDigitGrid(
+  title: string,
+  subtitle: string[],
+  tiles: Tile[],
+  empty: string,
+  side = 28,
+): Promise<Buffer> {
   const lines = Math.max(1, ...tiles.map((t) => t.caption.length));
   const L = gridLayout(tiles.length, lines, side);
-  const body: string[] = [text(16, 30, title, { size: 18, bold: true }), ...subtitle.slice(0, 2).map((s, i) => text(16, 52 + i * 18, s, { size: 13, fill: MUTED }))];
+  const body: string[] = [
+    text(16, 30, title, { size: 18, bold: true }),
+    ...subtitle.slice(0, 2).map((s, i) => text(16, 52 + i * 18, s, { size: 13, fill: MUTED })),
+  ];
   if (tiles.length === 0) body.push(text(L.width / 2, HEADER + 26, empty, { size: 15, anchor: 'middle', fill: MUTED }));
   tiles.forEach((t, k) => {
     const d = L.digitAt(k);
     body.push(rect(d.x - PAD + 4, d.y - PAD, L.tileWidth, L.tileHeight, '#ffffff', GRID));
     t.caption.forEach((segs, li) => {
-      body.push(text(d.x + L.digitSize / 2, d.y + L.digitSize + 4 + (li + 1) * LINE - 3, segs, { size: 13, anchor: 'middle' }));
+      body.push(
+        text(d.x + L.digitSize / 2, d.y + L.digitSize + 4 + (li + 1) * LINE - 3, segs, { size: 13, anchor: 'middle' }),
+      );
     });
   });
   const canvas = await svgToCanvas(svgDocument(L.width, L.height, body));

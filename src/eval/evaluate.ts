@@ -99,7 +99,8 @@ function checkFitsMnist(m: ModelFile, split: MnistSplit): void {
  * recorded sha256, the float model's full history is used instead.
  */
 function trainingHistory(m: ModelFile): { history: History; from?: string } | null {
-  const meta = m.raw.meta as { history?: unknown; quantization?: { source?: { file?: unknown; sha256?: unknown } } } | undefined;
+  const meta = m.raw.meta as
+    { history?: unknown; quantization?: { source?: { file?: unknown; sha256?: unknown } } } | undefined;
   const own = readHistory(meta);
   const src = meta?.quantization?.source;
   if (src && typeof src.file === 'string' && typeof src.sha256 === 'string') {
@@ -169,7 +170,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   const test = mnist.test!;
   for (const m of b ? [a, b] : [a]) checkFitsMnist(m, test);
 
-  const run = (m: ModelFile) => predictImages(m.model, test.images, test.count, (done) => opts.onProgress?.(m.path, done, test.count));
+  const run = (m: ModelFile) =>
+    predictImages(m.model, test.images, test.count, (done) => opts.onProgress?.(m.path, done, test.count));
   const pa = run(a);
   const report: EvalReport = {
     format: EVAL_FORMAT,

@@ -17,7 +17,12 @@ export interface Predictions {
 const CHUNK = 500;
 
 /** `images` holds `count` images of `pixelsPer` bytes each (0..255, ink = 255). */
-export function predictImages(model: Model, images: Uint8Array, count: number, onProgress?: (done: number) => void): Predictions {
+export function predictImages(
+  model: Model,
+  images: Uint8Array,
+  count: number,
+  onProgress?: (done: number) => void,
+): Predictions {
   const pixelsPer = model.layers[0].rows;
   const classes = model.labels.length;
   const probs = new Float64Array(count * classes);

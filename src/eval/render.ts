@@ -30,7 +30,9 @@ export async function svgToCanvas(svg: string): Promise<Canvas> {
 }
 
 export async function canvasToPng(c: Canvas): Promise<Buffer> {
-  return sharp(c.data, { raw: { width: c.width, height: c.height, channels: 3 } }).png().toBuffer();
+  return sharp(c.data, { raw: { width: c.width, height: c.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 let probe: Promise<boolean> | undefined;

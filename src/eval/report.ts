@@ -73,32 +73,50 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
   };
   const textRendered = await textRenders();
   if (!textRendered) {
-    rep.warnings.push(`no font on this machine drew text, so the PNGs in ${dir} have no labels or numbers (install a TrueType font, e.g. \`apt-get install fonts-dejavu-core\`); report.json has every number`);
+    rep.warnings.push(
+      `no font on this machine drew text, so the PNGs in ${dir} have no labels or numbers (install a TrueType font, e.g. \`apt-get install fonts-dejavu-core\`); report.json has every number`,
+    );
   }
 
-  await put('confusion.png', await svgToPng(confusionSvg(
-    m.confusion,
-    m.classes,
-    `Confusion matrix: ${name}`,
-    `accuracy ${percent(m.accuracy, 2)} (${m.correct} of ${m.count} test digits) · shade: share of the row`,
-  )));
+  await put(
+    'confusion.png',
+    await svgToPng(
+      confusionSvg(
+        m.confusion,
+        m.classes,
+        `Confusion matrix: ${name}`,
+        `accuracy ${percent(m.accuracy, 2)} (${m.correct} of ${m.count} test digits) · shade: share of the row`,
+      ),
+    ),
+  );
 
   // Most confident mistakes first: those are the ones worth looking at.
   const errors = [...m.errors].sort((x, y) => y.probability - x.probability || x.index - y.index).slice(0, MAX_TILES);
   const errorTiles: Tile[] = errors.map((e) => ({
     pixels: digit(test, e.index),
     caption: [
-      [{ text: labels[e.label], bold: true }, { text: ' → ', fill: MUTED }, { text: labels[e.predicted], fill: BAD, bold: true }, { text: `  ${pct(e.probability)}`, fill: MUTED }],
+      [
+        { text: labels[e.label], bold: true },
+        { text: ' → ', fill: MUTED },
+        { text: labels[e.predicted], fill: BAD, bold: true },
+        { text: `  ${pct(e.probability)}`, fill: MUTED },
+      ],
       [{ text: `#${e.index}`, fill: MUTED }],
     ],
   }));
-  await put('errors.png', await renderDigitGrid(
-    `Misclassified test digits: ${name}`,
-    [`${m.errors.length} of ${m.count} misclassified, most confident first · caption: true → predicted (probability), test index`, ...leftOut(m.errors.length, errors.length)],
-    errorTiles,
-    'no misclassified digits',
-    test.cols,
-  ));
+  await put(
+    'errors.png',
+    await renderDigitGrid(
+      `Misclassified test digits: ${name}`,
+      [
+        `${m.errors.length} of ${m.count} misclassified, most confident first · caption: true → predicted (probability), test index`,
+        ...leftOut(m.errors.length, errors.length),
+      ],
+      errorTiles,
+      'no misclassified digits',
+      test.cols,
+    ),
+  );
 
   const history = m.history;
   if (history) await put('curves.png', await svgToPng(curvesSvg(history, `Training history: ${name}`, m.historyFrom)));
@@ -117,24 +135,36 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
     const tiles: Tile[] = shown.map((d) => ({
       pixels: digit(test, d.index),
       caption: [
-        [{ text: 'true ', fill: MUTED }, { text: labels[d.label], bold: true }],
+        [
+          { text: 'true ', fill: MUTED },
+          { text: labels[d.label], bold: true },
+        ],
         pred('A', d.a, d.label),
         pred('B', d.b, d.label),
         [{ text: `#${d.index}`, fill: MUTED }],
       ],
     }));
-    await put('disagreements.png', await renderDigitGrid(
-      `Where the models disagree: A ${name} vs B ${nameB}`,
-      [
-        `${c.disagreements.length} of ${c.agreement.count} test digits differ · agreement ${percent(c.agreement.rate, 2)} · accuracy A ${percent(m.accuracy, 2)}, B ${percent(c.model.accuracy, 2)} · green = right, red = wrong`,
-        ...leftOut(c.disagreements.length, shown.length),
-      ],
-      tiles,
-      'the two models agree on every test digit',
-      test.cols,
-    ));
+    await put(
+      'disagreements.png',
+      await renderDigitGrid(
+        `Where the models disagree: A ${name} vs B ${nameB}`,
+        [
+          `${c.disagreements.length} of ${c.agreement.count} test digits differ · agreement ${percent(c.agreement.rate, 2)} · accuracy A ${percent(m.accuracy, 2)}, B ${percent(c.model.accuracy, 2)} · green = right, red = wrong`,
+          ...leftOut(c.disagreements.length, shown.length),
+        ],
+        tiles,
+        'the two models agree on every test digit',
+        test.cols,
+      ),
+    );
   }
 
-  rep.report = { dir, files: [...files, 'report.json'], errorsShown: errors.length, ...(disagreementsShown !== undefined ? { disagreementsShown } : {}), textRendered };
+  rep.report = {
+    dir,
+    files: [...files, 'report.json'],
+    errorsShown: errors.length,
+    ...(disagreementsShown !== undefined ? { disagreementsShown } : {}),
+    textRendered,
+  };
   await put('report.json', JSON.stringify(rep, null, 2) + '\n');
 }

@@ -44,9 +44,15 @@ export function text(x: number, y: number, content: string | Segment[], style: T
     // librsvg drops spaces at tspan edges (even no-break spaces) unless told to keep them.
     typeof content === 'string' ? '' : 'xml:space="preserve"',
   ].filter(Boolean);
-  const body = typeof content === 'string'
-    ? esc(content)
-    : content.map((s) => `<tspan${s.fill ? ` fill="${s.fill}"` : ''}${s.bold ? ' font-weight="bold"' : ''}>${esc(s.text)}</tspan>`).join('');
+  const body =
+    typeof content === 'string'
+      ? esc(content)
+      : content
+          .map(
+            (s) =>
+              `<tspan${s.fill ? ` fill="${s.fill}"` : ''}${s.bold ? ' font-weight="bold"' : ''}>${esc(s.text)}</tspan>`,
+          )
+          .join('');
   return `<text ${attrs.join(' ')}>${body}</text>`;
 }
 

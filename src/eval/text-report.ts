@@ -24,12 +24,21 @@ function accuracyLine(m: ModelEval): string {
  * Pad every cell to its column's width (right-aligned, or left-aligned for the columns in
  * `left`); `paint` colours a cell after padding so escape codes do not upset the alignment.
  */
-function table(rows: string[][], paint?: (r: number, c: number, cell: string) => string, left: number[] = []): string[] {
+function table(
+  rows: string[][],
+  paint?: (r: number, c: number, cell: string) => string,
+  left: number[] = [],
+): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r, ri) => r.map((cell, c) => {
-    const padded = left.includes(c) ? cell.padEnd(widths[c]) : cell.padStart(widths[c]);
-    return paint ? paint(ri, c, padded) : padded;
-  }).join('  ').trimEnd());
+  return rows.map((r, ri) =>
+    r
+      .map((cell, c) => {
+        const padded = left.includes(c) ? cell.padEnd(widths[c]) : cell.padStart(widths[c]);
+        return paint ? paint(ri, c, padded) : padded;
+      })
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export function formatEvalText(rep: EvalReport, color: ChalkInstance): string[] {
@@ -45,18 +54,28 @@ export function formatEvalText(rep: EvalReport, color: ChalkInstance): string[] 
   if (b) {
     out.push(color.bold(`accuracy A ${accuracyLine(a)}`), color.bold(`accuracy B ${accuracyLine(b)}`));
     const ag = rep.compare!.agreement;
-    out.push(color.bold(`agreement  ${percent(ag.rate, 2)}  (same prediction on ${ag.agree} of ${ag.count}; they disagree on ${ag.count - ag.agree})`));
+    out.push(
+      color.bold(
+        `agreement  ${percent(ag.rate, 2)}  (same prediction on ${ag.agree} of ${ag.count}; they disagree on ${ag.count - ag.agree})`,
+      ),
+    );
   } else {
     out.push(color.bold(`accuracy   ${accuracyLine(a)}`));
   }
   for (const m of b ? [a, b] : [a]) {
     if (m.metaTestAccuracy !== undefined && Math.abs(m.metaTestAccuracy - m.accuracy) > 1e-9) {
-      out.push(color.yellow(`note       ${path.basename(m.path)}: meta.testAccuracy says ${percent(m.metaTestAccuracy, 2)}, measured ${percent(m.accuracy, 2)}`));
+      out.push(
+        color.yellow(
+          `note       ${path.basename(m.path)}: meta.testAccuracy says ${percent(m.metaTestAccuracy, 2)}, measured ${percent(m.accuracy, 2)}`,
+        ),
+      );
     }
   }
 
   out.push('');
-  const head = b ? ['class', 'A precision', 'A recall', 'B precision', 'B recall', 'support'] : ['class', 'precision', 'recall', 'support'];
+  const head = b
+    ? ['class', 'A precision', 'A recall', 'B precision', 'B recall', 'support']
+    : ['class', 'precision', 'recall', 'support'];
   const rows = a.classes.map((c, i) => [
     c.label,
     rate(c.precision),
@@ -69,11 +88,13 @@ export function formatEvalText(rep: EvalReport, color: ChalkInstance): string[] 
   out.push('', `confusion matrix${b ? ' of A' : ''} (rows: true digit, columns: predicted)`);
   const labels = a.classes.map((c) => c.label);
   const grid = [['true\\pred', ...labels], ...a.confusion.map((row, i) => [labels[i], ...row.map(String)])];
-  out.push(...table(grid, (r, c, cell) => {
-    if (r === 0 || c === 0) return color.bold(cell);
-    if (r === c) return color.green.bold(cell);
-    return a.confusion[r - 1][c - 1] === 0 ? color.dim(cell) : color.yellow(cell);
-  }));
+  out.push(
+    ...table(grid, (r, c, cell) => {
+      if (r === 0 || c === 0) return color.bold(cell);
+      if (r === c) return color.green.bold(cell);
+      return a.confusion[r - 1][c - 1] === 0 ? color.dim(cell) : color.yellow(cell);
+    }),
+  );
 
   if (rep.compare && rep.compare.disagreements.length > 0) {
     const d = rep.compare.disagreements;
@@ -82,15 +103,25 @@ export function formatEvalText(rep: EvalReport, color: ChalkInstance): string[] 
       return p.predicted === label ? s : `${s} ✗`;
     };
     out.push('', `where A and B disagree (test index, true digit, each model's prediction and probability; ✗ = wrong)`);
-    const list = d.slice(0, MAX_LISTED).map((x) => [`#${x.index}`, labels[x.label], mark(x.a, x.label), mark(x.b, x.label)]);
-    out.push(...table([['digit', 'true', 'A', 'B'], ...list], (r, _c, cell) => (r === 0 ? color.bold(cell) : cell), [0, 2, 3]));
-    if (d.length > MAX_LISTED) out.push(color.dim(`... ${d.length - MAX_LISTED} more (all of them are in --json${rep.report ? ' and report.json' : ''})`));
+    const list = d
+      .slice(0, MAX_LISTED)
+      .map((x) => [`#${x.index}`, labels[x.label], mark(x.a, x.label), mark(x.b, x.label)]);
+    out.push(
+      ...table([['digit', 'true', 'A', 'B'], ...list], (r, _c, cell) => (r === 0 ? color.bold(cell) : cell), [0, 2, 3]),
+    );
+    if (d.length > MAX_LISTED)
+      out.push(
+        color.dim(
+          `... ${d.length - MAX_LISTED} more (all of them are in --json${rep.report ? ' and report.json' : ''})`,
+        ),
+      );
   }
 
   if (rep.report) {
     const r = rep.report;
     out.push('', `report     ${r.dir}: ${r.files.join(', ')}`);
-    if (r.errorsShown < a.errors.length) out.push(`           errors.png shows the ${r.errorsShown} most confident of ${a.errors.length} mistakes`);
+    if (r.errorsShown < a.errors.length)
+      out.push(`           errors.png shows the ${r.errorsShown} most confident of ${a.errors.length} mistakes`);
     if (!r.files.includes('curves.png')) out.push(`           no curves.png: the model's meta has no training history`);
   }
   return out;

@@ -17,7 +17,11 @@ function trackTemp(p: string): void {
     hooked = true;
     process.on('exit', () => {
       for (const f of pending) {
-        try { fs.unlinkSync(f); } catch { /* already gone */ }
+        try {
+          fs.unlinkSync(f);
+        } catch {
+          /* already gone */
+        }
       }
     });
   }
@@ -60,7 +64,9 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
  * For streamed writes (downloads): reserve a temp path beside `target`. Call `commit()` to rename
  * it into place once its contents are verified, or `discard()` on any failure.
  */
-export async function openAtomic(target: string): Promise<{ tmp: string; commit: () => Promise<void>; discard: () => Promise<void> }> {
+export async function openAtomic(
+  target: string,
+): Promise<{ tmp: string; commit: () => Promise<void>; discard: () => Promise<void> }> {
   await fsp.mkdir(path.dirname(target) || '.', { recursive: true });
   const tmp = tempPathFor(target);
   trackTemp(tmp);

@@ -44,9 +44,13 @@ function littleEndian(): void {
 export function encodeCheckpoint(ck: Checkpoint): Buffer {
   littleEndian();
   const header = {
-    format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION,
-    config: ck.config, dataset: ck.dataset, paramCount: ck.paramCount,
-    progress: ck.progress, orderLength: ck.order ? ck.order.length : 0,
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    config: ck.config,
+    dataset: ck.dataset,
+    paramCount: ck.paramCount,
+    progress: ck.progress,
+    orderLength: ck.order ? ck.order.length : 0,
   };
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (4 - (json.length % 4)) % 4;
@@ -71,13 +75,22 @@ const isNumArray = (x: unknown) => Array.isArray(x) && x.every(isNum);
 
 export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   littleEndian();
-  const bad = (what: string) => invalidInput(`${file}: ${what}; not a usable checkpoint (start the run again without --resume)`);
+  const bad = (what: string) =>
+    invalidInput(`${file}: ${what}; not a usable checkpoint (start the run again without --resume)`);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < FIXED + HASH || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw bad('not a digitkit checkpoint (bad magic)');
+  if (buf.length < FIXED + HASH || !buf.subarray(0, MAGIC.length).equals(MAGIC))
+    throw bad('not a digitkit checkpoint (bad magic)');
   const version = buf.readUInt32LE(MAGIC.length);
-  if (version !== CHECKPOINT_VERSION) throw bad(`checkpoint version ${version}, this digitkit reads version ${CHECKPOINT_VERSION}`);
+  if (version !== CHECKPOINT_VERSION)
+    throw bad(`checkpoint version ${version}, this digitkit reads version ${CHECKPOINT_VERSION}`);
   const body = buf.subarray(0, buf.length - HASH);
-  if (!createHash('sha256').update(body).digest().equals(buf.subarray(buf.length - HASH))) throw bad('checksum mismatch (truncated or corrupted)');
+  if (
+    !createHash('sha256')
+      .update(body)
+      .digest()
+      .equals(buf.subarray(buf.length - HASH))
+  )
+    throw bad('checksum mismatch (truncated or corrupted)');
   const headerLen = buf.readUInt32LE(MAGIC.length + 4);
   if (headerLen % 4 !== 0 || FIXED + headerLen > body.length) throw bad(`header length ${headerLen} is invalid`);
   let h: Record<string, unknown>;
@@ -88,17 +101,28 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   } catch {
     throw bad('header is not valid JSON');
   }
-  if (h.format !== CHECKPOINT_FORMAT) throw bad(`format is ${JSON.stringify(h.format)}, expected "${CHECKPOINT_FORMAT}"`);
+  if (h.format !== CHECKPOINT_FORMAT)
+    throw bad(`format is ${JSON.stringify(h.format)}, expected "${CHECKPOINT_FORMAT}"`);
   const p = h.progress;
-  if (!isObj(h.config) || !isObj(h.dataset) || !isObj(p) || !isObj(p.history)) throw bad('header lacks config, dataset or progress');
-  if (!Number.isInteger(h.paramCount) || (h.paramCount as number) <= 0 || !Number.isInteger(h.orderLength) || (h.orderLength as number) < 0) throw bad('header has invalid sizes');
-  for (const k of ['epoch', 'stepInEpoch', 'step', 'epochLoss', 'epochCorrect', 'epochSeen'] as const) if (!isNum(p[k])) throw bad(`progress.${k} is missing`);
-  if (!isNumArray(p.rng) || (p.rng as number[]).length !== 4 || typeof p.orderDrawn !== 'boolean') throw bad('progress.rng or progress.orderDrawn is invalid');
+  if (!isObj(h.config) || !isObj(h.dataset) || !isObj(p) || !isObj(p.history))
+    throw bad('header lacks config, dataset or progress');
+  if (
+    !Number.isInteger(h.paramCount) ||
+    (h.paramCount as number) <= 0 ||
+    !Number.isInteger(h.orderLength) ||
+    (h.orderLength as number) < 0
+  )
+    throw bad('header has invalid sizes');
+  for (const k of ['epoch', 'stepInEpoch', 'step', 'epochLoss', 'epochCorrect', 'epochSeen'] as const)
+    if (!isNum(p[k])) throw bad(`progress.${k} is missing`);
+  if (!isNumArray(p.rng) || (p.rng as number[]).length !== 4 || typeof p.orderDrawn !== 'boolean')
+    throw bad('progress.rng or progress.orderDrawn is invalid');
   const paramCount = h.paramCount as number;
   const orderLength = h.orderLength as number;
   if (p.orderDrawn !== orderLength > 0) throw bad('training order does not match progress.orderDrawn');
   const stateBytes = 3 * paramCount * 4;
-  if (body.length !== FIXED + headerLen + stateBytes + orderLength * 4) throw bad(`holds ${body.length} bytes, its header promises ${FIXED + headerLen + stateBytes + orderLength * 4}`);
+  if (body.length !== FIXED + headerLen + stateBytes + orderLength * 4)
+    throw bad(`holds ${body.length} bytes, its header promises ${FIXED + headerLen + stateBytes + orderLength * 4}`);
   // Copy into fresh, aligned arrays (the file buffer's offsets need not be multiples of 4).
   const at = FIXED + headerLen;
   const state = new Float32Array(3 * paramCount);
@@ -108,8 +132,16 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     order = new Int32Array(orderLength);
     new Uint8Array(order.buffer).set(buf.subarray(at + stateBytes, at + stateBytes + orderLength * 4));
   }
-  for (let i = 0; i < state.length; i++) if (!Number.isFinite(state[i])) throw bad(`non-finite parameter or moment at index ${i}`);
-  return { config: h.config as unknown as TrainConfig, dataset: h.dataset as Record<string, string>, paramCount, progress: p as unknown as TrainProgress, state, order };
+  for (let i = 0; i < state.length; i++)
+    if (!Number.isFinite(state[i])) throw bad(`non-finite parameter or moment at index ${i}`);
+  return {
+    config: h.config as unknown as TrainConfig,
+    dataset: h.dataset as Record<string, string>,
+    paramCount,
+    progress: p as unknown as TrainProgress,
+    state,
+    order,
+  };
 }
 
 export async function readCheckpoint(file: string): Promise<Checkpoint> {

@@ -26,7 +26,8 @@ export interface GrayImage {
   format: string;
 }
 
-export const imageRejected = (name: string, reason: string) => new DigitkitError(ExitCode.imageRejected, `${name}: ${reason}`);
+export const imageRejected = (name: string, reason: string) =>
+  new DigitkitError(ExitCode.imageRejected, `${name}: ${reason}`);
 
 /**
  * The format from the file's first bytes, or null. Only these reach sharp: the name decides nothing,
@@ -46,7 +47,14 @@ export function sniffImageFormat(b: Uint8Array): string | null {
 /** Why sharp refused, in words a user can act on. */
 function describeDecodeError(bytes: Uint8Array, format: string, libvips: string): string {
   // libvips can report a line more than once, and over several lines: one line, each reason once.
-  const message = [...new Set(libvips.split('\n').map((l) => l.trim()).filter(Boolean))].join('; ');
+  const message = [
+    ...new Set(
+      libvips
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    ),
+  ].join('; ');
   if (/pixel limit/i.test(message)) {
     // PNG keeps its size at a fixed offset: say how large the header claims the image is.
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -62,19 +70,36 @@ function describeDecodeError(bytes: Uint8Array, format: string, libvips: string)
 }
 
 /** Decode an image file's bytes (`name` is used in errors) to gray pixels, refusing bombs by their header. */
-export async function decodeImage(bytes: Uint8Array, name: string, opts: { pngFastPath?: boolean } = {}): Promise<GrayImage> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  name: string,
+  opts: { pngFastPath?: boolean } = {},
+): Promise<GrayImage> {
   if (bytes.length === 0) throw imageRejected(name, 'empty file (0 bytes)');
   const format = sniffImageFormat(bytes);
   if (!format) throw imageRejected(name, 'not an image (expected PNG, JPEG, WebP, GIF, TIFF or AVIF)');
   if (format === 'png' && opts.pngFastPath !== false) {
     const png = await decodeSimplePng(bytes, MAX_IMAGE_PIXELS);
-    if (png) return { width: png.width, height: png.height, gray: png.channels === 1 ? new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length) : toGray(png.data), format };
+    if (png)
+      return {
+        width: png.width,
+        height: png.height,
+        gray:
+          png.channels === 1
+            ? new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length)
+            : toGray(png.data),
+        format,
+      };
   }
   const sharp = await loadSharp();
   try {
     // failOn 'warning' (sharp's default, stated here) also refuses truncated data it could half-decode;
     // autoOrient turns phone photos upright; sRGB + alpha gives 4 channels whatever the file holds.
-    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'warning', autoOrient: true })
+    const { data, info } = await sharp(bytes, {
+      limitInputPixels: MAX_IMAGE_PIXELS,
+      failOn: 'warning',
+      autoOrient: true,
+    })
       .toColourspace('srgb')
       .ensureAlpha()
       .raw()
@@ -88,7 +113,9 @@ export async function decodeImage(bytes: Uint8Array, name: string, opts: { pngFa
 /** A 28x28 model input (ink = 255 on 0) as a PNG, so a user can see what the model saw. */
 export async function encodeInputPng(pixels: Uint8Array | Uint8ClampedArray, size = 28): Promise<Buffer> {
   const sharp = await loadSharp();
-  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width: size, height: size, channels: 1 } })
+  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
+    raw: { width: size, height: size, channels: 1 },
+  })
     .toColourspace('b-w')
     .png()
     .toBuffer();

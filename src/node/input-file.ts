@@ -13,7 +13,8 @@ export async function readInputFile(file: string, kind: string, limit: number, m
   try {
     const st = await fsp.stat(file);
     if (!st.isFile()) throw invalidInput(`${file}: not a regular file`);
-    if (st.size > limit) throw invalidInput(`${file}: ${st.size} bytes, larger than the ${limit}-byte limit for a ${kind} file`);
+    if (st.size > limit)
+      throw invalidInput(`${file}: ${st.size} bytes, larger than the ${limit}-byte limit for a ${kind} file`);
     return await fsp.readFile(file);
   } catch (err) {
     if (err instanceof DigitkitError) throw err;

@@ -35,7 +35,10 @@ export async function readModelFile(file: string): Promise<ModelFile> {
     path: file,
     bytes,
     get sha256() {
-      return (sha256 ??= (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(bytes).digest('hex'));
+      return (sha256 ??= (require('node:crypto') as typeof import('node:crypto'))
+        .createHash('sha256')
+        .update(bytes)
+        .digest('hex'));
     },
     raw,
     model: loadRawModel(raw),
@@ -95,10 +98,13 @@ export function formatModel(m: ModelToWrite): string {
     input: m.input ?? { width: 28, height: 28, scale: 1 / 255 },
     labels: m.labels ?? ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
     layers: m.layers.map((l) => {
-      if ((m.dtype === 'int8') !== (l.w instanceof Int8Array)) throw new Error(`layer weights do not match dtype ${m.dtype}`);
-      if (l.w.length !== l.rows * l.cols) throw new Error(`layer has ${l.w.length} weights, expected ${l.rows}x${l.cols}`);
+      if ((m.dtype === 'int8') !== l.w instanceof Int8Array)
+        throw new Error(`layer weights do not match dtype ${m.dtype}`);
+      if (l.w.length !== l.rows * l.cols)
+        throw new Error(`layer has ${l.w.length} weights, expected ${l.rows}x${l.cols}`);
       const layer: Record<string, unknown> = { rows: l.rows, cols: l.cols, w: bytesOf(l.w).toString('base64') };
-      if (m.dtype === 'int8') layer.scale = typeof l.scale === 'number' ? l.scale : Array.from(l.scale as ArrayLike<number>);
+      if (m.dtype === 'int8')
+        layer.scale = typeof l.scale === 'number' ? l.scale : Array.from(l.scale as ArrayLike<number>);
       layer.b = l.b instanceof Float32Array ? Array.from(l.b, shortestFloat32) : Array.from(l.b);
       return layer;
     }),

@@ -8,7 +8,6 @@
  */
 import zlib from 'node:zlib';
 
-
 export interface RawPng {
   width: number;
   height: number;
@@ -48,8 +47,12 @@ function unfilter(raw: Uint8Array, width: number, height: number, bpp: number): 
         break;
       case 4:
         for (let x = 0; x < stride; x++) {
-          const a = x >= bpp ? cur[x - bpp] : 0, b = up[x], c = x >= bpp ? up[x - bpp] : 0;
-          const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+          const a = x >= bpp ? cur[x - bpp] : 0,
+            b = up[x],
+            c = x >= bpp ? up[x - bpp] : 0;
+          const pa = Math.abs(b - c),
+            pb = Math.abs(a - c),
+            pc = Math.abs(a + b - 2 * c);
           cur[x] = line[x] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
         }
         break;
@@ -68,14 +71,21 @@ export async function decodeSimplePng(bytes: Uint8Array, maxPixels: number): Pro
   if (bytes.length < 33 || SIGNATURE.some((b, i) => bytes[i] !== b)) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const idat: Uint8Array[] = [];
-  let width = 0, height = 0, colourType = -1, ended = false;
-  for (let at = 8; at + 12 <= bytes.length; ) {
+  let width = 0,
+    height = 0,
+    colourType = -1,
+    ended = false;
+  for (let at = 8; at + 12 <= bytes.length;) {
     const len = view.getUint32(at);
     const type = String.fromCharCode(bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]);
     const data = bytes.subarray(at + 8, at + 8 + len);
     if (data.length !== len) return null;
     // A chunk whose CRC does not match is corruption: sharp (libpng) refuses it, and names it.
-    if (typeof zlib.crc32 !== 'function' || zlib.crc32(bytes.subarray(at + 4, at + 8 + len)) !== view.getUint32(at + 8 + len)) return null;
+    if (
+      typeof zlib.crc32 !== 'function' ||
+      zlib.crc32(bytes.subarray(at + 4, at + 8 + len)) !== view.getUint32(at + 8 + len)
+    )
+      return null;
     if (type === 'IHDR') {
       width = view.getUint32(at + 8);
       height = view.getUint32(at + 12);
@@ -84,7 +94,10 @@ export async function decodeSimplePng(bytes: Uint8Array, maxPixels: number): Pro
       if (data[8] !== 8 || data[10] !== 0 || data[11] !== 0 || data[12] !== 0 || !(colourType in CHANNELS)) return null;
       if (width === 0 || height === 0 || width * height > maxPixels) return null;
     } else if (type === 'IDAT') idat.push(data);
-    else if (type === 'IEND') { ended = true; break; }
+    else if (type === 'IEND') {
+      ended = true;
+      break;
+    }
     // Palette, single-colour transparency and colour profiles change the pixels: sharp applies them.
     else if (type === 'PLTE' || type === 'tRNS' || type === 'iCCP') return null;
     at += 12 + len;
@@ -96,7 +109,10 @@ export async function decodeSimplePng(bytes: Uint8Array, maxPixels: number): Pro
   try {
     // Synchronously: a hop to the thread pool and back cost more than the inflating itself (a
     // drawing's PNG inflates in about 0.1 ms), and on two cores that thread competes with this one.
-    raw = zlib.inflateSync(idat.length === 1 ? idat[0] : Buffer.concat(idat), { maxOutputLength: expected + 1, chunkSize: Math.max(64, expected + 1) });
+    raw = zlib.inflateSync(idat.length === 1 ? idat[0] : Buffer.concat(idat), {
+      maxOutputLength: expected + 1,
+      chunkSize: Math.max(64, expected + 1),
+    });
   } catch {
     return null;
   }

@@ -31,7 +31,11 @@ export function topK(model: Model, probs: ArrayLike<number>, k: number): TopEntr
  * Classify one encoded image (PNG, JPEG, ...). `name` names it in errors. A blank image is rejected
  * ("no digit found") rather than given a confident guess.
  */
-export async function classifyImage(bytes: Uint8Array, model: Model, opts: { name?: string; invert?: InvertMode; top?: number } = {}): Promise<ImageClassification> {
+export async function classifyImage(
+  bytes: Uint8Array,
+  model: Model,
+  opts: { name?: string; invert?: InvertMode; top?: number } = {},
+): Promise<ImageClassification> {
   const name = opts.name ?? 'image';
   const img = await decodeImage(bytes, name);
   const pre = preprocess(img.gray, img.width, img.height, INVERT[opts.invert ?? 'auto']);

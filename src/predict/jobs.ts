@@ -44,7 +44,8 @@ export interface JobSettings {
 /** Images larger than this are refused before being read (no compressed image under the pixel limit is this big). */
 export const MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024;
 
-const isImageName = (name: string) => !name.startsWith('.') && IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
+const isImageName = (name: string) =>
+  !name.startsWith('.') && IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 
 function describeFsError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
@@ -69,8 +70,12 @@ export async function expandInputs(inputs: string[]): Promise<Job[]> {
         jobs.push({ file: input });
         continue;
       }
-      const names = (await fsp.readdir(input, { withFileTypes: true })).filter((d) => !d.isDirectory() && isImageName(d.name)).map((d) => d.name).sort();
-      if (names.length === 0) jobs.push({ file: input, error: `directory has no image files (${IMAGE_EXTENSIONS.join(' ')})` });
+      const names = (await fsp.readdir(input, { withFileTypes: true }))
+        .filter((d) => !d.isDirectory() && isImageName(d.name))
+        .map((d) => d.name)
+        .sort();
+      if (names.length === 0)
+        jobs.push({ file: input, error: `directory has no image files (${IMAGE_EXTENSIONS.join(' ')})` });
       for (const n of names) jobs.push({ file: path.join(input, n) });
     } catch (err) {
       jobs.push({ file: input, error: describeFsError(err) });
@@ -95,8 +100,10 @@ export function assignSaveNames(jobs: Job[], dir: string): void {
 // fs's callback API: per small file it takes far less CPU than fs/promises, whose FileHandle
 // costs a promise round trip per open, stat, read and close (about 0.2 ms an image in a directory
 // run, bench/predict.bench.mjs). Wrapped by hand: node:util would load modules predict never uses.
-const stat = (file: string) => new Promise<fs.Stats>((resolve, reject) => fs.stat(file, (err, st) => (err ? reject(err) : resolve(st))));
-const readFile = (file: string) => new Promise<Buffer>((resolve, reject) => fs.readFile(file, (err, data) => (err ? reject(err) : resolve(data))));
+const stat = (file: string) =>
+  new Promise<fs.Stats>((resolve, reject) => fs.stat(file, (err, st) => (err ? reject(err) : resolve(st))));
+const readFile = (file: string) =>
+  new Promise<Buffer>((resolve, reject) => fs.readFile(file, (err, data) => (err ? reject(err) : resolve(data))));
 
 async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Promise<Buffer> {
   if (job.stdin) {
@@ -107,7 +114,11 @@ async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Promise<B
     // stat before opening: opening a FIFO would wait for a writer (pipe images in with `-`).
     const st = await stat(job.file);
     if (!st.isFile()) throw imageRejected(job.file, 'not a regular file (use - to read a pipe)');
-    if (st.size > MAX_IMAGE_FILE_BYTES) throw imageRejected(job.file, `${st.size} bytes, larger than the ${MAX_IMAGE_FILE_BYTES}-byte limit for an image`);
+    if (st.size > MAX_IMAGE_FILE_BYTES)
+      throw imageRejected(
+        job.file,
+        `${st.size} bytes, larger than the ${MAX_IMAGE_FILE_BYTES}-byte limit for an image`,
+      );
     return await readFile(job.file);
   } catch (err) {
     if (err instanceof DigitkitError) throw err;
@@ -120,7 +131,11 @@ export async function predictJob(job: Job, model: Model, s: JobSettings): Promis
   const r: Prediction = { file: job.file, digit: null, probability: null, top: [] };
   try {
     if (job.error) throw imageRejected(job.file, job.error);
-    const c = await classifyImage(await readInput(job, s.readStdin), model, { name: job.file, invert: s.invert, top: s.top });
+    const c = await classifyImage(await readInput(job, s.readStdin), model, {
+      name: job.file,
+      invert: s.invert,
+      top: s.top,
+    });
     Object.assign(r, { digit: c.digit, probability: c.probability, top: c.top, inverted: c.inverted });
     if (job.saveAs) {
       // Loaded here: a run without --save-preprocessed never needs it (nor the node:crypto it loads).
@@ -142,7 +157,13 @@ export async function predictJob(job: Job, model: Model, s: JobSettings): Promis
  * Run `count` jobs, `inFlight` at a time (reads and decodes overlap; the forward pass is synchronous),
  * taking the next index from `take()` so several threads can share one list.
  */
-export async function runJobs(take: () => number, count: number, inFlight: number, run: (i: number) => Promise<void>, signal?: AbortSignal): Promise<void> {
+export async function runJobs(
+  take: () => number,
+  count: number,
+  inFlight: number,
+  run: (i: number) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   const lane = async () => {
     for (let i = take(); i < count; i = take()) {
       if (signal?.aborted) throw new InterruptedError();

@@ -20,12 +20,18 @@ export interface WorkerData {
   inFlight: number;
 }
 
-export type WorkerMessage = { i: number; r: Prediction } | { done: true } | { fatal: { code: number; message: string } };
+export type WorkerMessage =
+  { i: number; r: Prediction } | { done: true } | { fatal: { code: number; message: string } };
 
 /** Worker threads need the compiled worker.js (not there when the sources run under a TS loader). */
 export const workersAvailable = (): boolean => fs.existsSync(fileURLToPath(WORKER));
 
-export function runInWorkers(threads: number, data: Omit<WorkerData, 'next'>, onResult: (i: number, r: Prediction) => void, signal?: AbortSignal): Promise<void> {
+export function runInWorkers(
+  threads: number,
+  data: Omit<WorkerData, 'next'>,
+  onResult: (i: number, r: Prediction) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const workerData: WorkerData = { ...data, next: new SharedArrayBuffer(4) };
   return new Promise((resolve, reject) => {
     const workers: Worker[] = [];
@@ -43,7 +49,10 @@ export function runInWorkers(threads: number, data: Omit<WorkerData, 'next'>, on
     signal?.addEventListener('abort', onAbort, { once: true });
     for (let t = 0; t < threads; t++) {
       // --input-type (from `node -e`) is refused in a worker; every other flag carries over.
-      const w = new Worker(WORKER, { workerData, execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) });
+      const w = new Worker(WORKER, {
+        workerData,
+        execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+      });
       workers.push(w);
       w.on('message', (m: WorkerMessage) => {
         if ('fatal' in m) finish(new DigitkitError(m.fatal.code as ExitCodeValue, m.fatal.message));

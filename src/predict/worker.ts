@@ -15,7 +15,12 @@ parentPort!.on('message', () => undefined);
 
 try {
   const { model } = await readModelFile(modelPath);
-  await runJobs(() => Atomics.add(counter, 0, 1), jobs.length, inFlight, async (i) => post({ i, r: await predictJob(jobs[i], model, settings) }));
+  await runJobs(
+    () => Atomics.add(counter, 0, 1),
+    jobs.length,
+    inFlight,
+    async (i) => post({ i, r: await predictJob(jobs[i], model, settings) }),
+  );
   post({ done: true });
 } catch (err) {
   post({ fatal: { code: err instanceof DigitkitError ? err.code : 1, message: (err as Error).message } });

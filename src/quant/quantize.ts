@@ -27,7 +27,12 @@ export interface QuantizedWeights {
 }
 
 /** Quantize row-major (input-major) weights `w[i*cols + j]`. */
-export function quantizeWeights(w: ArrayLike<number>, rows: number, cols: number, perChannel = false): QuantizedWeights {
+export function quantizeWeights(
+  w: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  perChannel = false,
+): QuantizedWeights {
   const groups = perChannel ? cols : 1;
   const max = new Float64Array(groups);
   for (let p = 0; p < rows * cols; p++) {
@@ -115,9 +120,16 @@ const round4 = (x: unknown) => (typeof x === 'number' ? Number(x.toPrecision(4))
  * key order; `history` last, with 4-digit numbers, dropping series until it fits: lr first,
  * valAccuracy last). The float model's sha256 links to everything left out.
  */
-function int8Meta(floatMeta: unknown, essentials: Record<string, unknown>, sizeWith: (meta: Record<string, unknown>) => number): Record<string, unknown> {
+function int8Meta(
+  floatMeta: unknown,
+  essentials: Record<string, unknown>,
+  sizeWith: (meta: Record<string, unknown>) => number,
+): Record<string, unknown> {
   const meta: Record<string, unknown> = { ...essentials };
-  const from = floatMeta && typeof floatMeta === 'object' && !Array.isArray(floatMeta) ? (floatMeta as Record<string, unknown>) : {};
+  const from =
+    floatMeta && typeof floatMeta === 'object' && !Array.isArray(floatMeta)
+      ? (floatMeta as Record<string, unknown>)
+      : {};
   const tryAdd = (key: string, value: unknown) => {
     if (sizeWith({ ...meta, [key]: value }) > MAX_INT8_BYTES) return false;
     meta[key] = value;
@@ -144,14 +156,18 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
   const inPath = opts.in ?? 'models/mnist-f32.json';
   const outPath = opts.out ?? 'models/mnist-int8.json';
   const perChannel = Boolean(opts.perChannel);
-  if (path.resolve(inPath) === path.resolve(outPath)) throw usageError(`--out ${outPath} is the input model; choose another path`);
+  if (path.resolve(inPath) === path.resolve(outPath))
+    throw usageError(`--out ${outPath} is the input model; choose another path`);
 
   const src = await readModelFile(inPath);
-  if (src.raw.dtype !== 'float32') throw invalidInput(`${inPath}: dtype is "${src.raw.dtype}", expected a float32 model to quantize`);
+  if (src.raw.dtype !== 'float32')
+    throw invalidInput(`${inPath}: dtype is "${src.raw.dtype}", expected a float32 model to quantize`);
   const { test } = await loadMnist(opts.data ?? DEFAULT_DATA_DIR, ['t10k']);
   const size = src.raw.input.width * src.raw.input.height;
   if (!test || test.rows * test.cols !== size) {
-    throw invalidInput(`${inPath}: input is ${src.raw.input.width}x${src.raw.input.height}, the test images are ${test?.rows}x${test?.cols}`);
+    throw invalidInput(
+      `${inPath}: input is ${src.raw.input.width}x${src.raw.input.height}, the test images are ${test?.rows}x${test?.cols}`,
+    );
   }
 
   const { layers, errors } = quantizeModel(src.raw, perChannel);
@@ -189,10 +205,24 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
     layers: layers.map((l, k) => ({
       rows: l.rows,
       cols: l.cols,
-      scale: typeof l.scale === 'number' ? l.scale : { min: Math.min(...(l.scale as number[])), max: Math.max(...(l.scale as number[])) },
+      scale:
+        typeof l.scale === 'number'
+          ? l.scale
+          : { min: Math.min(...(l.scale as number[])), max: Math.max(...(l.scale as number[])) },
       ...errors[k],
     })),
-    accuracy: { images: test.count, float: floatPred.accuracy, int8: int8Pred.accuracy, deltaPp, agreement: agree / test.count },
-    targets: { maxDropPp: MAX_ACCURACY_DROP_PP, accuracyOk: deltaPp >= -MAX_ACCURACY_DROP_PP - 1e-9, maxBytes: MAX_INT8_BYTES, sizeOk: bytes <= MAX_INT8_BYTES },
+    accuracy: {
+      images: test.count,
+      float: floatPred.accuracy,
+      int8: int8Pred.accuracy,
+      deltaPp,
+      agreement: agree / test.count,
+    },
+    targets: {
+      maxDropPp: MAX_ACCURACY_DROP_PP,
+      accuracyOk: deltaPp >= -MAX_ACCURACY_DROP_PP - 1e-9,
+      maxBytes: MAX_INT8_BYTES,
+      sizeOk: bytes <= MAX_INT8_BYTES,
+    },
   };
 }

@@ -16,8 +16,14 @@ export function adamCorrections(t: number): [number, number] {
  *   m = β1 m + (1-β1) g;  v = β2 v + (1-β2) g²;  p -= lr · (m / (1-β1^t)) / (sqrt(v / (1-β2^t)) + ε)
  */
 export function adamStep(
-  p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
-  lr: number, t: number, from = 0, to = p.length,
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  lr: number,
+  t: number,
+  from = 0,
+  to = p.length,
 ): void {
   const [c1, c2] = adamCorrections(t);
   for (let i = from; i < to; i++) {

@@ -49,7 +49,10 @@ const fixed = (x: number) => Math.floor(x * FIXED_ONE + 0.5);
  * (sx0 + x·A + y·B, sy0 - x·B + y·A) / 2^16. Integers, so any engine reproduces it exactly.
  */
 export function fixedTransform(t: Float64Array, tOff: number): [sx0: number, sy0: number, A: number, B: number] {
-  const dx = t[tOff], dy = t[tOff + 1], a = t[tOff + 2], b = t[tOff + 3];
+  const dx = t[tOff],
+    dy = t[tOff + 1],
+    a = t[tOff + 2],
+    b = t[tOff + 3];
   const u0 = -dx - CENTRE;
   const v0 = -dy - CENTRE;
   return [fixed(CENTRE + a * u0 + b * v0), fixed(CENTRE - b * u0 + a * v0), fixed(a), fixed(b)];
@@ -59,7 +62,14 @@ export function fixedTransform(t: Float64Array, tOff: number): [sx0: number, sy0
  * Write the transformed image, scaled to [0, 1] (× 1/255), into dst[dstOff..dstOff+784) from the 28x28 uint8
  * image src[srcOff..]. `t` holds the transform at t[tOff..tOff+4).
  */
-export function augmentImage(dst: Float32Array, dstOff: number, src: Uint8Array, srcOff: number, t: Float64Array, tOff: number): void {
+export function augmentImage(
+  dst: Float32Array,
+  dstOff: number,
+  src: Uint8Array,
+  srcOff: number,
+  t: Float64Array,
+  tOff: number,
+): void {
   const [sx0, sy0, A, B] = fixedTransform(t, tOff);
   for (let y = 0; y < SIDE; y++) {
     for (let x = 0; x < SIDE; x++) {

@@ -78,20 +78,26 @@ export const layerSizes = (c: Pick<TrainConfig, 'hidden'>): number[] => [INPUTS,
 
 /** Check ranges the option parsers cannot (relations between flags); throws a usage error (exit 2). */
 export function validateConfig(c: TrainConfig, available: number): void {
-  const fail = (m: string) => { throw usageError(m); };
+  const fail = (m: string) => {
+    throw usageError(m);
+  };
   if (!Number.isInteger(c.epochs) || c.epochs < 1) fail(`--epochs must be an integer >= 1, got ${c.epochs}`);
-  if (!Number.isInteger(c.batch) || c.batch < 1 || c.batch > 8192) fail(`--batch must be an integer in [1, 8192], got ${c.batch}`);
+  if (!Number.isInteger(c.batch) || c.batch < 1 || c.batch > 8192)
+    fail(`--batch must be an integer in [1, 8192], got ${c.batch}`);
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) fail(`--lr must be a number > 0, got ${c.lr}`);
   if (!(c.warmup >= 0)) fail(`--warmup must be >= 0 epochs, got ${c.warmup}`);
   if (c.warmup > c.epochs) fail(`--warmup ${c.warmup} is longer than the ${c.epochs} epoch(s) of the run`);
-  if (!(c.labelSmoothing >= 0 && c.labelSmoothing < 1)) fail(`--label-smoothing must be in [0, 1), got ${c.labelSmoothing}`);
+  if (!(c.labelSmoothing >= 0 && c.labelSmoothing < 1))
+    fail(`--label-smoothing must be in [0, 1), got ${c.labelSmoothing}`);
   if (c.hidden.length < 1 || c.hidden.length > 8 || c.hidden.some((h) => !Number.isInteger(h) || h < 1 || h > 4096)) {
     fail(`--hidden must list 1 to 8 layer widths in [1, 4096], got "${c.hidden.join(',')}"`);
   }
-  if (!Number.isInteger(c.shift) || c.shift < 0 || c.shift > 8) fail(`--shift must be an integer in [0, 8], got ${c.shift}`);
+  if (!Number.isInteger(c.shift) || c.shift < 0 || c.shift > 8)
+    fail(`--shift must be an integer in [0, 8], got ${c.shift}`);
   if (!(c.rotate >= 0 && c.rotate <= 180)) fail(`--rotate must be in [0, 180] degrees, got ${c.rotate}`);
   if (!(c.zoom >= 0 && c.zoom <= 0.5)) fail(`--zoom must be in [0, 0.5], got ${c.zoom}`);
-  if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed > 0xffffffff) fail(`--seed must be an integer in [0, 4294967295], got ${c.seed}`);
+  if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed > 0xffffffff)
+    fail(`--seed must be an integer in [0, 4294967295], got ${c.seed}`);
   if (!Number.isInteger(c.limit) || c.limit < 2) fail(`--limit must be an integer >= 2, got ${c.limit}`);
   if (!Number.isInteger(c.val) || c.val < 0) fail(`--val must be an integer >= 0, got ${c.val}`);
   if (c.limit > available) fail(`--limit ${c.limit} is more than the ${available} training images available`);

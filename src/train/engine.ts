@@ -65,7 +65,11 @@ export function createReferenceEngine(o: EngineOptions): Engine {
   const classes = o.sizes[o.sizes.length - 1];
 
   return {
-    layout, state, params, order, aug,
+    layout,
+    state,
+    params,
+    order,
+    aug,
     paramsChanged() {},
     trainStep(from, n, lr, t) {
       for (let r = 0; r < n; r++) {

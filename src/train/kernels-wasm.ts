@@ -38,7 +38,15 @@ export interface KernelExports {
   evalPhase(): void;
   combineRows(out: number, init: number, base: number, rows: number, coef: number, count: number, width: number): void;
   adamRow(p: number, m: number, v: number, g: number, n: number, lrC1: number, invC2: number): void;
-  softmaxXent(dz: number, z: number, label: number, k: number, smoothing: number, gradScale: number, tmp: number): number;
+  softmaxXent(
+    dz: number,
+    z: number,
+    label: number,
+    k: number,
+    smoothing: number,
+    gradScale: number,
+    tmp: number,
+  ): number;
   argmax(z: number, k: number): number;
   extract(idx: number, val: number, rowStart: number, src: number, box: number, t: number, pad: number): number;
   imageBox(src: number, box: number): void;
@@ -85,9 +93,30 @@ const RESERVED = 65536;
 
 /** Descriptor slots (Int32Array index relative to the descriptor); must match D_* in wasm/train.ts. */
 const D = {
-  LAYERS: 0, MAXBATCH: 1, PARAMS: 3, M: 4, V: 5, LAYER_TABLE: 6, SPIDX: 7, SPVAL: 8, NNZ: 9, ROWSTART: 10, LOSS: 11,
-  CORRECT: 12, ORDER: 13, AUG: 14, TRAIN_IMG: 15, TRAIN_LBL: 16, TRAIN_BOX: 17, TEST_IMG: 18, TEST_LBL: 19, TEST_BOX: 20,
-  CTRL: 21, SCRATCH: 22, SCRATCH_SIZE: 23, MAXWIDTH: 24,
+  LAYERS: 0,
+  MAXBATCH: 1,
+  PARAMS: 3,
+  M: 4,
+  V: 5,
+  LAYER_TABLE: 6,
+  SPIDX: 7,
+  SPVAL: 8,
+  NNZ: 9,
+  ROWSTART: 10,
+  LOSS: 11,
+  CORRECT: 12,
+  ORDER: 13,
+  AUG: 14,
+  TRAIN_IMG: 15,
+  TRAIN_LBL: 16,
+  TRAIN_BOX: 17,
+  TEST_IMG: 18,
+  TEST_LBL: 19,
+  TEST_BOX: 20,
+  CTRL: 21,
+  SCRATCH: 22,
+  SCRATCH_SIZE: 23,
+  MAXWIDTH: 24,
 } as const;
 const D_SMOOTHING_BYTE = 200;
 const DESC_BYTES = 256;
@@ -171,18 +200,59 @@ export function planMemory(p: PlanInput): MemoryPlan {
   const maxWidth = Math.max(...p.layout.sizes.slice(1));
 
   const d = new Int32Array(DESC_BYTES / 4);
-  const set = (slot: number, v: number) => { d[slot] = v; };
-  set(D.LAYERS, L); set(D.MAXBATCH, B); set(D.MAXWIDTH, maxWidth);
-  set(D.PARAMS, state); set(D.M, state + p.layout.count * 4); set(D.V, state + 2 * p.layout.count * 4);
-  set(D.LAYER_TABLE, table); set(D.SPIDX, spIdx); set(D.SPVAL, spVal); set(D.NNZ, nnz); set(D.ROWSTART, rowStart);
-  set(D.LOSS, loss); set(D.CORRECT, correct); set(D.ORDER, order); set(D.AUG, aug);
-  set(D.TRAIN_IMG, trainImg); set(D.TRAIN_LBL, trainLbl); set(D.TRAIN_BOX, trainBox);
-  set(D.TEST_IMG, testImg); set(D.TEST_LBL, testLbl); set(D.TEST_BOX, testBox);
-  set(D.CTRL, ctrl); set(D.SCRATCH, scratch); set(D.SCRATCH_SIZE, scratchSize);
+  const set = (slot: number, v: number) => {
+    d[slot] = v;
+  };
+  set(D.LAYERS, L);
+  set(D.MAXBATCH, B);
+  set(D.MAXWIDTH, maxWidth);
+  set(D.PARAMS, state);
+  set(D.M, state + p.layout.count * 4);
+  set(D.V, state + 2 * p.layout.count * 4);
+  set(D.LAYER_TABLE, table);
+  set(D.SPIDX, spIdx);
+  set(D.SPVAL, spVal);
+  set(D.NNZ, nnz);
+  set(D.ROWSTART, rowStart);
+  set(D.LOSS, loss);
+  set(D.CORRECT, correct);
+  set(D.ORDER, order);
+  set(D.AUG, aug);
+  set(D.TRAIN_IMG, trainImg);
+  set(D.TRAIN_LBL, trainLbl);
+  set(D.TRAIN_BOX, trainBox);
+  set(D.TEST_IMG, testImg);
+  set(D.TEST_LBL, testLbl);
+  set(D.TEST_BOX, testBox);
+  set(D.CTRL, ctrl);
+  set(D.SCRATCH, scratch);
+  set(D.SCRATCH_SIZE, scratchSize);
   new Float64Array(d.buffer, D_SMOOTHING_BYTE, 1)[0] = p.smoothing;
   return {
-    bytes, pages: bytes / 65536, desc, table, ctrl, state, order, aug, loss, correct, trainImg, trainLbl, trainBox,
-    testImg, testLbl, testBox, layers, spIdx, spVal, rowStart, scratch, scratchSize, maxWidth, descriptor: d,
+    bytes,
+    pages: bytes / 65536,
+    desc,
+    table,
+    ctrl,
+    state,
+    order,
+    aug,
+    loss,
+    correct,
+    trainImg,
+    trainLbl,
+    trainBox,
+    testImg,
+    testLbl,
+    testBox,
+    layers,
+    spIdx,
+    spVal,
+    rowStart,
+    scratch,
+    scratchSize,
+    maxWidth,
+    descriptor: d,
   };
 }
 

@@ -7,7 +7,15 @@
 export type Floats = Float32Array | Float64Array;
 
 /** out[r, j] = b[j] + sum_i inp[r, i] * W[i, j]   (W is inDim x outDim, row-major). */
-export function linearForward(out: Floats, inp: Floats, w: Floats, b: Floats, n: number, inDim: number, outDim: number): void {
+export function linearForward(
+  out: Floats,
+  inp: Floats,
+  w: Floats,
+  b: Floats,
+  n: number,
+  inDim: number,
+  outDim: number,
+): void {
   for (let r = 0; r < n; r++) {
     const o = r * outDim;
     for (let j = 0; j < outDim; j++) out[o + j] = b[j];
@@ -26,9 +34,15 @@ export function linearForward(out: Floats, inp: Floats, w: Floats, b: Floats, n:
  * over rows in order), and dInp = dOut W^T unless dInp is null (the first layer needs no input gradient).
  */
 export function linearBackward(
-  dInp: Floats | null, dW: Floats, db: Floats,
-  dOut: Floats, inp: Floats, w: Floats,
-  n: number, inDim: number, outDim: number,
+  dInp: Floats | null,
+  dW: Floats,
+  db: Floats,
+  dOut: Floats,
+  inp: Floats,
+  w: Floats,
+  n: number,
+  inDim: number,
+  outDim: number,
 ): void {
   dW.fill(0, 0, inDim * outDim);
   db.fill(0, 0, outDim);
@@ -72,8 +86,14 @@ export function reluBackward(dInp: Floats, dOut: Floats, out: Floats, len: numbe
  * (e.g. 1 / batch size for a mean loss) and returns the summed loss of the `n` rows.
  */
 export function softmaxCrossEntropy(
-  dLogits: Floats, logits: Floats, labels: ArrayLike<number>, labelOff: number,
-  n: number, k: number, smoothing: number, gradScale: number,
+  dLogits: Floats,
+  logits: Floats,
+  labels: ArrayLike<number>,
+  labelOff: number,
+  n: number,
+  k: number,
+  smoothing: number,
+  gradScale: number,
 ): number {
   const off = smoothing / k;
   const on = 1 - smoothing + off;
@@ -96,7 +116,13 @@ export function softmaxCrossEntropy(
 }
 
 /** How many rows' argmax (first maximum on ties) equals the label. */
-export function countCorrect(logits: Floats, labels: ArrayLike<number>, labelOff: number, n: number, k: number): number {
+export function countCorrect(
+  logits: Floats,
+  labels: ArrayLike<number>,
+  labelOff: number,
+  n: number,
+  k: number,
+): number {
   let correct = 0;
   for (let r = 0; r < n; r++) {
     const o = r * k;

@@ -85,8 +85,14 @@ export function initialProgress(c: TrainConfig, engine: Engine): TrainProgress {
   heInit(engine.params, engine.layout, rng);
   engine.paramsChanged();
   return {
-    epoch: 0, orderDrawn: false, stepInEpoch: 0, step: 0, rng: rng.state(),
-    epochLoss: 0, epochCorrect: 0, epochSeen: 0,
+    epoch: 0,
+    orderDrawn: false,
+    stepInEpoch: 0,
+    step: 0,
+    rng: rng.state(),
+    epochLoss: 0,
+    epochCorrect: 0,
+    epochSeen: 0,
     history: { loss: [], trainAccuracy: [], valAccuracy: [], lr: [] },
   };
 }
@@ -95,7 +101,12 @@ const YIELD_MS = 40;
 const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Run until all epochs are done ('done') or the signal aborts ('aborted'); `p` is updated in place. */
-export async function trainLoop(engine: Engine, c: TrainConfig, p: TrainProgress, hooks: LoopHooks = {}): Promise<'done' | 'aborted'> {
+export async function trainLoop(
+  engine: Engine,
+  c: TrainConfig,
+  p: TrainProgress,
+  hooks: LoopHooks = {},
+): Promise<'done' | 'aborted'> {
   const nTrain = trainCount(c);
   const spe = stepsPerEpoch(c);
   const schedule = scheduleOf(c);
@@ -146,9 +157,14 @@ export async function trainLoop(engine: Engine, c: TrainConfig, p: TrainProgress
     const seconds = (performance.now() - t0) / 1000;
     const valAccuracy = c.val > 0 ? engine.evaluate('train', nTrain, c.val) / c.val : null;
     const record: EpochRecord = {
-      epoch: p.epoch + 1, epochs: c.epochs,
-      loss: p.epochLoss / p.epochSeen, trainAccuracy: p.epochCorrect / p.epochSeen, valAccuracy, lr,
-      seconds, imagesPerSecond: (p.epochSeen - seenAtStart) / Math.max(seconds, 1e-9),
+      epoch: p.epoch + 1,
+      epochs: c.epochs,
+      loss: p.epochLoss / p.epochSeen,
+      trainAccuracy: p.epochCorrect / p.epochSeen,
+      valAccuracy,
+      lr,
+      seconds,
+      imagesPerSecond: (p.epochSeen - seenAtStart) / Math.max(seconds, 1e-9),
     };
     p.history.loss.push(round6(record.loss));
     p.history.trainAccuracy.push(round6(record.trainAccuracy));

@@ -3,7 +3,15 @@
  * cross-entropy on the last. Activations live in caller-owned scratch sized for the largest batch,
  * so a training step allocates nothing.
  */
-import { countCorrect, type Floats, linearBackward, linearForward, reluBackward, reluForward, softmaxCrossEntropy } from './layers.js';
+import {
+  countCorrect,
+  type Floats,
+  linearBackward,
+  linearForward,
+  reluBackward,
+  reluForward,
+  softmaxCrossEntropy,
+} from './layers.js';
 import type { LayerViews, ParamLayout } from './params.js';
 
 export interface MlpScratch {
@@ -47,8 +55,14 @@ export interface BatchResult {
  * `g` (same layout as `p`, overwritten).
  */
 export function mlpLossAndGrad(
-  p: readonly LayerViews[], g: readonly LayerViews[], x: Floats,
-  labels: ArrayLike<number>, labelOff: number, n: number, smoothing: number, s: MlpScratch,
+  p: readonly LayerViews[],
+  g: readonly LayerViews[],
+  x: Floats,
+  labels: ArrayLike<number>,
+  labelOff: number,
+  n: number,
+  smoothing: number,
+  s: MlpScratch,
 ): BatchResult {
   const last = p.length - 1;
   const k = p[last].cols;

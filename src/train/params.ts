@@ -27,7 +27,8 @@ export interface ParamLayout {
 const align4 = (n: number) => (n + 3) & ~3;
 
 export function paramLayout(sizes: readonly number[]): ParamLayout {
-  if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new Error(`bad layer sizes ${sizes.join(',')}`);
+  if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1))
+    throw new Error(`bad layer sizes ${sizes.join(',')}`);
   const layers: LayerSlots[] = [];
   let at = 0;
   for (let k = 0; k + 1 < sizes.length; k++) {

@@ -9,7 +9,17 @@ import { Worker } from 'node:worker_threads';
 import { AUG_STRIDE, PIXELS } from './augment.js';
 import { ADAM_BETA1, ADAM_BETA2 } from './adam.js';
 import type { Engine, EngineOptions } from './engine.js';
-import { distFile, instantiate, kernelModule, planMemory, WA, writeDescriptor, type KernelExports, type WasmMemory, type WasmModule } from './kernels-wasm.js';
+import {
+  distFile,
+  instantiate,
+  kernelModule,
+  planMemory,
+  WA,
+  writeDescriptor,
+  type KernelExports,
+  type WasmMemory,
+  type WasmModule,
+} from './kernels-wasm.js';
 import { paramLayout } from './params.js';
 import { barrier, C, CMD, dispatch, fail } from './sync.js';
 
@@ -29,7 +39,12 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
   // A throwaway instance on a small private memory answers how much scratch a thread needs.
   const probe = instantiate(module, new WA.Memory({ initial: 1, maximum: 1, shared: true }));
   const plan = planMemory({
-    layout, maxBatch: o.maxBatch, trainCount: o.train.count, testCount, threads, smoothing: o.smoothing,
+    layout,
+    maxBatch: o.maxBatch,
+    trainCount: o.train.count,
+    testCount,
+    threads,
+    smoothing: o.smoothing,
     scratchBytes: probe.scratchBytes(o.maxBatch, Math.max(...o.sizes.slice(1))),
   });
   const memory = new WA.Memory({ initial: plan.pages, maximum: plan.pages, shared: true });

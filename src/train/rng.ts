@@ -32,7 +32,8 @@ export class Rng {
   }
 
   static fromState(s: readonly number[]): Rng {
-    if (s.length !== 4 || s.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) throw new Error('PRNG state must be four uint32 values');
+    if (s.length !== 4 || s.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff))
+      throw new Error('PRNG state must be four uint32 values');
     return new Rng(s.slice() as RngState);
   }
 

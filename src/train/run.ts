@@ -10,10 +10,28 @@ import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../node/checkpoint.js';
 import { formatModel } from '../node/model-file.js';
-import { DEFAULTS, defaultSchedule, defaultVal, defaultWarmup, layerSizes, validateConfig, type TrainConfig } from './config.js';
+import {
+  DEFAULTS,
+  defaultSchedule,
+  defaultVal,
+  defaultWarmup,
+  layerSizes,
+  validateConfig,
+  type TrainConfig,
+} from './config.js';
 import { createReferenceEngine, type Engine, type EngineOptions } from './engine.js';
 import { createFastEngine } from './pool.js';
-import { initialProgress, round6, stepsPerEpoch, trainCount, trainedLayers, trainLoop, type EpochRecord, type StepInfo, type TrainProgress } from './loop.js';
+import {
+  initialProgress,
+  round6,
+  stepsPerEpoch,
+  trainCount,
+  trainedLayers,
+  trainLoop,
+  type EpochRecord,
+  type StepInfo,
+  type TrainProgress,
+} from './loop.js';
 
 export interface TrainOptions {
   data: string;
@@ -34,11 +52,31 @@ export interface TrainOptions {
 }
 
 export type TrainEvent =
-  | { type: 'start'; config: TrainConfig; trainImages: number; valImages: number; stepsPerEpoch: number; resumed: { epoch: number; stepInEpoch: number } | null; checkpoint: string; threads: number }
+  | {
+      type: 'start';
+      config: TrainConfig;
+      trainImages: number;
+      valImages: number;
+      stepsPerEpoch: number;
+      resumed: { epoch: number; stepInEpoch: number } | null;
+      checkpoint: string;
+      threads: number;
+    }
   | ({ type: 'epoch' } & EpochRecord);
 
 export type TrainResult =
-  | { status: 'done'; out: string; bytes: number; sha256: string; checkpoint: string; config: TrainConfig; valAccuracy: number | null; testAccuracy: number; seconds: number; imagesPerSecond: number }
+  | {
+      status: 'done';
+      out: string;
+      bytes: number;
+      sha256: string;
+      checkpoint: string;
+      config: TrainConfig;
+      valAccuracy: number | null;
+      testAccuracy: number;
+      seconds: number;
+      imagesPerSecond: number;
+    }
   | { status: 'interrupted'; checkpoint: string; epoch: number; stepInEpoch: number; stepsPerEpoch: number };
 
 export function defaultCheckpointPath(out: string): string {
@@ -46,10 +84,35 @@ export function defaultCheckpointPath(out: string): string {
   return ext === '.json' ? out.slice(0, -ext.length) + '.ckpt' : out + '.ckpt';
 }
 
-const CONFIG_KEYS: (keyof TrainConfig)[] = ['epochs', 'batch', 'lr', 'schedule', 'warmup', 'labelSmoothing', 'hidden', 'shift', 'rotate', 'zoom', 'seed', 'limit', 'val'];
+const CONFIG_KEYS: (keyof TrainConfig)[] = [
+  'epochs',
+  'batch',
+  'lr',
+  'schedule',
+  'warmup',
+  'labelSmoothing',
+  'hidden',
+  'shift',
+  'rotate',
+  'zoom',
+  'seed',
+  'limit',
+  'val',
+];
 const FLAG: Record<keyof TrainConfig, string> = {
-  epochs: '--epochs', batch: '--batch', lr: '--lr', schedule: '--schedule', warmup: '--warmup', labelSmoothing: '--label-smoothing',
-  hidden: '--hidden', shift: '--shift', rotate: '--rotate', zoom: '--zoom', seed: '--seed', limit: '--limit', val: '--val',
+  epochs: '--epochs',
+  batch: '--batch',
+  lr: '--lr',
+  schedule: '--schedule',
+  warmup: '--warmup',
+  labelSmoothing: '--label-smoothing',
+  hidden: '--hidden',
+  shift: '--shift',
+  rotate: '--rotate',
+  zoom: '--zoom',
+  seed: '--seed',
+  limit: '--limit',
+  val: '--val',
 };
 const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
@@ -60,7 +123,9 @@ function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string)
     if (c[k] === undefined) throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
     const g = given[k];
     if (g !== undefined && show(g) !== show(c[k])) {
-      throw usageError(`${FLAG[k]} ${show(g)} does not match the ${show(c[k])} that ${file} was trained with (drop the flag to resume, or start a new run)`);
+      throw usageError(
+        `${FLAG[k]} ${show(g)} does not match the ${show(c[k])} that ${file} was trained with (drop the flag to resume, or start a new run)`,
+      );
     }
   }
   return { ...c, hidden: [...c.hidden] };
@@ -71,10 +136,19 @@ function freshConfig(g: Partial<TrainConfig>, available: number): TrainConfig {
   const epochs = g.epochs ?? DEFAULTS.epochs;
   const schedule = g.schedule ?? defaultSchedule(epochs);
   return {
-    epochs, batch: g.batch ?? DEFAULTS.batch, lr: g.lr ?? DEFAULTS.lr, schedule,
-    warmup: g.warmup ?? defaultWarmup(schedule, epochs), labelSmoothing: g.labelSmoothing ?? DEFAULTS.labelSmoothing,
-    hidden: g.hidden ?? DEFAULTS.hidden, shift: g.shift ?? DEFAULTS.shift, rotate: g.rotate ?? DEFAULTS.rotate,
-    zoom: g.zoom ?? DEFAULTS.zoom, seed: g.seed ?? DEFAULTS.seed, limit, val: g.val ?? defaultVal(limit),
+    epochs,
+    batch: g.batch ?? DEFAULTS.batch,
+    lr: g.lr ?? DEFAULTS.lr,
+    schedule,
+    warmup: g.warmup ?? defaultWarmup(schedule, epochs),
+    labelSmoothing: g.labelSmoothing ?? DEFAULTS.labelSmoothing,
+    hidden: g.hidden ?? DEFAULTS.hidden,
+    shift: g.shift ?? DEFAULTS.shift,
+    rotate: g.rotate ?? DEFAULTS.rotate,
+    zoom: g.zoom ?? DEFAULTS.zoom,
+    seed: g.seed ?? DEFAULTS.seed,
+    limit,
+    val: g.val ?? defaultVal(limit),
   };
 }
 
@@ -94,15 +168,28 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
   validateConfig(config, train.count);
   if (ck) {
     for (const [name, sha] of Object.entries(ck.dataset)) {
-      if (mnist.sha256[name] !== sha) throw invalidInput(`${path.join(o.data, name)} differs from the file ${o.resume} was trained on (sha256 ${mnist.sha256[name]?.slice(0, 12)}…, expected ${sha.slice(0, 12)}…)`);
+      if (mnist.sha256[name] !== sha)
+        throw invalidInput(
+          `${path.join(o.data, name)} differs from the file ${o.resume} was trained on (sha256 ${mnist.sha256[name]?.slice(0, 12)}…, expected ${sha.slice(0, 12)}…)`,
+        );
     }
   }
   const threads = o.threads ?? 1;
-  const engine = await createEngine(o.engine ?? 'fast', {
-    sizes: layerSizes(config), maxBatch: config.batch, smoothing: config.labelSmoothing,
-    train: { images: train.images.subarray(0, config.limit * 784), labels: train.labels.subarray(0, config.limit), count: config.limit },
-    test: { images: test.images, labels: test.labels, count: test.count },
-  }, threads);
+  const engine = await createEngine(
+    o.engine ?? 'fast',
+    {
+      sizes: layerSizes(config),
+      maxBatch: config.batch,
+      smoothing: config.labelSmoothing,
+      train: {
+        images: train.images.subarray(0, config.limit * 784),
+        labels: train.labels.subarray(0, config.limit),
+        count: config.limit,
+      },
+      test: { images: test.images, labels: test.labels, count: test.count },
+    },
+    threads,
+  );
   return { config, dataset: mnist.sha256, testCount: test.count, engine, threads };
 }
 
@@ -115,7 +202,9 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
     let progress: TrainProgress;
     if (ck) {
       if (ck.paramCount !== engine.layout.count || (ck.order && ck.order.length !== trainCount(config))) {
-        throw invalidInput(`${o.resume}: holds ${ck.paramCount} parameters, the network ${sizes.join('-')} has ${engine.layout.count}; not a usable checkpoint`);
+        throw invalidInput(
+          `${o.resume}: holds ${ck.paramCount} parameters, the network ${sizes.join('-')} has ${engine.layout.count}; not a usable checkpoint`,
+        );
       }
       engine.state.set(ck.state);
       engine.paramsChanged();
@@ -124,13 +213,24 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
     } else {
       progress = initialProgress(config, engine);
     }
-    const save = () => writeCheckpoint(ckptPath, {
-      config, dataset, paramCount: engine.layout.count, progress, state: engine.state,
-      order: progress.orderDrawn ? engine.order.subarray(0, trainCount(config)) : undefined,
-    });
+    const save = () =>
+      writeCheckpoint(ckptPath, {
+        config,
+        dataset,
+        paramCount: engine.layout.count,
+        progress,
+        state: engine.state,
+        order: progress.orderDrawn ? engine.order.subarray(0, trainCount(config)) : undefined,
+      });
     o.onEvent?.({
-      type: 'start', config, trainImages: trainCount(config), valImages: config.val, stepsPerEpoch: stepsPerEpoch(config),
-      resumed: ck ? { epoch: progress.epoch, stepInEpoch: progress.stepInEpoch } : null, checkpoint: ckptPath, threads,
+      type: 'start',
+      config,
+      trainImages: trainCount(config),
+      valImages: config.val,
+      stepsPerEpoch: stepsPerEpoch(config),
+      resumed: ck ? { epoch: progress.epoch, stepInEpoch: progress.stepInEpoch } : null,
+      checkpoint: ckptPath,
+      threads,
     });
     let seconds = 0;
     let images = 0;
@@ -146,7 +246,13 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
     });
     if (outcome === 'aborted') {
       await save();
-      return { status: 'interrupted', checkpoint: ckptPath, epoch: progress.epoch, stepInEpoch: progress.stepInEpoch, stepsPerEpoch: stepsPerEpoch(config) };
+      return {
+        status: 'interrupted',
+        checkpoint: ckptPath,
+        epoch: progress.epoch,
+        stepInEpoch: progress.stepInEpoch,
+        stepsPerEpoch: stepsPerEpoch(config),
+      };
     }
     const testAccuracy = engine.evaluate('test', 0, testCount) / testCount;
     const hist = progress.history;
@@ -167,8 +273,16 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
     });
     await writeFileAtomic(o.out, text);
     return {
-      status: 'done', out: o.out, bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex'),
-      checkpoint: ckptPath, config, valAccuracy, testAccuracy, seconds, imagesPerSecond: seconds > 0 ? images / seconds : 0,
+      status: 'done',
+      out: o.out,
+      bytes: Buffer.byteLength(text),
+      sha256: createHash('sha256').update(text).digest('hex'),
+      checkpoint: ckptPath,
+      config,
+      valAccuracy,
+      testAccuracy,
+      seconds,
+      imagesPerSecond: seconds > 0 ? images / seconds : 0,
     };
   } finally {
     await engine.close();

@@ -6,8 +6,19 @@
 
 /** Control-block slots (Int32Array indices); must match C_* in wasm/train.ts. Contended ones 64 bytes apart. */
 export const C = {
-  FROM: 0, N: 1, SET: 2, LRC1: 3, INVC2: 4, CMD: 5,
-  SEQ: 16, ARRIVED: 32, GEN: 48, QA: 64, QB: 80, CORRECT: 96, FAILED: 112,
+  FROM: 0,
+  N: 1,
+  SET: 2,
+  LRC1: 3,
+  INVC2: 4,
+  CMD: 5,
+  SEQ: 16,
+  ARRIVED: 32,
+  GEN: 48,
+  QA: 64,
+  QB: 80,
+  CORRECT: 96,
+  FAILED: 112,
 } as const;
 export const CTRL_BYTES = 512;
 

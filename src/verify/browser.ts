@@ -8,7 +8,15 @@ import fsp from 'node:fs/promises';
 import { findChromium, launchChromium, type Chromium } from '../browser/chromium.js';
 import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
 import { startStaticServer } from '../web/serve.js';
-import { compareProbs, displayPath, loadVerifyInputs, runCases, SHIPPED_CORE, type VerifyOptions, type VerifyReport } from './verify.js';
+import {
+  compareProbs,
+  displayPath,
+  loadVerifyInputs,
+  runCases,
+  SHIPPED_CORE,
+  type VerifyOptions,
+  type VerifyReport,
+} from './verify.js';
 
 export interface BrowserVerifyOptions extends VerifyOptions {
   /** Chromium executable (default: $DIGITKIT_CHROMIUM, else /usr/bin/chromium or another common path). */
@@ -39,7 +47,12 @@ export async function runVerifyBrowser(opts: BrowserVerifyOptions = {}): Promise
     throw invalidInput(`${corePath}: cannot read the core module (${err.code ?? err.message})`);
   });
 
-  const server = await startStaticServer(new Map<string, string | Uint8Array>([['/index.html', PAGE], ['/core.js', core]]));
+  const server = await startStaticServer(
+    new Map<string, string | Uint8Array>([
+      ['/index.html', PAGE],
+      ['/core.js', core],
+    ]),
+  );
   let browser: Chromium | undefined;
   try {
     browser = await launchChromium(executable);
@@ -48,16 +61,31 @@ export async function runVerifyBrowser(opts: BrowserVerifyOptions = {}): Promise
     const coreUrl = new URL('core.js', server.url).href;
     // Loading first, on its own: a module that does not load in a browser (say, it imports node:fs)
     // is an unusable core (exit 3), not a parity failure.
-    const loadError = await page.evaluate((url) => import(url).then(() => '', (e) => String(e?.message ?? e)), coreUrl);
+    const loadError = await page.evaluate(
+      (url) =>
+        import(url).then(
+          () => '',
+          (e) => String(e?.message ?? e),
+        ),
+      coreUrl,
+    );
     if (loadError) throw invalidInput(`${corePath}: the core module does not load in ${browser.label} (${loadError})`);
     let actual: number[][];
     try {
-      actual = await page.evaluate(runCases, { coreUrl, modelText: model.bytes.toString('utf8'), source: model.path, pixels: fixtures.cases.map((c) => c.pixels) });
+      actual = await page.evaluate(runCases, {
+        coreUrl,
+        modelText: model.bytes.toString('utf8'),
+        source: model.path,
+        pixels: fixtures.cases.map((c) => c.pixels),
+      });
     } catch (err) {
       const e = pageError(err);
       // As in Node: the core refusing the model is an invalid input; anything else fails the check.
       if (e.name === 'ModelError') throw invalidInput(e.message);
-      throw new DigitkitError(ExitCode.checkFailed, `the core at ${corePath} failed in ${browser.label}: ${e.name}: ${e.message}`);
+      throw new DigitkitError(
+        ExitCode.checkFailed,
+        `the core at ${corePath} failed in ${browser.label}: ${e.name}: ${e.message}`,
+      );
     }
     return {
       ...compareProbs(fixtures.cases, actual, tolerance),

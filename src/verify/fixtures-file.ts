@@ -31,7 +31,7 @@ export interface Fixtures {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const show = (v: unknown) => (v === undefined ? 'missing' : JSON.stringify(v)?.slice(0, 40) ?? String(v));
+const show = (v: unknown) => (v === undefined ? 'missing' : (JSON.stringify(v)?.slice(0, 40) ?? String(v)));
 
 /** Validate a fixtures document (text or parsed JSON); `source` names the file in errors. */
 export function parseFixtures(text: string | unknown, source: string): Fixtures {
@@ -48,14 +48,18 @@ export function parseFixtures(text: string | unknown, source: string): Fixtures 
   }
   if (!isObject(doc)) return fail('', 'is not a JSON object');
   if (doc.format !== FIXTURES_FORMAT) fail('format', `is ${show(doc.format)}, expected "${FIXTURES_FORMAT}"`);
-  if (doc.version !== FIXTURES_VERSION) fail('version', `is ${show(doc.version)}, this reader knows version ${FIXTURES_VERSION}`);
+  if (doc.version !== FIXTURES_VERSION)
+    fail('version', `is ${show(doc.version)}, this reader knows version ${FIXTURES_VERSION}`);
   const model = doc.model;
   if (!isObject(model)) return fail('model', `is ${show(model)}, expected an object with path and sha256`);
   if (typeof model.path !== 'string') fail('model.path', `is ${show(model.path)}, expected a string`);
-  if (typeof model.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(model.sha256)) fail('model.sha256', `is ${show(model.sha256)}, expected 64 lowercase hex digits`);
+  if (typeof model.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(model.sha256))
+    fail('model.sha256', `is ${show(model.sha256)}, expected 64 lowercase hex digits`);
   const tol = doc.tolerance;
-  if (typeof tol !== 'number' || !Number.isFinite(tol) || tol < 0) fail('tolerance', `is ${show(tol)}, expected a finite number >= 0`);
-  if (typeof doc.reference !== 'string') fail('reference', `is ${show(doc.reference)}, expected a string such as "float64"`);
+  if (typeof tol !== 'number' || !Number.isFinite(tol) || tol < 0)
+    fail('tolerance', `is ${show(tol)}, expected a finite number >= 0`);
+  if (typeof doc.reference !== 'string')
+    fail('reference', `is ${show(doc.reference)}, expected a string such as "float64"`);
   if (!Array.isArray(doc.cases)) return fail('cases', `is ${show(doc.cases)}, expected an array`);
   // Nothing checked is never a pass.
   if (doc.cases.length === 0) fail('cases', 'is empty: there is nothing to verify');
@@ -66,10 +70,13 @@ export function parseFixtures(text: string | unknown, source: string): Fixtures 
     if (typeof c.id !== 'string' || c.id === '') fail(`${at}.id`, `is ${show(c.id)}, expected a non-empty string`);
     if (ids.has(c.id as string)) fail(`${at}.id`, `${show(c.id)} appears twice`);
     ids.add(c.id as string);
-    if (!Number.isInteger(c.label) || (c.label as number) < 0) fail(`${at}.label`, `is ${show(c.label)}, expected a class index`);
-    if (typeof c.pixels !== 'string' || !decodeBase64(c.pixels)) fail(`${at}.pixels`, 'is not valid base64 (RFC 4648, with padding)');
+    if (!Number.isInteger(c.label) || (c.label as number) < 0)
+      fail(`${at}.label`, `is ${show(c.label)}, expected a class index`);
+    if (typeof c.pixels !== 'string' || !decodeBase64(c.pixels))
+      fail(`${at}.pixels`, 'is not valid base64 (RFC 4648, with padding)');
     const probs = c.probs;
-    if (!Array.isArray(probs) || probs.length === 0) return fail(`${at}.probs`, `is ${show(probs)}, expected an array of numbers`);
+    if (!Array.isArray(probs) || probs.length === 0)
+      return fail(`${at}.probs`, `is ${show(probs)}, expected an array of numbers`);
     const bad = probs.findIndex((p) => typeof p !== 'number' || !Number.isFinite(p));
     if (bad >= 0) fail(`${at}.probs[${bad}]`, `is ${show(probs[bad])}, expected a finite number`);
     return { id: c.id as string, label: c.label as number, pixels: c.pixels as string, probs };
@@ -86,7 +93,12 @@ export function parseFixtures(text: string | unknown, source: string): Fixtures 
 
 /** Read and validate a fixtures file; unreadable or invalid is exit 3 naming the file. */
 export async function readFixturesFile(file: string): Promise<Fixtures> {
-  const bytes = await readInputFile(file, 'fixtures', MAX_FIXTURES_BYTES, `no such fixtures file (make one with \`digitkit fixtures --out ${file}\`)`);
+  const bytes = await readInputFile(
+    file,
+    'fixtures',
+    MAX_FIXTURES_BYTES,
+    `no such fixtures file (make one with \`digitkit fixtures --out ${file}\`)`,
+  );
   return parseFixtures(bytes.toString('utf8'), file);
 }
 
@@ -99,6 +111,8 @@ export function formatFixtures(f: Fixtures): string {
     tolerance: f.tolerance,
     reference: f.reference,
   };
-  const cases = f.cases.map((c) => '  ' + JSON.stringify({ id: c.id, label: c.label, pixels: c.pixels, probs: c.probs }));
+  const cases = f.cases.map(
+    (c) => '  ' + JSON.stringify({ id: c.id, label: c.label, pixels: c.pixels, probs: c.probs }),
+  );
   return `${JSON.stringify(head).slice(0, -1)},\n"cases": [\n${cases.join(',\n')}\n]}\n`;
 }

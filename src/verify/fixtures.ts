@@ -21,7 +21,12 @@ export const DEFAULT_CASES = 100;
  * index): there the probabilities are far from 0 and 1, so arithmetic errors show the most. The
  * rest are spread evenly over every class, evenly through each class's images in file order.
  */
-export function chooseCases(labels: ArrayLike<number>, margin: ArrayLike<number>, count: number, classes: number): number[] {
+export function chooseCases(
+  labels: ArrayLike<number>,
+  margin: ArrayLike<number>,
+  count: number,
+  classes: number,
+): number[] {
   const n = labels.length;
   const hardCount = Math.max(0, Math.min(Math.floor(count / 5), count - classes));
   const byMargin = Array.from({ length: n }, (_, i) => i).sort((a, b) => margin[a] - margin[b] || a - b);
@@ -37,21 +42,35 @@ export function chooseCases(labels: ArrayLike<number>, margin: ArrayLike<number>
 }
 
 /** Build the fixtures for a model on a test split (nothing is written). */
-export function makeFixtures(model: ModelFile, test: MnistSplit, count = DEFAULT_CASES, modelPath = model.path): Fixtures {
+export function makeFixtures(
+  model: ModelFile,
+  test: MnistSplit,
+  count = DEFAULT_CASES,
+  modelPath = model.path,
+): Fixtures {
   const classes = model.raw.labels.length;
   const size = test.rows * test.cols;
   if (size !== model.raw.input.width * model.raw.input.height) {
-    throw invalidInput(`${model.path}: input is ${model.raw.input.width}x${model.raw.input.height}, the test images are ${test.rows}x${test.cols}`);
+    throw invalidInput(
+      `${model.path}: input is ${model.raw.input.width}x${model.raw.input.height}, the test images are ${test.rows}x${test.cols}`,
+    );
   }
   let maxLabel = 0;
   for (let i = 0; i < test.count; i++) maxLabel = Math.max(maxLabel, test.labels[i]);
-  if (maxLabel >= classes) throw invalidInput(`${model.path}: has ${classes} labels, the test set has class ${maxLabel}`);
-  if (!Number.isInteger(count) || count < classes) throw usageError(`--count ${count}: need at least ${classes}, one case per class`);
+  if (maxLabel >= classes)
+    throw invalidInput(`${model.path}: has ${classes} labels, the test set has class ${maxLabel}`);
+  if (!Number.isInteger(count) || count < classes)
+    throw usageError(`--count ${count}: need at least ${classes}, one case per class`);
   if (count > test.count) throw usageError(`--count ${count}: the test set has ${test.count} images`);
   const { margin } = predictSplit(model.model, test);
   const cases = chooseCases(test.labels, margin, count, classes).map((i) => {
     const pixels = test.images.subarray(i * size, (i + 1) * size);
-    return { id: `t10k-${i}`, label: test.labels[i], pixels: Buffer.from(pixels).toString('base64'), probs: referenceProbs(model.raw, pixels) };
+    return {
+      id: `t10k-${i}`,
+      label: test.labels[i],
+      pixels: Buffer.from(pixels).toString('base64'),
+      probs: referenceProbs(model.raw, pixels),
+    };
   });
   return {
     format: FIXTURES_FORMAT,

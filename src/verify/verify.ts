@@ -35,7 +35,9 @@ export interface RunCasesArgs {
 export async function runCases(args: RunCasesArgs): Promise<number[][]> {
   const core = await import(args.coreUrl);
   const model = core.loadModel(args.modelText, args.source);
-  return args.pixels.map((p) => Array.from(core.classifyPixels(model, core.decodeBase64(p)).probs as ArrayLike<number>));
+  return args.pixels.map((p) =>
+    Array.from(core.classifyPixels(model, core.decodeBase64(p)).probs as ArrayLike<number>),
+  );
 }
 
 export interface CaseDiff {
@@ -68,7 +70,11 @@ const argmax = (p: ArrayLike<number> | undefined) => {
  * The verdict: every case and class within tolerance. A missing, extra or non-numeric probability
  * counts as an infinite difference, so a runtime cannot pass by returning less.
  */
-export function compareProbs(cases: readonly FixtureCase[], actual: readonly ArrayLike<number>[], tolerance: number): ParityReport {
+export function compareProbs(
+  cases: readonly FixtureCase[],
+  actual: readonly ArrayLike<number>[],
+  tolerance: number,
+): ParityReport {
   const worst = cases.map((c, k) => {
     const got = actual[k] ?? [];
     let w: CaseDiff = { id: c.id, class: 0, diff: -1, expected: NaN, actual: NaN };
@@ -109,7 +115,8 @@ export interface VerifyInputs {
 }
 
 /** The regenerate hint every "fixtures do not fit this model" error ends with. */
-const regenerate = (model: string, fixtures: string) => `regenerate the fixtures with \`digitkit fixtures --model ${model} --out ${fixtures}\``;
+const regenerate = (model: string, fixtures: string) =>
+  `regenerate the fixtures with \`digitkit fixtures --model ${model} --out ${fixtures}\``;
 
 /**
  * Read the fixtures and the model and check that they belong together: the model's bytes hash to
@@ -131,13 +138,19 @@ export async function loadVerifyInputs(opts: VerifyOptions = {}): Promise<Verify
   fixtures.cases.forEach((c, k) => {
     const bytes = decodeBase64(c.pixels)!.length;
     const misfit =
-      bytes !== size ? `pixels decode to ${bytes} bytes, the model takes ${size}` :
-      c.probs.length !== classes ? `probs has ${c.probs.length} entries, the model has ${classes} classes` :
-      c.label >= classes ? `label ${c.label} is not one of the model's ${classes} classes` : '';
-    if (misfit) throw invalidInput(`${fixturesPath}: cases[${k}] (${c.id}): ${misfit}; ${regenerate(modelPath, fixturesPath)}`);
+      bytes !== size
+        ? `pixels decode to ${bytes} bytes, the model takes ${size}`
+        : c.probs.length !== classes
+          ? `probs has ${c.probs.length} entries, the model has ${classes} classes`
+          : c.label >= classes
+            ? `label ${c.label} is not one of the model's ${classes} classes`
+            : '';
+    if (misfit)
+      throw invalidInput(`${fixturesPath}: cases[${k}] (${c.id}): ${misfit}; ${regenerate(modelPath, fixturesPath)}`);
   });
   const tolerance = opts.tolerance ?? fixtures.tolerance;
-  if (!Number.isFinite(tolerance) || tolerance < 0) throw new DigitkitError(ExitCode.usage, `--tolerance ${tolerance}: expected a finite number >= 0`);
+  if (!Number.isFinite(tolerance) || tolerance < 0)
+    throw new DigitkitError(ExitCode.usage, `--tolerance ${tolerance}: expected a finite number >= 0`);
   return { fixtures, fixturesPath, model, tolerance };
 }
 
@@ -171,7 +184,12 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyReport>
   const coreUrl = await coreUrlOf(corePath);
   let actual: number[][];
   try {
-    actual = await runCases({ coreUrl, modelText: model.bytes.toString('utf8'), source: model.path, pixels: fixtures.cases.map((c) => c.pixels) });
+    actual = await runCases({
+      coreUrl,
+      modelText: model.bytes.toString('utf8'),
+      source: model.path,
+      pixels: fixtures.cases.map((c) => c.pixels),
+    });
   } catch (err) {
     const e = err as Error;
     // The core refusing the model is an invalid input; anything else is the runtime failing the check.

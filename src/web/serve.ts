@@ -56,7 +56,9 @@ export async function startStaticServer(source: string | Routes, opts: { port?: 
   const root = typeof source === 'string' ? path.resolve(source) : null;
   const server = http.createServer(async (req, res) => {
     const send = (status: number, text: string) => {
-      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(req.method === 'HEAD' ? undefined : text + '\n');
+      res
+        .writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' })
+        .end(req.method === 'HEAD' ? undefined : text + '\n');
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
@@ -70,7 +72,9 @@ export async function startStaticServer(source: string | Routes, opts: { port?: 
     }
     const found: Found = root
       ? await findInDirectory(root, urlPath)
-      : ((b) => (b === undefined ? null : { body: b }))((source as Routes).get(urlPath === '/' ? '/index.html' : urlPath));
+      : ((b) => (b === undefined ? null : { body: b }))(
+          (source as Routes).get(urlPath === '/' ? '/index.html' : urlPath),
+        );
     if (!found) return send(404, 'not found');
     const name = 'file' in found ? found.file : urlPath === '/' ? 'index.html' : urlPath;
     res.setHeader('Content-Type', CONTENT_TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream');
@@ -90,7 +94,12 @@ export async function startStaticServer(source: string | Routes, opts: { port?: 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'EADDRINUSE' ? 'is in use' : `cannot be used (${err.code ?? err.message})`;
-      reject(new DigitkitError(ExitCode.unavailable, `port ${port} on 127.0.0.1 ${why}: pick another with --port, or --port 0 for any free one`));
+      reject(
+        new DigitkitError(
+          ExitCode.unavailable,
+          `port ${port} on 127.0.0.1 ${why}: pick another with --port, or --port 0 for any free one`,
+        ),
+      );
     });
     server.listen(port, '127.0.0.1', () => resolve());
   });

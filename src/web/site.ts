@@ -53,7 +53,10 @@ export interface WebReport {
 const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
 /** What is at `dir` now, refusing anything a site must not replace (exit 2). */
-async function inspectOutDir(dir: string, force: boolean): Promise<{ exists: boolean; previous: WebReport['previous'] }> {
+async function inspectOutDir(
+  dir: string,
+  force: boolean,
+): Promise<{ exists: boolean; previous: WebReport['previous'] }> {
   const st = await fsp.lstat(dir).catch((err) => {
     if (err.code === 'ENOENT') return null;
     throw usageError(`${dir}: cannot read (${errCode(err)})`);
@@ -64,7 +67,8 @@ async function inspectOutDir(dir: string, force: boolean): Promise<{ exists: boo
   if (entries.length === 0) return { exists: true, previous: 'none' };
   // A directory where a site file goes would make its rename fail halfway: refuse before writing.
   const blocking = entries.find((e) => SITE_FILES.includes(e.name) && !e.isFile());
-  if (blocking) throw usageError(`${path.join(dir, blocking.name)}: exists and is not a file; the site writes a file there`);
+  if (blocking)
+    throw usageError(`${path.join(dir, blocking.name)}: exists and is not a file; the site writes a file there`);
   const index = await fsp.readFile(path.join(dir, 'index.html'), 'utf8').catch(() => '');
   if (index.includes(SITE_MARKER)) return { exists: true, previous: 'site' };
   if (!force) {
@@ -82,7 +86,8 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
   const modelPath = opts.model ?? 'models/mnist-int8.json';
   const model = await readModelFile(modelPath);
   const { width, height } = model.raw.input;
-  if (width !== 28 || height !== 28) throw invalidInput(`${modelPath}: input is ${width}x${height}, the page feeds a 28x28 model`);
+  if (width !== 28 || height !== 28)
+    throw invalidInput(`${modelPath}: input is ${width}x${height}, the page feeds a 28x28 model`);
   const { exists, previous } = await inspectOutDir(outDir, Boolean(opts.force));
 
   const files = new Map<string, Uint8Array>();
@@ -90,7 +95,10 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
     for (const name of PAGE_ASSETS) files.set(name, await fsp.readFile(new URL(name, ASSETS)));
     files.set(CORE_FILE, await fsp.readFile(SHIPPED_CORE));
   } catch (err) {
-    throw new DigitkitError(ExitCode.checkFailed, `the page's files are missing from this install (${errCode(err)}): run \`npm run build\``);
+    throw new DigitkitError(
+      ExitCode.checkFailed,
+      `the page's files are missing from this install (${errCode(err)}): run \`npm run build\``,
+    );
   }
   files.set(MODEL_FILE, model.bytes);
 
@@ -98,7 +106,10 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
   await fsp.mkdir(parent, { recursive: true }).catch((err) => {
     throw usageError(`${parent}: cannot create the directory (${errCode(err)})`);
   });
-  const stage = path.join(parent, `.${path.basename(path.resolve(outDir))}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const stage = path.join(
+    parent,
+    `.${path.basename(path.resolve(outDir))}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
   // Ctrl-C (which exits at once) or a crash mid-write: the staging directory goes with the process.
   const removeStage = () => fs.rmSync(stage, { recursive: true, force: true });
   process.on('exit', removeStage);
@@ -110,7 +121,10 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
     let moved = false;
     if (!exists || previous === 'none') {
       // rename(2) replaces an empty directory; if one appeared or filled meanwhile, go file by file.
-      moved = await fsp.rename(stage, outDir).then(() => true, () => false);
+      moved = await fsp.rename(stage, outDir).then(
+        () => true,
+        () => false,
+      );
     }
     if (!moved) {
       await fsp.mkdir(outDir, { recursive: true });

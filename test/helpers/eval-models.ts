@@ -17,8 +17,16 @@ export interface Split {
 }
 
 export function readSplit(split: 'train' | 't10k', dir = embeddedMnistDir()): Split {
-  const img = parseIdx(new Uint8Array(fs.readFileSync(path.join(dir, `${split}-images-idx3-ubyte`))), split, IDX_IMAGES_MAGIC);
-  const lbl = parseIdx(new Uint8Array(fs.readFileSync(path.join(dir, `${split}-labels-idx1-ubyte`))), split, IDX_LABELS_MAGIC);
+  const img = parseIdx(
+    new Uint8Array(fs.readFileSync(path.join(dir, `${split}-images-idx3-ubyte`))),
+    split,
+    IDX_IMAGES_MAGIC,
+  );
+  const lbl = parseIdx(
+    new Uint8Array(fs.readFileSync(path.join(dir, `${split}-labels-idx1-ubyte`))),
+    split,
+    IDX_LABELS_MAGIC,
+  );
   return { images: img.data, labels: lbl.data, count: lbl.dims[0] };
 }
 
@@ -43,7 +51,11 @@ export function writeT10kSubset(dir: string, s: Split, indices: number[]): void 
 
 /** One 784→10 layer with all-zero weights: every digit gets the logits `bias`. */
 export function constantModel(bias: number[], meta: unknown = {}): string {
-  return formatModel({ dtype: 'int8', layers: [{ rows: PIXELS, cols: 10, w: new Int8Array(PIXELS * 10), scale: 1, b: bias }], meta });
+  return formatModel({
+    dtype: 'int8',
+    layers: [{ rows: PIXELS, cols: 10, w: new Int8Array(PIXELS * 10), scale: 1, b: bias }],
+    meta,
+  });
 }
 
 /**
@@ -76,7 +88,10 @@ export function classMeanModel(train: Split, n: number, meta: unknown = {}): str
     const d = digitOf(train, i);
     for (let p = 0; p < PIXELS; p++) sums[c][p] += d[p];
   }
-  return templateModel(sums.map((s, c) => Uint8Array.from(s, (v) => Math.round(v / counts[c]))), meta);
+  return templateModel(
+    sums.map((s, c) => Uint8Array.from(s, (v) => Math.round(v / counts[c]))),
+    meta,
+  );
 }
 
 /** The same model with per-layer int8 weights (scale = max|w| / 127, round half away from zero). */
@@ -87,7 +102,11 @@ export function toInt8(modelText: string): string {
   const f = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   const scale = f.reduce((m, v) => Math.max(m, Math.abs(v)), 0) / 127;
   const q = Int8Array.from(f, (v) => Math.sign(v) * Math.round(Math.abs(v) / scale));
-  return formatModel({ dtype: 'int8', layers: [{ rows: layer.rows, cols: layer.cols, w: q, scale, b: layer.b }], meta: doc.meta });
+  return formatModel({
+    dtype: 'int8',
+    layers: [{ rows: layer.rows, cols: layer.cols, w: q, scale, b: layer.b }],
+    meta: doc.meta,
+  });
 }
 
 /**
@@ -98,9 +117,10 @@ export function referencePredict(modelText: string, s: Split): Uint8Array {
   const doc = JSON.parse(modelText);
   const layer = doc.layers[0];
   const buf = Buffer.from(layer.w, 'base64');
-  const w = doc.dtype === 'int8'
-    ? Float64Array.from(new Int8Array(buf.buffer, buf.byteOffset, buf.length), (q) => q * layer.scale)
-    : Float64Array.from(new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)));
+  const w =
+    doc.dtype === 'int8'
+      ? Float64Array.from(new Int8Array(buf.buffer, buf.byteOffset, buf.length), (q) => q * layer.scale)
+      : Float64Array.from(new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)));
   const out = new Uint8Array(s.count);
   const z = new Float64Array(10);
   for (let i = 0; i < s.count; i++) {

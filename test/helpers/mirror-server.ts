@@ -59,7 +59,8 @@ export const goodGzip = (name: string) => gzipOf(name, () => rawBytes(name));
 function gzipSource(fault: Fault, name: string): [string, () => Buffer] | null {
   if (fault === 'wrong') return [`wrong:${name}`, () => wrongBytes(name)];
   if (fault === 'small') return [`small:${name}`, () => rawBytes(name).subarray(0, 1000)];
-  if (['ok', 'reset', 'short', 'truncated-gzip', 'stall', 'redirect', 'redirect-chain'].includes(fault)) return [name, () => rawBytes(name)];
+  if (['ok', 'reset', 'short', 'truncated-gzip', 'stall', 'redirect', 'redirect-chain'].includes(fault))
+    return [name, () => rawBytes(name)];
   return null;
 }
 
@@ -68,12 +69,16 @@ function gzipSource(fault: Fault, name: string): [string, () => Buffer] | null {
  * 47 MB file on demand would stall the server for longer than a short --timeout.
  */
 export async function prepareGzips(fault: Fault, names: readonly string[]): Promise<void> {
-  await Promise.all(names.map(async (name) => {
-    const src = gzipSource(fault, name);
-    if (!src || gzCache.has(src[0])) return;
-    const gz = await new Promise<Buffer>((resolve, reject) => zlib.gzip(src[1](), { level: 1 }, (err, out) => (err ? reject(err) : resolve(out))));
-    gzCache.set(src[0], gz);
-  }));
+  await Promise.all(
+    names.map(async (name) => {
+      const src = gzipSource(fault, name);
+      if (!src || gzCache.has(src[0])) return;
+      const gz = await new Promise<Buffer>((resolve, reject) =>
+        zlib.gzip(src[1](), { level: 1 }, (err, out) => (err ? reject(err) : resolve(out))),
+      );
+      gzCache.set(src[0], gz);
+    }),
+  );
 }
 
 function sendHead(res: http.ServerResponse, body: Buffer): void {
@@ -83,7 +88,11 @@ function sendHead(res: http.ServerResponse, body: Buffer): void {
 /** Zeros without end: the server side of a gzip bomb (compresses ~1000:1). */
 function endlessZeros(): Readable {
   const chunk = Buffer.alloc(1 << 16);
-  return new Readable({ read() { this.push(chunk); } });
+  return new Readable({
+    read() {
+      this.push(chunk);
+    },
+  });
 }
 
 export interface MirrorServer {
@@ -161,7 +170,10 @@ export async function startMirrorServer(opts: { tls?: boolean } = {}): Promise<M
         const zeros = endlessZeros();
         const gzip = zlib.createGzip({ level: 9 });
         zeros.pipe(gzip).pipe(res);
-        res.on('close', () => { zeros.destroy(); gzip.destroy(); });
+        res.on('close', () => {
+          zeros.destroy();
+          gzip.destroy();
+        });
         return;
       }
       case 'not-gzip':
@@ -189,36 +201,56 @@ export async function startMirrorServer(opts: { tls?: boolean } = {}): Promise<M
     mirror: (fault) => `${origin}/${fault}/`,
     url: (fault, name) => `${origin}/${fault}/${name}.gz`,
     requests,
-    waitForRequest: (prefix) => new Promise((resolve) => {
-      if (requests.some((r) => r.startsWith(prefix))) resolve();
-      else waiters.push({ prefix, resolve });
-    }),
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    waitForRequest: (prefix) =>
+      new Promise((resolve) => {
+        if (requests.some((r) => r.startsWith(prefix))) resolve();
+        else waiters.push({ prefix, resolve });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
 /** `digitkit download --source web` from these mirrors only, in order, with a 1 s timeout. */
-export function downloadFrom(server: MirrorServer, dir: string, mirrors: Fault[], extra: string[] = [], env: Record<string, string | undefined> = {}) {
+export function downloadFrom(
+  server: MirrorServer,
+  dir: string,
+  mirrors: Fault[],
+  extra: string[] = [],
+  env: Record<string, string | undefined> = {},
+) {
   const flags = mirrors.flatMap((f) => ['--mirror', server.mirror(f)]);
-  return runCli(['download', '--dir', dir, '--source', 'web', '--no-default-mirrors', '--timeout', '1', ...flags, ...extra], {
-    env: { DIGITKIT_MIRROR: undefined, ...env },
-    timeoutMs: 60_000,
-  });
+  return runCli(
+    ['download', '--dir', dir, '--source', 'web', '--no-default-mirrors', '--timeout', '1', ...flags, ...extra],
+    {
+      env: { DIGITKIT_MIRROR: undefined, ...env },
+      timeoutMs: 60_000,
+    },
+  );
 }
 
 /** A mirror server for the current test file: started before its tests, closed after. */
 export function useMirrorServer(opts: { tls?: boolean } = {}) {
   let server: MirrorServer | undefined;
-  beforeAll(async () => { server = await startMirrorServer(opts); });
+  beforeAll(async () => {
+    server = await startMirrorServer(opts);
+  });
   afterAll(() => server?.close());
-  const get = () => server ?? (() => { throw new Error('mirror server not started'); })();
+  const get = () =>
+    server ??
+    (() => {
+      throw new Error('mirror server not started');
+    })();
   return {
-    get server() { return get(); },
+    get server() {
+      return get();
+    },
     mirror: (fault: Fault) => get().mirror(fault),
     url: (fault: Fault, name: string) => get().url(fault, name),
-    download: (dir: string, mirrors: Fault[], extra: string[] = [], env: Record<string, string | undefined> = {}) => downloadFrom(get(), dir, mirrors, extra, env),
+    download: (dir: string, mirrors: Fault[], extra: string[] = [], env: Record<string, string | undefined> = {}) =>
+      downloadFrom(get(), dir, mirrors, extra, env),
   };
 }

@@ -13,7 +13,9 @@ export const TEST_MODEL = process.env.DIGITKIT_TEST_MODEL ?? path.join(ROOT, 'mo
 /** TEST_MODEL, or a failure that says how to get one (a missing model is never a pass). */
 export function requireTestModel(): string {
   if (!fs.existsSync(TEST_MODEL)) {
-    throw new Error(`${TEST_MODEL} does not exist: build the shipped model (digitkit pipeline) or set DIGITKIT_TEST_MODEL to a model file`);
+    throw new Error(
+      `${TEST_MODEL} does not exist: build the shipped model (digitkit pipeline) or set DIGITKIT_TEST_MODEL to a model file`,
+    );
   }
   return TEST_MODEL;
 }
@@ -25,7 +27,10 @@ export function loadT10k(): Promise<MnistSplit> {
   return t10k;
 }
 
-export const digitAt = (s: MnistSplit, i: number) => ({ pixels: s.images.subarray(i * 784, (i + 1) * 784), label: s.labels[i] });
+export const digitAt = (s: MnistSplit, i: number) => ({
+  pixels: s.images.subarray(i * 784, (i + 1) * 784),
+  label: s.labels[i],
+});
 
 /** Deterministic PRNG (seeded), so every run renders the same files. */
 export { rng } from './random-model.js';
@@ -52,11 +57,26 @@ const BLACK: Rgb = [0, 0, 0];
 const WHITE: Rgb = [255, 255, 255];
 /** Ink on background pairs with clearly different brightness (how people pick colours). */
 const COLOURS: [Rgb, Rgb][] = [
-  [[20, 40, 200], [255, 235, 120]], // blue pen on yellow paper
-  [[255, 255, 255], [200, 30, 40]], // white on red
-  [[10, 90, 20], [210, 245, 210]], // green on mint
-  [[200, 20, 20], [250, 250, 250]], // red pen on white
-  [[255, 220, 0], [30, 30, 90]], // yellow on navy
+  [
+    [20, 40, 200],
+    [255, 235, 120],
+  ], // blue pen on yellow paper
+  [
+    [255, 255, 255],
+    [200, 30, 40],
+  ], // white on red
+  [
+    [10, 90, 20],
+    [210, 245, 210],
+  ], // green on mint
+  [
+    [200, 20, 20],
+    [250, 250, 250],
+  ], // red pen on white
+  [
+    [255, 220, 0],
+    [30, 30, 90],
+  ], // yellow on navy
 ];
 
 /** The ways users make digit images; the accuracy test renders each of them. */
@@ -69,7 +89,14 @@ export const LOOKS: Record<string, Look | ((r: () => number) => Look)> = {
   transparent: { width: 200, height: 200, size: [50, 170], ink: [30, 30, 30], background: null },
   'thick pen': { width: 240, height: 240, size: [80, 200], ink: BLACK, background: WHITE, pen: 4 },
   'thin pen': { width: 240, height: 240, size: [80, 200], ink: BLACK, background: WHITE, pen: 1 },
-  'jpeg photo': { width: 320, height: 240, size: [60, 200], ink: [40, 35, 50], background: [228, 222, 205], jpeg: { quality: [35, 80] } },
+  'jpeg photo': {
+    width: 320,
+    height: 240,
+    size: [60, 200],
+    ink: [40, 35, 50],
+    background: [228, 222, 205],
+    jpeg: { quality: [35, 80] },
+  },
   colours: (r) => {
     const [ink, background] = COLOURS[Math.floor(r() * COLOURS.length)];
     return { width: 200, height: 200, size: [50, 170], ink, background };
@@ -81,9 +108,15 @@ export function upscale(src: Uint8Array, f: number): { a: Float32Array; n: numbe
   const n = Math.round(28 * f);
   const a = new Float32Array(n * n);
   for (let y = 0; y < n; y++) {
-    const sy = Math.min(27, Math.max(0, (y + 0.5) / f - 0.5)), y0 = Math.floor(sy), y1 = Math.min(27, y0 + 1), fy = sy - y0;
+    const sy = Math.min(27, Math.max(0, (y + 0.5) / f - 0.5)),
+      y0 = Math.floor(sy),
+      y1 = Math.min(27, y0 + 1),
+      fy = sy - y0;
     for (let x = 0; x < n; x++) {
-      const sx = Math.min(27, Math.max(0, (x + 0.5) / f - 0.5)), x0 = Math.floor(sx), x1 = Math.min(27, x0 + 1), fx = sx - x0;
+      const sx = Math.min(27, Math.max(0, (x + 0.5) / f - 0.5)),
+        x0 = Math.floor(sx),
+        x1 = Math.min(27, x0 + 1),
+        fx = sx - x0;
       const top = src[y0 * 28 + x0] * (1 - fx) + src[y0 * 28 + x1] * fx;
       const bot = src[y1 * 28 + x0] * (1 - fx) + src[y1 * 28 + x1] * fx;
       a[y * n + x] = (top * (1 - fy) + bot * fy) / 255;
@@ -96,14 +129,23 @@ export function upscale(src: Uint8Array, f: number): { a: Float32Array; n: numbe
 export function skeleton(bin: Uint8Array, n: number): Uint8Array {
   const s = bin.slice();
   const at = (x: number, y: number) => (x < 0 || y < 0 || x >= n || y >= n ? 0 : s[y * n + x]);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const pass of [0, 1]) {
       const del: number[] = [];
       for (let y = 0; y < n; y++) {
         for (let x = 0; x < n; x++) {
           if (!s[y * n + x]) continue;
-          const p = [at(x, y - 1), at(x + 1, y - 1), at(x + 1, y), at(x + 1, y + 1), at(x, y + 1), at(x - 1, y + 1), at(x - 1, y), at(x - 1, y - 1)];
+          const p = [
+            at(x, y - 1),
+            at(x + 1, y - 1),
+            at(x + 1, y),
+            at(x + 1, y + 1),
+            at(x, y + 1),
+            at(x - 1, y + 1),
+            at(x - 1, y),
+            at(x - 1, y - 1),
+          ];
           const b = p.reduce((a, c) => a + c, 0);
           let t = 0;
           for (let k = 0; k < 8; k++) if (!p[k] && p[(k + 1) % 8]) t++;
@@ -125,10 +167,12 @@ function penStroke(a: Float32Array, n: number, width: number): Float32Array {
   for (let i = 0; i < a.length; i++) bin[i] = a[i] >= 0.5 ? 1 : 0;
   const sk = skeleton(bin, n);
   const out = new Float32Array(n * n);
-  const R = width / 2, reach = Math.ceil(R + 1);
+  const R = width / 2,
+    reach = Math.ceil(R + 1);
   for (let i = 0; i < sk.length; i++) {
     if (!sk[i]) continue;
-    const cx = i % n, cy = (i / n) | 0;
+    const cx = i % n,
+      cy = (i / n) | 0;
     for (let y = Math.max(0, cy - reach); y <= Math.min(n - 1, cy + reach); y++) {
       for (let x = Math.max(0, cx - reach); x <= Math.min(n - 1, cx + reach); x++) {
         const cover = Math.min(1, Math.max(0, R + 0.5 - Math.hypot(x - cx, y - cy)));
@@ -143,7 +187,11 @@ function penStroke(a: Float32Array, n: number, width: number): Float32Array {
  * Render one 28x28 MNIST digit as an image file in the given look, at a random size and position.
  * Returns the encoded bytes and the file extension.
  */
-export async function renderDigit(pixels: Uint8Array, lookOrFn: Look | ((r: () => number) => Look), r: () => number): Promise<{ bytes: Buffer; ext: string }> {
+export async function renderDigit(
+  pixels: Uint8Array,
+  lookOrFn: Look | ((r: () => number) => Look),
+  r: () => number,
+): Promise<{ bytes: Buffer; ext: string }> {
   const look = typeof lookOrFn === 'function' ? lookOrFn(r) : lookOrFn;
   // The digit's 20-px box becomes `size` px: upscale the whole 28x28 tile by size / 20.
   const size = look.size[0] + r() * (look.size[1] - look.size[0]);
@@ -154,16 +202,30 @@ export async function renderDigit(pixels: Uint8Array, lookOrFn: Look | ((r: () =
   // A pen of `pen` MNIST pixels (the originals' strokes are ~2.5) redraws the digit along its centre lines.
   if (look.pen) a = penStroke(a, n, look.pen * f);
   // Crop to the ink so the digit can be placed anywhere it fits on the canvas.
-  let x0 = n, x1 = -1, y0 = n, y1 = -1;
-  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) if (a[y * n + x] > 0.02) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
-  const bw = x1 - x0 + 1, bh = y1 - y0 + 1;
-  if (bw > look.width || bh > look.height) throw new Error(`digit ${bw}x${bh} does not fit on ${look.width}x${look.height}`);
-  const ox = Math.floor(r() * (look.width - bw + 1)), oy = Math.floor(r() * (look.height - bh + 1));
+  let x0 = n,
+    x1 = -1,
+    y0 = n,
+    y1 = -1;
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++)
+      if (a[y * n + x] > 0.02) {
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
+  const bw = x1 - x0 + 1,
+    bh = y1 - y0 + 1;
+  if (bw > look.width || bh > look.height)
+    throw new Error(`digit ${bw}x${bh} does not fit on ${look.width}x${look.height}`);
+  const ox = Math.floor(r() * (look.width - bw + 1)),
+    oy = Math.floor(r() * (look.height - bh + 1));
   const { width: W, height: H, ink, background: bg } = look;
   const out = Buffer.alloc(W * H * 4);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
-      const sx = x - ox + x0, sy = y - oy + y0;
+      const sx = x - ox + x0,
+        sy = y - oy + y0;
       const t = sx >= x0 && sx <= x1 && sy >= y0 && sy <= y1 ? a[sy * n + sx] : 0;
       const p = (y * W + x) * 4;
       for (let c = 0; c < 3; c++) out[p + c] = bg ? Math.round(bg[c] + (ink[c] - bg[c]) * t) : ink[c];
@@ -173,7 +235,13 @@ export async function renderDigit(pixels: Uint8Array, lookOrFn: Look | ((r: () =
   const img = sharp(out, { raw: { width: W, height: H, channels: 4 } });
   if (look.jpeg) {
     const [q0, q1] = look.jpeg.quality;
-    return { bytes: await img.flatten().jpeg({ quality: Math.round(q0 + r() * (q1 - q0)) }).toBuffer(), ext: '.jpg' };
+    return {
+      bytes: await img
+        .flatten()
+        .jpeg({ quality: Math.round(q0 + r() * (q1 - q0)) })
+        .toBuffer(),
+      ext: '.jpg',
+    };
   }
   return { bytes: await (bg ? img.removeAlpha() : img).png().toBuffer(), ext: '.png' };
 }

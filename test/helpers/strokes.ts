@@ -8,12 +8,27 @@ export type Stroke = [number, number][];
 /** Strokes that retrace `pixels` (a 28x28 digit, ink 255 on 0); `every` keeps every n-th point. */
 export function traceStrokes(pixels: Uint8Array, f = 4, every = 3): Stroke[] {
   const { a, n } = upscale(pixels, f);
-  const sk = skeleton(Uint8Array.from(a, (v) => (v >= 0.5 ? 1 : 0)), n);
+  const sk = skeleton(
+    Uint8Array.from(a, (v) => (v >= 0.5 ? 1 : 0)),
+    n,
+  );
   const neighbours = (i: number) => {
-    const x = i % n, y = (i / n) | 0, out: number[] = [];
+    const x = i % n,
+      y = (i / n) | 0,
+      out: number[] = [];
     // Straight neighbours first: the walk follows the line rather than cutting corners.
-    for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1], [1, 1], [-1, 1], [1, -1], [-1, -1]]) {
-      const u = x + dx, v = y + dy;
+    for (const [dx, dy] of [
+      [1, 0],
+      [-1, 0],
+      [0, 1],
+      [0, -1],
+      [1, 1],
+      [-1, 1],
+      [1, -1],
+      [-1, -1],
+    ]) {
+      const u = x + dx,
+        v = y + dy;
       if (u >= 0 && v >= 0 && u < n && v < n && sk[v * n + u]) out.push(v * n + u);
     }
     return out;
@@ -26,7 +41,7 @@ export function traceStrokes(pixels: Uint8Array, f = 4, every = 3): Stroke[] {
   for (const s of starts) {
     for (;;) {
       const path = [s];
-      for (let cur = s; ; ) {
+      for (let cur = s; ;) {
         const next = neighbours(cur).find((j) => !walked.has(edge(cur, j)));
         if (next === undefined) break;
         walked.add(edge(cur, next));

@@ -7,7 +7,14 @@ const $ = (id) => document.getElementById(id);
 const pad = $('pad');
 const ink = pad.getContext('2d', { willReadFrequently: true });
 const thumb = $('input').getContext('2d');
-const state = (window.digitkit = { ready: false, found: false, pixels: null, prediction: null, updates: 0, error: null });
+const state = (window.digitkit = {
+  ready: false,
+  found: false,
+  pixels: null,
+  prediction: null,
+  updates: 0,
+  error: null,
+});
 let model = null;
 let last = null; // the pointer's previous point while drawing
 let queued = false;
@@ -25,8 +32,9 @@ function stroke(a, b) {
   ink.lineWidth = pad.width * 0.07;
   ink.lineCap = ink.lineJoin = 'round';
   ink.beginPath();
-  if (a === b) ink.arc(a[0], a[1], ink.lineWidth / 2, 0, 2 * Math.PI), ink.fill(); // a tap: a dot
-  else ink.moveTo(a[0], a[1]), ink.lineTo(b[0], b[1]), ink.stroke();
+  if (a === b)
+    (ink.arc(a[0], a[1], ink.lineWidth / 2, 0, 2 * Math.PI), ink.fill()); // a tap: a dot
+  else (ink.moveTo(a[0], a[1]), ink.lineTo(b[0], b[1]), ink.stroke());
 }
 
 // Pointer position in canvas pixels (the pad is scaled by CSS).
@@ -85,12 +93,14 @@ function update() {
 function show(pixels, c) {
   $('digit').textContent = c ? c.label : '–';
   $('confidence').textContent = c ? `${(c.probability * 100).toFixed(1)}%` : 'draw a digit';
-  $('bars').querySelectorAll('li').forEach((li, j) => {
-    const p = c ? c.probs[j] : 0;
-    li.classList.toggle('top', Boolean(c) && j === c.index);
-    li.querySelector('i').style.width = `${(p * 100).toFixed(1)}%`;
-    li.querySelector('.pct').textContent = c ? `${(p * 100).toFixed(1)}%` : '';
-  });
+  $('bars')
+    .querySelectorAll('li')
+    .forEach((li, j) => {
+      const p = c ? c.probs[j] : 0;
+      li.classList.toggle('top', Boolean(c) && j === c.index);
+      li.querySelector('i').style.width = `${(p * 100).toFixed(1)}%`;
+      li.querySelector('.pct').textContent = c ? `${(p * 100).toFixed(1)}%` : '';
+    });
   // The input as the model sees it: ink 255 (white) on 0 (black), as `predict --save-preprocessed` writes it.
   const img = thumb.createImageData(28, 28);
   pixels.forEach((v, i) => img.data.set([v, v, v, 255], 4 * i));
@@ -108,7 +118,11 @@ try {
     $('bars').append(li);
   }
   const acc = model.meta?.testAccuracy;
-  $('status').textContent = `${model.dtype} model, ${model.layers.map((l) => l.rows).concat(model.labels.length).join('→')}` + (typeof acc == 'number' ? `, ${(acc * 100).toFixed(2)}% on MNIST's test set` : '');
+  $('status').textContent =
+    `${model.dtype} model, ${model.layers
+      .map((l) => l.rows)
+      .concat(model.labels.length)
+      .join('→')}` + (typeof acc == 'number' ? `, ${(acc * 100).toFixed(2)}% on MNIST's test set` : '');
   clear();
   state.ready = true;
 } catch (err) {

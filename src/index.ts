@@ -35,6 +35,14 @@ export {
 } from './core/index.js';
 export { DigitkitError, ExitCode, type ExitCodeValue } from './errors.js';
 export { formatModel, readModelFile, type ModelFile, type ModelToWrite, type LayerToWrite } from './node/model-file.js';
+export {
+  DEFAULT_DATA_DIR,
+  DEFAULT_FIXTURES,
+  DEFAULT_FLOAT_MODEL,
+  DEFAULT_MODEL,
+  DEFAULT_MODELS_DIR,
+  SHIPPED_CORE,
+} from './node/paths.js';
 export { loadMnist, type LoadedMnist, type MnistSplit } from './data/load.js';
 export { embeddedMnistDir, MNIST_FILES } from './data/mnist.js';
 export { predictSplit, type SplitPredictions } from './quant/predict-split.js';
@@ -77,7 +85,6 @@ export {
   loadVerifyInputs,
   runCases,
   runVerify,
-  SHIPPED_CORE,
   type ParityReport,
   type RunCasesArgs,
   type VerifyOptions,

@@ -19,6 +19,7 @@ import {
   validateConfig,
   type TrainConfig,
 } from './config.js';
+import { PIXELS } from './augment.js';
 import { createReferenceEngine, type Engine, type EngineOptions } from './engine.js';
 import { createFastEngine } from './pool.js';
 import {
@@ -182,7 +183,7 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
       maxBatch: config.batch,
       smoothing: config.labelSmoothing,
       train: {
-        images: train.images.subarray(0, config.limit * 784),
+        images: train.images.subarray(0, config.limit * PIXELS),
         labels: train.labels.subarray(0, config.limit),
         count: config.limit,
       },

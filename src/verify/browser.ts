@@ -7,13 +7,13 @@
 import fsp from 'node:fs/promises';
 import { findChromium, launchChromium, type Chromium } from '../browser/chromium.js';
 import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
+import { SHIPPED_CORE } from '../node/paths.js';
 import { startStaticServer } from '../web/serve.js';
 import {
   compareProbs,
   displayPath,
   loadVerifyInputs,
   runCases,
-  SHIPPED_CORE,
   type VerifyOptions,
   type VerifyReport,
 } from './verify.js';

@@ -17,7 +17,7 @@ import { gzipSync } from 'node:zlib';
 import { DigitkitError, ExitCode, invalidInput, usageError } from '../errors.js';
 import { readModelFile } from '../node/model-file.js';
 import { writeSynced } from '../node/atomic.js';
-import { SHIPPED_CORE } from '../verify/verify.js';
+import { DEFAULT_MODEL, SHIPPED_CORE } from '../node/paths.js';
 
 /** The page's own files (src/web/assets, copied to dist/web/assets by the build). */
 const ASSETS = new URL('./assets/', import.meta.url);
@@ -83,7 +83,7 @@ async function inspectOutDir(
 /** Write the site (see the file comment for how it stays whole). Model problems: exit 3; outdir problems: exit 2. */
 export async function writeSite(opts: WebOptions): Promise<WebReport> {
   const outDir = opts.outDir;
-  const modelPath = opts.model ?? 'models/mnist-int8.json';
+  const modelPath = opts.model ?? DEFAULT_MODEL;
   const model = await readModelFile(modelPath);
   const { width, height } = model.raw.input;
   if (width !== 28 || height !== 28)

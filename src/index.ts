@@ -92,7 +92,7 @@ export {
 } from './verify/verify.js';
 export { runVerifyBrowser, type BrowserVerifyOptions, type BrowserVerifyReport } from './verify/browser.js';
 export { writeSite, type WebOptions, type WebReport } from './web/site.js';
-export { startStaticServer, type StaticServer } from './web/serve.js';
+export { startStaticServer, type StaticServer } from './node/static-server.js';
 
 /** Read, validate and load a model file (the contract's checks; exit-3 DigitkitError naming the file). */
 export async function loadModelFile(file: string): Promise<Model> {

@@ -60,7 +60,7 @@ export function register(program: Command): void {
           return { json: r };
         }
 
-        const { startStaticServer } = await import('../web/serve.js');
+        const { startStaticServer } = await import('../node/static-server.js');
         const signal = ctx.handleInterrupt();
         const server = await startStaticServer(outDir, { port: opts.port });
         // Under --json the document (with the URL) goes out now, not when the server stops.

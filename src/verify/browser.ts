@@ -5,10 +5,10 @@
  * `runCases`, and the verdict is verify's own `compareProbs`.
  */
 import fsp from 'node:fs/promises';
-import { findChromium, launchChromium, type Chromium } from '../browser/chromium.js';
+import { findChromium, launchChromium, type Chromium } from '../node/chromium.js';
 import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
 import { SHIPPED_CORE } from '../node/paths.js';
-import { startStaticServer } from '../web/serve.js';
+import { startStaticServer } from '../node/static-server.js';
 import {
   compareProbs,
   displayPath,

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { loadMnist } from '../data/load.js';
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../node/checkpoint.js';
+import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { formatModel } from '../node/model-file.js';
 import {
   DEFAULTS,

@@ -14,9 +14,9 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { invalidInput } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
-import type { TrainConfig } from '../train/config.js';
-import type { TrainProgress } from '../train/loop.js';
+import { writeFileAtomic } from '../node/atomic.js';
+import type { TrainConfig } from './config.js';
+import type { TrainProgress } from './loop.js';
 
 export const CHECKPOINT_FORMAT = 'digitkit-checkpoint';
 export const CHECKPOINT_VERSION = 1;

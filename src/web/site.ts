@@ -13,10 +13,12 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { DigitkitError, ExitCode, invalidInput, usageError } from '../errors.js';
 import { readModelFile } from '../node/model-file.js';
 import { writeSynced } from '../node/atomic.js';
+import { readInputFile, type InputFileRules } from '../node/input-file.js';
 import { DEFAULT_MODEL, SHIPPED_CORE } from '../node/paths.js';
 
 /** The page's own files (src/web/assets, copied to dist/web/assets by the build). */
@@ -49,6 +51,16 @@ export interface WebReport {
   /** What was at <outdir> before: nothing (or an empty directory), an earlier site, or other files (--force). */
   previous: 'none' | 'site' | 'forced';
 }
+
+/** The page's own files and the core come with this install: one missing means it is broken. */
+const PAGE_FILE: InputFileRules = {
+  kind: 'page',
+  error: (message) =>
+    new DigitkitError(
+      ExitCode.checkFailed,
+      `${message}; the page's files are missing from this install: run \`npm run build\``,
+    ),
+};
 
 const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
@@ -91,15 +103,8 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
   const { exists, previous } = await inspectOutDir(outDir, Boolean(opts.force));
 
   const files = new Map<string, Uint8Array>();
-  try {
-    for (const name of PAGE_ASSETS) files.set(name, await fsp.readFile(new URL(name, ASSETS)));
-    files.set(CORE_FILE, await fsp.readFile(SHIPPED_CORE));
-  } catch (err) {
-    throw new DigitkitError(
-      ExitCode.checkFailed,
-      `the page's files are missing from this install (${errCode(err)}): run \`npm run build\``,
-    );
-  }
+  for (const name of PAGE_ASSETS) files.set(name, await readInputFile(fileURLToPath(new URL(name, ASSETS)), PAGE_FILE));
+  files.set(CORE_FILE, await readInputFile(SHIPPED_CORE, PAGE_FILE));
   files.set(MODEL_FILE, model.bytes);
 
   const parent = path.dirname(path.resolve(outDir));

@@ -28,8 +28,11 @@ export const PAGE_ASSETS = ['index.html', 'style.css', 'app.js'];
 export const CORE_FILE = 'digitkit-core.js';
 export const MODEL_FILE = 'model.json';
 export const SITE_FILES = [...PAGE_ASSETS, CORE_FILE, MODEL_FILE];
-/** index.html carries this, so a later run knows the directory is a site it wrote. */
-export const SITE_MARKER = '<meta name="generator" content="digitkit web">';
+/**
+ * index.html carries this tag, so a later run knows the directory is a site it wrote. Either HTML
+ * spelling counts: sites written before the page was formatted end it with ">", now with " />".
+ */
+export const SITE_MARKER = /<meta name="generator" content="digitkit web"\s*\/?>/;
 /** The page with the int8 model must stay within this (the issue's budget). */
 export const PAGE_BUDGET_BYTES = 200_000;
 
@@ -82,7 +85,7 @@ async function inspectOutDir(
   if (blocking)
     throw usageError(`${path.join(dir, blocking.name)}: exists and is not a file; the site writes a file there`);
   const index = await fsp.readFile(path.join(dir, 'index.html'), 'utf8').catch(() => '');
-  if (index.includes(SITE_MARKER)) return { exists: true, previous: 'site' };
+  if (SITE_MARKER.test(index)) return { exists: true, previous: 'site' };
   if (!force) {
     throw usageError(
       `${dir}: not empty and not a site \`digitkit web\` wrote (${entries.length} entries); ` +

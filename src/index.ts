@@ -65,7 +65,7 @@ export {
   type Prediction,
   type PredictOptions,
   type PredictReport,
-} from './predict.js';
+} from './predict/predict.js';
 export {
   formatFixtures,
   parseFixtures,

@@ -2,9 +2,7 @@
  * Adam (Kingma & Ba) with bias correction, as one pass over flat arrays: parameters, gradient and
  * both moments share one layout (params.ts), so the whole network is updated by a single loop.
  */
-export const ADAM_BETA1 = 0.9;
-export const ADAM_BETA2 = 0.999;
-export const ADAM_EPS = 1e-8;
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS } from './wasm-abi.js';
 
 /** The two bias-correction factors for step t (1-based): 1 - β1^t and 1 - β2^t. */
 export function adamCorrections(t: number): [number, number] {

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import v8 from 'node:v8';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CTRL_BYTES } from './sync.js';
-import { AUG_STRIDE, PIXELS } from './augment.js';
+import * as ABI from './wasm-abi.js';
+import { AUG_STRIDE, BOX_BYTES, CTRL_BYTES, DESC_BYTES, LAYER_SLOTS, PIXELS, ROW_STARTS } from './wasm-abi.js';
 import type { ParamLayout } from './params.js';
 
 /*
@@ -91,36 +91,6 @@ export function instantiate(module: WasmModule, memory: WasmMemory): KernelExpor
 /** Bytes 0..64 KiB stay free for the module's own use (it declares no data, but keep its stack area clear). */
 const RESERVED = 65536;
 
-/** Descriptor slots (Int32Array index relative to the descriptor); must match D_* in wasm/train.ts. */
-const D = {
-  LAYERS: 0,
-  MAXBATCH: 1,
-  PARAMS: 3,
-  M: 4,
-  V: 5,
-  LAYER_TABLE: 6,
-  SPIDX: 7,
-  SPVAL: 8,
-  NNZ: 9,
-  ROWSTART: 10,
-  LOSS: 11,
-  CORRECT: 12,
-  ORDER: 13,
-  AUG: 14,
-  TRAIN_IMG: 15,
-  TRAIN_LBL: 16,
-  TRAIN_BOX: 17,
-  TEST_IMG: 18,
-  TEST_LBL: 19,
-  TEST_BOX: 20,
-  CTRL: 21,
-  SCRATCH: 22,
-  SCRATCH_SIZE: 23,
-  MAXWIDTH: 24,
-} as const;
-const D_SMOOTHING_BYTE = 200;
-const DESC_BYTES = 256;
-
 export interface MemoryPlan {
   bytes: number;
   pages: number;
@@ -172,7 +142,7 @@ export function planMemory(p: PlanInput): MemoryPlan {
   const L = p.layout.layers.length;
   const B = p.maxBatch;
   const desc = take(DESC_BYTES);
-  const table = take(L * 32);
+  const table = take(L * LAYER_SLOTS * 4);
   const ctrl = take(CTRL_BYTES);
   const state = take(3 * p.layout.count * 4);
   const layers = p.layout.layers.map((l, k) => ({
@@ -183,17 +153,17 @@ export function planMemory(p: PlanInput): MemoryPlan {
   const spIdx = take(B * PIXELS * 4);
   const spVal = take(B * PIXELS * 4);
   const nnz = take(B * 4);
-  const rowStart = take(B * 29 * 4);
+  const rowStart = take(B * ROW_STARTS * 4);
   const loss = take(B * 8);
   const correct = take(B * 4);
   const order = take(p.trainCount * 4);
   const aug = take(B * AUG_STRIDE * 8);
   const trainImg = take(p.trainCount * PIXELS);
   const trainLbl = take(p.trainCount);
-  const trainBox = take(p.trainCount * 4);
+  const trainBox = take(p.trainCount * BOX_BYTES);
   const testImg = take(Math.max(1, p.testCount) * PIXELS);
   const testLbl = take(Math.max(1, p.testCount));
-  const testBox = take(Math.max(1, p.testCount) * 4);
+  const testBox = take(Math.max(1, p.testCount) * BOX_BYTES);
   const scratchSize = Math.ceil(p.scratchBytes / 64) * 64;
   const scratch = take(p.threads * scratchSize);
   const bytes = Math.ceil(at / 65536) * 65536;
@@ -203,31 +173,31 @@ export function planMemory(p: PlanInput): MemoryPlan {
   const set = (slot: number, v: number) => {
     d[slot] = v;
   };
-  set(D.LAYERS, L);
-  set(D.MAXBATCH, B);
-  set(D.MAXWIDTH, maxWidth);
-  set(D.PARAMS, state);
-  set(D.M, state + p.layout.count * 4);
-  set(D.V, state + 2 * p.layout.count * 4);
-  set(D.LAYER_TABLE, table);
-  set(D.SPIDX, spIdx);
-  set(D.SPVAL, spVal);
-  set(D.NNZ, nnz);
-  set(D.ROWSTART, rowStart);
-  set(D.LOSS, loss);
-  set(D.CORRECT, correct);
-  set(D.ORDER, order);
-  set(D.AUG, aug);
-  set(D.TRAIN_IMG, trainImg);
-  set(D.TRAIN_LBL, trainLbl);
-  set(D.TRAIN_BOX, trainBox);
-  set(D.TEST_IMG, testImg);
-  set(D.TEST_LBL, testLbl);
-  set(D.TEST_BOX, testBox);
-  set(D.CTRL, ctrl);
-  set(D.SCRATCH, scratch);
-  set(D.SCRATCH_SIZE, scratchSize);
-  new Float64Array(d.buffer, D_SMOOTHING_BYTE, 1)[0] = p.smoothing;
+  set(ABI.D_LAYERS, L);
+  set(ABI.D_MAXBATCH, B);
+  set(ABI.D_MAXWIDTH, maxWidth);
+  set(ABI.D_PARAMS, state);
+  set(ABI.D_M, state + p.layout.count * 4);
+  set(ABI.D_V, state + 2 * p.layout.count * 4);
+  set(ABI.D_LAYER_TABLE, table);
+  set(ABI.D_SPIDX, spIdx);
+  set(ABI.D_SPVAL, spVal);
+  set(ABI.D_NNZ, nnz);
+  set(ABI.D_ROWSTART, rowStart);
+  set(ABI.D_LOSS, loss);
+  set(ABI.D_CORRECT, correct);
+  set(ABI.D_ORDER, order);
+  set(ABI.D_AUG, aug);
+  set(ABI.D_TRAIN_IMG, trainImg);
+  set(ABI.D_TRAIN_LBL, trainLbl);
+  set(ABI.D_TRAIN_BOX, trainBox);
+  set(ABI.D_TEST_IMG, testImg);
+  set(ABI.D_TEST_LBL, testLbl);
+  set(ABI.D_TEST_BOX, testBox);
+  set(ABI.D_CTRL, ctrl);
+  set(ABI.D_SCRATCH, scratch);
+  set(ABI.D_SCRATCH_SIZE, scratchSize);
+  new Float64Array(d.buffer, ABI.D_SMOOTHING_BYTE, 1)[0] = p.smoothing;
   return {
     bytes,
     pages: bytes / 65536,
@@ -259,8 +229,15 @@ export function planMemory(p: PlanInput): MemoryPlan {
 /** Write the descriptor and layer table into memory (once, before any thread's setup()). */
 export function writeDescriptor(memory: WasmMemory, plan: MemoryPlan, layout: ParamLayout): void {
   new Int32Array(memory.buffer, plan.desc, plan.descriptor.length).set(plan.descriptor);
-  const t = new Int32Array(memory.buffer, plan.table, layout.layers.length * 8);
+  const t = new Int32Array(memory.buffer, plan.table, layout.layers.length * LAYER_SLOTS);
   layout.layers.forEach((l, k) => {
-    t.set([l.rows, l.cols, l.w, l.b, plan.layers[k].wT, plan.layers[k].acts, plan.layers[k].deltas, 0], k * 8);
+    const row = t.subarray(k * LAYER_SLOTS, (k + 1) * LAYER_SLOTS);
+    row[ABI.L_ROWS] = l.rows;
+    row[ABI.L_COLS] = l.cols;
+    row[ABI.L_W] = l.w;
+    row[ABI.L_B] = l.b;
+    row[ABI.L_WT] = plan.layers[k].wT;
+    row[ABI.L_ACTS] = plan.layers[k].acts;
+    row[ABI.L_DELTAS] = plan.layers[k].deltas;
   });
 }

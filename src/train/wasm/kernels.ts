@@ -5,17 +5,15 @@
 // Arithmetic rules that keep results identical on every thread count and every x86/ARM CPU:
 // f32 add and mul each rounded (no FMA, no relaxed SIMD), and a fixed summation order.
 
-const B1: f32 = 0.9;
-const B1C: f32 = 0.1;
-const B2: f32 = 0.999;
-const B2C: f32 = 0.001;
-const EPS: f32 = 1e-8;
-/**
- * Moments below this are set to 0. Without it the moments of weights that never see a nonzero input
- * (MNIST's border pixels) decay into subnormal floats within two epochs, and subnormal arithmetic is
- * ~100x slower on x86; wasm cannot switch on flush-to-zero, so Adam does it (exactly, every thread alike).
- */
-const TINY: f32 = 1e-30;
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, ADAM_TINY, FIXED_ONE, SIDE } from '../wasm-abi';
+
+// Adam's constants in f32, as adamRow computes with them (why moments below ADAM_TINY are flushed to 0: see wasm-abi.ts).
+const B1: f32 = <f32>ADAM_BETA1;
+const B1C: f32 = <f32>(1 - ADAM_BETA1);
+const B2: f32 = <f32>ADAM_BETA2;
+const B2C: f32 = <f32>(1 - ADAM_BETA2);
+const EPS: f32 = <f32>ADAM_EPS;
+const TINY: f32 = <f32>ADAM_TINY;
 
 /**
  * THE kernel: out[0..width) = init[0..width) (or 0 when init is 0) + Σ_k coef[k] · base[rows[k]·width ..],
@@ -189,11 +187,9 @@ export function argmax(z: usize, k: i32): i32 {
   return best;
 }
 
-const SIDE = 28;
-const CENTRE: f64 = 13.5;
+const CENTRE: f64 = <f64>(SIDE - 1) / 2;
 const INV255: f64 = 1.0 / 255;
-const FIXED_ONE = 65536; // 16.16 fixed point, as augment.ts
-const BLEND_SCALE: f64 = INV255 / (65536.0 * 65536.0);
+const BLEND_SCALE: f64 = INV255 / (<f64>FIXED_ONE * <f64>FIXED_ONE);
 
 /** Bounding box of a 28x28 image's nonzero pixels → box[0..4) = minX, maxX, minY, maxY (an empty image gives 1, 0, 1, 0). */
 export function imageBox(src: usize, box: usize): void {

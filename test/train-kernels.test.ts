@@ -4,11 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { adamStep } from '../src/train/adam.js';
 import { AUG_STRIDE, augmentImage, PIXELS } from '../src/train/augment.js';
-import { createReferenceEngine, type Engine, type ImageSet } from '../src/train/engine.js';
-import { instantiate, kernelModule, WA, type KernelExports } from '../src/train/kernels-wasm.js';
+import type { Engine, ImageSet } from '../src/train/engine.js';
+import { createReferenceEngine } from '../src/train/reference-engine.js';
+import { instantiate, kernelModule, WA, type KernelExports } from '../src/train/wasm-loader.js';
 import { linearBackward, linearForward, softmaxCrossEntropy } from '../src/train/layers.js';
 import { heInit } from '../src/train/params.js';
-import { createFastEngine } from '../src/train/pool.js';
+import { createFastEngine } from '../src/train/fast-engine.js';
 import { Rng } from '../src/train/rng.js';
 import { loadMnist } from '../src/data/load.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';

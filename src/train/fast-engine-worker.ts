@@ -1,7 +1,10 @@
-/** A training worker thread: instantiate the kernels on the shared memory, then run whatever the main thread dispatches. */
+/**
+ * A worker thread of the fast engine (fast-engine.ts): instantiate the kernels on the shared memory,
+ * then run whatever the main thread dispatches.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
-import { instantiate } from './kernels-wasm.js';
-import type { WorkerInit } from './pool.js';
+import type { WorkerInit } from './fast-engine.js';
+import { instantiate } from './wasm-loader.js';
 import { barrier, CMD, fail, nextCommand } from './sync.js';
 import { C_CMD, C_FAILED, C_SEQ, CTRL_BYTES } from './wasm-abi.js';
 

@@ -8,17 +8,16 @@
 import { Worker } from 'node:worker_threads';
 import { adamCorrections } from './adam.js';
 import type { Engine, EngineOptions } from './engine.js';
+import { planMemory, writeDescriptor } from './memory-plan.js';
 import {
   distFile,
   instantiate,
   kernelModule,
-  planMemory,
   WA,
-  writeDescriptor,
   type KernelExports,
   type WasmMemory,
   type WasmModule,
-} from './kernels-wasm.js';
+} from './wasm-loader.js';
 import { paramLayout } from './params.js';
 import { barrier, CMD, dispatch, fail } from './sync.js';
 import {
@@ -92,7 +91,7 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
       const init: WorkerInit = { module, memory, desc: plan.desc, ctrl: plan.ctrl, tid, threads };
       // (--input-type, valid for `node -e`, would stop a worker started from a file)
       const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-      const w = new Worker(distFile('worker.js'), { workerData: init, execArgv });
+      const w = new Worker(distFile('fast-engine-worker.js'), { workerData: init, execArgv });
       workers.push(w);
       exits.push(new Promise((resolve) => w.once('exit', resolve)));
       await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 // AssemblyScript entry module (see kernels.ts). One instance per thread, all on the same shared,
-// fixed-size memory; every address comes from the descriptor that pool.ts writes (offsets below must
-// match DESC/CTRL/LAYER there). Nothing here allocates.
+// fixed-size memory; every address comes from the descriptor that memory-plan.ts writes, at the slots
+// named in ../wasm-abi.ts (the one file both sides compile). Nothing here allocates.
 //
 // One optimizer step is two phases, each a queue of work items taken with an atomic counter, with a
 // barrier between them (in JS):
@@ -41,10 +41,9 @@ let nUnits = 0;
 @inline function f4(n: i32): usize { return <usize>n << 2; }
 @inline function align16(n: usize): usize { return (n + 15) & ~(<usize>15); }
 
-
 /**
  * Carve one thread's scratch starting at `s`: sets the scratch globals and returns the bytes used.
- * (Also how pool.ts learns the size, via scratchBytes, so the two can never disagree.)
+ * (Also how fast-engine.ts learns the size, via scratchBytes, so the two can never disagree.)
  */
 function carveScratch(s: usize, batch: i32, width: i32): usize {
   const start = s;
@@ -62,7 +61,7 @@ function carveScratch(s: usize, batch: i32, width: i32): usize {
   return s - start;
 }
 
-/** Scratch bytes one thread needs (pool.ts asks before laying out memory). */
+/** Scratch bytes one thread needs (fast-engine.ts asks before memory-plan.ts lays out the memory). */
 export function scratchBytes(maxBatchArg: i32, maxWidthArg: i32): i32 {
   return <i32>carveScratch(0, maxBatchArg, maxWidthArg);
 }
@@ -82,7 +81,7 @@ export function setup(desc: usize, tid: i32): void {
   nUnits += L;
 }
 
-/** Bounding boxes of `count` images (4 bytes each), once per run. */
+/** Bounding boxes of `count` images (BOX_BYTES each), once per run. */
 export function computeBoxes(images: usize, count: i32, boxes: usize): void {
   for (let i = 0; i < count; i++) imageBox(images + <usize>i * PIXELS, boxes + <usize>i * BOX_BYTES);
 }
@@ -100,8 +99,11 @@ function transposeRows(k: i32, i0: i32, i1: i32): void {
   }
 }
 
-/** Forward from the sparse input (idx, val, nnz) through every layer into outs (one row per layer, via `act`). */
-
+/**
+ * Phase A for image r of the batch: augment it into its sparse input (the idx/val lists and rowStart
+ * of row r), forward through every layer into row r of each layer's activations, the loss, and
+ * backward into row r of each layer's deltas (phase B sums those rows over the batch).
+ */
 function trainImage(r: i32, gradScale: f64): void {
   const from = load<i32>(ctl(C_FROM));
   const img = load<i32>(order + f4(from + r));

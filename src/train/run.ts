@@ -16,6 +16,8 @@ import {
   defaultVal,
   defaultWarmup,
   layerSizes,
+  stepsPerEpoch,
+  trainCount,
   validateConfig,
   type TrainConfig,
 } from './config.js';
@@ -26,8 +28,6 @@ import { createReferenceEngine } from './reference-engine.js';
 import {
   initialProgress,
   round6,
-  stepsPerEpoch,
-  trainCount,
   trainedLayers,
   trainLoop,
   type EpochRecord,

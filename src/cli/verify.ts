@@ -3,11 +3,12 @@ import { ExitCode, usageError } from '../errors.js';
 import type { VerifyReport } from '../verify/verify.js';
 import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
 import { handler } from './context.js';
+import { fixturesPathFor } from '../verify/fixtures-file.js';
 import { numberOption } from './options.js';
 
 interface Opts {
   model: string;
-  fixtures: string;
+  fixtures?: string;
   tolerance?: number;
   core?: string;
   browser?: boolean;
@@ -26,7 +27,10 @@ export function register(program: Command): void {
       'Check that the shipped inference core reproduces the parity fixtures (exit 0 only if every case is within tolerance)',
     )
     .option('--model <file>', 'model the fixtures were made for', DEFAULT_MODEL)
-    .option('--fixtures <file>', 'parity fixtures', DEFAULT_FIXTURES)
+    .option(
+      '--fixtures <file>',
+      `parity fixtures (default ${DEFAULT_FIXTURES} for ${DEFAULT_MODEL}, else fixtures/<model name>-parity.json)`,
+    )
     .option('--tolerance <x>', "max |Δp| allowed (default: the fixtures' own tolerance)", numberOption({ min: 0 }))
     .option('--core <file>', 'verify another build of the core module instead of the shipped dist/core/index.js')
     .option('--browser', 'run the cases in headless Chromium instead of Node (the same module, served from 127.0.0.1)')
@@ -38,6 +42,7 @@ export function register(program: Command): void {
     .action(
       handler<Opts>(async (opts, ctx) => {
         if (opts.chromium && !opts.browser) throw usageError('--chromium only applies with --browser');
+        opts.fixtures ??= fixturesPathFor(opts.model);
         // The browser path (and playwright-core with it) is loaded only when asked for.
         const r: VerifyReport & { browser?: string } = opts.browser
           ? await (await import('../verify/browser.js')).runVerifyBrowser(opts)

@@ -121,14 +121,19 @@ function cannotWrite(file: string, err: unknown): DigitkitError {
   return new DigitkitError(ExitCode.usage, `${file}: cannot write (${e.code ?? e.message})`);
 }
 
-/** Copy a local raw IDX file (e.g. the embedded one) into `tmp`, verifying while streaming. */
-export async function copyVerified(src: string, tmp: string, expected: ExpectedFile, opts: TransferOptions = {}): Promise<string> {
+/**
+ * Copy a local raw IDX file (e.g. the embedded one) into `tmp`, verifying while streaming; with `gzip`,
+ * `src` is its gzip, inflated on the way (and refused once it inflates past the expected size).
+ */
+export async function copyVerified(src: string, tmp: string, expected: ExpectedFile, opts: TransferOptions = {}, gzip = false): Promise<string> {
   try {
-    return await intoTemp(fs.createReadStream(src, { highWaterMark: READ_CHUNK }), [], tmp, expected, `larger than the expected ${expected.bytes} bytes`, opts);
+    const tooBig = gzip ? `inflates past the expected ${expected.bytes} bytes; stopped` : `larger than the expected ${expected.bytes} bytes`;
+    return await intoTemp(fs.createReadStream(src, { highWaterMark: READ_CHUNK }), gzip ? [zlib.createGunzip()] : [], tmp, expected, tooBig, opts);
   } catch (err) {
     if (err instanceof SourceError || err instanceof DigitkitError) throw err;
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new SourceError('not found');
+    if (e.code?.startsWith('Z_')) throw new SourceError(`not valid gzip data (${e.message})`, true);
     throw new SourceError(e.code ? `cannot read (${e.code})` : e.message);
   }
 }

@@ -36,11 +36,16 @@ export function splitMirrorEnv(value: string | undefined): string[] {
  * Mirrors in the order they are tried: `--mirror` flags, then DIGITKIT_MIRROR entries,
  * then (unless turned off) the defaults. Each validated; duplicates keep their first place.
  */
-export function mirrorOrder(flags: readonly string[], envEntries: readonly string[], includeDefaults = true): string[] {
+export function mirrorOrder(
+  flags: readonly string[],
+  envEntries: readonly string[],
+  includeDefaults = true,
+  defaults: readonly string[] = DEFAULT_MIRRORS,
+): string[] {
   const all = [
     ...flags.map((m) => parseMirror(m, '--mirror')),
     ...envEntries.map((m) => parseMirror(m, 'DIGITKIT_MIRROR')),
-    ...(includeDefaults ? DEFAULT_MIRRORS : []),
+    ...(includeDefaults ? defaults : []),
   ];
   return [...new Set(all)];
 }

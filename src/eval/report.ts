@@ -4,12 +4,12 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { MnistSplit } from '../data/load.js';
+import type { Dataset, Split } from '../data/dataset.js';
 import { usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { confusionSvg } from './confusion-chart.js';
 import { curvesSvg } from './curves-chart.js';
-import { renderDigitGrid, type Tile } from './digit-grid.js';
+import { renderDigitGrid, type Tile, type TileShape } from './digit-grid.js';
 import type { EvalReport } from './evaluate.js';
 import { svgToPng, textRenders } from './render.js';
 import { BAD, GOOD, MUTED, pct, percent, type Segment } from './svg.js';
@@ -27,10 +27,8 @@ export interface ReportFiles {
   textRendered: boolean;
 }
 
-const digit = (test: MnistSplit, index: number) => {
-  const n = test.rows * test.cols;
-  return test.images.subarray(index * n, (index + 1) * n);
-};
+const picture = (test: Split, index: number, size: number) =>
+  test.inputs.subarray(index * size, (index + 1) * size) as Uint8Array;
 
 function leftOut(total: number, shown: number): string[] {
   return total > shown ? [`showing ${shown}; ${total - shown} left out (all of them are listed in report.json)`] : [];
@@ -55,8 +53,16 @@ export async function ensureReportDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit): Promise<void> {
+export async function writeReport(dir: string, rep: EvalReport, test: Split, data: Dataset): Promise<void> {
   const m = rep.model;
+  // Pictures for image models; a vector model's samples are rows, listed in report.json instead.
+  const input = data.input;
+  const shape: TileShape | null =
+    input.kind === 'image'
+      ? { width: input.width, height: input.height, channels: input.channels, invert: input.preprocess === 'digit' }
+      : null;
+  const size = input.kind === 'image' ? input.width * input.height * input.channels : 0;
+  const what = data.format === 'idx' ? 'digits' : 'images';
   const name = path.basename(m.path);
   const labels = m.classes.map((c) => c.label);
   const files: string[] = [];
@@ -85,15 +91,20 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         m.confusion,
         m.classes,
         `Confusion matrix: ${name}`,
-        `accuracy ${percent(m.accuracy, 2)} (${m.correct} of ${m.count} test digits) · shade: share of the row`,
+        `accuracy ${percent(m.accuracy, 2)} (${m.correct} of ${m.count} test ${shape ? what : 'rows'}) · shade: share of the row`,
       ),
     ),
   );
 
   // Most confident mistakes first: those are the ones worth looking at.
-  const errors = [...m.errors].sort((x, y) => y.probability - x.probability || x.index - y.index).slice(0, MAX_TILES);
+  const errors = shape
+    ? [...m.errors].sort((x, y) => y.probability - x.probability || x.index - y.index).slice(0, MAX_TILES)
+    : [];
+  // A sample's name under its picture: its test index, or (folders) its file, shortened to fit.
+  const tag = (index: number, id?: string) =>
+    id === undefined ? `#${index}` : id.length > 14 ? `…${id.slice(-13)}` : id;
   const errorTiles: Tile[] = errors.map((e) => ({
-    pixels: digit(test, e.index),
+    pixels: picture(test, e.index, size),
     caption: [
       [
         { text: labels[e.label], bold: true },
@@ -101,28 +112,29 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         { text: labels[e.predicted], fill: BAD, bold: true },
         { text: `  ${pct(e.probability)}`, fill: MUTED },
       ],
-      [{ text: `#${e.index}`, fill: MUTED }],
+      [{ text: tag(e.index, e.id), fill: MUTED }],
     ],
   }));
-  await put(
-    'errors.png',
-    await renderDigitGrid(
-      `Misclassified test digits: ${name}`,
-      [
-        `${m.errors.length} of ${m.count} misclassified, most confident first · caption: true → predicted (probability), test index`,
-        ...leftOut(m.errors.length, errors.length),
-      ],
-      errorTiles,
-      'no misclassified digits',
-      test.cols,
-    ),
-  );
+  if (shape)
+    await put(
+      'errors.png',
+      await renderDigitGrid(
+        `Misclassified test ${what}: ${name}`,
+        [
+          `${m.errors.length} of ${m.count} misclassified, most confident first · caption: true → predicted (probability), ${data.format === 'idx' ? 'test index' : 'file'}`,
+          ...leftOut(m.errors.length, errors.length),
+        ],
+        errorTiles,
+        `no misclassified ${what}`,
+        shape,
+      ),
+    );
 
   const history = m.history;
   if (history) await put('curves.png', await svgToPng(curvesSvg(history, `Training history: ${name}`, m.historyFrom)));
 
   let disagreementsShown: number | undefined;
-  if (rep.compare) {
+  if (rep.compare && shape) {
     const c = rep.compare;
     const nameB = path.basename(c.model.path);
     const shown = c.disagreements.slice(0, MAX_TILES);
@@ -133,7 +145,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
       { text: ` ${pct(p.probability)}`, fill: MUTED },
     ];
     const tiles: Tile[] = shown.map((d) => ({
-      pixels: digit(test, d.index),
+      pixels: picture(test, d.index, size),
       caption: [
         [
           { text: 'true ', fill: MUTED },
@@ -141,7 +153,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         ],
         pred('A', d.a, d.label),
         pred('B', d.b, d.label),
-        [{ text: `#${d.index}`, fill: MUTED }],
+        [{ text: tag(d.index, data.format === 'idx' ? undefined : test.id(d.index)), fill: MUTED }],
       ],
     }));
     await put(
@@ -149,12 +161,12 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
       await renderDigitGrid(
         `Where the models disagree: A ${name} vs B ${nameB}`,
         [
-          `${c.disagreements.length} of ${c.agreement.count} test digits differ · agreement ${percent(c.agreement.rate, 2)} · accuracy A ${percent(m.accuracy, 2)}, B ${percent(c.model.accuracy, 2)} · green = right, red = wrong`,
+          `${c.disagreements.length} of ${c.agreement.count} test ${what} differ · agreement ${percent(c.agreement.rate, 2)} · accuracy A ${percent(m.accuracy, 2)}, B ${percent(c.model.accuracy, 2)} · green = right, red = wrong`,
           ...leftOut(c.disagreements.length, shown.length),
         ],
         tiles,
-        'the two models agree on every test digit',
-        test.cols,
+        `the two models agree on every test ${what.replace(/s$/, '')}`,
+        shape,
       ),
     );
   }

@@ -34,6 +34,8 @@ export interface FolderOptions {
   input: ImageInput;
   /** Take the classes in this order (a model's labels); a subfolder that is not one of them is an error. */
   classes?: readonly string[];
+  /** Whose classes they are, for that error (default "the model's classes"). */
+  classesOf?: string;
   /** Files decoded at once. */
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
@@ -89,7 +91,7 @@ export async function readImageFolder(dir: string, o: FolderOptions): Promise<Im
     const unknown = subdirs.filter((d) => !o.classes!.includes(d));
     if (unknown.length)
       throw invalidInput(
-        `${dir}: class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not among the model's classes (${o.classes.join(', ')})`,
+        `${dir}: class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not among ${o.classesOf ?? "the model's classes"} (${o.classes.join(', ')})`,
       );
     labels = [...o.classes];
   } else {
@@ -193,7 +195,7 @@ export async function loadFolderDataset(dir: string, o: FolderDatasetOptions): P
   const skipped = [...main.skipped];
   let split: Dataset['split'];
   if (o.test !== undefined && !o.testOnly) {
-    const t = await readImageFolder(o.test, { input: o.input, classes: main.labels });
+    const t = await readImageFolder(o.test, { input: o.input, classes: main.labels, classesOf: `the classes of ${dir}` });
     train = main.split;
     test = t.split;
     sha256[`test:${path.basename(path.resolve(o.test))}`] = t.digest;

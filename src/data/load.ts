@@ -73,10 +73,12 @@ async function gunzipIdx(file: string): Promise<Uint8Array> {
     stream.destroy();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw invalidInput(`${file}: no such file`);
-    if (e.code?.startsWith('Z_')) throw invalidInput(`${file}: not a valid gzip file (${e.message})`);
+    if (typeof e.code === 'string' && e.code.startsWith('Z_'))
+      throw invalidInput(`${file}: not a valid gzip file (${e.message})`);
     throw err;
   }
-  return new Uint8Array(Buffer.concat(chunks, total).buffer, 0, total);
+  const all = Buffer.concat(chunks, total);
+  return new Uint8Array(all.buffer, all.byteOffset, total);
 }
 
 /**

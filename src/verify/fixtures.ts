@@ -20,7 +20,8 @@ export const DEFAULT_CASES = 100;
  * Which test images become cases (indices, ascending). A fifth of them (at most count - classes)
  * are the images the model is least sure about (smallest top-1 minus top-2 probability; ties by
  * index): there the probabilities are far from 0 and 1, so arithmetic errors show the most. The
- * rest are spread evenly over every class, evenly through each class's images in file order.
+ * rest are spread evenly over every class, evenly through each class's images in file order (a class
+ * with too few images leaves its share to the next least sure ones).
  */
 export function chooseCases(
   labels: ArrayLike<number>,
@@ -38,6 +39,11 @@ export function chooseCases(
     for (let i = 0; i < n; i++) if (labels[i] === c && !chosen.has(i)) pool.push(i);
     const quota = Math.min(pool.length, Math.floor(rest / classes) + (c < rest % classes ? 1 : 0));
     for (let k = 0; k < quota; k++) chosen.add(pool[Math.floor(((k + 0.5) * pool.length) / quota)]);
+  }
+  // A class with too few samples left its quota short: the next least sure samples fill it up.
+  for (const i of byMargin) {
+    if (chosen.size >= count) break;
+    chosen.add(i);
   }
   return [...chosen].sort((a, b) => a - b);
 }

@@ -32,7 +32,10 @@ describe.skipIf(!fs.existsSync(fashion))('shared/contracts/fashion-mnist.sha256'
       .map((l) => l.split(/\s+/))
       .map(([sha256, bytes, name]) => ({ name, sha256, bytes: Number(bytes) }));
     expect(parsed).toEqual(FASHION_FILES.map(({ name, sha256, bytes }) => ({ name, sha256, bytes })));
-    const names = /^#\s+(T-shirt\/top.*)$/m.exec(text)![1].split(',').map((s) => s.trim());
+    const names = /^#\s+(T-shirt\/top.*)$/m
+      .exec(text)![1]
+      .split(',')
+      .map((s) => s.trim());
     expect(names).toEqual(DATASETS['fashion-mnist'].classes);
   });
 });

@@ -105,7 +105,7 @@ const stat = (file: string) =>
 const readFile = (file: string) =>
   new Promise<Buffer>((resolve, reject) => fs.readFile(file, (err, data) => (err ? reject(err) : resolve(data))));
 
-async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Promise<Buffer> {
+export async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Promise<Buffer> {
   if (job.stdin) {
     if (!readStdin) throw imageRejected('-', 'no standard input to read');
     return readStdin();

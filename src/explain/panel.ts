@@ -9,8 +9,10 @@
  */
 import { heatColor } from '../eval/confusion-chart.js';
 import { legendNumber, legendSvg, LOWER, paintAttribution, paintDigit, RAISE, scaleOf } from '../eval/heatmap.js';
-import { canvasToPng, svgToCanvas } from '../eval/render.js';
 import { GRID, MUTED, pct, rect, svgDocument, text } from '../eval/svg.js';
+
+// sharp (through render.ts) is loaded when a panel is drawn, not by `import 'digitkit'`.
+const render = () => import('../eval/render.js');
 
 export type Method = 'saliency' | 'ig';
 
@@ -175,6 +177,7 @@ export async function renderImagePanel(p: ImagePanel): Promise<Buffer> {
   body.push(
     ...probabilityBars(M, lower + stripsHeight(p.hidden), p.labels, p.probs, new Set(p.classes.map((c) => c.index))),
   );
+  const { canvasToPng, svgToCanvas } = await render();
   const canvas = await svgToCanvas(svgDocument(L.width, L.height, body));
   if (p.picture) {
     const { rgb, width, height } = p.picture;
@@ -276,5 +279,6 @@ export async function renderVectorPanel(p: VectorPanel): Promise<Buffer> {
   body.push(
     ...probabilityBars(M, lower + stripsHeight(p.hidden), p.labels, p.probs, new Set(p.classes.map((c) => c.index))),
   );
+  const { canvasToPng, svgToCanvas } = await render();
   return canvasToPng(await svgToCanvas(svgDocument(width, height, body)));
 }

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
-import { findChromium, launchChromium } from '../dist/browser/chromium.js';
+import { findChromium, launchChromium } from '../dist/node/chromium.js';
 import { embeddedMnistDir } from '../dist/data/mnist.js';
-import { startStaticServer } from '../dist/web/serve.js';
+import { startStaticServer } from '../dist/node/static-server.js';
 import { benchModel, benchTemp, BIN, ROOT } from './setup.mjs';
 
 const MODEL = benchModel('web');

@@ -15,6 +15,8 @@ import type { Model } from './core/index.js';
 
 export {
   classifyPixels,
+  classifyValues,
+  prepareImage,
   preprocess,
   toGray,
   type Preprocessed,
@@ -22,19 +24,42 @@ export {
   forward,
   forwardBatch,
   forwardPixels,
+  forwardValues,
   loadModel,
   MAX_MODEL_BYTES,
+  MODEL_FORMAT,
+  MODEL_VERSION,
   ModelError,
   parseRawModel,
   pixelsToInput,
   softmax,
   type Classification,
+  type ImageInput,
+  type LayerDtype,
   type Model,
+  type ModelInfo,
   type RawLayer,
   type RawModel,
+  type VectorInput,
 } from './core/index.js';
 export { DigitkitError, ExitCode, type ExitCodeValue } from './errors.js';
-export { formatModel, readModelFile, type ModelFile, type ModelToWrite, type LayerToWrite } from './node/model-file.js';
+export {
+  describeInput,
+  formatModel,
+  readModelFile,
+  type InputToWrite,
+  type ModelFile,
+  type ModelToWrite,
+  type LayerToWrite,
+} from './node/model-file.js';
+export {
+  DEFAULT_DATA_DIR,
+  DEFAULT_FIXTURES,
+  DEFAULT_FLOAT_MODEL,
+  DEFAULT_MODEL,
+  DEFAULT_MODELS_DIR,
+  SHIPPED_CORE,
+} from './node/paths.js';
 export { loadMnist, type LoadedMnist, type MnistSplit } from './data/load.js';
 export { embeddedMnistDir, MNIST_FILES } from './data/mnist.js';
 export { predictSplit, type SplitPredictions } from './quant/predict-split.js';
@@ -57,8 +82,10 @@ export {
   type Prediction,
   type PredictOptions,
   type PredictReport,
-} from './predict.js';
+} from './predict/predict.js';
 export {
+  decodeValues,
+  encodeValues,
   formatFixtures,
   parseFixtures,
   readFixturesFile,
@@ -77,7 +104,6 @@ export {
   loadVerifyInputs,
   runCases,
   runVerify,
-  SHIPPED_CORE,
   type ParityReport,
   type RunCasesArgs,
   type VerifyOptions,
@@ -101,7 +127,7 @@ export {
   type PanelClass,
   type VectorPanel,
 } from './explain/panel.js';
-export { startStaticServer, type StaticServer } from './web/serve.js';
+export { startStaticServer, type StaticServer } from './node/static-server.js';
 
 /** Read, validate and load a model file (the contract's checks; exit-3 DigitkitError naming the file). */
 export async function loadModelFile(file: string): Promise<Model> {

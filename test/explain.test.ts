@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/cli.js';
 import { randomModelText, rng } from './helpers/random-model.js';
 import { digitAt, loadT10k } from './helpers/render.js';
+import { wine } from './helpers/wine.js';
 
 type Explain = typeof import('../src/explain/index.js');
 type Core = typeof import('../src/core/index.js');
@@ -184,6 +185,65 @@ describe.each(SHIPPED)('digitkit/explain on %s and 20 t10k digits', (file) => {
       expect(maxAbs(lib.map((v, p) => v - mine[p])) / maxAbs(exact)).toBeLessThan(1e-12);
     }
   });
+});
+
+describe('a hand-built version-2 vector model on 20 real rows of the UCI wine measurements', () => {
+  const W = wine();
+  const mean = W.names.map((_, j) => W.x.reduce((s, r) => s + r[j], 0) / W.x.length);
+  const invStd = W.names.map((_, j) => 1 / Math.sqrt(W.x.reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / W.x.length));
+  const ROWS = Array.from({ length: 20 }, (_, k) => k * 9); // every class
+  it.each([
+    ['float32', ['float32', 'float32', 'float32']],
+    ['mixed int4/int8/float32', ['int4', 'int8', 'float32']],
+  ] as const)(
+    '%s: activations are the core forwardValues intermediates, saliency its central differences, IG complete',
+    (_, dtypes) => {
+      const text = randomModelText({
+        dtypes: [...dtypes],
+        shape: [13, 16, 8, 3],
+        seed: 12,
+        input: { kind: 'vector', size: 13, offset: mean, scale: invStd, names: W.names },
+        labels: ['class_0', 'class_1', 'class_2'],
+      });
+      expect(JSON.parse(text).version).toBe(2);
+      const model = core.loadModel(text);
+      const input = model.input;
+      if (input.kind !== 'vector') throw new Error('expected a vector model');
+      let fdErr = 0,
+        igErr = 0;
+      const zero = coreLogits(model, new Float64Array(13));
+      for (const r of ROWS) {
+        const v = W.x[r];
+        // The model's scaled input, as the core computes it from raw values: (v - offset) * scale.
+        const x = Float64Array.from(v, (value, i) => (value - input.offset[i]) * input.scale[i]);
+        core.forwardValues(model, v);
+        const scratch = (model as unknown as { scratch: Float64Array[] }).scratch.map((z) => z.slice());
+        const hidden = explain.hiddenActivations(model, x);
+        hidden.forEach((h, k) =>
+          h.forEach((a, j) => expect(a, `row ${r}, layer ${k}, unit ${j}`).toBe(Math.max(scratch[k][j], 0))),
+        );
+        const c = W.y[r];
+        const s = explain.saliency(model, x, c);
+        for (let i = 0; i < 13; i++) {
+          const h = 1e-6,
+            xp = Float64Array.from(x);
+          xp[i] = x[i] + h;
+          const up = coreLogits(model, xp)[c];
+          xp[i] = x[i] - h;
+          const down = coreLogits(model, xp)[c];
+          fdErr = Math.max(fdErr, Math.abs((up - down) / (2 * h) - s[i]) / maxAbs(s));
+        }
+        const ig = explain.integratedGradients(model, x, c);
+        const delta = coreLogits(model, x)[c] - zero[c];
+        igErr = Math.max(igErr, Math.abs(sum(ig) - delta) / Math.abs(delta));
+      }
+      console.log(
+        `explain vector model (${dtypes.join('/')}): saliency vs central differences ${fdErr.toExponential(2)}, IG completeness ${igErr.toExponential(2)} over 20 wine rows`,
+      );
+      expect(fdErr).toBeLessThanOrEqual(1e-6);
+      expect(igErr).toBeLessThanOrEqual(1e-6);
+    },
+  );
 });
 
 describe('digitkit/explain on other shapes and bad arguments', () => {

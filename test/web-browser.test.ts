@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findChromium, launchChromium, type Chromium } from '../src/browser/chromium.js';
+import { findChromium, launchChromium, type Chromium } from '../src/node/chromium.js';
 import { loadModel, pixelsToInput, type Model } from '../src/core/index.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
 import { hiddenActivations, integratedGradients, saliency } from '../src/explain/index.js';

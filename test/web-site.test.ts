@@ -108,7 +108,7 @@ describe('digitkit web <outdir>', () => {
     }
   });
 
-  it('fits the budgets: the core <= 4 KB and explain <= 2 KB gzipped, the whole page <= 200,000 bytes with the int8 model, fixtures.json <= 150,000', async () => {
+  it('fits the budgets: the core <= 5 KB and explain <= 2 KB gzipped, the whole page <= 200,000 bytes with the int8 model, fixtures.json <= 150,000', async () => {
     // The shipped model when it exists; otherwise a random int8 model of the same shape, and the
     // page's own files must leave room for any int8 model within the shipped one's 150,000-byte cap.
     const int8 = fs.existsSync(SHIPPED_MODEL) ? SHIPPED_MODEL : model;
@@ -117,7 +117,7 @@ describe('digitkit web <outdir>', () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.model.dtype).toBe('int8');
     expect(doc.coreGzipBytes).toBe(gzipSync(fs.readFileSync(SHIPPED_CORE), { level: 9 }).length);
-    expect(doc.coreGzipBytes).toBeLessThanOrEqual(4096);
+    expect(doc.coreGzipBytes).toBeLessThanOrEqual(5120);
     expect(doc.explainGzipBytes).toBe(gzipSync(fs.readFileSync(SHIPPED_EXPLAIN), { level: 9 }).length);
     expect(doc.explainGzipBytes).toBeLessThanOrEqual(2048);
     // The page is every file but fixtures.json, which only the self-test fetches (its own budget).
@@ -161,6 +161,11 @@ describe('digitkit web <outdir>', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ previous: 'site', model: { path: other, dtype: 'float32' } });
     expect(fs.readFileSync(path.join(out, 'model.json'))).toEqual(fs.readFileSync(other));
+    // A site written before the page was formatted (its tag ends with ">", not " />") is one too.
+    const index = path.join(out, 'index.html');
+    fs.writeFileSync(index, fs.readFileSync(index, 'utf8').replace(/(content="digitkit web")\s*\/>/, '$1>'));
+    expect(fs.readFileSync(index, 'utf8')).toContain('<meta name="generator" content="digitkit web">');
+    expect((await web([out, '--model', model])).code).toBe(0);
     const empty = fresh('empty');
     fs.mkdirSync(empty);
     expect((await web([empty, '--model', model])).code).toBe(0);
@@ -239,7 +244,7 @@ describe('digitkit web --serve', () => {
       const index = await get(s.url, '/');
       expect(index.status).toBe(200);
       expect(index.type).toBe('text/html; charset=utf-8');
-      expect(index.body.toString()).toContain('<canvas id="pad"');
+      expect(index.body.toString()).toMatch(/<canvas\s+id="pad"/);
       const core = await get(s.url, `/${CORE_FILE}`);
       expect(core.type).toBe('text/javascript; charset=utf-8');
       expect(core.body).toEqual(fs.readFileSync(SHIPPED_CORE));

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
+import { DEFAULT_EXPLAIN_DIR, DEFAULT_MODEL } from '../node/paths.js';
 import type { Explanation, ExplainRejected } from '../explain/run.js';
 import { handler } from './context.js';
 import { choiceOption, intOption } from './options.js';
@@ -25,7 +26,7 @@ export function register(program: Command): void {
       'Show what the network sees in images: attribution maps, hidden activations and probabilities, as PNG panels',
     )
     .argument('<inputs...>', 'image files, directories (every image in them) or - (stdin)')
-    .option('--model <path>', 'model file', 'models/mnist-int8.json')
+    .option('--model <path>', 'model file', DEFAULT_MODEL)
     .option('--class <k>', 'the class to explain: a label of the model, or an index into its labels')
     .option('--top <n>', 'explain the n most probable classes (default 1)', intOption(1, 10))
     .option(
@@ -34,7 +35,7 @@ export function register(program: Command): void {
       choiceOption(['saliency', 'ig'] as const),
       'saliency',
     )
-    .option('--out <dir>', 'directory for the panels (<name>.explain.png)', 'explained')
+    .option('--out <dir>', 'directory for the panels (<name>.explain.png)', DEFAULT_EXPLAIN_DIR)
     .option(
       '--invert <mode>',
       'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)',

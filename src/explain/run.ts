@@ -9,13 +9,13 @@ import { classifyPixels, pixelsToInput, preprocess, type Model } from '../core/i
 import { DigitkitError, ExitCode, InterruptedError, invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { decodeImage, imageRejected } from '../node/image.js';
-import { readModelFile } from '../node/model-file.js';
+import { describeInput, readModelFile } from '../node/model-file.js';
+import { DEFAULT_EXPLAIN_DIR } from '../node/paths.js';
 import type { InvertMode } from '../predict/classify.js';
 import { expandInputs, readInput } from '../predict/jobs.js';
 import { hiddenActivations, integratedGradients, saliency } from './index.js';
 import { fitPicture, METHOD_TEXT, renderImagePanel, type Method } from './panel.js';
 
-export const DEFAULT_EXPLAIN_DIR = 'explained';
 export const METHODS: readonly Method[] = ['saliency', 'ig'];
 
 export interface ExplainOptions {
@@ -96,13 +96,14 @@ export async function runExplain(opts: ExplainOptions): Promise<ExplainReport> {
   if (opts.class !== undefined && opts.top !== undefined) throw usageError('give --class or --top, not both');
   const file = await readModelFile(opts.model);
   const model = file.model;
-  const input = model.input as { kind?: string; width?: number; height?: number };
+  const input = model.input;
   if (input.kind === 'vector')
     throw usageError(
       `${opts.model} is a vector model: explaining one takes feature values (CSV rows), which this command does not read yet; use renderVectorPanel and the digitkit/explain functions from the library`,
     );
-  if (input.width !== 28 || input.height !== 28)
-    throw invalidInput(`${opts.model}: input is ${input.width}x${input.height}, explain needs a 28x28 model`);
+  // The same images as predict takes (its preprocessing makes 28x28 digits).
+  if (input.preprocess !== 'digit' || input.size !== 784)
+    throw invalidInput(`${opts.model}: input is ${describeInput(input)}, explain needs a 28x28 digit model`);
   const labels = model.labels;
   const fixed = opts.class === undefined ? undefined : resolveClass(opts.class, labels, opts.model);
   const top = Math.min(opts.top ?? 1, labels.length);

@@ -7,10 +7,10 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { loadModel, type RawLayer, type RawModel } from '../core/index.js';
 import { loadMnist } from '../data/load.js';
-import { DEFAULT_DATA_DIR } from '../data/mnist.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from '../node/paths.js';
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import { formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
+import { describeInput, formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
 import { predictSplit } from './predict-split.js';
 
 /** The size the shipped int8 model must stay within (issue 4); meta is trimmed to fit. */
@@ -153,8 +153,8 @@ function int8Meta(
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeReport> {
-  const inPath = opts.in ?? 'models/mnist-f32.json';
-  const outPath = opts.out ?? 'models/mnist-int8.json';
+  const inPath = opts.in ?? DEFAULT_FLOAT_MODEL;
+  const outPath = opts.out ?? DEFAULT_MODEL;
   const perChannel = Boolean(opts.perChannel);
   if (path.resolve(inPath) === path.resolve(outPath))
     throw usageError(`--out ${outPath} is the input model; choose another path`);
@@ -163,10 +163,9 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
   if (src.raw.dtype !== 'float32')
     throw invalidInput(`${inPath}: dtype is "${src.raw.dtype}", expected a float32 model to quantize`);
   const { test } = await loadMnist(opts.data ?? DEFAULT_DATA_DIR, ['t10k']);
-  const size = src.raw.input.width * src.raw.input.height;
-  if (!test || test.rows * test.cols !== size) {
+  if (!test || src.raw.input.kind !== 'image' || test.rows * test.cols !== src.raw.input.size) {
     throw invalidInput(
-      `${inPath}: input is ${src.raw.input.width}x${src.raw.input.height}, the test images are ${test?.rows}x${test?.cols}`,
+      `${inPath}: input is ${describeInput(src.raw.input)}, the test images are ${test?.rows}x${test?.cols}`,
     );
   }
 

@@ -15,13 +15,15 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { DigitkitError, ExitCode, invalidInput, usageError } from '../errors.js';
-import { readModelFile } from '../node/model-file.js';
+import { describeInput, readModelFile } from '../node/model-file.js';
 import { writeSynced } from '../node/atomic.js';
+import { readInputFile, type InputFileRules } from '../node/input-file.js';
+import { DEFAULT_FIXTURES, DEFAULT_MODEL, SHIPPED_CORE, SHIPPED_EXPLAIN } from '../node/paths.js';
 import { readFixturesFile } from '../verify/fixtures-file.js';
-import { loadVerifyInputs, SHIPPED_CORE } from '../verify/verify.js';
+import { loadVerifyInputs } from '../verify/verify.js';
 
 /** The page's own files (src/web/assets, copied to dist/web/assets by the build). */
 const ASSETS = new URL('./assets/', import.meta.url);
@@ -33,12 +35,11 @@ export const MODEL_FILE = 'model.json';
 /** The parity fixtures for the model, fetched by the page's self-test only (counted apart from the page). */
 export const FIXTURES_FILE = 'fixtures.json';
 export const SITE_FILES = [...PAGE_ASSETS, CORE_FILE, EXPLAIN_FILE, MODEL_FILE, FIXTURES_FILE];
-/** The explain module that ships (the file `digitkit/explain` exports). */
-export const SHIPPED_EXPLAIN = fileURLToPath(new URL('../../dist/explain/index.js', import.meta.url));
-/** Where `digitkit web` looks for fixtures when not given --fixtures (used only if made for the model). */
-export const DEFAULT_FIXTURES = 'fixtures/parity.json';
-/** index.html carries this, so a later run knows the directory is a site it wrote. */
-export const SITE_MARKER = '<meta name="generator" content="digitkit web">';
+/**
+ * index.html carries this tag, so a later run knows the directory is a site it wrote. Either HTML
+ * spelling counts: sites written before the page was formatted end it with ">", now with " />".
+ */
+export const SITE_MARKER = /<meta name="generator" content="digitkit web"\s*\/?>/;
 /** The page with the int8 model must stay within this (the issue's budget); fixtures.json is not counted. */
 export const PAGE_BUDGET_BYTES = 200_000;
 /** fixtures.json, loaded only for the self-test, has its own budget (100 cases of 28x28 are ~131 KB). */
@@ -72,6 +73,16 @@ export interface WebReport {
   previous: 'none' | 'site' | 'forced';
 }
 
+/** The page's own files and the core come with this install: one missing means it is broken. */
+const PAGE_FILE: InputFileRules = {
+  kind: 'page',
+  error: (message) =>
+    new DigitkitError(
+      ExitCode.checkFailed,
+      `${message}; the page's files are missing from this install: run \`npm run build\``,
+    ),
+};
+
 const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
 /** What is at `dir` now, refusing anything a site must not replace (exit 2). */
@@ -92,7 +103,7 @@ async function inspectOutDir(
   if (blocking)
     throw usageError(`${path.join(dir, blocking.name)}: exists and is not a file; the site writes a file there`);
   const index = await fsp.readFile(path.join(dir, 'index.html'), 'utf8').catch(() => '');
-  if (index.includes(SITE_MARKER)) return { exists: true, previous: 'site' };
+  if (SITE_MARKER.test(index)) return { exists: true, previous: 'site' };
   if (!force) {
     throw usageError(
       `${dir}: not empty and not a site \`digitkit web\` wrote (${entries.length} entries); ` +
@@ -105,25 +116,18 @@ async function inspectOutDir(
 /** Write the site (see the file comment for how it stays whole). Model problems: exit 3; outdir problems: exit 2. */
 export async function writeSite(opts: WebOptions): Promise<WebReport> {
   const outDir = opts.outDir;
-  const modelPath = opts.model ?? 'models/mnist-int8.json';
+  const modelPath = opts.model ?? DEFAULT_MODEL;
   const model = await readModelFile(modelPath);
-  const { width, height } = model.raw.input;
-  if (width !== 28 || height !== 28)
-    throw invalidInput(`${modelPath}: input is ${width}x${height}, the page feeds a 28x28 model`);
+  const { input } = model.raw;
+  if (input.kind !== 'image' || input.preprocess !== 'digit' || input.size !== 784)
+    throw invalidInput(`${modelPath}: input is ${describeInput(input)}, the page feeds a 28x28 digit model`);
   const { exists, previous } = await inspectOutDir(outDir, Boolean(opts.force));
   const selfTest = await findFixtures(modelPath, opts.fixtures);
 
   const files = new Map<string, Uint8Array>();
-  try {
-    for (const name of PAGE_ASSETS) files.set(name, await fsp.readFile(new URL(name, ASSETS)));
-    files.set(CORE_FILE, await fsp.readFile(SHIPPED_CORE));
-    files.set(EXPLAIN_FILE, await fsp.readFile(SHIPPED_EXPLAIN));
-  } catch (err) {
-    throw new DigitkitError(
-      ExitCode.checkFailed,
-      `the page's files are missing from this install (${errCode(err)}): run \`npm run build\``,
-    );
-  }
+  for (const name of PAGE_ASSETS) files.set(name, await readInputFile(fileURLToPath(new URL(name, ASSETS)), PAGE_FILE));
+  files.set(CORE_FILE, await readInputFile(SHIPPED_CORE, PAGE_FILE));
+  files.set(EXPLAIN_FILE, await readInputFile(SHIPPED_EXPLAIN, PAGE_FILE));
   files.set(MODEL_FILE, model.bytes);
   if (selfTest.bytes) files.set(FIXTURES_FILE, selfTest.bytes);
 

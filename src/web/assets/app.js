@@ -132,7 +132,7 @@ async function openImage(file) {
   c.height = h;
   const cx = c.getContext('2d', { willReadFrequently: true });
   cx.drawImage(bmp, 0, 0);
-  const input = engine.inputFromRgba(cx.getImageData(0, 0, w, h).data, w, h);
+  const input = engine.inputFromRgba(model, cx.getImageData(0, 0, w, h).data, w, h);
   // Shown on the pad, whole, over white (alpha too); the model gets the full-size picture.
   blank();
   const k = Math.min(pad.width / w, pad.height / h);
@@ -161,7 +161,7 @@ function current() {
   if (picture) return picture;
   const { width: w, height: h } = pad;
   return {
-    ...engine.inputFromRgba(ink.getImageData(0, 0, w, h).data, w, h),
+    ...engine.inputFromRgba(model, ink.getImageData(0, 0, w, h).data, w, h),
     width: w,
     height: h,
     fit: { k: 1, ox: 0, oy: 0 },

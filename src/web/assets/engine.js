@@ -9,7 +9,7 @@ import {
   forwardPixels,
   loadModel,
   pixelsToInput,
-  preprocess,
+  prepareImage,
   toGray,
 } from './digitkit-core.js';
 import { hiddenActivations, integratedGradients, saliency } from './digitkit-explain.js';
@@ -18,10 +18,12 @@ export function load(text, name) {
   return loadModel(text, name);
 }
 
-/** RGBA bytes (a canvas's ImageData) of a `w` x `h` picture -> the model's pixels, as `predict` makes them. */
-export function inputFromRgba(rgba, w, h) {
-  const gray = toGray(rgba);
-  return { gray, ...preprocess(gray, w, h) };
+/**
+ * RGBA bytes (a canvas's ImageData) of a `w` x `h` picture -> the model's pixels, the way the model
+ * says (`input.preprocess`; for a digit model the steps `predict` runs), and the picture's gray.
+ */
+export function inputFromRgba(model, rgba, w, h) {
+  return { gray: toGray(rgba), ...prepareImage(model, rgba, w, h) };
 }
 
 /** Probabilities for the model's pixels: { index, label, probability, probs }. */

@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .argument('<inputs...>', 'image files, directories (every image in them) or - (stdin)')
     .option('--model <path>', 'model file', DEFAULT_MODEL)
     .option('--class <k>', 'the class to explain: a label of the model, or an index into its labels')
-    .option('--top <n>', 'explain the n most probable classes (default 1)', intOption(1, 10))
+    .option('--top <n>', 'explain the n most probable classes (default 1)', intOption(1))
     .option(
       '--method <m>',
       'saliency (d logit / d input, the gradient) or ig (integrated gradients from a blank input, exact)',

@@ -19,6 +19,10 @@ export interface TrainConfig {
   shift: number;
   rotate: number;
   zoom: number;
+  /** Images: mirror half of them horizontally (absent: never; MNIST's runs leave it out). */
+  flip?: boolean;
+  /** Vectors: Gaussian noise of this standard deviation on each standardised feature (absent: none). */
+  noise?: number;
   seed: number;
   /** Training images used: the first `limit` of the training file ... */
   limit: number;
@@ -26,7 +30,7 @@ export interface TrainConfig {
   val: number;
 }
 
-/** MNIST's ten digits: the classes the trainer's output layer has. */
+/** MNIST's ten digits: the classes of the default data. */
 export const CLASSES = 10;
 
 /**
@@ -75,7 +79,12 @@ export function defaultVal(limit: number): number {
   return Math.min(DEFAULTS.val, Math.floor(limit / 12));
 }
 
-export const layerSizes = (c: Pick<TrainConfig, 'hidden'>): number[] => [PIXELS, ...c.hidden, CLASSES];
+/** The network's widths: the input's size, the hidden layers, one output per class (default: MNIST's). */
+export const layerSizes = (c: Pick<TrainConfig, 'hidden'>, inputSize = PIXELS, classes = CLASSES): number[] => [
+  inputSize,
+  ...c.hidden,
+  classes,
+];
 
 /** Images trained on each epoch: the first `limit` minus the `val` held out. */
 export const trainCount = (c: TrainConfig) => c.limit - c.val;
@@ -107,6 +116,8 @@ export function validateConfig(c: TrainConfig, available: number): void {
     fail(`--shift must be an integer in [0, 8], got ${c.shift}`);
   if (!(c.rotate >= 0 && c.rotate <= 180)) fail(`--rotate must be in [0, 180] degrees, got ${c.rotate}`);
   if (!(c.zoom >= 0 && c.zoom <= 0.5)) fail(`--zoom must be in [0, 0.5], got ${c.zoom}`);
+  if (c.flip !== undefined && typeof c.flip !== 'boolean') fail(`--flip is a switch, got ${String(c.flip)}`);
+  if (c.noise !== undefined && !(c.noise >= 0 && c.noise <= 10)) fail(`--noise must be in [0, 10], got ${c.noise}`);
   if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed > 0xffffffff)
     fail(`--seed must be an integer in [0, 4294967295], got ${c.seed}`);
   if (!Number.isInteger(c.limit) || c.limit < 2) fail(`--limit must be an integer >= 2, got ${c.limit}`);

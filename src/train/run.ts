@@ -21,8 +21,8 @@ import {
   validateConfig,
   type TrainConfig,
 } from './config.js';
-import { PIXELS } from './augment.js';
-import type { Engine, EngineOptions } from './engine.js';
+import { CLASSES } from './config.js';
+import { inputSizeOf, type Engine, type EngineOptions, type TrainInput } from './engine.js';
 import { createFastEngine } from './fast-engine.js';
 import { createReferenceEngine } from './reference-engine.js';
 import {
@@ -101,6 +101,9 @@ const CONFIG_KEYS: (keyof TrainConfig)[] = [
   'limit',
   'val',
 ];
+/** Settings only some inputs have (absent from MNIST's configurations), and what their absence means. */
+const OPTIONAL_KEYS: (keyof TrainConfig)[] = ['flip', 'noise'];
+const OPTIONAL_DEFAULTS = { flip: false, noise: 0 };
 const FLAG: Record<keyof TrainConfig, string> = {
   epochs: '--epochs',
   batch: '--batch',
@@ -112,6 +115,8 @@ const FLAG: Record<keyof TrainConfig, string> = {
   shift: '--shift',
   rotate: '--rotate',
   zoom: '--zoom',
+  flip: '--flip',
+  noise: '--noise',
   seed: '--seed',
   limit: '--limit',
   val: '--val',
@@ -121,10 +126,11 @@ const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 /** A resumed run takes the checkpoint's settings; a flag that contradicts one is a usage error. */
 function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string): TrainConfig {
   const c = ck.config;
-  for (const k of CONFIG_KEYS) {
-    if (c[k] === undefined) throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
+  for (const k of [...CONFIG_KEYS, ...OPTIONAL_KEYS]) {
+    if (c[k] === undefined && CONFIG_KEYS.includes(k))
+      throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
     const g = given[k];
-    if (g !== undefined && show(g) !== show(c[k])) {
+    if (g !== undefined && show(g) !== show(c[k] ?? OPTIONAL_DEFAULTS[k as keyof typeof OPTIONAL_DEFAULTS])) {
       throw usageError(
         `${FLAG[k]} ${show(g)} does not match the ${show(c[k])} that ${file} was trained with (drop the flag to resume, or start a new run)`,
       );
@@ -177,18 +183,21 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
     }
   }
   const threads = o.threads ?? 1;
+  const input: TrainInput = { kind: 'image', width: train.cols, height: train.rows, channels: 1 };
+  const size = inputSizeOf(input);
   const engine = await createEngine(
     o.engine ?? 'fast',
     {
-      sizes: layerSizes(config),
+      sizes: layerSizes(config, size, CLASSES),
       maxBatch: config.batch,
       smoothing: config.labelSmoothing,
+      input,
       train: {
-        images: train.images.subarray(0, config.limit * PIXELS),
+        inputs: train.images.subarray(0, config.limit * size),
         labels: train.labels.subarray(0, config.limit),
         count: config.limit,
       },
-      test: { images: test.images, labels: test.labels, count: test.count },
+      test: { inputs: test.images, labels: test.labels, count: test.count },
     },
     threads,
   );
@@ -199,7 +208,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
   const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
   const ck = o.resume ? await readCheckpoint(o.resume) : null;
   const { config, dataset, testCount, engine, threads } = await prepare(o, ck);
-  const sizes = layerSizes(config);
+  const sizes = engine.layout.sizes;
   try {
     let progress: TrainProgress;
     if (ck) {

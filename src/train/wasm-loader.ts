@@ -25,7 +25,7 @@ export const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembl
 
 export interface KernelExports {
   memory: WasmMemory;
-  scratchBytes(maxBatch: number, maxWidth: number): number;
+  scratchBytes(maxBatch: number, maxWidth: number, inputSize: number, block: number): number;
   setup(desc: number, tid: number): void;
   computeBoxes(images: number, count: number, boxes: number): void;
   syncTransposed(): void;
@@ -46,6 +46,25 @@ export interface KernelExports {
   argmax(z: number, k: number): number;
   extract(idx: number, val: number, rowStart: number, src: number, box: number, t: number, pad: number): number;
   imageBox(src: number, box: number): void;
+  extractImage(
+    idx: number,
+    val: number,
+    rowStart: number,
+    src: number,
+    t: number,
+    w: number,
+    h: number,
+    c: number,
+  ): number;
+  extractVector(
+    idx: number,
+    val: number,
+    rowStart: number,
+    src: number,
+    noise: number,
+    size: number,
+    block: number,
+  ): number;
   nonzeros(idx: number, val: number, x: number, n: number): number;
   relu(x: number, n: number): void;
   reluMask(d: number, h: number, n: number): void;

@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('--label-column <name>', 'CSV: the label column (default: the one the model was trained with, or "label")')
     .option(
       '--report <dir>',
-      'write confusion.png, errors.png, curves.png (if the model has a training history), report.json',
+      'write confusion.png, errors.png, errors-explained.png, curves.png (if the model has a training history), report.json',
     )
     .option('--compare <file>', 'a second model: both accuracies, agreement, and the digits where they disagree')
     .option('--json', 'print one JSON document (the same numbers as report.json)')

@@ -230,7 +230,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     };
   }
   if (opts.report !== undefined) {
-    await writeReport(opts.report, report, test, set.dataset);
+    await writeReport(opts.report, report, test, set.dataset, a.model);
   }
   return report;
 }

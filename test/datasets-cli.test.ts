@@ -7,13 +7,57 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { classifyValues, loadModel } from '../src/core/index.js';
+import { findChromium, launchChromium } from '../src/node/chromium.js';
+import { serveSite, type Served } from './helpers/serve.js';
 import { runCli } from './helpers/cli.js';
 import { fashionAvailable, folderName, writeFashionFolder } from './helpers/fashion.js';
 import { sklearnTable, writeCsv } from './helpers/sklearn-csv.js';
 import { writeSmallIdx } from './helpers/small-idx.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-datasets-cli-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+let browser: Browser | undefined;
+const sites: Served[] = [];
+afterAll(async () => {
+  await browser?.close();
+  for (const s of sites) await s.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+interface PageState {
+  ready: boolean;
+  pixels: number[];
+  prediction: { label: string; probs: number[] } | null;
+  source: string;
+  selfTest: { status: string; maxDiff?: number; cases?: number; passed?: number };
+  error: string | null;
+}
+/** `digitkit web` for a model (and its fixtures), served, opened in Chromium once loaded and self-tested. */
+async function openSite(model: string, fixtures: string): Promise<{ page: Page; state: () => Promise<PageState> }> {
+  const served = await serveSite([
+    at(`site-${path.basename(model)}`),
+    '--model',
+    model,
+    '--fixtures',
+    fixtures,
+    '--serve',
+    '--port',
+    '0',
+  ]);
+  sites.push(served);
+  browser ??= await launchChromium(findChromium());
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(served.url);
+  await page.waitForFunction(() => {
+    const d = (window as unknown as { digitkit?: PageState }).digitkit;
+    return d?.error || (d?.ready && d.selfTest.status !== 'pending');
+  });
+  expect(errors).toEqual([]);
+  return { page, state: () => page.evaluate(() => (window as unknown as { digitkit: PageState }).digitkit) };
+}
 const at = (...p: string[]) => path.join(tmp, ...p);
 const json = async (args: string[]) => {
   const r = await runCli([...args, '--json']);
@@ -126,6 +170,31 @@ describe.skipIf(!fashionAvailable())('an image folder of real RGB pictures: trai
     const text = await runCli(['predict', files[0], '--model', int8]);
     expect(text.stdout).toMatch(/^\S+\.(png|jpg|webp)  (Bag|Sneaker|T-shirt-top|Trouser) +\d+\.\d%   top: /);
   }, 60_000);
+
+  it('the page: a picture model takes an opened picture whole, in colour, as predict does; its self-test passes', async () => {
+    const { page, state } = await openSite(int8, fixtures);
+    const s0 = await state();
+    expect(s0.selfTest).toMatchObject({ status: 'ok', cases: 40, passed: 40 });
+    expect(s0.prediction).toBeNull();
+    expect(await page.locator('h1').textContent()).toBe('Classify a picture');
+    const png = classes
+      .flatMap((c) => fs.readdirSync(path.join(unseen, folderName(c))).map((f) => path.join(unseen, folderName(c), f)))
+      .find((f) => f.endsWith('.png'))!;
+    await page.setInputFiles('#file', png);
+    await page.waitForFunction(
+      (name) => (window as unknown as { digitkit: PageState }).digitkit.source === name,
+      path.basename(png),
+    );
+    const s = await state();
+    const p = JSON.parse(
+      (await runCli(['predict', png, '--model', int8, '--json', '--save-preprocessed', at('seen-page')])).stdout,
+    )[0];
+    expect(s.prediction!.label).toBe(p.label);
+    const saved = await sharp(at('seen-page', fs.readdirSync(at('seen-page'))[0]))
+      .raw()
+      .toBuffer();
+    expect(s.pixels).toEqual(Array.from(saved));
+  }, 60_000);
 });
 
 describe('a CSV of tabular data (UCI wine): train, quantize, verify, predict rows', () => {
@@ -197,6 +266,22 @@ describe('a CSV of tabular data (UCI wine): train, quantize, verify, predict row
     ).length;
     expect(right).toBeGreaterThanOrEqual(33);
   });
+
+  it("the page: a form with a field per feature; a row typed in gives the core's probabilities; the self-test passes", async () => {
+    const { page, state } = await openSite(int8, fixtures);
+    const s0 = await state();
+    expect(s0.selfTest).toMatchObject({ status: 'ok', passed: s0.selfTest.cases });
+    expect(s0.selfTest.maxDiff).toBeLessThanOrEqual(1e-6);
+    expect(await page.locator('#features label').allTextContents()).toEqual(wine.names);
+    expect(await page.locator('#pad').isVisible()).toBe(false);
+    const row = wine.x[10];
+    const fields = page.locator('#features input');
+    for (let i = 0; i < row.length; i++) await fields.nth(i).fill(String(row[i]));
+    const s = await state();
+    const want = classifyValues(loadModel(fs.readFileSync(int8, 'utf8')), row);
+    expect(s.prediction!.label).toBe(want.label);
+    s.prediction!.probs.forEach((p, j) => expect(Math.abs(p - want.probs[j])).toBeLessThanOrEqual(1e-12));
+  }, 60_000);
 
   it('a 64-feature CSV against this 13-feature model: exit 3 naming the file; nothing written', async () => {
     const digits = at('digits.csv');

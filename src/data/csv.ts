@@ -179,7 +179,11 @@ export function classNamesOf(labels: readonly string[]): string[] {
 }
 
 /** Offset (mean) and scale (1 / standard deviation; 1 for a constant column) of each feature over `rows` rows. */
-export function standardise(values: ArrayLike<number>, rows: number, size: number): { offset: number[]; scale: number[] } {
+export function standardise(
+  values: ArrayLike<number>,
+  rows: number,
+  size: number,
+): { offset: number[]; scale: number[] } {
   const offset: number[] = [];
   const scale: number[] = [];
   for (let j = 0; j < size; j++) {

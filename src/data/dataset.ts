@@ -77,7 +77,12 @@ export function stratifiedSplit(
   seed = SPLIT_SEED,
 ): { train: number[]; test: number[] } {
   const key = (i: number) =>
-    createHash('sha256').update(`${seed}:${ids(i)}`).digest().readUInt32BE(0) * 2 ** 20 + (i % 2 ** 20);
+    createHash('sha256')
+      .update(`${seed}:${ids(i)}`)
+      .digest()
+      .readUInt32BE(0) *
+      2 ** 20 +
+    (i % 2 ** 20);
   const keys = Array.from({ length: labels.length }, (_, i) => key(i));
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < labels.length; i++) {
@@ -123,7 +128,10 @@ export function readLabelsFile(file: string): string[] {
     const code = (err as NodeJS.ErrnoException).code;
     throw invalidInput(`${file}: ${code === 'ENOENT' ? 'no such labels file' : `cannot read (${code})`}`);
   }
-  const names = text.replace(/^\uFEFF/, '').split(/\r?\n/).map((l) => l.trim());
+  const names = text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .map((l) => l.trim());
   while (names.length && names[names.length - 1] === '') names.pop();
   if (names.length === 0) throw invalidInput(`${file}: no class names (one name per line)`);
   const blank = names.indexOf('');
@@ -172,7 +180,8 @@ export function parseSize(value: string): [number, number] {
   const m = /^(\d+)x(\d+)$/i.exec(value.trim());
   const w = m ? Number(m[1]) : NaN;
   const h = m ? Number(m[2]) : NaN;
-  if (!(w >= 1 && w <= 4096 && h >= 1 && h <= 4096)) throw usageError(`--size expects WxH (e.g. 28x28), got "${value}"`);
+  if (!(w >= 1 && w <= 4096 && h >= 1 && h <= 4096))
+    throw usageError(`--size expects WxH (e.g. 28x28), got "${value}"`);
   return [w, h];
 }
 

@@ -96,7 +96,9 @@ async function checkLocal(target: string, file: MnistFile, signal?: AbortSignal)
   if (!stat.isFile()) return { good: false, problem: 'not a regular file' };
   if (stat.size !== file.bytes) return { good: false, problem: `size ${stat.size}, expected ${file.bytes}` };
   const { sha256 } = await hashFile(target, signal);
-  return sha256 === file.sha256 ? { good: true, sha256 } : { good: false, problem: `sha256 ${sha256}, expected ${file.sha256}` };
+  return sha256 === file.sha256
+    ? { good: true, sha256 }
+    : { good: false, problem: `sha256 ${sha256}, expected ${file.sha256}` };
 }
 
 interface Candidate {
@@ -105,7 +107,14 @@ interface Candidate {
   transfer(tmp: string, opts: TransferOptions): Promise<string>;
 }
 
-function candidates(file: MnistFile, source: SourceChoice, mirrors: readonly string[], embeddedDir: string, gzip: boolean, timeoutMs: number): Candidate[] {
+function candidates(
+  file: MnistFile,
+  source: SourceChoice,
+  mirrors: readonly string[],
+  embeddedDir: string,
+  gzip: boolean,
+  timeoutMs: number,
+): Candidate[] {
   const list: Candidate[] = [];
   if (source !== 'web') {
     const src = path.join(embeddedDir, gzip ? `${file.name}.gz` : file.name);
@@ -114,7 +123,11 @@ function candidates(file: MnistFile, source: SourceChoice, mirrors: readonly str
   if (source !== 'embedded') {
     for (const mirror of mirrors) {
       const url = gzipUrl(mirror, file.name);
-      list.push({ source: 'web', location: url, transfer: (tmp, o) => fetchGzipVerified(url, tmp, file, { ...o, timeoutMs }) });
+      list.push({
+        source: 'web',
+        location: url,
+        transfer: (tmp, o) => fetchGzipVerified(url, tmp, file, { ...o, timeoutMs }),
+      });
     }
   }
   return list;
@@ -122,12 +135,22 @@ function candidates(file: MnistFile, source: SourceChoice, mirrors: readonly str
 
 const interrupted = (signal?: AbortSignal) => signal?.aborted === true;
 
-async function obtain(file: MnistFile, target: string, list: Candidate[], opts: DownloadOptions, hooks: DownloadHooks, started: number): Promise<FileResult> {
+async function obtain(
+  file: MnistFile,
+  target: string,
+  list: Candidate[],
+  opts: DownloadOptions,
+  hooks: DownloadHooks,
+  started: number,
+): Promise<FileResult> {
   const failures: FailedAttempt[] = [];
   for (const c of list) {
     hooks.onStart?.(file, c.source, c.location);
     const temp = await openAtomic(target).catch((err: NodeJS.ErrnoException) => {
-      throw new DigitkitError(ExitCode.usage, `${path.dirname(target)}: cannot create or write the directory (${err.code ?? err.message})`);
+      throw new DigitkitError(
+        ExitCode.usage,
+        `${path.dirname(target)}: cannot create or write the directory (${err.code ?? err.message})`,
+      );
     });
     try {
       const sha256 = await c.transfer(temp.tmp, { signal: opts.signal, onBytes: (n) => hooks.onProgress?.(file, n) });
@@ -149,7 +172,12 @@ async function obtain(file: MnistFile, target: string, list: Candidate[], opts: 
       await temp.discard();
       if (interrupted(opts.signal)) throw new InterruptedError();
       if (!(err instanceof SourceError)) throw err;
-      const attempt: FailedAttempt = { source: c.source, location: c.location, reason: err.message, wrongBytes: err.wrongBytes };
+      const attempt: FailedAttempt = {
+        source: c.source,
+        location: c.location,
+        reason: err.message,
+        wrongBytes: err.wrongBytes,
+      };
       failures.push(attempt);
       hooks.onFailure?.(file, attempt);
     }
@@ -168,7 +196,11 @@ function failureError(dir: string, report: DownloadReport, failed: FileResult[])
       continue;
     }
     const mismatch = f.failures.find((a) => a.reason.startsWith('sha256 mismatch'));
-    const head = !wrongEverywhere(f) ? 'every source failed:' : mismatch ? `${mismatch.reason}; every source gave wrong bytes:` : 'every source gave wrong bytes:';
+    const head = !wrongEverywhere(f)
+      ? 'every source failed:'
+      : mismatch
+        ? `${mismatch.reason}; every source gave wrong bytes:`
+        : 'every source gave wrong bytes:';
     lines.push(`${f.name}: ${head}`);
     for (const a of f.failures) lines.push(`  ${a.location}: ${a.reason}`);
   }
@@ -184,10 +216,19 @@ function failureError(dir: string, report: DownloadReport, failed: FileResult[])
  */
 export async function runDownload(options: DownloadOptions = {}, hooks: DownloadHooks = {}): Promise<DownloadReport> {
   const named: NamedDataset | undefined = DATASETS[options.dataset ?? 'mnist'];
-  if (!named) throw new DigitkitError(ExitCode.usage, `--dataset ${options.dataset}: expected one of ${Object.keys(DATASETS).join(', ')}`);
+  if (!named)
+    throw new DigitkitError(
+      ExitCode.usage,
+      `--dataset ${options.dataset}: expected one of ${Object.keys(DATASETS).join(', ')}`,
+    );
   const dir = options.dir ?? (named.name === 'mnist' ? DEFAULT_DATA_DIR : named.dir);
   const source = options.source ?? 'auto';
-  const mirrors = mirrorOrder(options.mirrors ?? [], options.envMirrors ?? [], options.defaultMirrors ?? true, named.mirrors);
+  const mirrors = mirrorOrder(
+    options.mirrors ?? [],
+    options.envMirrors ?? [],
+    options.defaultMirrors ?? true,
+    named.mirrors,
+  );
   const embeddedDir = options.embeddedDir ?? named.offline.dir();
   const timeoutMs = options.timeoutMs ?? 30_000;
   const report: DownloadReport = { title: named.title, dir, source, files: [] };
@@ -206,9 +247,25 @@ export async function runDownload(options: DownloadOptions = {}, hooks: Download
     }
     let result: FileResult;
     if (local.good && !options.force) {
-      result = { name: file.name, status: 'up to date', source: 'local', location: target, bytes: file.bytes, sha256: local.sha256, seconds: (performance.now() - started) / 1000, failures: [] };
+      result = {
+        name: file.name,
+        status: 'up to date',
+        source: 'local',
+        location: target,
+        bytes: file.bytes,
+        sha256: local.sha256,
+        seconds: (performance.now() - started) / 1000,
+        failures: [],
+      };
     } else {
-      result = await obtain(file, target, candidates(file, source, mirrors, embeddedDir, named.offline.gzip, timeoutMs), options, hooks, started);
+      result = await obtain(
+        file,
+        target,
+        candidates(file, source, mirrors, embeddedDir, named.offline.gzip, timeoutMs),
+        options,
+        hooks,
+        started,
+      );
       if (!local.good && local.problem && result.status !== 'failed') result.replaced = local.problem;
     }
     report.files.push(result);

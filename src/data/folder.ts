@@ -99,7 +99,8 @@ export async function readImageFolder(dir: string, o: FolderOptions): Promise<Im
       throw invalidInput(`${dir}: no class folders (put the images of each class in a subfolder named after it)`);
     if (subdirs.length === 1)
       throw invalidInput(`${dir}: only one class folder ("${subdirs[0]}"); a classifier needs at least two classes`);
-    if (subdirs.length > MAX_CLASSES) throw invalidInput(`${dir}: ${subdirs.length} class folders, at most ${MAX_CLASSES}`);
+    if (subdirs.length > MAX_CLASSES)
+      throw invalidInput(`${dir}: ${subdirs.length} class folders, at most ${MAX_CLASSES}`);
     labels = subdirs;
   }
 
@@ -132,7 +133,12 @@ export async function readImageFolder(dir: string, o: FolderOptions): Promise<Im
       } catch (err) {
         const m = (err as Error).message;
         const code = (err as NodeJS.ErrnoException).code;
-        const reason = err instanceof DigitkitError && m.startsWith(`${rel}: `) ? m.slice(rel.length + 2) : code ? `cannot read (${code})` : m;
+        const reason =
+          err instanceof DigitkitError && m.startsWith(`${rel}: `)
+            ? m.slice(rel.length + 2)
+            : code
+              ? `cannot read (${code})`
+              : m;
         skipped.push({ file: rel, reason });
       }
       o.onProgress?.(++done, work.length);
@@ -195,7 +201,11 @@ export async function loadFolderDataset(dir: string, o: FolderDatasetOptions): P
   const skipped = [...main.skipped];
   let split: Dataset['split'];
   if (o.test !== undefined && !o.testOnly) {
-    const t = await readImageFolder(o.test, { input: o.input, classes: main.labels, classesOf: `the classes of ${dir}` });
+    const t = await readImageFolder(o.test, {
+      input: o.input,
+      classes: main.labels,
+      classesOf: `the classes of ${dir}`,
+    });
     train = main.split;
     test = t.split;
     sha256[`test:${path.basename(path.resolve(o.test))}`] = t.digest;

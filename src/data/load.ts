@@ -67,7 +67,8 @@ async function gunzipIdx(file: string): Promise<Uint8Array> {
           limit = implied;
         }
       }
-      if (total > limit) throw invalidInput(`${file}: inflates past the ${limit} bytes its IDX header implies; refused`);
+      if (total > limit)
+        throw invalidInput(`${file}: inflates past the ${limit} bytes its IDX header implies; refused`);
     }
   } catch (err) {
     stream.destroy();
@@ -112,7 +113,9 @@ async function loadPair(dir: string, split: 'train' | 't10k', sha: Record<string
   const images = parseIdx(img.bytes, img.file, IDX_IMAGES_MAGIC);
   const labels = parseIdx(lbl.bytes, lbl.file, IDX_LABELS_MAGIC);
   if (images.dims[0] !== labels.dims[0])
-    throw invalidInput(`${lbl.file}: ${labels.dims[0]} labels for ${images.dims[0]} images in ${path.basename(img.file)}`);
+    throw invalidInput(
+      `${lbl.file}: ${labels.dims[0]} labels for ${images.dims[0]} images in ${path.basename(img.file)}`,
+    );
   return {
     images: images.data,
     labels: labels.data,
@@ -167,7 +170,9 @@ export async function loadIdxDataset(dir: string, o: IdxOptions = {}): Promise<D
   const [first] = all;
   for (const p of all)
     if (p.rows !== first.rows || p.cols !== first.cols)
-      throw invalidInput(`${dir}: the training images are ${first.cols}x${first.rows}, the test images ${p.cols}x${p.rows}`);
+      throw invalidInput(
+        `${dir}: the training images are ${first.cols}x${first.rows}, the test images ${p.cols}x${p.rows}`,
+      );
   const named = recogniseDataset(sha256);
   const max = Math.max(...all.map((p) => p.labels.reduce((m, l) => Math.max(m, l), 0)));
   let labels: string[];
@@ -178,7 +183,8 @@ export async function loadIdxDataset(dir: string, o: IdxOptions = {}): Promise<D
     if (pairs.train) checkNameCount(labels, max, o.labels, dir);
   } else labels = named?.classes ?? Array.from({ length: max + 1 }, (_, i) => String(i));
   if (labels.length > MAX_CLASSES) throw invalidInput(`${dir}: ${labels.length} classes, at most ${MAX_CLASSES}`);
-  for (const p of all) checkLabels(p, labels.length, `the ${labels.length} class names (labels 0..${labels.length - 1})`);
+  for (const p of all)
+    checkLabels(p, labels.length, `the ${labels.length} class names (labels 0..${labels.length - 1})`);
   const asSplit = (p: IdxPair, prefix: string): Split => ({
     count: p.count,
     inputs: p.images,

@@ -56,7 +56,9 @@ function refuse(format: DataFormat, o: DataOptions, flags: (keyof DataOptions)[]
   };
   const given = flags.filter((f) => o[f] !== undefined);
   if (given.length)
-    throw usageError(`${given.map((f) => FLAG[f]).join(', ')}: not for ${format} data (${p} is ${format === 'idx' ? 'an IDX directory' : format === 'csv' ? 'a CSV file' : 'an image folder'})`);
+    throw usageError(
+      `${given.map((f) => FLAG[f]).join(', ')}: not for ${format} data (${p} is ${format === 'idx' ? 'an IDX directory' : format === 'csv' ? 'a CSV file' : 'an image folder'})`,
+    );
 }
 
 /** A data source for training: its training and test splits (see DataOptions). */
@@ -71,7 +73,13 @@ export async function loadDataset(p: string, o: DataOptions = {}): Promise<Datas
   if (format === 'folder') {
     refuse(format, o, ['labels', 'labelColumn'], p);
     const [width, height] = o.size ?? [28, 28];
-    const input = { kind: 'image', width, height, channels: o.channels ?? 1, preprocess: o.preprocess ?? 'resize' } as const;
+    const input = {
+      kind: 'image',
+      width,
+      height,
+      channels: o.channels ?? 1,
+      preprocess: o.preprocess ?? 'resize',
+    } as const;
     return loadFolderDataset(p, { input, test: o.test, testSplit, onProgress: o.onProgress });
   }
   refuse(format, o, ['size', 'channels', 'preprocess'], p);
@@ -119,7 +127,9 @@ export function checkFits(model: ModelInfo, modelFile: string, ds: Dataset): voi
   const want = modelInput(model);
   const has = ds.input;
   const what =
-    ds.format === 'idx' ? `the ${ds.named?.title ?? 'IDX'} test ${want.kind === 'image' && want.preprocess === 'digit' ? 'digits' : 'images'} are` : `${ds.path} holds`;
+    ds.format === 'idx'
+      ? `the ${ds.named?.title ?? 'IDX'} test ${want.kind === 'image' && want.preprocess === 'digit' ? 'digits' : 'images'} are`
+      : `${ds.path} holds`;
   const size = (i: DataInput) =>
     i.kind === 'vector' ? `${i.size} features` : `${i.width}x${i.height}${i.channels > 1 ? `x${i.channels}` : ''}`;
   if (want.kind !== has.kind || (ds.format !== 'folder' && size(want) !== size(has)))
@@ -146,9 +156,13 @@ export async function loadTestSet(
   const format = o.format ?? detectFormat(p);
   const want = modelInput(model);
   const on = trainedOn(model.meta);
-  const mismatch = (has: string) => invalidInput(`${modelFile}: input is ${describeInput(model.input)}, ${p} holds ${has}`);
+  const mismatch = (has: string) =>
+    invalidInput(`${modelFile}: input is ${describeInput(model.input)}, ${p} holds ${has}`);
   if (format === 'idx') {
-    const d = await loadIdxDataset(p, { splits: ['test'], preprocess: want.kind === 'image' ? want.preprocess : undefined });
+    const d = await loadIdxDataset(p, {
+      splits: ['test'],
+      preprocess: want.kind === 'image' ? want.preprocess : undefined,
+    });
     checkFits(model, modelFile, d);
     return { dataset: { ...d, labels: model.labels }, note: 'the t10k files' };
   }

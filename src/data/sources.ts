@@ -22,14 +22,18 @@ export function parseMirror(value: string, origin = '--mirror'): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw usageError(`${origin}: expected an http:// or https:// URL, got "${value}"`);
   }
-  if (url.search || url.hash) throw usageError(`${origin}: a mirror is a base URL without ?query or #fragment, got "${value}"`);
+  if (url.search || url.hash)
+    throw usageError(`${origin}: a mirror is a base URL without ?query or #fragment, got "${value}"`);
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url.href;
 }
 
 /** The comma-separated DIGITKIT_MIRROR value as a list (empty entries ignored). */
 export function splitMirrorEnv(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /**

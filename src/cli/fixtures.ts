@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { FixturesReport } from '../verify/fixtures.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
+import { int } from '../format.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
 
@@ -25,7 +26,7 @@ export function register(program: Command): void {
       handler<Opts>(async (opts, ctx) => {
         const { runFixtures } = await import('../verify/fixtures.js');
         const r: FixturesReport = await runFixtures(opts);
-        ctx.out(`wrote ${r.out.path}: ${r.cases} cases, ${r.out.bytes.toLocaleString('en-US')} bytes`);
+        ctx.out(`wrote ${r.out.path}: ${r.cases} cases, ${int(r.out.bytes)} bytes`);
         ctx.out(`model     ${r.model.path} (sha256 ${r.model.sha256})`);
         ctx.out(`classes   ${r.perClass.map((n, c) => `${c}:${n}`).join(' ')}`);
         ctx.out(

@@ -11,6 +11,7 @@ import {
 import { SOURCE_CHOICES, type SourceChoice } from '../data/sources.js';
 import { FAST_EPOCHS } from '../train/config.js';
 import type { PipelineReport } from '../pipeline.js';
+import { int, pct, sci } from '../format.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption } from './options.js';
 import { defaultThreads, progressPrinter, resumeCommand } from './train.js';
@@ -29,10 +30,6 @@ interface Flags {
   resume?: string;
   json?: boolean;
 }
-
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-const int = (x: number) => Math.round(x).toLocaleString('en-US');
-const sci = (x: number) => (x === 0 ? '0' : x.toExponential(2).replace(/\.?0+e/, 'e'));
 
 function summary(ctx: CommandContext, r: PipelineReport): void {
   const { color } = ctx;

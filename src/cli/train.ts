@@ -7,6 +7,7 @@ import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL } from '../node/paths.js';
 import { DEFAULTS, FAST_EPOCHS, layerSizes, type TrainConfig } from '../train/config.js';
 import type { TrainEvent } from '../train/run.js';
 import type { StepInfo } from '../train/loop.js';
+import { int, pct } from '../format.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption, numberOption } from './options.js';
 import { createBar, type Bar } from './progress.js';
@@ -43,9 +44,6 @@ function hiddenOption(value: string): number[] {
 }
 
 export const defaultThreads = () => Math.max(1, Math.min(os.availableParallelism(), 8));
-
-const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
-const int = (x: number) => Math.round(x).toLocaleString('en-US');
 
 /** The command line that continues this run: the same arguments, with --resume pointing at the checkpoint. */
 export function resumeCommand(argv: string[], checkpoint: string, command: 'train' | 'pipeline' = 'train'): string {
@@ -129,7 +127,7 @@ export function progressPrinter(ctx: CommandContext) {
         } else {
           const w = String(e.epochs).length;
           ctx.out(
-            `epoch ${String(e.epoch).padStart(w)}/${e.epochs}  loss ${e.loss.toFixed(4)}  train ${pct(e.trainAccuracy)}  val ${pct(e.valAccuracy)}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)}s  ${int(e.imagesPerSecond)} img/s`,
+            `epoch ${String(e.epoch).padStart(w)}/${e.epochs}  loss ${e.loss.toFixed(4)}  train ${pct(e.trainAccuracy)}  val ${e.valAccuracy === null ? '-' : pct(e.valAccuracy)}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)}s  ${int(e.imagesPerSecond)} img/s`,
           );
         }
         break;

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { DEFAULT_MODEL } from '../node/paths.js';
+import { int } from '../format.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
 
@@ -14,8 +15,6 @@ interface Opts {
   port: number;
   json?: boolean;
 }
-
-const n = (x: number) => x.toLocaleString('en-US');
 
 export function register(program: Command): void {
   program
@@ -37,20 +36,20 @@ export function register(program: Command): void {
         const r = await writeSite({ outDir, model: opts.model, force: opts.force });
         const { color } = ctx;
         ctx.out(
-          `wrote ${outDir}: ${r.files.length} files, ${n(r.totalBytes)} bytes (the page budget is ${n(r.budgetBytes)} with the int8 model)`,
+          `wrote ${outDir}: ${r.files.length} files, ${int(r.totalBytes)} bytes (the page budget is ${int(r.budgetBytes)} with the int8 model)`,
         );
         const width = Math.max(...r.files.map((f) => f.name.length));
         for (const f of r.files) {
           const note =
             f.name === 'digitkit-core.js'
-              ? `  (${n(r.coreGzipBytes)} gzipped; dist/core/index.js as shipped)`
+              ? `  (${int(r.coreGzipBytes)} gzipped; dist/core/index.js as shipped)`
               : f.name === 'model.json'
                 ? `  (${r.model.path}, ${r.model.dtype})`
                 : '';
-          ctx.out(`  ${f.name.padEnd(width)}  ${n(f.bytes).padStart(9)}${color.dim(note)}`);
+          ctx.out(`  ${f.name.padEnd(width)}  ${int(f.bytes).padStart(9)}${color.dim(note)}`);
         }
         if (r.totalBytes > r.budgetBytes)
-          ctx.out(color.yellow(`${n(r.totalBytes - r.budgetBytes)} bytes over the page budget (is the model int8?)`));
+          ctx.out(color.yellow(`${int(r.totalBytes - r.budgetBytes)} bytes over the page budget (is the model int8?)`));
         if (!opts.serve) {
           ctx.out(
             color.dim(

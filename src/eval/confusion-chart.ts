@@ -5,7 +5,8 @@
  * column along the bottom.
  */
 import type { ClassStats } from './metrics.js';
-import { GRID, MUTED, percent, rect, svgDocument, text } from './svg.js';
+import { pct } from '../format.js';
+import { GRID, MUTED, rect, svgDocument, text } from './svg.js';
 
 /** Where the cells are, so tests (and anyone) can find cell (i, j). */
 export interface ConfusionLayout {
@@ -81,14 +82,14 @@ export function confusionSvg(confusion: number[][], stats: ClassStats[], title: 
     }
     const recall = stats[i].recall;
     body.push(
-      text(right + 46, y0 + i * cell + cell / 2 + 5, recall === null ? '–' : percent(recall), {
+      text(right + 46, y0 + i * cell + cell / 2 + 5, recall === null ? '–' : pct(recall, 1), {
         size: 12,
         anchor: 'middle',
       }),
     );
     const precision = stats[i].precision;
     body.push(
-      text(x0 + i * cell + cell / 2, bottom + 28, precision === null ? '–' : percent(precision), {
+      text(x0 + i * cell + cell / 2, bottom + 28, precision === null ? '–' : pct(precision, 1), {
         size: 12,
         anchor: 'middle',
       }),

@@ -81,7 +81,7 @@ export interface EvalOptions {
 }
 
 /** Probabilities are written with 6 decimals: plenty for a report, and keeps report.json readable. */
-const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
+const sixDecimals = (p: number) => Math.round(p * 1e6) / 1e6;
 
 function checkFitsMnist(m: ModelFile, split: MnistSplit): void {
   const { width, height } = m.model.input;
@@ -131,8 +131,8 @@ function summarize(m: ModelFile, split: MnistSplit, p: BatchPredictions): ModelE
       index: i,
       label,
       predicted,
-      probability: round6(p.probs[i * p.classes + predicted]),
-      trueProbability: round6(p.probs[i * p.classes + label]),
+      probability: sixDecimals(p.probs[i * p.classes + predicted]),
+      trueProbability: sixDecimals(p.probs[i * p.classes + label]),
     });
   }
   const meta = m.raw.meta as Record<string, unknown> | undefined;
@@ -191,8 +191,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
       disagreements: ag.disagree.map((i) => ({
         index: i,
         label: test.labels[i],
-        a: { predicted: pa.predicted[i], probability: round6(pa.probs[i * C + pa.predicted[i]]) },
-        b: { predicted: pb.predicted[i], probability: round6(pb.probs[i * C + pb.predicted[i]]) },
+        a: { predicted: pa.predicted[i], probability: sixDecimals(pa.probs[i * C + pa.predicted[i]]) },
+        b: { predicted: pb.predicted[i], probability: sixDecimals(pb.probs[i * C + pb.predicted[i]]) },
       })),
     };
   }

@@ -12,7 +12,8 @@ import { curvesSvg } from './curves-chart.js';
 import { renderDigitGrid, type Tile } from './digit-grid.js';
 import type { EvalReport } from './evaluate.js';
 import { svgToPng, textRenders } from './render.js';
-import { BAD, GOOD, MUTED, pct, percent, type Segment } from './svg.js';
+import { pct } from '../format.js';
+import { BAD, GOOD, MUTED, shortPct, type Segment } from './svg.js';
 
 /** At most this many digits in errors.png / disagreements.png (10 rows of 10). */
 export const MAX_TILES = 100;
@@ -85,7 +86,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         m.confusion,
         m.classes,
         `Confusion matrix: ${name}`,
-        `accuracy ${percent(m.accuracy, 2)} (${m.correct} of ${m.count} test digits) · shade: share of the row`,
+        `accuracy ${pct(m.accuracy)} (${m.correct} of ${m.count} test digits) · shade: share of the row`,
       ),
     ),
   );
@@ -99,7 +100,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         { text: labels[e.label], bold: true },
         { text: ' → ', fill: MUTED },
         { text: labels[e.predicted], fill: BAD, bold: true },
-        { text: `  ${pct(e.probability)}`, fill: MUTED },
+        { text: `  ${shortPct(e.probability)}`, fill: MUTED },
       ],
       [{ text: `#${e.index}`, fill: MUTED }],
     ],
@@ -130,7 +131,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
     const pred = (who: string, p: { predicted: number; probability: number }, label: number): Segment[] => [
       { text: `${who} `, fill: MUTED },
       { text: labels[p.predicted], fill: p.predicted === label ? GOOD : BAD, bold: true },
-      { text: ` ${pct(p.probability)}`, fill: MUTED },
+      { text: ` ${shortPct(p.probability)}`, fill: MUTED },
     ];
     const tiles: Tile[] = shown.map((d) => ({
       pixels: digit(test, d.index),
@@ -149,7 +150,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
       await renderDigitGrid(
         `Where the models disagree: A ${name} vs B ${nameB}`,
         [
-          `${c.disagreements.length} of ${c.agreement.count} test digits differ · agreement ${percent(c.agreement.rate, 2)} · accuracy A ${percent(m.accuracy, 2)}, B ${percent(c.model.accuracy, 2)} · green = right, red = wrong`,
+          `${c.disagreements.length} of ${c.agreement.count} test digits differ · agreement ${pct(c.agreement.rate)} · accuracy A ${pct(m.accuracy)}, B ${pct(c.model.accuracy)} · green = right, red = wrong`,
           ...leftOut(c.disagreements.length, shown.length),
         ],
         tiles,

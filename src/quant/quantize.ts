@@ -12,6 +12,7 @@ import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from '../node/pa
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
+import { round6 } from '../format.js';
 import { accuracyOf, classifyBatch } from '../infer/batch.js';
 
 /** The size the shipped int8 model must stay within (issue 4); meta is trimmed to fit. */
@@ -110,7 +111,6 @@ export interface QuantizeReport {
   targets: { maxDropPp: number; accuracyOk: boolean; maxBytes: number; sizeOk: boolean };
 }
 
-const round6 = (x: number) => Number(x.toPrecision(6));
 /** Which training-history series the int8 meta keeps first when not all fit (others after these). */
 const HISTORY_ORDER = ['valAccuracy', 'loss', 'trainAccuracy', 'lr'];
 const round4 = (x: unknown) => (typeof x === 'number' ? Number(x.toPrecision(4)) : x);

@@ -9,6 +9,7 @@ import { loadMnist } from '../data/load.js';
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { round6 } from '../format.js';
 import { formatModel } from '../node/model-file.js';
 import {
   DEFAULTS,
@@ -27,7 +28,6 @@ import { createFastEngine } from './fast-engine.js';
 import { createReferenceEngine } from './reference-engine.js';
 import {
   initialProgress,
-  round6,
   trainedLayers,
   trainLoop,
   type EpochRecord,

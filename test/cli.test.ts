@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/cli/commands.js';
@@ -17,8 +18,8 @@ describe('digitkit CLI', () => {
   it('a bad flag value is one line on stderr naming the command and the flag, exit 2', async () => {
     for (const args of [
       ['train', '--batch', 'abc'],
-      ['train', '--hidden', '0'],
-      ['train', '--lr', '-1'],
+      ['train', '--hidden', '1,x'],
+      ['train', '--lr', 'fast'],
       ['download', '--source', 'ftp'],
     ]) {
       const r = await runCli(args);
@@ -30,6 +31,34 @@ describe('digitkit CLI', () => {
         new RegExp(`^digitkit ${args[0]}: option '${args[1]} <[a-z]+>' argument '${args[2]}' is invalid`),
       );
     }
+  });
+
+  it("a value out of range is the library's rule, worded with the flag: one line, exit 2, before any work", async () => {
+    const noData = path.join(os.tmpdir(), `digitkit-cli-no-data-${process.pid}`);
+    for (const [args, line] of [
+      [['train', '--lr', '-1', '--data', noData], '--lr -1: expected a number > 0 and at most 10'],
+      [['train', '--label-smoothing', '1', '--data', noData], '--label-smoothing 1: expected a number in [0, 1)'],
+      [
+        ['train', '--hidden', '0', '--data', noData],
+        '--hidden 0: expected 1 to 8 layer widths, each an integer from 1 to 4096',
+      ],
+      [['train', '--threads', '0', '--data', noData], '--threads 0: expected an integer from 1 to 64'],
+      [['pipeline', '--epochs', '0', '--data', noData], '--epochs 0: expected an integer from 1 to 100000'],
+      [['pipeline', '--count', '5', '--data', noData], '--count 5: need at least 10, one case per class'],
+      [['verify', '--tolerance', '-1'], '--tolerance -1: expected a finite number >= 0'],
+      [['web', 'never-written', '--serve', '--port', '70000'], '--port 70000: expected an integer from 0 to 65535'],
+    ] as const) {
+      const r = await runCli([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^digitkit ${args[0]}: ${line.replace(/[[\]()+.]/g, '\\$&')}`));
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
+    // Checked before anything is read or written: no data was looked for, no site was written.
+    expect(fs.existsSync(noData)).toBe(false);
+    expect(fs.existsSync(path.join(ROOT, 'never-written'))).toBe(false);
+    // The library says the same with the option's own name.
+    const { validateConfig } = await import('../src/train/config.js');
+    expect(() => validateConfig({ labelSmoothing: 1 })).toThrow('labelSmoothing 1: expected a number in [0, 1)');
   });
 
   it('--version prints the package version', async () => {

@@ -5,7 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
-import { DigitkitError, ExitCode, type ExitCodeValue } from '../errors.js';
+import { DigitkitError, ExitCode, flagOf, OptionError, type ExitCodeValue } from '../errors.js';
 
 export interface CommandContext {
   /** --json was given: stdout carries only JSON; human lines are suppressed. */
@@ -83,7 +83,13 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
 /** Print an error the way every command does: one line on stderr, or the JSON error document. */
 export function reportError(err: unknown, json: boolean, command?: string): ExitCodeValue {
   const code = err instanceof DigitkitError ? err.code : 1;
-  const message = err instanceof Error ? err.message : String(err);
+  // A library names a bad value by its option; the user typed a flag.
+  const message =
+    err instanceof OptionError
+      ? `${flagOf(err.option)} ${err.problem}`
+      : err instanceof Error
+        ? err.message
+        : String(err);
   if (json) {
     const doc: Record<string, unknown> = { code, message };
     if (err instanceof DigitkitError && err.detail !== undefined) doc.detail = err.detail;

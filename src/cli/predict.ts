@@ -52,7 +52,7 @@ export function register(program: Command): void {
     .description('Classify image files through the shipped core')
     .argument('<inputs...>', 'image files, directories (every image in them) or - (stdin)')
     .option('--model <path>', 'model file', DEFAULT_MODEL)
-    .option('--top <k>', 'how many classes to list per image', intOption(1, 10), 3)
+    .option('--top <k>', 'how many classes to list per image', intOption, 3)
     .option(
       '--invert <mode>',
       'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)',

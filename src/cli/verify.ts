@@ -27,7 +27,7 @@ export function register(program: Command): void {
     )
     .option('--model <file>', 'model the fixtures were made for', DEFAULT_MODEL)
     .option('--fixtures <file>', 'parity fixtures', DEFAULT_FIXTURES)
-    .option('--tolerance <x>', "max |Δp| allowed (default: the fixtures' own tolerance)", numberOption({ min: 0 }))
+    .option('--tolerance <x>', "max |Δp| allowed (default: the fixtures' own tolerance)", numberOption)
     .option('--core <file>', 'verify another build of the core module instead of the shipped dist/core/index.js')
     .option('--browser', 'run the cases in headless Chromium instead of Node (the same module, served from 127.0.0.1)')
     .option(

@@ -27,11 +27,13 @@ export function register(program: Command): void {
       'write into a non-empty directory that is not a digitkit site (same-named files are replaced, others kept)',
     )
     .option('--serve', 'then serve the site on 127.0.0.1 until Ctrl-C')
-    .option('--port <n>', 'port for --serve (0: any free port)', intOption(0, 65535), 8000)
+    .option('--port <n>', 'port for --serve (0: any free port)', intOption, 8000)
     .option('--json', 'print one JSON document')
     .action(
       handler<Opts>(async (opts, ctx, args) => {
         const { writeSite } = await import('../web/site.js');
+        // Checked before the site is written: a bad --port must not leave a site behind for nothing.
+        if (opts.serve) (await import('../node/static-server.js')).validatePort(opts.port);
         const outDir = args[0];
         const r = await writeSite({ outDir, model: opts.model, force: opts.force });
         const { color } = ctx;

@@ -4,7 +4,7 @@
  */
 import fsp from 'node:fs/promises';
 import os from 'node:os';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
 import { readModelFile } from '../node/model-file.js';
 import type { InvertMode } from './classify.js';
 import { assignSaveNames, expandInputs, predictJob, runJobs, type Prediction } from './jobs.js';
@@ -45,6 +45,9 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
       `${opts.model}: input is ${model.input.width}x${model.input.height}, predict needs a 28x28 model`,
     );
   }
+  const classes = model.labels.length;
+  if (opts.top !== undefined && !(Number.isInteger(opts.top) && opts.top >= 1 && opts.top <= classes))
+    throw new OptionError('top', `${opts.top}: expected an integer from 1 to ${classes} (the model's classes)`);
   const jobs = await expandInputs(opts.inputs);
   const saveDir = opts.savePreprocessed;
   if (saveDir) {
@@ -52,8 +55,9 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
     try {
       await fsp.mkdir(saveDir, { recursive: true });
     } catch (err) {
-      throw usageError(
-        `--save-preprocessed ${saveDir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? err})`,
+      throw new OptionError(
+        'savePreprocessed',
+        `${saveDir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? err})`,
       );
     }
   }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { loadModel, type RawLayer, type RawModel } from '../core/index.js';
 import { loadMnist } from '../data/load.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from '../node/paths.js';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
 import { round6 } from '../format.js';
@@ -158,7 +158,7 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
   const outPath = opts.out ?? DEFAULT_MODEL;
   const perChannel = Boolean(opts.perChannel);
   if (path.resolve(inPath) === path.resolve(outPath))
-    throw usageError(`--out ${outPath} is the input model; choose another path`);
+    throw new OptionError('out', `${outPath} is the input model; choose another path`);
 
   const src = await readModelFile(inPath);
   if (src.raw.dtype !== 'float32')

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { loadMnist } from '../data/load.js';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { round6 } from '../format.js';
@@ -101,21 +101,6 @@ const CONFIG_KEYS: (keyof TrainConfig)[] = [
   'limit',
   'val',
 ];
-const FLAG: Record<keyof TrainConfig, string> = {
-  epochs: '--epochs',
-  batch: '--batch',
-  lr: '--lr',
-  schedule: '--schedule',
-  warmup: '--warmup',
-  labelSmoothing: '--label-smoothing',
-  hidden: '--hidden',
-  shift: '--shift',
-  rotate: '--rotate',
-  zoom: '--zoom',
-  seed: '--seed',
-  limit: '--limit',
-  val: '--val',
-};
 const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
 /** A resumed run takes the checkpoint's settings; a flag that contradicts one is a usage error. */
@@ -125,8 +110,9 @@ function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string)
     if (c[k] === undefined) throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
     const g = given[k];
     if (g !== undefined && show(g) !== show(c[k])) {
-      throw usageError(
-        `${FLAG[k]} ${show(g)} does not match the ${show(c[k])} that ${file} was trained with (drop the flag to resume, or start a new run)`,
+      throw new OptionError(
+        k,
+        `${show(g)} does not match the ${show(c[k])} that ${file} was trained with (leave it out to resume, or start a new run)`,
       );
     }
   }
@@ -195,7 +181,19 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
   return { config, dataset: mnist.sha256, testCount: test.count, engine, threads };
 }
 
+/** Worker threads the fast engine may use. */
+export const MAX_THREADS = 64;
+
+/** The thread count's rule (exit 2). */
+export function validateThreads(threads: number | undefined): void {
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS))
+    throw new OptionError('threads', `${threads}: expected an integer from 1 to ${MAX_THREADS}`);
+}
+
 export async function runTrain(o: TrainOptions): Promise<TrainResult> {
+  // Settings first, before any file is read: a bad value fails at once.
+  validateConfig(o.config);
+  validateThreads(o.threads);
   const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
   const ck = o.resume ? await readCheckpoint(o.resume) : null;
   const { config, dataset, testCount, engine, threads } = await prepare(o, ck);

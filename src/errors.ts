@@ -9,6 +9,8 @@ export const ExitCode = {
   invalidInput: 3,
   unavailable: 4,
   imageRejected: 5,
+  /** A bug in digitkit: an error no code path expected (sysexits' EX_SOFTWARE). */
+  internal: 70,
   interrupted: 130,
 } as const;
 

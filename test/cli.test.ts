@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/cli/commands.js';
 import { ROOT, runCli } from './helpers/cli.js';
@@ -59,6 +61,45 @@ describe('digitkit CLI', () => {
     // The library says the same with the option's own name.
     const { validateConfig } = await import('../src/train/config.js');
     expect(() => validateConfig({ labelSmoothing: 1 })).toThrow('labelSmoothing 1: expected a number in [0, 1)');
+  });
+
+  it('a bug (an error no code path expected) exits 70 as an internal error, never 1 (check failed)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-cli-crash-'));
+    try {
+      const dist = (f: string) => JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/cli', f)).href);
+      // In a command's body: what handler() makes of a TypeError.
+      const inCommand = path.join(dir, 'in-command.mjs');
+      fs.writeFileSync(
+        inCommand,
+        `const { handler } = await import(${dist('context.js')});
+        const cmd = { opts: () => ({ json: process.argv.includes('--json') }), args: [], name: () => 'train' };
+        await handler(async () => null.x)(cmd);`,
+      );
+      // Outside any command: an error thrown from a timer while the CLI runs.
+      const outside = path.join(dir, 'outside.mjs');
+      fs.writeFileSync(
+        outside,
+        `const { main } = await import(${dist('main.js')});
+        setTimeout(() => { throw new RangeError('boom'); }, 0);
+        await main(['node', 'digitkit', 'help']);
+        await new Promise((r) => setTimeout(r, 1000));`,
+      );
+      const run = (file: string, ...args: string[]) =>
+        spawnSync(process.execPath, [file, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const text = run(inCommand);
+      expect(text.status).toBe(70);
+      expect(text.stderr).toMatch(
+        /^digitkit train: internal error \(a bug in digitkit; DIGITKIT_DEBUG=1 prints where\): /,
+      );
+      const json = run(inCommand, '--json');
+      expect(json.status).toBe(70);
+      expect(JSON.parse(json.stdout).error.code).toBe(70);
+      const timer = run(outside);
+      expect(timer.status).toBe(70);
+      expect(timer.stderr).toContain('internal error (a bug in digitkit; DIGITKIT_DEBUG=1 prints where): boom');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('--version prints the package version', async () => {

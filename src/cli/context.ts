@@ -80,16 +80,21 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
   return { ctx, dispose: () => process.off('SIGINT', onSigint) };
 }
 
-/** Print an error the way every command does: one line on stderr, or the JSON error document. */
+/**
+ * Print an error the way every command does: one line on stderr, or the JSON error document. Every
+ * expected failure is a DigitkitError carrying its exit code; anything else is a bug in digitkit
+ * (exit 70, ExitCode.internal), never mistaken for a failed check (exit 1).
+ */
 export function reportError(err: unknown, json: boolean, command?: string): ExitCodeValue {
-  const code = err instanceof DigitkitError ? err.code : 1;
+  const code = err instanceof DigitkitError ? err.code : ExitCode.internal;
+  const text = err instanceof Error ? err.message : String(err);
   // A library names a bad value by its option; the user typed a flag.
   const message =
     err instanceof OptionError
       ? `${flagOf(err.option)} ${err.problem}`
-      : err instanceof Error
-        ? err.message
-        : String(err);
+      : err instanceof DigitkitError
+        ? text
+        : `internal error (a bug in digitkit; DIGITKIT_DEBUG=1 prints where): ${text}`;
   if (json) {
     const doc: Record<string, unknown> = { code, message };
     if (err instanceof DigitkitError && err.detail !== undefined) doc.detail = err.detail;

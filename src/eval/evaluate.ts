@@ -165,7 +165,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     opts.compare === undefined
       ? undefined
       : await readModelFile(opts.compare, 'no such model file (the file given to --compare)');
-  // An unusable --report directory is reported before the work, not after it.
+  // An unusable report directory is reported before the work, not after it.
   if (opts.report !== undefined) await ensureReportDir(opts.report);
   const mnist = await loadMnist(opts.data, ['t10k']);
   const test = mnist.test!;

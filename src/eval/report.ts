@@ -5,8 +5,8 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { MnistSplit } from '../data/load.js';
-import { usageError } from '../errors.js';
-import { writeFileAtomic } from '../node/atomic.js';
+import { OptionError } from '../errors.js';
+import { writeFileAtomic, WriteError } from '../node/atomic.js';
 import { confusionSvg } from './confusion-chart.js';
 import { curvesSvg } from './curves-chart.js';
 import { renderDigitGrid, type Tile } from './digit-grid.js';
@@ -50,8 +50,9 @@ export async function ensureReportDir(dir: string): Promise<void> {
       await fsp.mkdir(p);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw usageError(`--report ${dir}: cannot create ${p} (${code})`);
-      if (!(await fsp.stat(p)).isDirectory()) throw usageError(`--report ${dir}: ${p} exists and is not a directory`);
+      if (code !== 'EEXIST') throw new OptionError('report', `${dir}: cannot create ${p} (${code})`);
+      if (!(await fsp.stat(p)).isDirectory())
+        throw new OptionError('report', `${dir}: ${p} exists and is not a directory`);
     }
   }
 }
@@ -66,8 +67,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
     try {
       await writeFileAtomic(path.join(dir, file), data);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code) throw usageError(`--report ${dir}: cannot write ${file} (${code})`);
+      if (err instanceof WriteError) throw new OptionError('report', `${dir}: cannot write ${file} (${err.reason})`);
       throw err;
     }
     files.push(file);

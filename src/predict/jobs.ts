@@ -118,12 +118,10 @@ export async function predictJob(job: Job, model: Model, s: JobSettings): Promis
     Object.assign(r, { digit: c.digit, probability: c.probability, top: c.top, inverted: c.inverted });
     if (job.saveAs) {
       // Loaded here: a run without --save-preprocessed never needs it (nor the node:crypto it loads).
-      const { writeFileAtomic } = await import('../node/atomic.js');
-      await writeFileAtomic(job.saveAs, await encodeInputPng(c.pixels)).catch((err: NodeJS.ErrnoException) => {
-        throw new OptionError(
-          'savePreprocessed',
-          `${s.saveDir}: cannot write ${job.saveAs} (${err.code ?? err.message})`,
-        );
+      const { writeFileAtomic, WriteError } = await import('../node/atomic.js');
+      await writeFileAtomic(job.saveAs, await encodeInputPng(c.pixels)).catch((err: unknown) => {
+        if (!(err instanceof WriteError)) throw err;
+        throw new OptionError('savePreprocessed', `${s.saveDir}: cannot write ${job.saveAs} (${err.reason})`);
       });
       r.preprocessed = job.saveAs;
     }

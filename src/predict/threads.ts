@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DigitkitError, InterruptedError, OptionError, type ExitCodeValue } from '../errors.js';
+import { DigitkitError, ExitCode, InterruptedError, OptionError, type ExitCodeValue } from '../errors.js';
 import type { Job, JobSettings, Prediction } from './jobs.js';
 
 const WORKER = new URL('./worker.js', import.meta.url);
@@ -59,7 +59,14 @@ export function runInWorkers(
       w.on('message', (m: WorkerMessage) => {
         if ('fatal' in m) {
           const { code, message, option, problem } = m.fatal;
-          finish(option ? new OptionError(option, problem!) : new DigitkitError(code as ExitCodeValue, message));
+          // A bug in a worker (exit 70) is reported as one, like a bug on the main thread.
+          finish(
+            option
+              ? new OptionError(option, problem!)
+              : code === ExitCode.internal
+                ? new Error(message)
+                : new DigitkitError(code as ExitCodeValue, message),
+          );
         } else if ('done' in m) {
           if (--running === 0) finish();
         } else onResult(m.i, m.r);

@@ -23,7 +23,7 @@ try {
   );
   post({ done: true });
 } catch (err) {
-  const code = err instanceof DigitkitError ? err.code : ExitCode.checkFailed;
+  const code = err instanceof DigitkitError ? err.code : ExitCode.internal;
   const option = err instanceof OptionError ? { option: err.option, problem: err.problem } : {};
   post({ fatal: { code, message: (err as Error).message, ...option } });
 }

@@ -51,10 +51,10 @@ export const flagOf = (option: string) => '--' + option.replace(/[A-Z]/g, (c) =>
 export const invalidInput = (message: string, detail?: unknown) =>
   new DigitkitError(ExitCode.invalidInput, message, detail);
 
-/** Thrown when the user interrupts (SIGINT); the CLI exits 130. */
+/** Thrown when the user interrupts (SIGINT, Ctrl-C); the CLI exits 130. */
 export class InterruptedError extends DigitkitError {
-  constructor(message = 'interrupted') {
-    super(ExitCode.interrupted, message);
+  constructor(message = 'interrupted', detail?: unknown) {
+    super(ExitCode.interrupted, message, detail);
     this.name = 'InterruptedError';
   }
 }

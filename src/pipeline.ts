@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { runDownload, type DownloadReport } from './data/download.js';
 import { MNIST_TEST_IMAGES } from './data/mnist.js';
 import type { SourceChoice } from './data/sources.js';
-import { DigitkitError, ExitCode } from './errors.js';
+import { InterruptedError } from './errors.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_FIXTURES,
@@ -59,10 +59,9 @@ export interface PipelineReport {
 }
 
 /** Thrown when Ctrl-C stops training: the checkpoint and the command that continues it. */
-export class PipelineInterrupted extends DigitkitError {
+export class PipelineInterrupted extends InterruptedError {
   constructor(readonly result: Extract<TrainResult, { status: 'interrupted' }>) {
     super(
-      ExitCode.interrupted,
       `interrupted at epoch ${result.epoch + 1}, step ${result.stepInEpoch}/${result.stepsPerEpoch} of training; checkpoint saved to ${result.checkpoint}`,
     );
   }
@@ -81,7 +80,7 @@ export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks 
   if (o.count !== undefined) validateCount(o.count, CLASSES, MNIST_TEST_IMAGES);
 
   const stage = async <T>(name: Stage, work: () => Promise<T>): Promise<T> => {
-    if (o.signal?.aborted) throw o.signal.reason ?? new DigitkitError(ExitCode.interrupted, 'interrupted');
+    if (o.signal?.aborted) throw o.signal.reason ?? new InterruptedError();
     hooks.onStage?.(name, 'start');
     const t0 = performance.now();
     const result = await work();

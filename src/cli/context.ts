@@ -5,7 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
-import { DigitkitError, ExitCode, flagOf, OptionError, type ExitCodeValue } from '../errors.js';
+import { DigitkitError, ExitCode, flagOf, InterruptedError, OptionError, type ExitCodeValue } from '../errors.js';
 
 export interface CommandContext {
   /** --json was given: stdout carries only JSON; human lines are suppressed. */
@@ -56,7 +56,7 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
       // Second Ctrl-C, or a command that has nothing to clean up: stop now (temp files are removed on exit).
       process.exit(ExitCode.interrupted);
     }
-    controller.abort(new DigitkitError(ExitCode.interrupted, 'interrupted'));
+    controller.abort(new InterruptedError());
   };
   process.on('SIGINT', onSigint);
   const tty = !json && Boolean(process.stdout.isTTY);

@@ -1,6 +1,6 @@
 /** `digitkit pipeline`: download → train → quantize → fixtures → verify with defaults, then one summary. */
 import type { Command } from 'commander';
-import { DigitkitError, ExitCode } from '../errors.js';
+import { ExitCode, InterruptedError } from '../errors.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_FIXTURES,
@@ -117,7 +117,7 @@ export function register(program: Command): void {
           const { PipelineInterrupted } = await import('../pipeline.js');
           if (err instanceof PipelineInterrupted) {
             const cmd = resumeCommand(process.argv, err.result.checkpoint, 'pipeline');
-            throw new DigitkitError(ExitCode.interrupted, `${err.message}; continue with: ${cmd}`, {
+            throw new InterruptedError(`${err.message}; continue with: ${cmd}`, {
               checkpoint: err.result.checkpoint,
               resume: cmd,
             });

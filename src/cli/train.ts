@@ -1,7 +1,7 @@
 /** `digitkit train`: flags → runTrain(); progress bar / lines / JSON records; Ctrl-C → checkpoint + resume command. */
 import os from 'node:os';
 import type { Command } from 'commander';
-import { DigitkitError, ExitCode } from '../errors.js';
+import { InterruptedError } from '../errors.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL } from '../node/paths.js';
 import { DEFAULTS, FAST_EPOCHS, layerSizes, LIMITS, type TrainConfig } from '../train/config.js';
 import type { TrainEvent } from '../train/run.js';
@@ -195,8 +195,7 @@ export function register(program: Command): void {
         });
         if (r.status === 'interrupted') {
           const cmd = resumeCommand(process.argv, r.checkpoint);
-          throw new DigitkitError(
-            ExitCode.interrupted,
+          throw new InterruptedError(
             `interrupted at epoch ${r.epoch + 1}, step ${r.stepInEpoch}/${r.stepsPerEpoch}; checkpoint saved to ${r.checkpoint}; resume with: ${cmd}`,
             { checkpoint: r.checkpoint, resume: cmd },
           );

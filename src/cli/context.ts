@@ -19,6 +19,12 @@ export interface CommandContext {
   out(line?: string): void;
   /** A diagnostic line on stderr (kept under --json, so stdout stays one JSON document). */
   err(line: string): void;
+  /**
+   * Under --json, one JSON record on stdout now, on one line (a command that reports as it goes:
+   * train's epochs and summary, web --serve's document before it serves); nothing otherwise. A
+   * command either emits records or returns one `json` document, which the handler prints.
+   */
+  emit(record: unknown): void;
   /** Aborted on the first Ctrl-C. Commands that call `handleInterrupt()` clean up themselves and throw InterruptedError. */
   signal: AbortSignal;
   /** Declare that this command watches `signal`; otherwise Ctrl-C exits 130 at once. */
@@ -70,6 +76,9 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
     },
     err: (line) => {
       process.stderr.write(line + '\n');
+    },
+    emit: (record) => {
+      if (json) process.stdout.write(JSON.stringify(record) + '\n');
     },
     signal: controller.signal,
     handleInterrupt: () => {

@@ -102,19 +102,17 @@ export function progressPrinter(ctx: CommandContext) {
         bar?.stop();
         bar = null;
         if (ctx.json) {
-          process.stdout.write(
-            JSON.stringify({
-              type: 'epoch',
-              epoch: e.epoch,
-              epochs: e.epochs,
-              loss: e.loss,
-              trainAccuracy: e.trainAccuracy,
-              valAccuracy: e.valAccuracy,
-              lr: e.lr,
-              seconds: e.seconds,
-              imagesPerSecond: e.imagesPerSecond,
-            }) + '\n',
-          );
+          ctx.emit({
+            type: 'epoch',
+            epoch: e.epoch,
+            epochs: e.epochs,
+            loss: e.loss,
+            trainAccuracy: e.trainAccuracy,
+            valAccuracy: e.valAccuracy,
+            lr: e.lr,
+            seconds: e.seconds,
+            imagesPerSecond: e.imagesPerSecond,
+          });
         } else {
           const w = String(e.epochs).length;
           ctx.out(
@@ -200,26 +198,22 @@ export function register(program: Command): void {
             { checkpoint: r.checkpoint, resume: cmd },
           );
         }
-        if (ctx.json) {
-          process.stdout.write(
-            JSON.stringify({
-              type: 'summary',
-              out: r.out,
-              bytes: r.bytes,
-              sha256: r.sha256,
-              checkpoint: r.checkpoint,
-              config: r.config,
-              valAccuracy: r.valAccuracy,
-              testAccuracy: r.testAccuracy,
-              seconds: r.seconds,
-              imagesPerSecond: r.imagesPerSecond,
-            }) + '\n',
-          );
-        } else {
-          ctx.out(
-            `test accuracy ${pct(r.testAccuracy)}${r.valAccuracy === null ? '' : ` (validation ${pct(r.valAccuracy)})`}; wrote ${r.out} (${int(r.bytes)} bytes, sha256 ${r.sha256.slice(0, 16)}…); checkpoint ${r.checkpoint}`,
-          );
-        }
+        ctx.out(
+          `test accuracy ${pct(r.testAccuracy)}${r.valAccuracy === null ? '' : ` (validation ${pct(r.valAccuracy)})`}; wrote ${r.out} (${int(r.bytes)} bytes, sha256 ${r.sha256.slice(0, 16)}…); checkpoint ${r.checkpoint}`,
+        );
+        // Under --json: the last record, after the epochs' (JSON Lines, even when no epoch was left to run).
+        ctx.emit({
+          type: 'summary',
+          out: r.out,
+          bytes: r.bytes,
+          sha256: r.sha256,
+          checkpoint: r.checkpoint,
+          config: r.config,
+          valAccuracy: r.valAccuracy,
+          testAccuracy: r.testAccuracy,
+          seconds: r.seconds,
+          imagesPerSecond: r.imagesPerSecond,
+        });
       }),
     );
 }

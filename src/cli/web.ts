@@ -65,7 +65,7 @@ export function register(program: Command): void {
         const signal = ctx.handleInterrupt();
         const server = await startStaticServer(outDir, { port: opts.port });
         // Under --json the document (with the URL) goes out now, not when the server stops.
-        if (ctx.json) process.stdout.write(JSON.stringify({ ...r, url: server.url }, null, 2) + '\n');
+        ctx.emit({ ...r, url: server.url });
         ctx.out(`serving ${outDir} at ${color.bold(server.url)} (Ctrl-C stops)`);
         await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
         await server.close();

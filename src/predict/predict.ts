@@ -35,6 +35,8 @@ export interface PredictReport {
   results: Prediction[];
   /** How many inputs were rejected (exit 5 when > 0). */
   rejected: number;
+  /** Threads that classified: 1 (this one), or the worker threads' count. */
+  threads: number;
 }
 
 /** Classify every input. Throws only for problems with the run itself (model: exit 3, usage: exit 2). */
@@ -75,8 +77,9 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   const threads = opts.threads ?? (jobs.length >= 64 && cores >= 4 ? Math.min(cores, 4) : 1);
   // Worker threads (and node:worker_threads) are loaded only for a run that uses them.
   const pool = threads > 1 && !jobs.some((j) => j.stdin) ? await import('./threads.js') : undefined;
-  if (pool?.workersAvailable()) {
-    await pool.runInWorkers(
+  const inWorkers = Boolean(pool?.workersAvailable());
+  if (inWorkers) {
+    await pool!.runInWorkers(
       threads,
       { jobs, model: opts.model, settings, inFlight: opts.concurrency ?? 4 },
       settle,
@@ -92,5 +95,10 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
       opts.signal,
     );
   }
-  return { model: opts.model, results, rejected: results.filter((r) => r.error !== undefined).length };
+  return {
+    model: opts.model,
+    results,
+    rejected: results.filter((r) => r.error !== undefined).length,
+    threads: inWorkers ? threads : 1,
+  };
 }

@@ -1,13 +1,8 @@
 // The core's preprocessing on its own (no model): the recipe must turn a real MNIST test digit drawn
 // large, anywhere, in any polarity, back into (nearly) the original 28x28 digit.
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { preprocess, toGray } from '../dist/core/index.js';
-import { ROOT } from './helpers/cli.js';
 import { digitAt, LOOKS, loadT10k, renderDigit, rng, type Look } from './helpers/render.js';
 
 /** Decode like `predict` does (sharp -> RGBA -> the core's toGray). */
@@ -235,18 +230,5 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
   it('toGray flattens alpha onto white', () => {
     const rgba = Uint8ClampedArray.from([0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 128, 255, 0, 0, 255, 30, 60, 90, 255]);
     expect(Array.from(toGray(rgba))).toEqual([255, 0, 127, 85, 60]);
-  });
-});
-
-describe('the shipped core', () => {
-  it('stays within its 4 KB gzipped budget (the browser downloads it)', () => {
-    const file = fs.readFileSync(path.join(ROOT, 'dist/core/index.js'));
-    // Both gzip(1) -9 and zlib level 9 (what servers use): they differ by a few dozen bytes.
-    const gz = Math.max(
-      execFileSync('gzip', ['-9', '-c'], { input: file }).length,
-      gzipSync(file, { level: 9 }).length,
-    );
-    console.log(`core: dist/core/index.js is ${gz} bytes gzipped`);
-    expect(gz).toBeLessThanOrEqual(4096);
   });
 });

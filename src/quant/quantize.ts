@@ -15,7 +15,7 @@ import { formatModel, readModelFile, type LayerToWrite } from '../node/model-fil
 import { round6 } from '../format.js';
 import { accuracyOf, classifyBatch } from '../infer/batch.js';
 
-/** The size the shipped int8 model must stay within (issue 4); meta is trimmed to fit. */
+/** The size the shipped int8 model must stay within; meta is trimmed to fit. */
 export const MAX_INT8_BYTES = 150_000;
 /** Target: int8 test accuracy within this many percentage points of float. */
 export const MAX_ACCURACY_DROP_PP = 0.1;

@@ -3,7 +3,15 @@
  * problem reported as exit code 3 naming the file.
  */
 import { createRequire } from 'node:module';
-import { loadRawModel, MAX_MODEL_BYTES, ModelError, parseRawModel, type Model, type RawModel } from '../core/index.js';
+import {
+  loadRawModel,
+  MAX_MODEL_BYTES,
+  MODEL_FORMAT,
+  ModelError,
+  parseRawModel,
+  type Model,
+  type RawModel,
+} from '../core/index.js';
 import { invalidInput } from '../errors.js';
 import { readInputFile } from './input-file.js';
 
@@ -94,7 +102,8 @@ function bytesOf(w: Int8Array | Float32Array): Buffer {
  */
 export function formatModel(m: ModelToWrite): string {
   const doc = {
-    format: 'digitkit-mlp',
+    format: MODEL_FORMAT,
+    // The version this writer writes (the core's MODEL_VERSION is the newest it reads).
     version: 1,
     dtype: m.dtype,
     activation: 'relu',

@@ -1,6 +1,7 @@
-// Build: start from an empty dist/, compile src/ to it (with .d.ts), then re-emit the browser core on its own, type-checked
-// with no Node types, stripped of comments and of whitespace (terser, names kept: the module ships to
-// browsers under a 4 KB gzipped budget, and stays readable enough to debug), and copy the web page's files (src/web/assets) as they
+// Build: start from an empty dist/, compile src/ to it (with .d.ts), then re-emit the browser core on its
+// own, type-checked with no Node types, stripped of comments and of whitespace, local variables renamed
+// (terser; every function keeps its name: the module ships to browsers under a 5 KB gzipped budget, and
+// stack traces stay readable), and copy the web page's files (src/web/assets) as they
 // are; then the trainer's AssemblyScript SIMD kernels (src/train/wasm → dist/train/kernels.wasm, with
 // asc from node_modules: offline, npm packages only). `npm ci` runs this through `prepare`.
 import { execFileSync } from 'node:child_process';
@@ -27,20 +28,24 @@ if (kept) {
 try {
   run(['-p', 'tsconfig.json']);
   run(['-p', 'src/core/tsconfig.json']);
+  run(['-p', 'src/explain/tsconfig.json']);
 } catch {
   console.error('build failed (see the TypeScript errors above)');
   process.exit(1);
 }
 try {
   const { minify } = await import('terser');
-  const core = 'dist/core/index.js';
-  const { code } = await minify(fs.readFileSync(core, 'utf8'), {
-    module: true,
-    compress: false,
-    mangle: false,
-    format: { comments: false, semicolons: false },
-  });
-  fs.writeFileSync(core, code + '\n');
+  // The core and the explain module (import-free, opt-in, 2 KB gzipped budget) ship the same way.
+  for (const file of ['dist/core/index.js', 'dist/explain/index.js']) {
+    const { code } = await minify(fs.readFileSync(file, 'utf8'), {
+      // module: false keeps top-level function names (module: true would rename them too); locals are renamed.
+      module: false,
+      compress: false,
+      mangle: true,
+      format: { comments: false, semicolons: false },
+    });
+    fs.writeFileSync(file, code + '\n');
+  }
   cpSync('src/web/assets', 'dist/web/assets', { recursive: true });
 } catch (err) {
   console.error(`build failed: ${err.message}`);

@@ -1,7 +1,7 @@
 /**
  * digitkit as a library: the functions the `digitkit` commands call, typed, for servers and build
  * scripts that would rather not shell out. Everything here runs in Node; the browser-safe inference
- * core on its own is `digitkit/core`.
+ * core on its own is `digitkit/core`, and the browser-safe explain module `digitkit/explain`.
  *
  *   import { loadModelFile, classifyPixels, runVerify } from 'digitkit';
  *   const model = await loadModelFile('models/mnist-int8.json');
@@ -15,6 +15,8 @@ import type { Model } from './core/index.js';
 
 export {
   classifyPixels,
+  classifyValues,
+  prepareImage,
   preprocess,
   toGray,
   type Preprocessed,
@@ -22,19 +24,34 @@ export {
   forward,
   forwardBatch,
   forwardPixels,
+  forwardValues,
   loadModel,
   MAX_MODEL_BYTES,
+  MODEL_FORMAT,
+  MODEL_VERSION,
   ModelError,
   parseRawModel,
   pixelsToInput,
   softmax,
   type Classification,
+  type ImageInput,
+  type LayerDtype,
   type Model,
+  type ModelInfo,
   type RawLayer,
   type RawModel,
+  type VectorInput,
 } from './core/index.js';
 export { DigitkitError, ExitCode, type ExitCodeValue } from './errors.js';
-export { formatModel, readModelFile, type ModelFile, type ModelToWrite, type LayerToWrite } from './node/model-file.js';
+export {
+  describeInput,
+  formatModel,
+  readModelFile,
+  type InputToWrite,
+  type ModelFile,
+  type ModelToWrite,
+  type LayerToWrite,
+} from './node/model-file.js';
 export {
   DEFAULT_DATA_DIR,
   DEFAULT_FIXTURES,
@@ -73,6 +90,8 @@ export {
   type PredictReport,
 } from './predict/predict.js';
 export {
+  decodeValues,
+  encodeValues,
   formatFixtures,
   parseFixtures,
   readFixturesFile,
@@ -98,6 +117,22 @@ export {
 } from './verify/verify.js';
 export { runVerifyBrowser, type BrowserVerifyOptions, type BrowserVerifyReport } from './verify/browser.js';
 export { writeSite, type WebOptions, type WebReport } from './web/site.js';
+export { hiddenActivations, integratedGradients, logits, saliency, type Net } from './explain/index.js';
+export {
+  runExplain,
+  type Explanation,
+  type ExplainOptions,
+  type ExplainRejected,
+  type ExplainReport,
+} from './explain/run.js';
+export {
+  renderImagePanel,
+  renderVectorPanel,
+  type ImagePanel,
+  type Method,
+  type PanelClass,
+  type VectorPanel,
+} from './explain/panel.js';
 export { startStaticServer, type StaticServer } from './node/static-server.js';
 
 /** Read, validate and load a model file (the contract's checks; exit-3 DigitkitError naming the file). */

@@ -51,7 +51,7 @@ beforeAll(async () => {
     coreUrl: pathToFileURL(SHIPPED_CORE).href,
     modelText: int8.bytes.toString('utf8'),
     source: INT8,
-    pixels: Array.from({ length: test.count }, (_, i) =>
+    inputs: Array.from({ length: test.count }, (_, i) =>
       Buffer.from(test.images.subarray(i * 784, (i + 1) * 784)).toString('base64'),
     ),
   });

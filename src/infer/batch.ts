@@ -6,10 +6,10 @@
  *
  * This folder sits just above the core and imports nothing else: quant/, verify/ and eval/ all use
  * it without pointing sideways at each other. It takes a model and its raw inputs, whatever the
- * input kind: image models take pixels; vector models (model contract version 2) will take raw
- * feature values here, through the core's `forwardValues`.
+ * input kind: image models take pixels (`forwardPixels`); vector models (model contract version 2)
+ * take raw feature values (`forwardValues`).
  */
-import { forwardPixels, type Model } from '../core/index.js';
+import { forwardPixels, forwardValues, type Model } from '../core/index.js';
 
 export interface BatchPredictions {
   count: number;
@@ -34,18 +34,19 @@ export interface BatchOptions {
 const CHUNK = 500;
 
 /**
- * Classify every sample in `inputs`: the model's raw inputs back to back, `layers[0].rows` values
- * per sample (raw 0..255 pixels, ink = 255, for an image model).
+ * Classify every sample in `inputs`: the model's raw inputs back to back, `input.size` values per
+ * sample (raw 0..255 pixels for an image model, raw feature values for a vector model).
  */
 export function classifyBatch(model: Model, inputs: BatchInputs, opts: BatchOptions = {}): BatchPredictions {
-  const size = model.layers[0].rows;
+  const size = model.input.size;
+  const forwardRaw = model.input.kind === 'vector' ? forwardValues : forwardPixels;
   const classes = model.labels.length;
   const count = inputs.length / size;
   if (!Number.isInteger(count)) throw new RangeError(`${inputs.length} input values, expected a multiple of ${size}`);
   const probs = new Float64Array(count * classes);
   for (let start = 0; start < count; start += CHUNK) {
     const end = Math.min(start + CHUNK, count);
-    forwardPixels(model, inputs.subarray(start * size, end * size), probs.subarray(start * classes, end * classes));
+    forwardRaw(model, inputs.subarray(start * size, end * size), probs.subarray(start * classes, end * classes));
     opts.onProgress?.(end, count);
   }
   const predicted = new Int32Array(count);

@@ -11,7 +11,7 @@ import { loadMnist } from '../data/load.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from '../node/paths.js';
 import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import { formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
+import { describeInput, formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
 import { round6 } from '../format.js';
 import { accuracyOf, classifyBatch } from '../infer/batch.js';
 
@@ -164,10 +164,9 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
   if (src.raw.dtype !== 'float32')
     throw invalidInput(`${inPath}: dtype is "${src.raw.dtype}", expected a float32 model to quantize`);
   const { test } = await loadMnist(opts.data ?? DEFAULT_DATA_DIR, ['t10k']);
-  const size = src.raw.input.width * src.raw.input.height;
-  if (!test || test.rows * test.cols !== size) {
+  if (!test || src.raw.input.kind !== 'image' || test.rows * test.cols !== src.raw.input.size) {
     throw invalidInput(
-      `${inPath}: input is ${src.raw.input.width}x${src.raw.input.height}, the test images are ${test?.rows}x${test?.cols}`,
+      `${inPath}: input is ${describeInput(src.raw.input)}, the test images are ${test?.rows}x${test?.cols}`,
     );
   }
 

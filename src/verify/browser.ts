@@ -10,6 +10,7 @@ import { readInputFile } from '../node/input-file.js';
 import { SHIPPED_CORE } from '../node/paths.js';
 import { startStaticServer } from '../node/static-server.js';
 import {
+  caseInputs,
   compareProbs,
   displayPath,
   loadVerifyInputs,
@@ -74,7 +75,7 @@ export async function runVerifyBrowser(opts: BrowserVerifyOptions = {}): Promise
         coreUrl,
         modelText: model.bytes.toString('utf8'),
         source: model.path,
-        pixels: fixtures.cases.map((c) => c.pixels),
+        ...caseInputs(fixtures.cases),
       });
     } catch (err) {
       const e = pageError(err);

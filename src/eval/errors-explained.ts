@@ -5,9 +5,9 @@
  */
 import { saliency } from '../explain/index.js';
 import { pixelsToInput, type Model } from '../core/index.js';
-import { legendNumber, paintAttribution, paintDigit, scaleOf } from './heatmap.js';
-import { canvasToPng, svgToCanvas } from './render.js';
-import { BAD, GRID, MUTED, rect, shortPct, svgDocument, text } from './svg.js';
+import { legendNumber, paintAttribution, paintDigit, scaleOf } from '../draw/heatmap.js';
+import { canvasToPng, svgToCanvas } from '../draw/render.js';
+import { BAD, GRID, MUTED, rect, shortPct, svgDocument, text } from '../draw/svg.js';
 
 /** How many mistakes the image explains. */
 export const EXPLAINED_ERRORS = 20;

@@ -13,9 +13,9 @@ import { curvesSvg } from './curves-chart.js';
 import { renderDigitGrid, type Tile } from './digit-grid.js';
 import { EXPLAINED_ERRORS, renderErrorsExplained } from './errors-explained.js';
 import type { EvalReport } from './evaluate.js';
-import { svgToPng, textRenders } from './render.js';
+import { svgToPng, textRenders } from '../draw/render.js';
 import { pct } from '../format.js';
-import { BAD, GOOD, MUTED, shortPct, type Segment } from './svg.js';
+import { BAD, GOOD, MUTED, shortPct, type Segment } from '../draw/svg.js';
 
 /** At most this many digits in errors.png / disagreements.png (10 rows of 10). */
 export const MAX_TILES = 100;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import type { EvalReport, ModelEval } from './evaluate.js';
 import { int, pct } from '../format.js';
-import { shortPct } from './svg.js';
+import { shortPct } from '../draw/svg.js';
 
 /** Disagreements listed in the terminal; the JSON and report.json have all of them. */
 export const MAX_LISTED = 20;

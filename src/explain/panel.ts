@@ -1,18 +1,26 @@
 /**
  * The PNG panel `digitkit explain` writes for one input, drawn with the report images' SVG → PNG path
- * (src/eval/render.ts, sharp):
+ * (src/draw/render.ts, sharp):
  * - image models: the picture as given, the model's input (28x28), one attribution map per class
  *   explained (red raises the class, blue lowers it, with a legend), each hidden layer as a strip of
  *   cells shaded by activation, and the probability bars;
  * - vector models: the same, with a bar chart of per-feature attributions (named by the model's
  *   feature names, largest first) in place of the pictures.
  */
-import { heatColor } from '../eval/confusion-chart.js';
-import { legendNumber, legendSvg, LOWER, paintAttribution, paintDigit, RAISE, scaleOf } from '../eval/heatmap.js';
-import { GRID, MUTED, rect, shortPct, svgDocument, text } from '../eval/svg.js';
+import {
+  heatColor,
+  legendNumber,
+  legendSvg,
+  LOWER,
+  paintAttribution,
+  paintDigit,
+  RAISE,
+  scaleOf,
+} from '../draw/heatmap.js';
+import { GRID, MUTED, rect, shortPct, svgDocument, text } from '../draw/svg.js';
 
 // sharp (through render.ts) is loaded when a panel is drawn, not by `import 'digitkit'`.
-const render = () => import('../eval/render.js');
+const render = () => import('../draw/render.js');
 
 export type Method = 'saliency' | 'ig';
 

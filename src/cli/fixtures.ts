@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { FixturesReport } from '../verify/fixtures.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
-import { int } from '../format.js';
+import { int, sci } from '../format.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
 
@@ -29,9 +29,7 @@ export function register(program: Command): void {
         ctx.out(`wrote ${r.out.path}: ${r.cases} cases, ${int(r.out.bytes)} bytes`);
         ctx.out(`model     ${r.model.path} (sha256 ${r.model.sha256})`);
         ctx.out(`classes   ${r.perClass.map((n, c) => `${c}:${n}`).join(' ')}`);
-        ctx.out(
-          `reference float64, tolerance ${r.tolerance.toExponential()}; the model gets ${r.correct}/${r.cases} cases right`,
-        );
+        ctx.out(`reference float64, tolerance ${sci(r.tolerance)}; the model gets ${r.correct}/${r.cases} cases right`);
         return { json: r };
       }),
     );

@@ -17,6 +17,7 @@ import {
   RAISE,
   scaleOf,
 } from '../draw/heatmap.js';
+import { pct } from '../format.js';
 import { GRID, MUTED, rect, shortPct, svgDocument, text } from '../draw/svg.js';
 
 // sharp (through render.ts) is loaded when a panel is drawn, not by `import 'digitkit'`.
@@ -127,7 +128,7 @@ function probabilityBars(
       text(x + lw - 6, cy + 12, l, { size: 12, anchor: 'end', bold: bold.has(j) }),
       rect(x + lw, cy + 3, 300, 11, '#eeeeee'),
       rect(x + lw, cy + 3, Math.max(0, 300 * probs[j]), 11, bold.has(j) ? '#2a62b8' : '#8aa4c8'),
-      text(x + lw + 308, cy + 12, `${(probs[j] * 100).toFixed(1)}%`, { size: 12, fill: MUTED }),
+      text(x + lw + 308, cy + 12, pct(probs[j], 1), { size: 12, fill: MUTED }),
     );
   });
   return out;

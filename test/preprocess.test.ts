@@ -3,7 +3,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { preprocess, toGray } from '../dist/core/index.js';
-import { digitAt, LOOKS, loadT10k, renderDigit, rng, type Look } from './helpers/render.js';
+import { blankPaperJpeg, digitAt, LOOKS, loadT10k, renderDigit, rng, type Look } from './helpers/render.js';
 
 /** Decode like `predict` does (sharp -> RGBA -> the core's toGray). */
 async function gray(bytes: Buffer) {
@@ -201,17 +201,7 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
     const blank = (v: number) => new Uint8Array(100 * 80).fill(v);
     for (const v of [0, 128, 255]) expect(preprocess(blank(v), 100, 80).found).toBe(false);
     // JPEG of a white page with a faint gradient and compression noise.
-    const page = await sharp({
-      create: {
-        width: 200,
-        height: 150,
-        channels: 3,
-        background: '#f4f1ea',
-        noise: { type: 'gaussian', mean: 235, sigma: 6 },
-      },
-    })
-      .jpeg({ quality: 40 })
-      .toBuffer();
+    const page = await blankPaperJpeg(200, 150, '#f4f1ea', { mean: 235, sigma: 6 }, 40);
     const { g, w, h } = await gray(page);
     expect(preprocess(g, w, h).found).toBe(false);
     // One dark speck of dust.

@@ -42,7 +42,7 @@ export {
   type RawModel,
   type VectorInput,
 } from './core/index.js';
-export { DigitkitError, ExitCode, type ExitCodeValue } from './errors.js';
+export { DigitkitError, ExitCode, InterruptedError, OptionError, type ExitCodeValue } from './errors.js';
 export {
   describeInput,
   formatModel,

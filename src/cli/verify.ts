@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
 import type { VerifyReport } from '../verify/verify.js';
 import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
+import { sci } from '../format.js';
 import { handler } from './context.js';
 import { numberOption } from './options.js';
 
@@ -15,7 +16,6 @@ interface Opts {
   json?: boolean;
 }
 
-const sci = (x: number) => (x === 0 ? '0' : Number.isFinite(x) ? x.toExponential(2).replace(/\.?0+e/, 'e') : String(x));
 /** How many failing cases are listed by name (all are in --json). */
 const SHOW_FAILURES = 10;
 
@@ -27,7 +27,7 @@ export function register(program: Command): void {
     )
     .option('--model <file>', 'model the fixtures were made for', DEFAULT_MODEL)
     .option('--fixtures <file>', 'parity fixtures', DEFAULT_FIXTURES)
-    .option('--tolerance <x>', "max |Δp| allowed (default: the fixtures' own tolerance)", numberOption({ min: 0 }))
+    .option('--tolerance <x>', "max |Δp| allowed (default: the fixtures' own tolerance)", numberOption)
     .option('--core <file>', 'verify another build of the core module instead of the shipped dist/core/index.js')
     .option('--browser', 'run the cases in headless Chromium instead of Node (the same module, served from 127.0.0.1)')
     .option(

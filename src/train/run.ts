@@ -6,9 +6,10 @@
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { loadMnist } from '../data/load.js';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { round6 } from '../format.js';
 import { formatModel } from '../node/model-file.js';
 import {
   DEFAULTS,
@@ -27,7 +28,6 @@ import { createFastEngine } from './fast-engine.js';
 import { createReferenceEngine } from './reference-engine.js';
 import {
   initialProgress,
-  round6,
   trainedLayers,
   trainLoop,
   type EpochRecord,
@@ -104,23 +104,6 @@ const CONFIG_KEYS: (keyof TrainConfig)[] = [
 /** Settings only some inputs have (absent from MNIST's configurations), and what their absence means. */
 const OPTIONAL_KEYS: (keyof TrainConfig)[] = ['flip', 'noise'];
 const OPTIONAL_DEFAULTS = { flip: false, noise: 0 };
-const FLAG: Record<keyof TrainConfig, string> = {
-  epochs: '--epochs',
-  batch: '--batch',
-  lr: '--lr',
-  schedule: '--schedule',
-  warmup: '--warmup',
-  labelSmoothing: '--label-smoothing',
-  hidden: '--hidden',
-  shift: '--shift',
-  rotate: '--rotate',
-  zoom: '--zoom',
-  flip: '--flip',
-  noise: '--noise',
-  seed: '--seed',
-  limit: '--limit',
-  val: '--val',
-};
 const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
 /** A resumed run takes the checkpoint's settings; a flag that contradicts one is a usage error. */
@@ -131,8 +114,9 @@ function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string)
       throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
     const g = given[k];
     if (g !== undefined && show(g) !== show(c[k] ?? OPTIONAL_DEFAULTS[k as keyof typeof OPTIONAL_DEFAULTS])) {
-      throw usageError(
-        `${FLAG[k]} ${show(g)} does not match the ${show(c[k])} that ${file} was trained with (drop the flag to resume, or start a new run)`,
+      throw new OptionError(
+        k,
+        `${show(g)} does not match the ${show(c[k])} that ${file} was trained with (leave it out to resume, or start a new run)`,
       );
     }
   }
@@ -204,7 +188,19 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
   return { config, dataset: mnist.sha256, testCount: test.count, engine, threads };
 }
 
+/** Worker threads the fast engine may use. */
+export const MAX_THREADS = 64;
+
+/** The thread count's rule (exit 2). */
+export function validateThreads(threads: number | undefined): void {
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS))
+    throw new OptionError('threads', `${threads}: expected an integer from 1 to ${MAX_THREADS}`);
+}
+
 export async function runTrain(o: TrainOptions): Promise<TrainResult> {
+  // Settings first, before any file is read: a bad value fails at once.
+  validateConfig(o.config);
+  validateThreads(o.threads);
   const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
   const ck = o.resume ? await readCheckpoint(o.resume) : null;
   const { config, dataset, testCount, engine, threads } = await prepare(o, ck);

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { decodeBase64 } from '../core/index.js';
-import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
+import { DigitkitError, ExitCode, invalidInput, OptionError } from '../errors.js';
 import { readModelFile, type ModelFile } from '../node/model-file.js';
 import { DEFAULT_FIXTURES, DEFAULT_MODEL, SHIPPED_CORE } from '../node/paths.js';
 import { decodeValues, readFixturesFile, type FixtureCase, type Fixtures } from './fixtures-file.js';
@@ -167,7 +167,7 @@ export async function loadVerifyInputs(opts: VerifyOptions = {}): Promise<Verify
   });
   const tolerance = opts.tolerance ?? fixtures.tolerance;
   if (!Number.isFinite(tolerance) || tolerance < 0)
-    throw new DigitkitError(ExitCode.usage, `--tolerance ${tolerance}: expected a finite number >= 0`);
+    throw new OptionError('tolerance', `${tolerance}: expected a finite number >= 0`);
   return { fixtures, fixturesPath, model, tolerance };
 }
 

@@ -19,4 +19,6 @@ export const COMMANDS: ReadonlyArray<CommandEntry> = [
   { name: 'pipeline', load: () => import('./pipeline.js') },
   { name: 'eval', load: () => import('./eval.js') },
   { name: 'web', load: () => import('./web.js') },
+  { name: 'export', load: () => import('./export.js') },
+  { name: 'import', load: () => import('./import.js') },
 ];

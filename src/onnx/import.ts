@@ -226,6 +226,13 @@ export function readOnnxGraph(model: OnnxModel, source: string): ReadGraph {
     });
   }
   const inputs = (g.input ?? []).filter((i) => !consts.has(i.name ?? ''));
+  for (const node of inputs.length > 1 ? (g.node ?? []) : []) {
+    const w = node.input?.slice(1).find((name) => inputs.some((i) => i.name === name));
+    if (w && (node.op_type === 'MatMul' || node.op_type === 'Gemm'))
+      fail(
+        `${nodeLabel(node)}: its weight '${w}' is a graph input, not a constant initializer (a dynamic weight); digitkit imports fixed weights only`,
+      );
+  }
   if (inputs.length !== 1)
     fail(
       `has ${inputs.length} inputs${inputs.length ? ` (${inputs.map((i) => i.name).join(', ')})` : ''}; digitkit imports a graph with exactly one input, the feature vector`,

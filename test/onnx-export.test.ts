@@ -10,7 +10,12 @@ import { embeddedMnistDir } from '../src/data/mnist.js';
 import { readModelFile } from '../src/node/model-file.js';
 import { modelToOnnx, scale17, type OnnxPrecision } from '../src/onnx/export.js';
 import { DataType, decodeOnnx, tensorValues } from '../src/onnx/proto.js';
-import { readFixturesFile } from '../src/verify/fixtures-file.js';
+import { createHash } from 'node:crypto';
+import { parseRawModel } from '../src/core/index.js';
+import { encodeValues, formatFixtures, readFixturesFile, type Fixtures } from '../src/verify/fixtures-file.js';
+import { referenceProbs } from '../src/verify/reference.js';
+import { caseInputs } from '../src/verify/verify.js';
+import { onnxInput } from '../src/verify/runtimes/onnxruntime.js';
 import { runFixtures } from '../src/verify/fixtures.js';
 import { runOnnxGraph } from '../src/verify/runtimes/ort.js';
 import { ROOT, runCli } from './helpers/cli.js';
@@ -87,7 +92,13 @@ describe('digitkit export --onnx', () => {
     const props = Object.fromEntries(m.metadata_props!.map((p) => [p.key, p.value]));
     const model = JSON.parse(fs.readFileSync(SHIPPED, 'utf8'));
     expect(JSON.parse(props['digitkit.labels']!)).toEqual(model.labels);
-    expect(JSON.parse(props['digitkit.input']!)).toEqual(model.input);
+    expect(JSON.parse(props['digitkit.input']!)).toEqual({
+      kind: 'image',
+      ...model.input,
+      channels: 1,
+      preprocess: 'digit',
+      size: 784,
+    });
     expect(JSON.parse(props['digitkit.meta']!)).toEqual(model.meta);
     // The integer weights are the model's bytes.
     expect(Buffer.from(q[0].raw_data!).equals(Buffer.from(model.layers[0].w, 'base64'))).toBe(true);
@@ -194,5 +205,128 @@ describe('digitkit export --onnx', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(`${bad}: layers[0].rows is 783`);
     expect(fs.existsSync(out)).toBe(false);
+  });
+});
+
+/** The breast cancer measurements scikit-learn ships (569 rows, 30 features, 2 classes). */
+function breastCancer(): { x: number[][]; y: number[] } {
+  const file = '/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv';
+  const rows = fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(',').map(Number));
+  return { x: rows.map((r) => r.slice(0, 30)), y: rows.map((r) => r[30]) };
+}
+
+/** A v2 fixtures file over raw inputs (pixels or feature values), probabilities from the float64 reference. */
+function writeFixtures(model: string, inputs: ArrayLike<number>[], labels: number[], vector: boolean): string {
+  const text = fs.readFileSync(model, 'utf8');
+  const raw = parseRawModel(text, model);
+  const out = model.replace(/\.json$/, '-fixtures.json');
+  const fx: Fixtures = {
+    format: 'digitkit-fixtures',
+    version: 2,
+    model: { path: path.basename(model), sha256: createHash('sha256').update(text).digest('hex') },
+    tolerance: 1e-6,
+    reference: 'float64',
+    cases: inputs.map((v, k) => ({
+      id: `case-${k}`,
+      label: labels[k],
+      ...(vector ? { values: encodeValues(v) } : { pixels: Buffer.from(Uint8Array.from(v)).toString('base64') }),
+      probs: referenceProbs(raw, v),
+    })),
+  };
+  fs.writeFileSync(out, formatFixtures(fx));
+  return out;
+}
+
+/** onnxruntime's worst |Δp| against any fixtures file (pixels or values), and the export. */
+async function ortParityV2(modelPath: string, fixturesPath: string) {
+  const file = await readModelFile(modelPath);
+  const fx = await readFixturesFile(fixturesPath);
+  const { inputs, values } = caseInputs(fx.cases);
+  const e = modelToOnnx(file.raw);
+  const probs = await runOnnxGraph(
+    e.bytes,
+    { name: 'input', data: onnxInput(file.raw, inputs, values), size: file.raw.input.size },
+    'probabilities',
+  );
+  const k = file.raw.labels.length;
+  let max = 0;
+  fx.cases.forEach((c, i) => c.probs.forEach((p, j) => (max = Math.max(max, Math.abs(probs[i * k + j] - p)))));
+  return { max, e, file };
+}
+
+describe('digitkit export --onnx: version-2 models', () => {
+  it('int4 weights are int4 initializers (opset 21, half a byte each) behind DequantizeLinear; int4, per-channel int4 and mixed within 1e-6 in onnxruntime', async () => {
+    for (const [name, o] of [
+      ['int4', { dtype: 'int4' }],
+      ['int4pc', { dtype: 'int4', perChannel: true }],
+      ['mixed', { dtypes: ['int4', 'int8', 'float32'] }],
+    ] as const) {
+      const model = writeRandomModel(dir, `${name}.json`, { seed: 61, ...o });
+      const fx = path.join(dir, `${name}-parity.json`);
+      await runFixtures({ model, out: fx, count: 40, data: embeddedMnistDir() });
+      const { max, e, file } = await ortParityV2(model, fx);
+      console.log(
+        `${name}: onnxruntime max |Δp| ${max.toExponential(2)}, ${e.bytes.length} B (model file ${file.bytes.length} B)`,
+      );
+      expect(max).toBeLessThan(2e-7);
+      expect(e.opset).toBe(21);
+      const m = decodeOnnx(e.bytes, name);
+      const q0 = m.graph!.initializer!.find((t) => t.name === 'layers.0.weight_quantized')!;
+      expect(q0.data_type).toBe(DataType.INT4);
+      expect(q0.raw_data!.length).toBe((784 * 128) / 2);
+      expect(e.weights[0]).toBe(name === 'int4pc' ? 'int4 per-axis' : 'int4 per-tensor');
+    }
+  });
+
+  it('a vector model (real breast cancer measurements, per-feature offset and scale) and a 3-channel image model agree within 1e-6 in onnxruntime', async () => {
+    const { x, y } = breastCancer();
+    const mean = x[0].map((_, j) => x.reduce((s, r) => s + r[j], 0) / x.length);
+    const inv = x[0].map((_, j) => 1 / Math.sqrt(x.reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / x.length));
+    const vec = writeRandomModel(dir, 'cancer.json', {
+      seed: 62,
+      shape: [30, 16, 2],
+      input: { kind: 'vector', size: 30, offset: mean, scale: inv },
+      labels: ['malignant', 'benign'],
+    });
+    const pick = Array.from({ length: 60 }, (_, k) => k * 9);
+    const vfx = writeFixtures(
+      vec,
+      pick.map((i) => x[i]),
+      pick.map((i) => y[i]),
+      true,
+    );
+    const v = await ortParityV2(vec, vfx);
+    const rand = rng(63);
+    const rgb = writeRandomModel(dir, 'rgb.json', {
+      seed: 64,
+      shape: [8 * 6 * 3, 12, 4],
+      input: { kind: 'image', width: 8, height: 6, channels: 3, scale: 1 / 255, preprocess: 'resize' },
+      labels: ['a', 'b', 'c', 'd'],
+    });
+    const images = Array.from({ length: 30 }, () => Array.from({ length: 144 }, () => Math.floor(rand() * 256)));
+    const rfx = writeFixtures(
+      rgb,
+      images,
+      images.map((_, k) => k % 4),
+      false,
+    );
+    const r = await ortParityV2(rgb, rfx);
+    console.log(`vector: max |Δp| ${v.max.toExponential(2)}; 3-channel: ${r.max.toExponential(2)}`);
+    expect(v.max).toBeLessThan(2e-7);
+    expect(r.max).toBeLessThan(2e-7);
+    // Round trip: import reads the input back from the metadata.
+    const onnx = path.join(dir, 'cancer.onnx');
+    fs.writeFileSync(onnx, v.e.bytes);
+    const back = path.join(dir, 'cancer-back.json');
+    const imp = await runCli(['import', onnx, '--out', back]);
+    expect(imp.code, imp.stderr).toBe(0);
+    const b = await readModelFile(back);
+    expect(b.raw.input).toEqual(v.file.raw.input);
+    expect(b.raw.labels).toEqual(['malignant', 'benign']);
   });
 });

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadModel, forward } from '../src/core/index.js';
+import { forward, forwardPixels, forwardValues, loadModel } from '../src/core/index.js';
 import sharp from 'sharp';
 import { ROOT, runCli } from './helpers/cli.js';
 import { encode, mlpSpec, node, randomTensor, valueInfo, type Spec } from './helpers/onnx-graphs.js';
@@ -60,7 +60,9 @@ describe('digitkit import: what it reads', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^layers {4}784-16-10, ReLU between layers/m);
-    expect(r.stdout).toContain('as a 28x28 image, x = pixel * 0.00392156862745098 (from 784 inputs (MNIST-sized))');
+    expect(r.stdout).toContain(
+      'as a 28x28 image (digit), x = pixel * 0.00392156862745098 (from 784 inputs (MNIST-sized))',
+    );
     const doc = JSON.parse(fs.readFileSync(r.out, 'utf8'));
     expect(doc).toMatchObject({ format: 'digitkit-mlp', version: 1, dtype: 'float32', labels: '0123456789'.split('') });
     expect(doc.input).toEqual({ width: 28, height: 28, scale: 1 / 255 });
@@ -133,24 +135,68 @@ describe('digitkit import: what it reads', () => {
     got.forEach((p, j) => expect(Math.abs(p - want[j])).toBeLessThan(1e-13));
   });
 
-  it('a flat input of another size needs --input image:WxH (exit 2 saying so), then imports', async () => {
-    const file = write(encode(mlpSpec([100, 8, 3], 7)));
-    const no = await importCli(file);
-    expect(no.code).toBe(2);
-    expect(no.stderr.trim().split('\n')).toHaveLength(1);
-    expect(no.stderr).toContain(
-      `${file}: the input is a flat vector of 100 values; say what it is with --input image:WxH`,
+  it('a flat input of another size is a vector of features (offset/scale per feature), or an image with --input image:WxH', async () => {
+    const spec = mlpSpec([13, 8, 3], 7);
+    const file = write(encode(spec));
+    const offset = Array.from({ length: 13 }, (_, i) => 10 + i);
+    const scale = Array.from({ length: 13 }, (_, i) => 1 / (1 + i));
+    const vec = await importCli(file, ['--input-offset', offset.join(','), '--input-scale', scale.join(',')]);
+    expect(vec.stderr).toBe('');
+    expect(vec.code).toBe(0);
+    expect(vec.stdout).toContain("input     'x' [batch, 13] as 13 features, x = (v - [13 values]) * [13 values]");
+    const doc = JSON.parse(fs.readFileSync(vec.out, 'utf8'));
+    expect(doc).toMatchObject({ version: 2, input: { kind: 'vector', size: 13, offset, scale } });
+    const model = loadModel(fs.readFileSync(vec.out, 'utf8'));
+    const v = Float64Array.from({ length: 13 }, (_, i) => 3 * i + 1);
+    const want = specForward(
+      spec,
+      v.map((x, i) => (x - offset[i]) * scale[i]),
+      1,
     );
-    expect(fs.existsSync(no.out)).toBe(false);
-    const bad = await importCli(file, ['--input', 'image:10x11']);
+    forwardValues(model, v).forEach((p, j) => expect(Math.abs(p - want[j])).toBeLessThan(1e-14));
+    const wrong = await importCli(file, ['--input-scale', '1,2']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--input-scale: 2 numbers, expected 1 or 13 (one per feature)');
+    const sq = write(encode(mlpSpec([100, 8, 3], 8)));
+    const bad = await importCli(sq, ['--input', 'image:10x11']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('10x11x1 is not the graph');
-    const ok = await importCli(file, ['--input', 'image:10x10', '--labels', write('["a","b","c"]', 'l.json')]);
+    expect(fs.existsSync(bad.out)).toBe(false);
+    const ok = await importCli(sq, ['--input', 'image:10x10', '--labels', write('["a","b","c"]', 'l.json')]);
     expect(ok.code).toBe(0);
     expect(JSON.parse(fs.readFileSync(ok.out, 'utf8'))).toMatchObject({
+      version: 1,
       input: { width: 10, height: 10 },
       labels: ['a', 'b', 'c'],
     });
+  });
+
+  it('an RGB image input [N, 3, H, W] (channels first) becomes an interleaved 3-channel model; per-channel offsets fold', async () => {
+    const [W, H] = [4, 3];
+    const spec = mlpSpec([3 * W * H, 6, 2], 21);
+    spec.inputs = [valueInfo('image', ['N', 3, H, W])];
+    spec.nodes.unshift(node('Flatten', ['image'], ['x'], 'flatten', { axis: 1 }));
+    const offset = [123.7, 116.3, 103.5];
+    const scale = 0.0171;
+    const r = await importCli(write(encode(spec)), [
+      '--input-offset',
+      offset.join(','),
+      '--input-scale',
+      String(scale),
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`as a 4x3 RGB image (resize), x = (pixel - [3 values]) * ${scale}`);
+    const doc = JSON.parse(fs.readFileSync(r.out, 'utf8'));
+    expect(doc.input).toEqual({ kind: 'image', width: W, height: H, channels: 3, scale, preprocess: 'resize' });
+    const model = loadModel(fs.readFileSync(r.out, 'utf8'));
+    // Interleaved pixels for digitkit; the same image planar (CHW) for the graph.
+    const pixels = Uint8Array.from({ length: 3 * W * H }, (_, i) => (i * 53) % 256);
+    const planar = new Float64Array(3 * W * H);
+    for (let p = 0; p < W * H; p++)
+      for (let c = 0; c < 3; c++) planar[c * W * H + p] = (pixels[p * 3 + c] - offset[c]) * scale;
+    const want = specForward(spec, planar, 1);
+    forwardPixels(model, pixels).forEach((q, j) => expect(Math.abs(q - want[j])).toBeLessThan(1e-13));
   });
 
   it('Identity, Dropout, Cast to double and Constant-node weights are read through', async () => {

@@ -23,7 +23,7 @@
  * round the scale to float32 again.
  */
 import { createRequire } from 'node:module';
-import type { RawLayer, RawModel } from '../core/index.js';
+import type { RawModel } from '../core/index.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { readModelFile } from '../node/model-file.js';
 import {
@@ -59,19 +59,6 @@ export const META_KEYS = {
 
 const VERSION: string = createRequire(import.meta.url)('../../package.json').version;
 
-type WeightDtype = 'int8' | 'int4' | 'float32';
-
-/** A layer's weight encoding: its own (v2 per-layer dtype) or the file's. */
-function layerDtype(raw: RawModel, layer: RawLayer): WeightDtype {
-  const own = (layer as { dtype?: string }).dtype;
-  return (own ?? raw.dtype) as WeightDtype;
-}
-
-/** The input vector's length: width * height (* channels) for images, size for vectors. */
-export function modelInputSize(raw: RawModel): number {
-  return raw.layers[0].rows;
-}
-
 /**
  * `s` rounded to 17 significant bits when q * s17 is then exact in float32 for |q| <= 127 (a normal
  * float32 product below 2^128), else 1 (the whole scale is then applied in double).
@@ -87,20 +74,12 @@ export function scale17(s: number): number {
 
 /** How the graph's input is made from the user's data, for the input's doc_string. */
 function inputDoc(raw: RawModel): string {
-  const input = raw.input as {
-    kind?: string;
-    width?: number;
-    height?: number;
-    channels?: number;
-    scale: number | number[];
-    size?: number;
-  };
+  const input = raw.input;
   if (input.kind === 'vector')
-    return `${input.size} features, x = (v - offset) * scale with offset and scale from ${META_KEYS.input}`;
-  const c = input.channels ?? 1;
+    return `${input.size} features v, x = (v - offset) * scale with offset and scale from ${META_KEYS.input}`;
   return (
-    `a ${input.width}x${input.height}${c === 3 ? ' RGB (channels interleaved)' : ' grayscale'} image, row-major, ` +
-    `x = pixel * ${input.scale} (pixels 0..255)`
+    `a ${input.width}x${input.height}${input.channels === 3 ? ' RGB (channels interleaved)' : ' grayscale'} image, ` +
+    `row-major, x = pixel * ${input.scale} (pixels 0..255)`
   );
 }
 
@@ -132,7 +111,7 @@ export function modelToOnnx(
   const int = (name: string, i: number) => ({ name, type: AttrType.INT, i });
   const node = (op: string, name: string, input: string[], output: string[], attribute?: ReturnType<typeof int>[]) =>
     nodes.push({ op_type: op, name, input, output, ...(attribute ? { attribute } : {}) });
-  const uses4bit = raw.layers.some((l) => layerDtype(raw, l) === 'int4');
+  const uses4bit = raw.layers.some((l) => l.dtype === 'int4');
 
   let x = ONNX_INPUT;
   if (wide) {
@@ -142,7 +121,7 @@ export function modelToOnnx(
   raw.layers.forEach((layer, k) => {
     const { rows, cols } = layer;
     const p = `layers.${k}`;
-    const dtype = layerDtype(raw, layer);
+    const dtype = layer.dtype;
     const last = k === raw.layers.length - 1;
     let w = `${p}.weight`;
     if (dtype === 'float32') {
@@ -200,7 +179,7 @@ export function modelToOnnx(
     }
   });
 
-  const size = modelInputSize(raw);
+  const size = raw.input.size;
   const classes = raw.labels.length;
   const valueInfo = (name: string, type: number, n: number, doc: string): OnnxValueInfo => ({
     name,
@@ -226,7 +205,7 @@ export function modelToOnnx(
     },
     metadata_props: [
       { key: META_KEYS.format, value: 'digitkit-mlp' },
-      { key: META_KEYS.version, value: String((raw as { version?: number }).version ?? 1) },
+      { key: META_KEYS.version, value: String(raw.version) },
       { key: META_KEYS.dtype, value: raw.dtype },
       { key: META_KEYS.input, value: JSON.stringify(raw.input) },
       { key: META_KEYS.labels, value: JSON.stringify(raw.labels) },

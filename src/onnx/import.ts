@@ -478,61 +478,93 @@ const SUPPORTED =
   'Gemm or MatMul + Add layers, Relu, a final Softmax or LogSoftmax, Flatten/Reshape of the input, Identity, Cast, Dropout';
 
 export interface InputChoice {
-  /** "image:WxH" (or WxHxC), "vector", or undefined: from the graph (see `inputMapping`). */
+  /** "image:WxH", "image:WxHxC" or "vector"; default: from the graph (see `inputMapping`). */
   input?: string;
-  /** x = (pixel - offset) * scale: the scaling the ONNX model expects. Default 1/255. */
-  scale?: number;
-  offset?: number;
+  /** The graph computes on x = (raw - offset) * scale: the scale (one number, or one per feature for a vector). */
+  scale?: number | number[];
+  /** The offset: one number, one per channel (images) or one per feature (vectors). Default 0. */
+  offset?: number | number[];
+  /** A flat input of a 3-channel image holds the channels one after another (PyTorch's CHW), not interleaved. */
+  channelsFirst?: boolean;
+  /** How a picture becomes the image's pixels (default: "digit" for one channel, "resize" for three). */
+  preprocess?: 'digit' | 'resize';
 }
 
-export interface InputMapping {
-  width: number;
-  height: number;
-  scale: number;
-  offset: number;
-  /** Where the choice came from, for the report. */
-  from: string;
+export type InputMapping =
+  | {
+      kind: 'image';
+      width: number;
+      height: number;
+      channels: number;
+      scale: number;
+      /** Per channel (folded into the first layer's bias). */
+      offset: number[];
+      preprocess: 'digit' | 'resize';
+      /** The graph's input holds the channels planar (CHW): the first layer's rows are reordered. */
+      channelsFirst: boolean;
+      from: string;
+    }
+  | { kind: 'vector'; size: number; scale: number[]; offset: number[]; from: string };
+
+/** One number, or `n` numbers, as `n` numbers (a usage error naming the flag otherwise). */
+function perEntry(v: number | number[] | undefined, dflt: number, n: number, flag: string, what: string): number[] {
+  const list = v === undefined ? [dflt] : typeof v === 'number' ? [v] : v;
+  if (list.length !== 1 && list.length !== n)
+    throw usageError(`${flag}: ${list.length} numbers, expected 1 or ${n} (one per ${what})`);
+  if (list.some((x) => !Number.isFinite(x))) throw usageError(`${flag}: expected finite numbers`);
+  return list.length === n ? list : new Array(n).fill(list[0]);
 }
 
 /**
- * The contract's `input` for a graph: `--input image:WxH` when given; else the layout of the graph's
- * input tensor ([N, 1, H, W], [N, H, W], [N, H, W, 1]); else a 28x28 image for 784 inputs (MNIST);
- * else the user must say. The graph computes on x = (pixel - offset) * scale (default 1/255, 0).
+ * The contract's `input` for a graph. `--input` when given; else the graph's input shape when it is
+ * an image's ([N, C, H, W] or [N, H, W, C] with C 1 or 3, or [N, H, W]); else a 28x28 image for 784
+ * inputs (MNIST); else a vector of features. The graph computes on x = (raw - offset) * scale: for
+ * an image raw is the pixel (0..255, default scale 1/255), for a vector the feature (default scale 1).
  */
 export function inputMapping(g: ReadGraph, choice: InputChoice, source: string): InputMapping {
-  const scale = choice.scale ?? 1 / 255;
-  const offset = choice.offset ?? 0;
-  let width: number;
-  let height: number;
-  let channels = 1;
+  let image: { width: number; height: number; channels: number; channelsFirst: boolean } | undefined;
   let from: string;
   if (choice.input) {
-    const m = /^image:(\d+)x(\d+)(?:x(\d+))?$/.exec(choice.input);
-    if (!m) {
-      if (choice.input === 'vector')
-        throw usageError(`--input vector needs the version-2 model contract, which this build does not write yet`);
-      throw usageError(`--input ${choice.input}: expected image:WxH or image:WxHxC (e.g. image:28x28)`);
-    }
-    [width, height, channels] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 1)];
     from = '--input';
+    if (choice.input !== 'vector') {
+      const m = /^image:(\d+)x(\d+)(?:x(\d+))?$/.exec(choice.input);
+      if (!m) throw usageError(`--input ${choice.input}: expected image:WxH, image:WxHxC (C 1 or 3) or vector`);
+      const [width, height, channels] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 1)];
+      if (channels !== 1 && channels !== 3) throw usageError(`--input ${choice.input}: images have 1 or 3 channels`);
+      if (width * height * channels !== g.size)
+        throw usageError(`--input ${choice.input}: ${width}x${height}x${channels} is not the graph's ${g.size} inputs`);
+      // A graph that says its layout is believed; a flat one is interleaved unless told otherwise.
+      const first = g.layout && g.layout.channels === channels ? g.layout.channelsFirst : !!choice.channelsFirst;
+      image = { width, height, channels, channelsFirst: channels === 3 && first };
+    }
   } else if (g.layout) {
-    ({ width, height, channels } = g.layout);
+    image = { ...g.layout, channelsFirst: g.layout.channels === 3 && g.layout.channelsFirst };
     from = `the graph's input shape [${g.input.dims.join(', ')}]`;
   } else if (g.size === 784) {
-    [width, height] = [28, 28];
+    image = { width: 28, height: 28, channels: 1, channelsFirst: false };
     from = '784 inputs (MNIST-sized)';
   } else {
-    throw usageError(
-      `${source}: the input is a flat vector of ${g.size} values; say what it is with --input image:WxH (width x height = ${g.size})`,
-    );
+    from = `a flat input of ${g.size} values (say --input image:WxH if it is an image)`;
   }
-  if (channels !== 1)
-    throw usageError(`--input ${choice.input ?? ''}: ${channels}-channel images need the version-2 model contract`);
-  if (width * height * channels !== g.size)
-    throw usageError(`--input ${choice.input}: ${width}x${height}x${channels} is not the graph's ${g.size} inputs`);
+  if (!image) {
+    if (choice.preprocess) throw usageError('--preprocess applies to image inputs only');
+    const n = g.size;
+    const scale = perEntry(choice.scale, 1, n, '--input-scale', 'feature');
+    if (scale.some((x) => !(x > 0))) throw usageError('--input-scale: expected positive numbers');
+    return { kind: 'vector', size: n, scale, offset: perEntry(choice.offset, 0, n, '--input-offset', 'feature'), from };
+  }
+  if (Array.isArray(choice.scale) && choice.scale.length !== 1)
+    throw usageError('--input-scale: an image takes one scale for every pixel');
+  const scale = Array.isArray(choice.scale) ? choice.scale[0] : (choice.scale ?? 1 / 255);
   if (!(scale > 0) || !Number.isFinite(scale)) throw usageError(`--input-scale ${scale}: expected a positive number`);
-  if (!Number.isFinite(offset)) throw usageError(`--input-offset ${offset}: expected a finite number`);
-  return { width, height, scale, offset, from };
+  return {
+    kind: 'image',
+    ...image,
+    scale,
+    offset: perEntry(choice.offset, 0, image.channels, '--input-offset', 'channel'),
+    preprocess: choice.preprocess ?? (image.channels === 1 ? 'digit' : 'resize'),
+    from,
+  };
 }
 
 /** Labels from a file: a JSON array of strings, or one label per line. */
@@ -573,7 +605,8 @@ export interface ImportReport {
   onnx: { path: string; sha256: string; bytes: number; producer: string; opset: number };
   out: { path: string; bytes: number; sha256: string };
   shape: number[];
-  input: { graph: ReadGraph['input']; width: number; height: number; scale: number; offset: number; from: string };
+  /** The graph's input and what it became in the model. */
+  input: { graph: ReadGraph['input'] } & InputMapping;
   output: ReadGraph['output'];
   labels: string[];
 }
@@ -586,27 +619,46 @@ export function toDigitkitModel(
   meta: Record<string, unknown>,
 ): ModelToWrite {
   const layers: LayerToWrite[] = g.layers.map((l, k) => {
-    const w = Float32Array.from(l.w);
+    let w = Float32Array.from(l.w);
     const b = Float64Array.from(l.b);
-    if (k === 0 && map.offset !== 0) {
+    if (k === 0 && map.kind === 'image' && map.channelsFirst) {
+      // The graph's row c*H*W + p (planar) is the contract's row p*C + c (interleaved).
+      const { width, height, channels } = map;
+      const plane = width * height;
+      const moved = new Float32Array(w.length);
+      for (let c = 0; c < channels; c++)
+        for (let p = 0; p < plane; p++)
+          moved.set(w.subarray((c * plane + p) * l.cols, (c * plane + p + 1) * l.cols), (p * channels + c) * l.cols);
+      w = moved;
+    }
+    if (k === 0 && map.kind === 'image' && map.offset.some((o) => o !== 0)) {
       // x = (pixel - offset) * scale = pixel * scale - offset * scale: the constant part moves into
-      // the bias, computed with the float32 weights the file will hold.
+      // the bias, computed with the float32 weights the file will hold (row i is channel i % C).
       for (let j = 0; j < l.cols; j++) {
         let s = 0;
-        for (let i = 0; i < l.rows; i++) s += w[i * l.cols + j];
-        b[j] -= map.offset * map.scale * s;
+        for (let i = 0; i < l.rows; i++) s += map.offset[i % map.channels] * w[i * l.cols + j];
+        b[j] -= s * map.scale;
       }
     }
     const bad = w.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw invalidInput(`${l.from}: weight ${bad} is ${l.w[bad]}, not a finite float32 number`);
     const badB = b.findIndex((v) => !Number.isFinite(v));
     if (badB >= 0) throw invalidInput(`${l.from}: bias ${badB} is ${b[badB]}, not a finite number`);
-    return { rows: l.rows, cols: l.cols, w, b: Array.from(b) };
+    return { rows: l.rows, cols: l.cols, dtype: 'float32', w, b: Array.from(b) };
   });
   return {
-    dtype: 'float32',
     layers,
-    input: { width: map.width, height: map.height, scale: map.scale },
+    input:
+      map.kind === 'vector'
+        ? { kind: 'vector', size: map.size, offset: map.offset, scale: map.scale }
+        : {
+            kind: 'image',
+            width: map.width,
+            height: map.height,
+            channels: map.channels,
+            scale: map.scale,
+            preprocess: map.preprocess,
+          },
     labels,
     meta,
   };
@@ -644,14 +696,16 @@ export async function runImport(opts: ImportOptions): Promise<ImportReport> {
 
   // digitkit's own exports carry their input description; flags still win.
   let choice: InputChoice = opts;
-  if (ours && opts.input === undefined && opts.scale === undefined) {
+  if (ours && opts.input === undefined && opts.scale === undefined && opts.offset === undefined) {
     try {
       const i = JSON.parse(g.metadata[META_KEYS.input] ?? 'null');
-      if (i && i.kind !== 'vector' && Number.isInteger(i.width) && Number.isInteger(i.height) && i.scale > 0)
+      if (i?.kind === 'vector') choice = { ...opts, input: 'vector', offset: i.offset, scale: i.scale };
+      else if (i && Number.isInteger(i.width) && Number.isInteger(i.height) && i.scale > 0)
         choice = {
           ...opts,
-          input: `image:${i.width}x${i.height}${i.channels > 1 ? 'x' + i.channels : ''}`,
+          input: `image:${i.width}x${i.height}x${i.channels ?? 1}`,
           scale: i.scale,
+          preprocess: opts.preprocess ?? i.preprocess,
         };
     } catch {
       /* not ours after all: the defaults apply */
@@ -660,6 +714,13 @@ export async function runImport(opts: ImportOptions): Promise<ImportReport> {
   const map = inputMapping(g, choice, source);
   if (choice !== opts) map.from = "the file's digitkit metadata";
   const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const notes: string[] = [];
+  if (map.kind === 'image' && map.offset.some((o) => o !== 0))
+    notes.push(
+      `the graph computes on (pixel - offset) * ${map.scale} with offset ${map.offset.join(', ')} per channel; the offset is folded into layers[0].b`,
+    );
+  if (map.kind === 'image' && map.channelsFirst)
+    notes.push("the graph's input holds the channels one after another; layers[0]'s rows are reordered to interleaved");
   const meta: Record<string, unknown> = {
     imported: {
       from: 'onnx',
@@ -667,12 +728,9 @@ export async function runImport(opts: ImportOptions): Promise<ImportReport> {
       sha256,
       producer: g.producer,
       opset: g.opset,
-      input: { ...g.input, offset: map.offset, scale: map.scale },
+      input: g.input,
       output: g.output,
-      note:
-        map.offset !== 0
-          ? `the graph computes on (pixel - ${map.offset}) * ${map.scale}; the offset is folded into layers[0].b`
-          : undefined,
+      ...(notes.length && { notes }),
     },
   };
   if (ours) {
@@ -694,14 +752,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportReport> {
     onnx: { path: source, sha256, bytes: bytes.length, producer: g.producer, opset: g.opset },
     out: { path: out, bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex') },
     shape: [g.size, ...g.layers.map((l) => l.cols)],
-    input: {
-      graph: g.input,
-      width: map.width,
-      height: map.height,
-      scale: map.scale,
-      offset: map.offset,
-      from: map.from,
-    },
+    input: { graph: g.input, ...map },
     output: g.output,
     labels,
   };

@@ -12,50 +12,18 @@ import { decodeBase64 } from '../core/index.js';
 import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
 import { readModelFile, type ModelFile } from '../node/model-file.js';
 import { decodeValues, readFixturesFile, type FixtureCase, type Fixtures } from './fixtures-file.js';
+import { runCases, type RunCasesArgs } from './runtimes/run-cases.js';
+
+export { runCases, type RunCasesArgs };
 
 /** The core module that ships (the file `digitkit/core` exports). */
 export const SHIPPED_CORE = fileURLToPath(new URL('../../dist/core/index.js', import.meta.url));
-
-export interface RunCasesArgs {
-  /** URL the module is imported from: file:// in Node, http(s):// in a browser. */
-  coreUrl: string;
-  /** The model file's text, exactly as read. */
-  modelText: string;
-  /** Names the model in the core's error messages. */
-  source: string;
-  /** Each case's input, base64 as in the fixtures file: pixels, or (`values`) float64 feature values. */
-  inputs: string[];
-  /** The inputs are a vector model's feature values (float64 little-endian), not pixels. */
-  values?: boolean;
-}
 
 /** A fixtures file's cases as runCases takes them. */
 export const caseInputs = (cases: readonly FixtureCase[]): Pick<RunCasesArgs, 'inputs' | 'values'> => ({
   inputs: cases.map((c) => (c.values ?? c.pixels)!),
   values: cases.some((c) => c.values !== undefined),
 });
-
-/**
- * Run cases through a core module and return each case's probabilities. Self-contained on purpose:
- * it uses nothing but its argument and the module's public API (loadModel, decodeBase64,
- * classifyPixels, classifyValues), so the same function can be handed to a browser (Playwright's
- * page.evaluate).
- */
-export async function runCases(args: RunCasesArgs): Promise<number[][]> {
-  const core = await import(args.coreUrl);
-  const model = core.loadModel(args.modelText, args.source);
-  return args.inputs.map((s) => {
-    const b: Uint8Array = core.decodeBase64(s);
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const c = args.values
-      ? core.classifyValues(
-          model,
-          Array.from({ length: b.length / 8 }, (_, i) => dv.getFloat64(8 * i, true)),
-        )
-      : core.classifyPixels(model, b);
-    return Array.from(c.probs as ArrayLike<number>);
-  });
-}
 
 export interface CaseDiff {
   id: string;

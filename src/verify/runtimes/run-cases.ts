@@ -1,9 +1,8 @@
 /**
  * Running fixture cases through an inference module, in any JavaScript runtime: Node (in process),
- * a browser page (handed over by Playwright or Puppeteer, which serialize the function's source),
- * Deno and Bun (child.ts). So `runJob` is self-contained: it uses nothing but its argument and the
- * module's public API (loadModel, decodeBase64, classifyPixels), and reports a failure as data
- * (name and message) so every host tells "the module refused the model" from "the module broke".
+ * a browser page (which imports this file from the same local server as the module), Deno and Bun
+ * (child.ts imports it). It imports nothing: it uses only its argument and the module's public API
+ * (loadModel, decodeBase64, classifyPixels, classifyValues).
  */
 
 export interface RunCasesArgs {
@@ -13,35 +12,41 @@ export interface RunCasesArgs {
   modelText: string;
   /** Names the model in the module's error messages. */
   source: string;
-  /** Each case's pixels, base64 (as in the fixtures file). */
-  pixels: string[];
+  /** Each case's input, base64 as in the fixtures file: pixels, or (`values`) float64 feature values. */
+  inputs: string[];
+  /** The inputs are a vector model's feature values (float64 little-endian), not pixels. */
+  values?: boolean;
+}
+
+/** Run cases through a module and return each case's probabilities (the module's errors propagate). */
+export async function runCases(args: RunCasesArgs): Promise<number[][]> {
+  const core = await import(args.coreUrl);
+  const model = core.loadModel(args.modelText, args.source);
+  return args.inputs.map((s) => {
+    const b: Uint8Array = core.decodeBase64(s);
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const c = args.values
+      ? core.classifyValues(
+          model,
+          Array.from({ length: b.length / 8 }, (_, i) => dv.getFloat64(8 * i, true)),
+        )
+      : core.classifyPixels(model, b);
+    return Array.from(c.probs as ArrayLike<number>);
+  });
 }
 
 export interface JobResult {
   probs?: number[][];
+  /** The module failed: its error's name and message (data, so it crosses a page or a pipe intact). */
   error?: { name: string; message: string };
 }
 
-/** Run the cases; never throws (a failure comes back as `error`). */
+/** `runCases`, never throwing: a failure comes back as `error`. */
 export async function runJob(args: RunCasesArgs): Promise<JobResult> {
   try {
-    const core = await import(args.coreUrl);
-    const model = core.loadModel(args.modelText, args.source);
-    const probs = args.pixels.map((p) =>
-      Array.from(core.classifyPixels(model, core.decodeBase64(p)).probs as ArrayLike<number>),
-    );
-    return { probs };
+    return { probs: await runCases(args) };
   } catch (e) {
     const err = e as Error;
     return { error: { name: String(err?.name ?? 'Error'), message: String(err?.message ?? err) } };
   }
-}
-
-/** Run the cases and return each case's probabilities; the module's error is rethrown as itself. */
-export async function runCases(args: RunCasesArgs): Promise<number[][]> {
-  const core = await import(args.coreUrl);
-  const model = core.loadModel(args.modelText, args.source);
-  return args.pixels.map((p) =>
-    Array.from(core.classifyPixels(model, core.decodeBase64(p)).probs as ArrayLike<number>),
-  );
 }

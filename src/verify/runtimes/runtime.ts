@@ -24,8 +24,9 @@ export interface RuntimeJob {
   raw: RawModel;
   /** Names the model in the module's messages. */
   source: string;
-  /** Each case's pixels, base64. */
-  pixels: string[];
+  /** Each case's input, base64 as in the fixtures file: pixels, or (`values`) float64 feature values. */
+  inputs: string[];
+  values?: boolean;
 }
 
 /** A runtime that could not run a job: the module threw (`name` is its error's name). */

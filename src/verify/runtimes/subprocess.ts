@@ -30,7 +30,8 @@ function runChild(spec: ChildRuntimeSpec, job?: RuntimeJob): Promise<JobResult &
           coreUrl: pathToFileURL(path.resolve(job.module)).href,
           modelText: job.modelText,
           source: job.source,
-          pixels: job.pixels,
+          inputs: job.inputs,
+          values: job.values,
         }
       : { coreUrl: '' },
   );

@@ -1,7 +1,7 @@
-// Build: compile src/ to dist/ (with .d.ts), then re-emit the browser core on its own, type-checked
-// with no Node types, stripped of comments and of whitespace, local variables renamed (terser; every
-// function keeps its name: the module ships to browsers under a 5 KB gzipped budget, and stack traces
-// stay readable), and copy the web page's files (src/web/assets) as they
+// Build: start from an empty dist/, compile src/ to it (with .d.ts), then re-emit the browser core on its
+// own, type-checked with no Node types, stripped of comments and of whitespace, local variables renamed
+// (terser; every function keeps its name: the module ships to browsers under a 5 KB gzipped budget, and
+// stack traces stay readable), and copy the web page's files (src/web/assets) as they
 // are; then the trainer's AssemblyScript SIMD kernels (src/train/wasm → dist/train/kernels.wasm, with
 // asc from node_modules: offline, npm packages only). `npm ci` runs this through `prepare`.
 import { execFileSync } from 'node:child_process';
@@ -12,6 +12,18 @@ import path from 'node:path';
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
 const run = (args) => execFileSync(process.execPath, [tsc, ...args], { stdio: 'inherit' });
+
+// dist/ starts empty, so nothing compiled from a deleted or moved source survives in it. The kernels
+// are kept aside (rename keeps their mtime): asc takes seconds, and they are rebuilt below anyway
+// whenever a source is newer.
+const WASM_OUT = 'dist/train/kernels.wasm';
+const kept = fs.existsSync(WASM_OUT) ? `.kernels.wasm.build-${process.pid}` : null;
+if (kept) fs.renameSync(WASM_OUT, kept);
+rmSync('dist', { recursive: true, force: true });
+if (kept) {
+  fs.mkdirSync(path.dirname(WASM_OUT), { recursive: true });
+  fs.renameSync(kept, WASM_OUT);
+}
 
 try {
   run(['-p', 'tsconfig.json']);
@@ -31,7 +43,6 @@ try {
     format: { comments: false, semicolons: false },
   });
   fs.writeFileSync(core, code + '\n');
-  rmSync('dist/web/assets', { recursive: true, force: true });
   cpSync('src/web/assets', 'dist/web/assets', { recursive: true });
 } catch (err) {
   console.error(`build failed: ${err.message}`);
@@ -40,7 +51,6 @@ try {
 
 // The kernels: rebuilt only when a source (or this script) is newer than the .wasm, since asc takes seconds.
 const WASM_DIR = 'src/train/wasm';
-const WASM_OUT = 'dist/train/kernels.wasm';
 const sources = [...fs.readdirSync(WASM_DIR).map((f) => path.join(WASM_DIR, f)), 'scripts/build.mjs'];
 const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
 if (!fs.existsSync(WASM_OUT) || fs.statSync(WASM_OUT).mtimeMs < newest) {

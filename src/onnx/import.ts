@@ -569,7 +569,9 @@ export function inputMapping(g: ReadGraph, choice: InputChoice, source: string):
 
 /** Labels from a file: a JSON array of strings, or one label per line. */
 export async function readLabelsFile(file: string): Promise<string[]> {
-  const text = (await readInputFile(file, 'labels', 16 * 1024 * 1024, 'no such labels file')).toString('utf8');
+  const text = (
+    await readInputFile(file, { kind: 'labels', limit: 16 * 1024 * 1024, missing: 'no such labels file' })
+  ).toString('utf8');
   const fail = (problem: string): never => {
     throw invalidInput(`${file}: ${problem}`);
   };
@@ -670,7 +672,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportReport> {
   const out = opts.out ?? source.replace(/\.onnx$/i, '') + '.json';
   if (path.resolve(out) === path.resolve(source))
     throw usageError(`--out ${out}: would overwrite the ONNX file it reads`);
-  const bytes = await readInputFile(source, 'ONNX', MAX_ONNX_BYTES, 'no such ONNX file');
+  const bytes = await readInputFile(source, { kind: 'ONNX', limit: MAX_ONNX_BYTES, missing: 'no such ONNX file' });
   const model = decodeOnnx(bytes, source);
   const g = readOnnxGraph(model, source);
   const ours = g.metadata[META_KEYS.format] === 'digitkit-mlp';

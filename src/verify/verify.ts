@@ -151,40 +151,8 @@ export function displayPath(file: string): string {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
-/** Import a core module from a path, or say why it cannot be (exit 3). */
-async function coreUrlOf(file: string): Promise<string> {
-  const url = pathToFileURL(path.resolve(file)).href;
-  try {
-    await import(url);
-  } catch (err) {
-    throw invalidInput(`${file}: cannot load the core module (${(err as Error).message.split('\n')[0]})`);
-  }
-  return url;
-}
-
-/** The whole check, as `digitkit verify` runs it. Returns the report; `ok` false means exit 1. */
+/** The whole check, as `digitkit verify` runs it (in this Node.js). Returns the report; `ok` false means exit 1. */
 export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const { fixtures, fixturesPath, model, tolerance } = await loadVerifyInputs(opts);
-  const corePath = opts.core ?? SHIPPED_CORE;
-  const coreUrl = await coreUrlOf(corePath);
-  let actual: number[][];
-  try {
-    actual = await runCases({
-      coreUrl,
-      modelText: model.bytes.toString('utf8'),
-      source: model.path,
-      ...caseInputs(fixtures.cases),
-    });
-  } catch (err) {
-    const e = err as Error;
-    // The core refusing the model is an invalid input; anything else is the runtime failing the check.
-    if (e?.name === 'ModelError') throw invalidInput(e.message);
-    throw new DigitkitError(ExitCode.checkFailed, `the core at ${corePath} failed: ${e?.message ?? String(err)}`);
-  }
-  return {
-    ...compareProbs(fixtures.cases, actual, tolerance),
-    model: { path: model.path, sha256: model.sha256 },
-    fixtures: fixturesPath,
-    core: displayPath(corePath),
-  };
+  const { runOneRuntime } = await import('./verify-runtimes.js');
+  return runOneRuntime('node', opts);
 }

@@ -1,6 +1,6 @@
 /** `verify --runtime bun`: the npm package `bun` (its binary arrives as a platform package). */
 import path from 'node:path';
-import { onPath, npmBinary, unavailable, type RuntimeAdapter } from './runtime.js';
+import { isExecutableFile, onPath, npmBinary, unavailable, type RuntimeAdapter } from './runtime.js';
 import { openChildRuntime } from './subprocess.js';
 
 const HOW =
@@ -8,7 +8,10 @@ const HOW =
 
 export function findBun(): string {
   const env = process.env.DIGITKIT_BUN;
-  if (env) return env;
+  if (env) {
+    if (isExecutableFile(env)) return env;
+    throw unavailable(`${env} (from DIGITKIT_BUN) is not an executable file: ${HOW}`);
+  }
   const found = npmBinary('bun', (dir) => path.join(dir, 'bin', 'bun'), 'bin/bun.exe') ?? onPath('bun');
   if (!found) throw unavailable(`no Bun found (npm package bun, or bun on PATH): ${HOW}`);
   return found;

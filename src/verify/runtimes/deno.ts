@@ -1,6 +1,6 @@
 /** `verify --runtime deno`: the npm package `deno` (its binary arrives as a platform package). */
 import path from 'node:path';
-import { onPath, npmBinary, unavailable, type RuntimeAdapter } from './runtime.js';
+import { isExecutableFile, onPath, npmBinary, unavailable, type RuntimeAdapter } from './runtime.js';
 import { openChildRuntime } from './subprocess.js';
 
 const HOW =
@@ -8,7 +8,10 @@ const HOW =
 
 export function findDeno(): string {
   const env = process.env.DIGITKIT_DENO;
-  if (env) return env;
+  if (env) {
+    if (isExecutableFile(env)) return env;
+    throw unavailable(`${env} (from DIGITKIT_DENO) is not an executable file: ${HOW}`);
+  }
   const found = npmBinary('deno', (dir) => path.join(dir, 'deno'), 'deno') ?? onPath('deno');
   if (!found) throw unavailable(`no Deno found (npm package deno, or deno on PATH): ${HOW}`);
   return found;

@@ -37,16 +37,28 @@ export async function runCases(args: RunCasesArgs): Promise<number[][]> {
 
 export interface JobResult {
   probs?: number[][];
-  /** The module failed: its error's name and message (data, so it crosses a page or a pipe intact). */
-  error?: { name: string; message: string };
+  /**
+   * The module failed, as data (so it crosses a page or a pipe intact): at `import` (it does not
+   * load in this runtime) or while it ran (`run`: a ModelError is the module refusing the model).
+   */
+  error?: { stage: 'import' | 'run'; name: string; message: string };
 }
 
-/** `runCases`, never throwing: a failure comes back as `error`. */
+const failure = (stage: 'import' | 'run', e: unknown) => {
+  const err = e as Error;
+  return { error: { stage, name: String(err?.name ?? 'Error'), message: String(err?.message ?? err) } };
+};
+
+/** `runCases`, never throwing: a failure comes back as `error`, with the stage it happened at. */
 export async function runJob(args: RunCasesArgs): Promise<JobResult> {
+  try {
+    await import(args.coreUrl);
+  } catch (e) {
+    return failure('import', e);
+  }
   try {
     return { probs: await runCases(args) };
   } catch (e) {
-    const err = e as Error;
-    return { error: { name: String(err?.name ?? 'Error'), message: String(err?.message ?? err) } };
+    return failure('run', e);
   }
 }

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { RawModel } from '../../core/index.js';
-import { DigitkitError, ExitCode } from '../../errors.js';
+import { DigitkitError, ExitCode, invalidInput } from '../../errors.js';
+import type { JobResult } from './run-cases.js';
 
 export const RUNTIME_NAMES = ['node', 'chromium', 'firefox', 'deno', 'bun', 'onnxruntime'] as const;
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
@@ -29,7 +30,7 @@ export interface RuntimeJob {
   values?: boolean;
 }
 
-/** A runtime that could not run a job: the module threw (`name` is its error's name). */
+/** A runtime that could not run a job: the module threw (`errorName` is its error's name). */
 export class RuntimeFailure extends Error {
   constructor(
     readonly errorName: string,
@@ -38,6 +39,24 @@ export class RuntimeFailure extends Error {
     super(message);
     this.name = 'RuntimeFailure';
   }
+}
+
+/**
+ * The probabilities of a job's result, or the error it stands for: a module that does not load in
+ * this runtime, or that refuses the model, is unusable input (exit 3); any other failure of the
+ * module is this runtime failing the check (RuntimeFailure, exit 1).
+ */
+export function probsOf(result: JobResult, module: string, runtime: string): number[][] {
+  const e = result.error;
+  if (!e) return result.probs ?? [];
+  if (e.stage === 'import')
+    throw invalidInput(
+      runtime.startsWith('Node.js')
+        ? `${module}: cannot load the core module (${e.message.split('\n')[0]})`
+        : `${module}: the core module does not load in ${runtime} (${e.message.split('\n')[0]})`,
+    );
+  if (e.name === 'ModelError') throw invalidInput(e.message);
+  throw new RuntimeFailure(e.name, `${e.name}: ${e.message}`);
 }
 
 export interface Runtime {

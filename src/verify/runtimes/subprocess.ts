@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { RuntimeFailure, unavailable, type Runtime, type RuntimeJob, type RuntimeName } from './runtime.js';
+import { probsOf, RuntimeFailure, unavailable, type Runtime, type RuntimeJob, type RuntimeName } from './runtime.js';
 import type { JobResult } from './run-cases.js';
 
 /** The compiled child entry (dist/verify/runtimes/child.js). */
@@ -85,11 +85,7 @@ export async function openChildRuntime(spec: ChildRuntimeSpec): Promise<Runtime>
     name: spec.name,
     version,
     loadsModule: true,
-    async run(job) {
-      const r = await runChild(spec, job);
-      if (r.error) throw new RuntimeFailure(r.error.name, r.error.message);
-      return r.probs ?? [];
-    },
+    run: async (job) => probsOf(await runChild(spec, job), job.module, version),
     close: async () => undefined,
   };
 }

@@ -1,0 +1,224 @@
+// `digitkit verify --runtime node,chromium,firefox,deno,bun,onnxruntime`: the same fixtures through
+// the shipped core in every runtime (real Chromium, Firefox ESR, Deno, Bun, onnxruntime), one table;
+// a core with a changed constant fails in every JavaScript runtime (exit 1), and its JUnit file
+// validates against the JUnit schema CI reporters read (test/fixtures/junit.xsd, with xmllint compiled
+// to WebAssembly) and names the failing cases; GitHub Actions annotations and step summary; every
+// runtime that is missing is exit 4 naming how to install it.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { validateXML } from 'xmllint-wasm';
+import { embeddedMnistDir } from '../src/data/mnist.js';
+import { runFixtures } from '../src/verify/fixtures.js';
+import { ROOT, runCli } from './helpers/cli.js';
+import { tempDir, writeRandomModel } from './helpers/random-model.js';
+
+const dir = tempDir('digitkit-verify-runtimes-');
+const model = path.join(dir, 'model.json');
+const fixtures = path.join(dir, 'parity.json');
+const COUNT = 25;
+const CORE = path.join(ROOT, 'dist/core/index.js');
+const JS = ['node', 'chromium', 'firefox', 'deno', 'bun'];
+const ALL = [...JS, 'onnxruntime'];
+const SCHEMA = fs.readFileSync(path.join(ROOT, 'test/fixtures/junit.xsd'), 'utf8');
+
+beforeAll(async () => {
+  writeRandomModel(dir, 'model.json', { seed: 71, perChannel: true });
+  await runFixtures({ model, out: fixtures, count: COUNT, data: embeddedMnistDir() });
+});
+
+const verify = (args: string[], env: Record<string, string | undefined> = {}, cwd?: string) =>
+  runCli(['verify', '--model', model, '--fixtures', fixtures, ...args], { env: { GITHUB_ACTIONS: '', ...env }, cwd });
+
+/** A copy of the shipped core with `edit` applied to its source. */
+function coreVariant(name: string, edit: (js: string) => string): string {
+  const js = fs.readFileSync(CORE, 'utf8');
+  const out = edit(js);
+  expect(out).not.toBe(js);
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, out);
+  return file;
+}
+
+async function schemaErrors(xml: string): Promise<string[]> {
+  const r = await validateXML({ xml: [{ fileName: 'report.xml', contents: xml }], schema: [SCHEMA] });
+  return r.errors.map((e) => e.rawMessage);
+}
+
+/** testsuite name -> the names of its testcases that hold a <failure> (or <error>). */
+function failingCases(xml: string, tag: 'failure' | 'error' = 'failure'): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const suite of xml.split('<testsuite ').slice(1)) {
+    const name = /^name="([^"]*)"/.exec(suite)![1];
+    const cases = [...suite.matchAll(new RegExp(`<testcase name="([^"]*)"[^>]*>\\s*<${tag} `, 'g'))].map((m) => m[1]);
+    out.set(name, cases);
+  }
+  return out;
+}
+
+describe('digitkit verify --runtime', () => {
+  it('node,chromium,firefox,deno,bun,onnxruntime on the shipped model and fixtures: a row each with its version, every max |Δp| <= 1e-6, a valid JUnit file (exit 0)', async () => {
+    const junit = path.join(dir, 'all.xml');
+    const r = await runCli(['verify', '--runtime', ALL.join(','), '--junit', junit], { env: { GITHUB_ACTIONS: '' } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    console.log(r.stdout);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.pop()).toBe('PARITY OK in 6 runtimes');
+    expect(lines).toContain('core      dist/core/index.js');
+    for (const [rt, version] of [
+      ['node', /Node\.js \d+\.\d+\.\d+/],
+      ['chromium', /Chromium \d+\.[\d.]+/],
+      ['firefox', /Firefox \d+\.[\d.]+/],
+      ['deno', /Deno \d+\.\d+\.\d+/],
+      ['bun', /Bun \d+\.\d+\.\d+/],
+      ['onnxruntime', /onnxruntime 1\.30\.\d+/],
+    ] as const) {
+      const row = lines.find((l) => l.startsWith(rt + ' '));
+      expect(row, r.stdout).toMatch(
+        new RegExp(`^${rt} +${version.source} +(\\S+) +t10k-\\d+, \\d +\\d+/100 +\\d+\\.\\d\\d s`),
+      );
+      expect(Number(row!.split(/ {2,}/)[2])).toBeLessThanOrEqual(1e-6);
+    }
+    const xml = fs.readFileSync(junit, 'utf8');
+    expect(await schemaErrors(xml)).toEqual([]);
+    expect(xml.match(/<testsuite /g)).toHaveLength(6);
+    expect(xml.match(/<testcase /g)).toHaveLength(600);
+    expect(xml).toContain('<testsuites name="digitkit verify" tests="600" failures="0" errors="0"');
+  });
+
+  it('a core with a changed constant fails in every JavaScript runtime on the shipped model (exit 1); the JUnit file validates and names the failing cases', async () => {
+    // The exponent of the exact packed first layer (two int8 columns per float64 lane): 2**26 -> 2**25.
+    const broken = coreVariant('changed-constant.js', (js) => js.replaceAll('2**26', '2**25'));
+    const junit = path.join(dir, 'broken.xml');
+    const summary = path.join(dir, 'summary.md');
+    fs.writeFileSync(summary, '');
+    const shipped = (args: string[], env: Record<string, string> = {}) =>
+      runCli(['verify', ...args], { env: { GITHUB_ACTIONS: '', ...env } });
+    const r = await shipped(['--runtime', JS.join(','), '--core', broken, '--junit', junit], {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_STEP_SUMMARY: summary,
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout.trim().split('\n').pop()).toBe(`PARITY FAILED in ${JS.join(', ')} (5 of 5 runtimes)`);
+    const xml = fs.readFileSync(junit, 'utf8');
+    expect(await schemaErrors(xml)).toEqual([]);
+    const failing = failingCases(xml);
+    expect([...failing.keys()]).toEqual(JS);
+    const json = JSON.parse((await shipped(['--core', broken, '--json'])).stdout);
+    const ids = json.failures.map((f: { id: string }) => f.id).sort();
+    expect(ids.length).toBeGreaterThan(10);
+    for (const rt of JS) expect(failing.get(rt)!.slice().sort(), rt).toEqual(ids);
+    expect(xml.match(new RegExp(`failures="${ids.length}" errors="0"`, 'g'))).toHaveLength(5);
+    expect(xml).toMatch(
+      /<failure message="class \d: expected [\d.e-]+, got [\d.e-]+ \(\|Δp\| [\d.e+-]+ &gt; 1\.000e-6\)" type="ParityError">/,
+    );
+    // GitHub: an error annotation on the model file per runtime, then on the fixtures lines of failing cases.
+    const notes = r.stdout.split('\n').filter((l) => l.startsWith('::error '));
+    expect(notes).toHaveLength(10);
+    expect(notes[0]).toMatch(
+      /^::error file=models\/mnist-int8\.json,title=digitkit verify%3A PARITY FAILED in node \(Node\.js [\d.]+\)::\d+ of 100 cases outside tolerance/,
+    );
+    const caseNote = notes.find((l) => l.startsWith('::error file=fixtures/parity.json,line='))!;
+    const [, line, id] = /,line=(\d+),title=node%3A case (t10k-\d+) outside tolerance::/.exec(caseNote)!;
+    expect(fs.readFileSync(path.join(ROOT, 'fixtures/parity.json'), 'utf8').split('\n')[Number(line) - 1]).toContain(
+      `"id":"${id}"`,
+    );
+    const md = fs.readFileSync(summary, 'utf8');
+    expect(md).toContain('### digitkit verify: PARITY FAILED');
+    for (const rt of JS) expect(md).toMatch(new RegExp(`^\\| ${rt} \\| .+ \\| ❌ ${ids.length} cases \\|$`, 'm'));
+  });
+
+  it('a module that throws in one runtime only: that row is an error (its cases <error> in JUnit), the others pass, exit 1', async () => {
+    const core = coreVariant('deno-only-bug.js', (js) =>
+      js.replace(
+        'export const classifyPixels=classify(forwardPixels,"pixels")\n',
+        'const classifyExact=classify(forwardPixels,"pixels")\n' +
+          "export const classifyPixels=(m,p)=>{if(typeof Deno!='undefined')throw new TypeError('no Deno here');return classifyExact(m,p)}\n",
+      ),
+    );
+    const junit = path.join(dir, 'deno.xml');
+    const r = await verify(['--runtime', 'node,deno,bun', '--core', core, '--junit', junit]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^deno +Deno [\d.]+ +error +– +0\/25/m);
+    expect(r.stdout).toContain('  deno: the module failed: TypeError: no Deno here');
+    expect(r.stdout.trim().split('\n').pop()).toBe('PARITY FAILED in deno (1 of 3 runtimes)');
+    const xml = fs.readFileSync(junit, 'utf8');
+    expect(await schemaErrors(xml)).toEqual([]);
+    expect(failingCases(xml, 'error').get('deno')).toHaveLength(COUNT);
+    expect(failingCases(xml, 'error').get('node')).toHaveLength(0);
+    // One runtime: the report as verify always printed it, the failure named on stderr.
+    const one = await verify(['--runtime', 'deno', '--core', core]);
+    expect(one.code).toBe(1);
+    expect(one.stderr).toMatch(
+      /^digitkit verify: the core at .*deno-only-bug\.js failed in Deno [\d.]+: TypeError: no Deno here\n$/,
+    );
+  });
+
+  it('--core twice: a row per module in each JavaScript runtime, onnxruntime once', async () => {
+    const copy = path.join(dir, 'copy', 'index.js');
+    fs.mkdirSync(path.dirname(copy), { recursive: true });
+    fs.copyFileSync(CORE, copy);
+    const r = await verify(['--runtime', 'node,bun,onnxruntime', '--core', CORE, '--core', copy, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.rows.map((x: { name: string }) => x.name)).toEqual([
+      'node (dist/core/index.js)',
+      `node (${copy})`,
+      'bun (dist/core/index.js)',
+      `bun (${copy})`,
+      'onnxruntime',
+    ]);
+  });
+
+  it('a runtime that is not installed is exit 4 naming how to install it; unknown runtimes and stray flags are exit 2', async () => {
+    const missing = path.join(dir, 'no-such-binary');
+    for (const [rt, env, how] of [
+      ['firefox', 'DIGITKIT_FIREFOX', 'apt-get install firefox-esr'],
+      ['deno', 'DIGITKIT_DENO', 'npm install --save-dev deno'],
+      ['bun', 'DIGITKIT_BUN', 'npm install --save-dev bun'],
+      ['chromium', 'DIGITKIT_CHROMIUM', 'apt-get install chromium'],
+    ]) {
+      const r = await verify(['--runtime', `node,${rt}`], { [env]: missing });
+      expect(r.code, rt).toBe(4);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`${missing} (from ${env}) is not an executable file`);
+      expect(r.stderr).toContain(how);
+    }
+    const bad = await verify(['--runtime', 'node,safari']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown runtime "safari" (expected node, chromium, firefox, deno, bun, onnxruntime)');
+    expect((await verify(['--runtime', 'node', '--chromium', '/usr/bin/chromium'])).code).toBe(2);
+  });
+
+  it('onnxruntime-node missing (an install without it, run from outside any project): exit 4 with the install line', async () => {
+    // A copy of the built package whose node_modules lacks onnxruntime-node (the rest linked).
+    const pkg = path.join(dir, 'no-ort');
+    fs.mkdirSync(path.join(pkg, 'node_modules'), { recursive: true });
+    fs.cpSync(path.join(ROOT, 'dist'), path.join(pkg, 'dist'), { recursive: true });
+    fs.cpSync(path.join(ROOT, 'bin'), path.join(pkg, 'bin'), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
+    for (const name of fs.readdirSync(path.join(ROOT, 'node_modules')))
+      if (name !== 'onnxruntime-node' && name !== '.bin')
+        fs.symlinkSync(path.join(ROOT, 'node_modules', name), path.join(pkg, 'node_modules', name));
+    const s = spawnSync(
+      process.execPath,
+      [
+        path.join(pkg, 'bin/digitkit.js'),
+        'verify',
+        '--runtime',
+        'onnxruntime',
+        '--model',
+        model,
+        '--fixtures',
+        fixtures,
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
+    expect(s.status).toBe(4);
+    expect(s.stderr).toContain(
+      'onnxruntime-node is not installed; install it with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@~1.30.0`',
+    );
+  });
+});

@@ -10,15 +10,13 @@ import { embeddedMnistDir } from '../src/data/mnist.js';
 import { readModelFile } from '../src/node/model-file.js';
 import { modelToOnnx, scale17, type OnnxPrecision } from '../src/onnx/export.js';
 import { DataType, decodeOnnx, tensorValues } from '../src/onnx/proto.js';
-import { createHash } from 'node:crypto';
-import { parseRawModel } from '../src/core/index.js';
-import { encodeValues, formatFixtures, readFixturesFile, type Fixtures } from '../src/verify/fixtures-file.js';
-import { referenceProbs } from '../src/verify/reference.js';
+import { formatFixtures, readFixturesFile } from '../src/verify/fixtures-file.js';
 import { caseInputs } from '../src/verify/verify.js';
 import { onnxInput } from '../src/verify/runtimes/onnxruntime.js';
 import { runFixtures } from '../src/verify/fixtures.js';
 import { runOnnxGraph } from '../src/verify/runtimes/ort.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { breastCancer, fixturesFor } from './helpers/fixtures-for.js';
 import { rng, tempDir, writeRandomModel } from './helpers/random-model.js';
 
 const dir = tempDir('digitkit-onnx-export-');
@@ -208,37 +206,10 @@ describe('digitkit export --onnx', () => {
   });
 });
 
-/** The breast cancer measurements scikit-learn ships (569 rows, 30 features, 2 classes). */
-function breastCancer(): { x: number[][]; y: number[] } {
-  const file = '/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv';
-  const rows = fs
-    .readFileSync(file, 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((l) => l.split(',').map(Number));
-  return { x: rows.map((r) => r.slice(0, 30)), y: rows.map((r) => r[30]) };
-}
-
-/** A v2 fixtures file over raw inputs (pixels or feature values), probabilities from the float64 reference. */
+/** A v2 fixtures file over raw inputs (pixels or feature values), beside the model. */
 function writeFixtures(model: string, inputs: ArrayLike<number>[], labels: number[], vector: boolean): string {
-  const text = fs.readFileSync(model, 'utf8');
-  const raw = parseRawModel(text, model);
   const out = model.replace(/\.json$/, '-fixtures.json');
-  const fx: Fixtures = {
-    format: 'digitkit-fixtures',
-    version: 2,
-    model: { path: path.basename(model), sha256: createHash('sha256').update(text).digest('hex') },
-    tolerance: 1e-6,
-    reference: 'float64',
-    cases: inputs.map((v, k) => ({
-      id: `case-${k}`,
-      label: labels[k],
-      ...(vector ? { values: encodeValues(v) } : { pixels: Buffer.from(Uint8Array.from(v)).toString('base64') }),
-      probs: referenceProbs(raw, v),
-    })),
-  };
-  fs.writeFileSync(out, formatFixtures(fx));
+  fs.writeFileSync(out, formatFixtures(fixturesFor(model, inputs, labels, vector)));
   return out;
 }
 

@@ -10,8 +10,10 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
 import { embeddedMnistDir } from '../src/data/mnist.js';
+import { formatFixtures } from '../src/verify/fixtures-file.js';
 import { runFixtures } from '../src/verify/fixtures.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { breastCancer, coreVariant, fixturesFor } from './helpers/fixtures-for.js';
 import { tempDir, writeRandomModel } from './helpers/random-model.js';
 
 const dir = tempDir('digitkit-verify-runtimes-');
@@ -31,16 +33,6 @@ beforeAll(async () => {
 const verify = (args: string[], env: Record<string, string | undefined> = {}, cwd?: string) =>
   runCli(['verify', '--model', model, '--fixtures', fixtures, ...args], { env: { GITHUB_ACTIONS: '', ...env }, cwd });
 
-/** A copy of the shipped core with `edit` applied to its source. */
-function coreVariant(name: string, edit: (js: string) => string): string {
-  const js = fs.readFileSync(CORE, 'utf8');
-  const out = edit(js);
-  expect(out).not.toBe(js);
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, out);
-  return file;
-}
-
 async function schemaErrors(xml: string): Promise<string[]> {
   const r = await validateXML({ xml: [{ fileName: 'report.xml', contents: xml }], schema: [SCHEMA] });
   return r.errors.map((e) => e.rawMessage);
@@ -58,15 +50,21 @@ function failingCases(xml: string, tag: 'failure' | 'error' = 'failure'): Map<st
 }
 
 describe('digitkit verify --runtime', () => {
-  it('node,chromium,firefox,deno,bun,onnxruntime on the shipped model and fixtures: a row each with its version, every max |Δp| <= 1e-6, a valid JUnit file (exit 0)', async () => {
+  it('on the shipped model: the shipped core passes in node, chromium, firefox, deno, bun and onnxruntime; a core with a changed constant fails in every JavaScript runtime (exit 1); the JUnit file validates and names the failing cases', async () => {
+    // The exponent of the exact packed first layer (two int8 columns per float64 lane): 2**26 -> 2**25.
+    const broken = coreVariant(dir, 'changed-constant.js', (js) => js.replaceAll('2**26', '2**25'));
     const junit = path.join(dir, 'all.xml');
-    const r = await runCli(['verify', '--runtime', ALL.join(','), '--junit', junit], { env: { GITHUB_ACTIONS: '' } });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    const summary = path.join(dir, 'summary.md');
+    fs.writeFileSync(summary, '');
+    const r = await runCli(['verify', '--runtime', ALL.join(','), '--core', CORE, '--core', broken, '--junit', junit], {
+      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary },
+    });
     console.log(r.stdout);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
     const lines = r.stdout.trim().split('\n');
-    expect(lines.pop()).toBe('PARITY OK in 6 runtimes');
-    expect(lines).toContain('core      dist/core/index.js');
+    const brokenRows = JS.map((rt) => `${rt} (${broken})`);
+    expect(lines.pop()).toBe(`PARITY FAILED in ${brokenRows.join(', ')} (5 of 11 runtimes)`);
     for (const [rt, version] of [
       ['node', /Node\.js \d+\.\d+\.\d+/],
       ['chromium', /Chromium \d+\.[\d.]+/],
@@ -75,63 +73,104 @@ describe('digitkit verify --runtime', () => {
       ['bun', /Bun \d+\.\d+\.\d+/],
       ['onnxruntime', /onnxruntime 1\.30\.\d+/],
     ] as const) {
-      const row = lines.find((l) => l.startsWith(rt + ' '));
+      const name = rt === 'onnxruntime' ? rt : `${rt} (dist/core/index.js)`;
+      const row = lines.find((l) => l.startsWith(name + ' '));
       expect(row, r.stdout).toMatch(
-        new RegExp(`^${rt} +${version.source} +(\\S+) +t10k-\\d+, \\d +\\d+/100 +\\d+\\.\\d\\d s`),
+        new RegExp(
+          `^${name.replace(/[().]/g, '\\$&')} +${version.source} +(\\S+) +t10k-\\d+, \\d +\\d+/100 +\\d+\\.\\d\\d s`,
+        ),
       );
       expect(Number(row!.split(/ {2,}/)[2])).toBeLessThanOrEqual(1e-6);
     }
+    // JUnit: a testsuite per row; the shipped core's pass, the changed core's name their failing cases.
     const xml = fs.readFileSync(junit, 'utf8');
     expect(await schemaErrors(xml)).toEqual([]);
-    expect(xml.match(/<testsuite /g)).toHaveLength(6);
-    expect(xml.match(/<testcase /g)).toHaveLength(600);
-    expect(xml).toContain('<testsuites name="digitkit verify" tests="600" failures="0" errors="0"');
-  });
-
-  it('a core with a changed constant fails in every JavaScript runtime on the shipped model (exit 1); the JUnit file validates and names the failing cases', async () => {
-    // The exponent of the exact packed first layer (two int8 columns per float64 lane): 2**26 -> 2**25.
-    const broken = coreVariant('changed-constant.js', (js) => js.replaceAll('2**26', '2**25'));
-    const junit = path.join(dir, 'broken.xml');
-    const summary = path.join(dir, 'summary.md');
-    fs.writeFileSync(summary, '');
-    const shipped = (args: string[], env: Record<string, string> = {}) =>
-      runCli(['verify', ...args], { env: { GITHUB_ACTIONS: '', ...env } });
-    const r = await shipped(['--runtime', JS.join(','), '--core', broken, '--junit', junit], {
-      GITHUB_ACTIONS: 'true',
-      GITHUB_STEP_SUMMARY: summary,
-    });
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.stdout.trim().split('\n').pop()).toBe(`PARITY FAILED in ${JS.join(', ')} (5 of 5 runtimes)`);
-    const xml = fs.readFileSync(junit, 'utf8');
-    expect(await schemaErrors(xml)).toEqual([]);
+    expect(xml.match(/<testsuite /g)).toHaveLength(11);
+    expect(xml.match(/<testcase /g)).toHaveLength(1100);
     const failing = failingCases(xml);
-    expect([...failing.keys()]).toEqual(JS);
-    const json = JSON.parse((await shipped(['--core', broken, '--json'])).stdout);
+    const json = JSON.parse((await runCli(['verify', '--core', broken, '--json'])).stdout);
     const ids = json.failures.map((f: { id: string }) => f.id).sort();
     expect(ids.length).toBeGreaterThan(10);
-    for (const rt of JS) expect(failing.get(rt)!.slice().sort(), rt).toEqual(ids);
+    for (const rt of JS) {
+      expect(failing.get(`${rt} (${broken})`)!.slice().sort(), rt).toEqual(ids);
+      expect(failing.get(`${rt} (dist/core/index.js)`), rt).toEqual([]);
+    }
+    expect(failing.get('onnxruntime')).toEqual([]);
     expect(xml.match(new RegExp(`failures="${ids.length}" errors="0"`, 'g'))).toHaveLength(5);
     expect(xml).toMatch(
       /<failure message="class \d: expected [\d.e-]+, got [\d.e-]+ \(\|Δp\| [\d.e+-]+ &gt; 1\.000e-6\)" type="ParityError">/,
     );
-    // GitHub: an error annotation on the model file per runtime, then on the fixtures lines of failing cases.
-    const notes = r.stdout.split('\n').filter((l) => l.startsWith('::error '));
+    // GitHub: an error annotation on the model file per failing row, then on the fixtures lines of failing cases.
+    const notes = lines.filter((l) => l.startsWith('::error '));
     expect(notes).toHaveLength(10);
     expect(notes[0]).toMatch(
-      /^::error file=models\/mnist-int8\.json,title=digitkit verify%3A PARITY FAILED in node \(Node\.js [\d.]+\)::\d+ of 100 cases outside tolerance/,
+      /^::error file=models\/mnist-int8\.json,title=digitkit verify%3A PARITY FAILED in node \(.*changed-constant\.js\) \(Node\.js [\d.]+\)::\d+ of 100 cases outside tolerance/,
     );
     const caseNote = notes.find((l) => l.startsWith('::error file=fixtures/parity.json,line='))!;
-    const [, line, id] = /,line=(\d+),title=node%3A case (t10k-\d+) outside tolerance::/.exec(caseNote)!;
+    const [, line, id] = /,line=(\d+),title=node \(.*\)%3A case (t10k-\d+) outside tolerance::/.exec(caseNote)!;
     expect(fs.readFileSync(path.join(ROOT, 'fixtures/parity.json'), 'utf8').split('\n')[Number(line) - 1]).toContain(
       `"id":"${id}"`,
     );
     const md = fs.readFileSync(summary, 'utf8');
     expect(md).toContain('### digitkit verify: PARITY FAILED');
-    for (const rt of JS) expect(md).toMatch(new RegExp(`^\\| ${rt} \\| .+ \\| ❌ ${ids.length} cases \\|$`, 'm'));
+    for (const rt of JS)
+      expect(md).toMatch(
+        new RegExp(`^\\| ${rt} \\(.*changed-constant\\.js\\) \\| .+ \\| ❌ ${ids.length} cases \\|$`, 'm'),
+      );
+    expect(md).toMatch(/^\| onnxruntime \| onnxruntime 1\.30\.\d+ \| .+ \| ✅ ok \|$/m);
+  });
+
+  it('a vector model (values cases, fixtures v2) and a 3-channel image model pass in node, chromium, deno, bun and onnxruntime', async () => {
+    const { x, y } = breastCancer();
+    const vec = writeRandomModel(dir, 'cancer.json', {
+      seed: 72,
+      shape: [30, 12, 2],
+      input: { kind: 'vector', size: 30, offset: x[0].map((_, j) => x[j % 5][j]), scale: new Array(30).fill(0.01) },
+      labels: ['malignant', 'benign'],
+    });
+    const rgb = writeRandomModel(dir, 'rgb.json', {
+      seed: 73,
+      shape: [6 * 5 * 3, 8, 3],
+      input: { kind: 'image', width: 6, height: 5, channels: 3, scale: 1 / 255, preprocess: 'resize' },
+      labels: ['r', 'g', 'b'],
+    });
+    const pick = Array.from({ length: 20 }, (_, k) => k * 25);
+    const images = pick.map((k) => Array.from({ length: 90 }, (_, i) => (k * 7 + i * 31) % 256));
+    for (const [m, fx] of [
+      [
+        vec,
+        fixturesFor(
+          vec,
+          pick.map((i) => x[i]),
+          pick.map((i) => y[i]),
+          true,
+        ),
+      ],
+      [
+        rgb,
+        fixturesFor(
+          rgb,
+          images,
+          pick.map((i) => i % 3),
+          false,
+        ),
+      ],
+    ] as const) {
+      const file = m.replace(/\.json$/, '-fixtures.json');
+      fs.writeFileSync(file, formatFixtures(fx));
+      const r = await runCli(
+        ['verify', '--model', m, '--fixtures', file, '--runtime', 'node,chromium,deno,bun,onnxruntime', '--json'],
+        {
+          env: { GITHUB_ACTIONS: '' },
+        },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      for (const row of JSON.parse(r.stdout).rows) expect(row.max.diff, row.name).toBeLessThanOrEqual(1e-6);
+    }
   });
 
   it('a module that throws in one runtime only: that row is an error (its cases <error> in JUnit), the others pass, exit 1', async () => {
-    const core = coreVariant('deno-only-bug.js', (js) =>
+    const core = coreVariant(dir, 'deno-only-bug.js', (js) =>
       js.replace(
         'export const classifyPixels=classify(forwardPixels,"pixels")\n',
         'const classifyExact=classify(forwardPixels,"pixels")\n' +

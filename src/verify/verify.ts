@@ -7,11 +7,10 @@
  * model's sha256), a runner (`runCases`), and `compareProbs` (the verdict).
  */
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { decodeBase64 } from '../core/index.js';
 import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
 import { readModelFile, type ModelFile } from '../node/model-file.js';
-import { DEFAULT_FIXTURES, DEFAULT_MODEL, SHIPPED_CORE } from '../node/paths.js';
+import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
 import { decodeValues, readFixturesFile, type FixtureCase, type Fixtures } from './fixtures-file.js';
 import { runCases, type RunCasesArgs } from './runtimes/run-cases.js';
 

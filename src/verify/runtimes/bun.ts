@@ -1,17 +1,14 @@
 /** `verify --runtime bun`: the npm package `bun` (its binary arrives as a platform package). */
 import path from 'node:path';
-import { isExecutableFile, onPath, npmBinary, unavailable, type RuntimeAdapter } from './runtime.js';
+import { fromEnv, onPath, npmBinary, unavailable, type RuntimeAdapter } from './runtime.js';
 import { openChildRuntime } from './subprocess.js';
 
 const HOW =
   'install it with `npm install --save-dev bun` (the binary comes as a platform package), or set DIGITKIT_BUN';
 
 export function findBun(): string {
-  const env = process.env.DIGITKIT_BUN;
-  if (env) {
-    if (isExecutableFile(env)) return env;
-    throw unavailable(`${env} (from DIGITKIT_BUN) is not an executable file: ${HOW}`);
-  }
+  const env = fromEnv('DIGITKIT_BUN', HOW);
+  if (env) return env;
   const found = npmBinary('bun', (dir) => path.join(dir, 'bin', 'bun'), 'bin/bun.exe') ?? onPath('bun');
   if (!found) throw unavailable(`no Bun found (npm package bun, or bun on PATH): ${HOW}`);
   return found;

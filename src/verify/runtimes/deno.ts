@@ -1,17 +1,14 @@
 /** `verify --runtime deno`: the npm package `deno` (its binary arrives as a platform package). */
 import path from 'node:path';
-import { isExecutableFile, onPath, npmBinary, unavailable, type RuntimeAdapter } from './runtime.js';
+import { fromEnv, onPath, npmBinary, unavailable, type RuntimeAdapter } from './runtime.js';
 import { openChildRuntime } from './subprocess.js';
 
 const HOW =
   'install it with `npm install --save-dev deno` (the binary comes as a platform package), or set DIGITKIT_DENO';
 
 export function findDeno(): string {
-  const env = process.env.DIGITKIT_DENO;
-  if (env) {
-    if (isExecutableFile(env)) return env;
-    throw unavailable(`${env} (from DIGITKIT_DENO) is not an executable file: ${HOW}`);
-  }
+  const env = fromEnv('DIGITKIT_DENO', HOW);
+  if (env) return env;
   const found = npmBinary('deno', (dir) => path.join(dir, 'deno'), 'deno') ?? onPath('deno');
   if (!found) throw unavailable(`no Deno found (npm package deno, or deno on PATH): ${HOW}`);
   return found;

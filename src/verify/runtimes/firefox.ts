@@ -3,7 +3,7 @@
  * BiDi (Playwright's Firefox needs a patched build). No Firefox is exit 4 with how to install one.
  */
 import { inPage, startModuleServer } from './page.js';
-import { isExecutableFile, probsOf, unavailable, type RuntimeAdapter } from './runtime.js';
+import { fromEnv, isExecutableFile, probsOf, unavailable, type RuntimeAdapter } from './runtime.js';
 
 /** Where Debian's `apt-get install firefox-esr` puts it, then other common names. */
 export const FIREFOX_CANDIDATES = ['/usr/bin/firefox-esr', '/usr/bin/firefox', '/usr/lib/firefox-esr/firefox-esr'];
@@ -11,11 +11,8 @@ const HOW =
   'install it with `apt-get install firefox-esr` (Debian; `firefox` elsewhere), or set DIGITKIT_FIREFOX to a Firefox executable';
 
 export function findFirefox(): string {
-  const env = process.env.DIGITKIT_FIREFOX;
-  if (env) {
-    if (isExecutableFile(env)) return env;
-    throw unavailable(`${env} (from DIGITKIT_FIREFOX) is not an executable file: ${HOW}`);
-  }
+  const env = fromEnv('DIGITKIT_FIREFOX', HOW);
+  if (env) return env;
   const found = FIREFOX_CANDIDATES.find(isExecutableFile);
   if (!found) throw unavailable(`no Firefox found (looked for ${FIREFOX_CANDIDATES.join(', ')}): ${HOW}`);
   return found;

@@ -22,18 +22,40 @@ export interface ModuleServer {
   close(): Promise<void>;
 }
 
+/**
+ * Routes: the page, run-cases.js, and each module under /module/<k>/<name>. A file beside a module
+ * (say the .wasm a WebAssembly build fetches relative to its own URL) is read when first asked for:
+ * a plain file name in the module's directory, no dotfiles, nothing below or above it.
+ */
+class ModuleRoutes extends Map<string, string | Uint8Array> {
+  readonly dirs: string[] = [];
+  override get(route: string): string | Uint8Array | undefined {
+    const found = super.get(route);
+    if (found !== undefined) return found;
+    const m = /^\/module\/(\d+)\/([^/\\]+)$/.exec(route);
+    const dir = m && this.dirs[Number(m[1])];
+    if (!dir || m[2].startsWith('.')) return undefined;
+    try {
+      const file = path.join(dir, m[2]);
+      return fs.statSync(file).isFile() ? fs.readFileSync(file) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
 export async function startModuleServer(): Promise<ModuleServer> {
-  const routes = new Map<string, string | Uint8Array>([
+  const routes = new ModuleRoutes([
     ['/index.html', PAGE],
     ['/run-cases.js', fs.readFileSync(RUNNER)],
   ]);
   const server = await startStaticServer(routes);
-  let served = 0;
   return {
     server,
     async argsFor(job) {
       const bytes = await readInputFile(job.module, { kind: 'core module', missing: 'no such core module' });
-      const route = `/module/${served++}/${path.basename(job.module)}`;
+      const route = `/module/${routes.dirs.length}/${path.basename(job.module)}`;
+      routes.dirs.push(path.dirname(path.resolve(job.module)));
       routes.set(route, bytes);
       return {
         runner: new URL('run-cases.js', server.url).href,

@@ -93,6 +93,17 @@ export function isExecutableFile(file: string): boolean {
   }
 }
 
+/**
+ * The executable an environment variable names (checked), or undefined when it is not set. A path
+ * that was asked for is never replaced by another: not executable is exit 4 with `how`.
+ */
+export function fromEnv(variable: string, how: string): string | undefined {
+  const file = process.env[variable];
+  if (!file) return undefined;
+  if (isExecutableFile(file)) return file;
+  throw unavailable(`${file} (from ${variable}) is not an executable file: ${how}`);
+}
+
 /** The first executable called `name` on $PATH. */
 export function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {

@@ -327,7 +327,7 @@ describe('digitkit import: bad input is exit 3, one line naming the file and the
     await rejects(write(encode(ext)), "initializer 'W0' keeps its data in an external file");
     const ints = mlpSpec([784, 16, 10], 18);
     ints.inputs[0] = valueInfo('x', ['batch', 784], DataType.INT64);
-    await rejects(write(encode(ints)), "input 'x' is tensor(int64), expected a float tensor");
+    await rejects(write(encode(ints)), "input 'x' is tensor(int64), expected tensor(float) or tensor(double)");
     const linear = mlpSpec([784, 16, 10], 19);
     linear.nodes = linear.nodes.filter((q) => q.op_type !== 'Relu');
     linear.nodes.find((q) => q.name === 'dense_1/MatMul')!.input![0] = 'z0';

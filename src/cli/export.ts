@@ -3,15 +3,16 @@
  * graph (see src/onnx/export.ts for what the graph holds and why float64 is the default).
  */
 import type { Command } from 'commander';
-import type { ExportReport } from '../onnx/export.js';
+import type { ExportReport, OnnxPrecision } from '../onnx/export.js';
 import { usageError } from '../errors.js';
+import { DEFAULT_MODEL } from '../node/paths.js';
 import { handler } from './context.js';
 import { choiceOption } from './options.js';
 
 interface Opts {
   onnx?: string;
   model: string;
-  precision: 'float64' | 'float32';
+  precision: OnnxPrecision;
   json?: boolean;
 }
 
@@ -24,11 +25,11 @@ export function register(program: Command): void {
       'Export the model as a standard ONNX graph (MatMul + Add + Relu per layer, Softmax; integer weights behind DequantizeLinear)',
     )
     .option('--onnx <file>', 'ONNX file to write')
-    .option('--model <file>', 'model to export', 'models/mnist-int8.json')
+    .option('--model <file>', 'model to export', DEFAULT_MODEL)
     .option(
       '--precision <p>',
       'arithmetic of the graph: float64 (matches the fixtures to 1e-6) or float32 (QDQ for float-only runtimes)',
-      choiceOption(['float64', 'float32'] as const),
+      choiceOption<OnnxPrecision>(['float64', 'float32']),
       'float64',
     )
     .option('--json', 'print one JSON document')

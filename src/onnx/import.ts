@@ -72,7 +72,11 @@ export interface ReadGraph {
   metadata: Record<string, string>;
 }
 
-const FLOAT_TYPES: number[] = [DataType.FLOAT, DataType.DOUBLE, 10 /* float16 */, 16 /* bfloat16 */];
+/**
+ * The element types a graph may compute in: digitkit computes in float64, which reproduces float32 and
+ * float64 graphs; a half-precision one would compute something else.
+ */
+const FLOAT_TYPES: number[] = [DataType.FLOAT, DataType.DOUBLE];
 
 function attrInt(node: OnnxNode, name: string, dflt: number): number {
   const a = attribute(node, name);
@@ -246,7 +250,7 @@ export function readOnnxGraph(model: OnnxModel, source: string): ReadGraph {
   if (!tensorType) fail(`input '${input.name}' is not a tensor`);
   const inType = tensorType!.elem_type ?? 0;
   if (!FLOAT_TYPES.includes(inType))
-    fail(`input '${input.name}' is tensor(${typeName(inType)}), expected a float tensor`);
+    fail(`input '${input.name}' is tensor(${typeName(inType)}), expected tensor(float) or tensor(double)`);
   const inDims = (tensorType!.shape?.dim ?? []).map((d) =>
     d.dim_value !== undefined ? Number(d.dim_value) : (d.dim_param ?? '?'),
   );
@@ -347,7 +351,7 @@ export function readOnnxGraph(model: OnnxModel, source: string): ReadGraph {
       case 'Cast': {
         const to = attrInt(node, 'to', 0);
         if (!FLOAT_TYPES.includes(to))
-          fail(`${label} casts to ${typeName(to)}; only casts between float types are read`);
+          fail(`${label} casts to ${typeName(to)}; only casts to float or double are read`);
         break;
       }
       case 'Dropout': {

@@ -9,10 +9,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { loadMnist } from '../src/data/load.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
 import { loadOnnxRuntime } from '../src/verify/runtimes/ort.js';
 import { readModelFile } from '../src/node/model-file.js';
-import { forwardPixels } from '../src/core/index.js';
+import { classifyPixels, forwardPixels } from '../src/core/index.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/random-model.js';
 
@@ -159,5 +161,41 @@ describe.skipIf(!hasTorch)('ONNX from a real PyTorch', () => {
     const v = await runCli(['verify', '--model', int8, '--fixtures', fx]);
     expect(v.code, v.stdout + v.stderr).toBe(0);
     expect(v.stdout.trim().split('\n').pop()).toBe('PARITY OK');
+  });
+
+  it('predict and web take the imported PyTorch model as they take a trained one', async () => {
+    const model = path.join(dir, 'torch.json');
+    const t10k = (await loadMnist(embeddedMnistDir(), ['t10k'])).test!;
+    const pngs = path.join(dir, 'pngs');
+    fs.mkdirSync(pngs, { recursive: true });
+    const picks = Array.from({ length: 20 }, (_, k) => 37 + k * 311);
+    for (const i of picks) {
+      // Dark ink on white paper, four times the size: predict's own preprocessing brings it back to MNIST's form.
+      const ink = Buffer.from(t10k.images.subarray(i * 784, (i + 1) * 784)).map((p) => 255 - p);
+      const png = await sharp(ink, { raw: { width: 28, height: 28, channels: 1 } })
+        .resize(112, 112)
+        .png()
+        .toBuffer();
+      fs.writeFileSync(path.join(pngs, `${String(i).padStart(5, '0')}-${t10k.labels[i]}.png`), png);
+    }
+    const p = await runCli(['predict', pngs, '--model', model, '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    const results = JSON.parse(p.stdout) as { file: string; digit: number }[];
+    expect(results).toHaveLength(picks.length);
+    // The same model on the original 28x28 digits, straight through the core.
+    const loaded = (await readModelFile(model)).model;
+    const same = results.filter((r, k) => {
+      const i = picks[k];
+      return String(r.digit) === classifyPixels(loaded, t10k.images.subarray(i * 784, (i + 1) * 784)).label;
+    }).length;
+    const right = results.filter((r) => r.file.endsWith(`-${r.digit}.png`)).length;
+    console.log(
+      `PyTorch MLP through digitkit predict: ${right}/${results.length} rendered test digits right, ${same} the same as on the originals`,
+    );
+    expect(same).toBeGreaterThanOrEqual(17);
+    const site = path.join(dir, 'site');
+    const w = await runCli(['web', site, '--model', model]);
+    expect(w.code, w.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(site, 'model.json'))).toEqual(fs.readFileSync(model));
   });
 });

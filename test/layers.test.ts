@@ -25,9 +25,12 @@ const LAYERS: Record<string, readonly string[]> = {
   node: ['core', 'errors'],
   // The capabilities, each with its library, each below the ones that build on it.
   data: ['errors', 'node'],
+  // ONNX in and out: a model file to and from an ONNX graph.
+  onnx: ['core', 'errors', 'node'],
   train: ['core', 'errors', 'format', 'data', 'node'],
   quant: ['core', 'errors', 'format', 'data', 'node', 'infer'],
-  verify: ['core', 'errors', 'format', 'data', 'node', 'infer'],
+  // verify --runtime onnxruntime runs the exported graph.
+  verify: ['core', 'errors', 'format', 'data', 'node', 'infer', 'onnx'],
   predict: ['core', 'errors', 'format', 'node', 'infer'],
   // explain reads images as predict does; its index.ts is the import-free module beside the core.
   explain: ['core', 'errors', 'format', 'node', 'draw', 'predict'],

@@ -7,8 +7,9 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runDownload, type DownloadReport } from './data/download.js';
+import { MNIST_TEST_IMAGES } from './data/mnist.js';
 import type { SourceChoice } from './data/sources.js';
-import { DigitkitError, ExitCode, usageError } from './errors.js';
+import { InterruptedError, OptionError } from './errors.js';
 import { DATASET_NAMES, DATASETS, modelNameFor } from './data/datasets.js';
 import { detectFormat } from './data/dataset.js';
 import type { DataOptions } from './data/open.js';
@@ -20,10 +21,10 @@ import {
   INT8_MODEL_NAME,
 } from './node/paths.js';
 import { runQuantize, type QuantizeReport } from './quant/quantize.js';
-import { defaultCheckpointPath, runTrain, type TrainEvent, type TrainResult } from './train/run.js';
+import { defaultCheckpointPath, runTrain, validateThreads, type TrainEvent, type TrainResult } from './train/run.js';
 import type { StepInfo } from './train/loop.js';
-import type { TrainConfig } from './train/config.js';
-import { runFixtures, type FixturesReport } from './verify/fixtures.js';
+import { validateConfig, type TrainConfig } from './train/config.js';
+import { runFixtures, validateCount, type FixturesReport } from './verify/fixtures.js';
 import { runVerify, type VerifyReport } from './verify/verify.js';
 
 export type Stage = 'download' | 'train' | 'quantize' | 'fixtures' | 'verify';
@@ -68,10 +69,9 @@ export interface PipelineReport {
 }
 
 /** Thrown when Ctrl-C stops training: the checkpoint and the command that continues it. */
-export class PipelineInterrupted extends DigitkitError {
+export class PipelineInterrupted extends InterruptedError {
   constructor(readonly result: Extract<TrainResult, { status: 'interrupted' }>) {
     super(
-      ExitCode.interrupted,
       `interrupted at epoch ${result.epoch + 1}, step ${result.stepInEpoch}/${result.stepsPerEpoch} of training; checkpoint saved to ${result.checkpoint}`,
     );
   }
@@ -79,7 +79,7 @@ export class PipelineInterrupted extends DigitkitError {
 
 export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks = {}): Promise<PipelineReport> {
   const named = DATASETS[o.dataset ?? 'mnist'];
-  if (!named) throw usageError(`--dataset ${o.dataset}: expected one of ${DATASET_NAMES.join(', ')}`);
+  if (!named) throw new OptionError('dataset', `${o.dataset}: expected one of ${DATASET_NAMES.join(', ')}`);
   const data = o.data ?? (named.name === 'mnist' ? DEFAULT_DATA_DIR : named.dir);
   // A named dataset is downloaded; another source (a folder, a CSV file) is used as it is.
   const download = o.dataset !== undefined || o.data === undefined || detectFormat(data) === 'idx';
@@ -90,9 +90,15 @@ export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks 
   const intModel = path.join(modelsDir, mnist ? INT8_MODEL_NAME : `${name}-int8.json`);
   const fixtures = o.fixtures ?? (mnist ? DEFAULT_FIXTURES : `fixtures/${name}-parity.json`);
   const seconds: Partial<Record<Stage, number>> = {};
+  // Every setting is checked before the first stage: a bad one must not wait for training to fail.
+  validateConfig(o.train ?? {});
+  validateThreads(o.threads);
+  // A downloaded dataset's test split is known (10,000 images, its classes); other data is read later.
+  if (o.count !== undefined)
+    validateCount(o.count, download ? named.classes.length : 1, download ? MNIST_TEST_IMAGES : Infinity);
 
   const stage = async <T>(name: Stage, work: () => Promise<T>): Promise<T> => {
-    if (o.signal?.aborted) throw o.signal.reason ?? new DigitkitError(ExitCode.interrupted, 'interrupted');
+    if (o.signal?.aborted) throw o.signal.reason ?? new InterruptedError();
     hooks.onStage?.(name, 'start');
     const t0 = performance.now();
     const result = await work();

@@ -357,10 +357,13 @@ describe('bad data: one clear line, the documented exit code, nothing written', 
     const csv = writeCsv(at('w.csv'), sklearnTable('wine'));
     const r = await runCli(['train', '--data', csv, '--flip', '--out', at('w.json')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`digitkit train: --flip: not for feature vectors (${csv} holds feature vectors)\n`);
+    expect(r.stderr).toBe(`digitkit train: --flip is not for feature vectors (${csv} holds feature vectors)\n`);
     const s = await runCli(['train', '--data', csv, '--size', '8x8', '--out', at('w.json')]);
     expect(s.code).toBe(2);
-    expect(s.stderr).toBe(`digitkit train: --size: not for csv data (${csv} is a CSV file)\n`);
+    expect(s.stderr).toBe(`digitkit train: --size is not for csv data (${csv} is a CSV file)\n`);
+    const t = await runCli(['train', '--data', csv, '--test-split', '0.95', '--out', at('w.json')]);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toBe('digitkit train: --test-split 0.95: expected a fraction above 0 and at most 0.9\n');
     expectNothing(at('w.json'));
   });
 });

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from './commander.js';
+import { OptionError } from '../errors.js';
 import { DATA_FORMATS, parseSize, type DataFormat } from '../data/dataset.js';
 import type { DataOptions } from '../data/open.js';
 import { choiceOption, numberOption } from './options.js';
@@ -24,7 +25,8 @@ function sizeOption(value: string): [number, number] {
   try {
     return parseSize(value);
   } catch (err) {
-    throw new InvalidArgumentError((err as Error).message.replace(/^--size /, ''));
+    if (err instanceof OptionError) throw new InvalidArgumentError(err.problem);
+    throw err;
   }
 }
 
@@ -47,7 +49,7 @@ export function addDataOptions(cmd: Command, withTest = true): Command {
       .option(
         '--test-split <fraction>',
         'folders and CSV: hold out this fraction of each class as the test split, seeded (default 0.2)',
-        numberOption({ min: 0, exclusiveMin: true, max: 0.9 }),
+        numberOption,
       );
   return cmd;
 }

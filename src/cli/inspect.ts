@@ -75,7 +75,7 @@ export function register(program: Command): void {
       '--sheet <file>',
       'images: write a contact sheet PNG (the first samples of each class, as the model sees them)',
     )
-    .option('--per-class <n>', 'samples per class on the sheet', intOption(1, 100), 10)
+    .option('--per-class <n>', 'samples per class on the sheet', intOption, 10)
     .option('--json', 'print one JSON document')
     .action(
       handler<Flags>(async (f, ctx, args) => {

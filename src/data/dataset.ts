@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
 import type { NamedDataset } from './datasets.js';
 
 export const DATA_FORMATS = ['idx', 'folder', 'csv'] as const;
@@ -175,14 +175,14 @@ export function detectFormat(p: string): DataFormat {
   return 'folder';
 }
 
-/** Parse `--size WxH` (1..4096 each). */
+/** The largest picture side a folder is resized to. */
+export const MAX_SIDE = 4096;
+
+/** Parse a size written WxH (the syntax; loadDataset checks the range). */
 export function parseSize(value: string): [number, number] {
   const m = /^(\d+)x(\d+)$/i.exec(value.trim());
-  const w = m ? Number(m[1]) : NaN;
-  const h = m ? Number(m[2]) : NaN;
-  if (!(w >= 1 && w <= 4096 && h >= 1 && h <= 4096))
-    throw usageError(`--size expects WxH (e.g. 28x28), got "${value}"`);
-  return [w, h];
+  if (!m) throw new OptionError('size', `${value}: expected WxH (e.g. 28x28)`);
+  return [Number(m[1]), Number(m[2])];
 }
 
 /** A path relative to `root`, with forward slashes (ids and messages read the same everywhere). */

@@ -107,7 +107,12 @@ interface IdxPair {
 async function loadPair(dir: string, split: 'train' | 't10k', sha: Record<string, string>): Promise<IdxPair> {
   const imgName = MNIST_FILES.find((f) => f.split === split && f.kind === 'images')!.name;
   const lblName = MNIST_FILES.find((f) => f.split === split && f.kind === 'labels')!.name;
-  const [img, lbl] = await Promise.all([readIdx(dir, imgName), readIdx(dir, lblName)]);
+  // Read both at once, but report a problem with the images first whichever read fails first (a
+  // missing directory names the same file every time).
+  const [imgRead, lblRead] = await Promise.allSettled([readIdx(dir, imgName), readIdx(dir, lblName)]);
+  if (imgRead.status === 'rejected') throw imgRead.reason;
+  if (lblRead.status === 'rejected') throw lblRead.reason;
+  const [img, lbl] = [imgRead.value, lblRead.value];
   sha[imgName] = createHash('sha256').update(img.bytes).digest('hex');
   sha[lblName] = createHash('sha256').update(lbl.bytes).digest('hex');
   const images = parseIdx(img.bytes, img.file, IDX_IMAGES_MAGIC);

@@ -44,6 +44,9 @@ export const MNIST_FILES: readonly MnistFile[] = [
   },
 ];
 
+/** Images in the t10k test split (its label file: an 8-byte header, then one byte per image). */
+export const MNIST_TEST_IMAGES = MNIST_FILES.find((f) => f.split === 't10k' && f.kind === 'labels')!.bytes - 8;
+
 export const DEFAULT_MIRRORS: readonly string[] = [
   'https://ossci-datasets.s3.amazonaws.com/mnist/',
   'https://storage.googleapis.com/cvdf-datasets/mnist/',

@@ -6,10 +6,11 @@
 import path from 'node:path';
 import type { ModelInfo } from '../core/index.js';
 import { describeInput } from '../node/model-file.js';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
 import { loadCsvDataset, readCsvRows } from './csv-dataset.js';
 import {
   detectFormat,
+  MAX_SIDE,
   pick,
   sizeOf,
   SPLIT_SEED,
@@ -43,28 +44,30 @@ export interface DataOptions {
 /** The test fraction of a folder or CSV when neither --test nor --test-split is given. */
 export const DEFAULT_TEST_SPLIT = 0.2;
 
-/** Flags that make no sense for a format: a usage error naming them (silently ignoring them would surprise). */
-function refuse(format: DataFormat, o: DataOptions, flags: (keyof DataOptions)[], p: string): void {
-  const FLAG: Partial<Record<keyof DataOptions, string>> = {
-    labels: '--labels',
-    size: '--size',
-    channels: '--channels',
-    preprocess: '--preprocess',
-    labelColumn: '--label-column',
-    test: '--test',
-    testSplit: '--test-split',
-  };
-  const given = flags.filter((f) => o[f] !== undefined);
-  if (given.length)
-    throw usageError(
-      `${given.map((f) => FLAG[f]).join(', ')}: not for ${format} data (${p} is ${format === 'idx' ? 'an IDX directory' : format === 'csv' ? 'a CSV file' : 'an image folder'})`,
+/** Options that make no sense for a format: a usage error naming the first one given (ignoring it would surprise). */
+function refuse(format: DataFormat, o: DataOptions, options: (keyof DataOptions)[], p: string): void {
+  const given = options.find((f) => o[f] !== undefined);
+  if (given !== undefined)
+    throw new OptionError(
+      given,
+      `is not for ${format} data (${p} is ${format === 'idx' ? 'an IDX directory' : format === 'csv' ? 'a CSV file' : 'an image folder'})`,
     );
+}
+
+/** The range rules of the reading options (exit 2), checked before anything is read. */
+export function validateDataOptions(o: DataOptions): void {
+  if (o.test !== undefined && o.testSplit !== undefined)
+    throw new OptionError('testSplit', `${o.testSplit}: give either it or test (${o.test}), not both`);
+  if (o.testSplit !== undefined && !(o.testSplit > 0 && o.testSplit <= 0.9))
+    throw new OptionError('testSplit', `${o.testSplit}: expected a fraction above 0 and at most 0.9`);
+  if (o.size !== undefined && !o.size.every((n) => Number.isInteger(n) && n >= 1 && n <= MAX_SIDE))
+    throw new OptionError('size', `${o.size.join('x')}: expected a width and height from 1 to ${MAX_SIDE} pixels`);
 }
 
 /** A data source for training: its training and test splits (see DataOptions). */
 export async function loadDataset(p: string, o: DataOptions = {}): Promise<Dataset> {
   const format = o.format ?? detectFormat(p);
-  if (o.test !== undefined && o.testSplit !== undefined) throw usageError('--test and --test-split: give one of them');
+  validateDataOptions(o);
   if (format === 'idx') {
     refuse(format, o, ['size', 'channels', 'labelColumn', 'test', 'testSplit'], p);
     return loadIdxDataset(p, { labels: o.labels, preprocess: o.preprocess });

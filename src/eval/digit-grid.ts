@@ -5,8 +5,8 @@
  * each pixel a ZOOMxZOOM block; other pictures as they are, scaled to fit), which keeps them exact and
  * avoids embedding hundreds of data-URI images in the SVG.
  */
-import { canvasToPng, svgToCanvas } from './render.js';
-import { GRID, MUTED, rect, svgDocument, text, type Segment } from './svg.js';
+import { canvasToPng, svgToCanvas } from '../draw/render.js';
+import { GRID, MUTED, rect, svgDocument, text, type Segment } from '../draw/svg.js';
 
 export interface Tile {
   /** The model's input pixels (width x height x channels bytes, 0..255; for a digit, ink = 255). */

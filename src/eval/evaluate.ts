@@ -100,7 +100,7 @@ export interface EvalOptions {
 }
 
 /** Probabilities are written with 6 decimals: plenty for a report, and keeps report.json readable. */
-const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
+const sixDecimals = (p: number) => Math.round(p * 1e6) / 1e6;
 
 /** A second model must take the same inputs and give the same classes as the first, to be compared on the same data. */
 function checkComparable(a: ModelFile, b: ModelFile): void {
@@ -156,8 +156,8 @@ function summarize(m: ModelFile, split: Split, p: BatchPredictions, ids: boolean
       ...(ids && { id: split.id(i) }),
       label,
       predicted,
-      probability: round6(p.probs[i * p.classes + predicted]),
-      trueProbability: round6(p.probs[i * p.classes + label]),
+      probability: sixDecimals(p.probs[i * p.classes + predicted]),
+      trueProbability: sixDecimals(p.probs[i * p.classes + label]),
     });
   }
   const meta = m.raw.meta as Record<string, unknown> | undefined;
@@ -190,7 +190,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     opts.compare === undefined
       ? undefined
       : await readModelFile(opts.compare, 'no such model file (the file given to --compare)');
-  // An unusable --report directory is reported before the work, not after it.
+  // An unusable report directory is reported before the work, not after it.
   if (opts.report !== undefined) await ensureReportDir(opts.report);
   const set = await loadTestSet(opts.data, a.raw, a.path, { format: opts.format, labelColumn: opts.labelColumn });
   const test = set.dataset.test!;
@@ -224,8 +224,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
       disagreements: ag.disagree.map((i) => ({
         index: i,
         label: test.labels[i],
-        a: { predicted: pa.predicted[i], probability: round6(pa.probs[i * C + pa.predicted[i]]) },
-        b: { predicted: pb.predicted[i], probability: round6(pb.probs[i * C + pb.predicted[i]]) },
+        a: { predicted: pa.predicted[i], probability: sixDecimals(pa.probs[i * C + pa.predicted[i]]) },
+        b: { predicted: pb.predicted[i], probability: sixDecimals(pb.probs[i * C + pb.predicted[i]]) },
       })),
     };
   }

@@ -7,8 +7,8 @@
 import path from 'node:path';
 import { describeDataInput, sizeOf, type Dataset, type Split } from '../data/dataset.js';
 import { loadDataset, type DataOptions } from '../data/open.js';
-import { usageError } from '../errors.js';
-import { writeFileAtomic } from '../node/atomic.js';
+import { OptionError } from '../errors.js';
+import { writeFileAtomic, WriteError } from '../node/atomic.js';
 import { renderSheet } from './sheet.js';
 
 export const INSPECT_FORMAT = 'digitkit-inspect';
@@ -81,9 +81,11 @@ function ranges(ds: Dataset): FeatureRange[] {
 }
 
 export async function runInspect(p: string, o: InspectOptions = {}): Promise<InspectReport> {
+  if (o.perClass !== undefined && !(Number.isInteger(o.perClass) && o.perClass >= 1 && o.perClass <= 100))
+    throw new OptionError('perClass', `${o.perClass}: expected an integer from 1 to 100`);
   const ds = await loadDataset(p, o);
   if (o.sheet !== undefined && ds.input.kind !== 'image')
-    throw usageError(`--sheet: ${p} holds feature vectors, not pictures`);
+    throw new OptionError('sheet', `${o.sheet}: ${p} holds feature vectors, not pictures`);
   const train = counts(ds.train, ds.labels.length);
   const test = counts(ds.test, ds.labels.length);
   const report: InspectReport = {
@@ -116,8 +118,9 @@ export async function runInspect(p: string, o: InspectOptions = {}): Promise<Ins
       { ...ds.input, invert: ds.input.preprocess === 'digit' },
       perClass,
     );
-    await writeFileAtomic(o.sheet, png).catch((err: NodeJS.ErrnoException) => {
-      throw usageError(`--sheet ${o.sheet}: cannot write (${err.code ?? err.message})`);
+    await writeFileAtomic(o.sheet, png).catch((err: unknown) => {
+      if (!(err instanceof WriteError)) throw err;
+      throw new OptionError('sheet', `${o.sheet}: cannot write (${err.reason})`);
     });
     report.sheet = { path: o.sheet, perClass };
   }

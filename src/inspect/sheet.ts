@@ -3,8 +3,8 @@
  * painted pixel for pixel into a canvas rendered from SVG (like eval's error gallery): digits as dark
  * ink on white, other pictures as they are; gray or RGB; scaled to fit.
  */
-import { canvasToPng, svgToCanvas } from '../eval/render.js';
-import { GRID, MUTED, rect, svgDocument, text } from '../eval/svg.js';
+import { canvasToPng, svgToCanvas } from '../draw/render.js';
+import { GRID, MUTED, rect, svgDocument, text } from '../draw/svg.js';
 
 export interface SheetShape {
   width: number;

@@ -5,7 +5,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Model } from '../core/index.js';
-import { DigitkitError, ExitCode, InterruptedError, usageError } from '../errors.js';
+import { DigitkitError, ExitCode, InterruptedError, OptionError, usageError } from '../errors.js';
 import { encodeInputPng, IMAGE_EXTENSIONS, imageRejected } from '../node/image.js';
 import { describeReadError, readInputFile, type InputFileRules } from '../node/input-file.js';
 import { classifyImage, digitLabels, type InvertMode, type TopEntry } from './classify.js';
@@ -42,7 +42,7 @@ export interface Job {
 export interface JobSettings {
   invert?: InvertMode;
   top?: number;
-  /** For error messages about the --save-preprocessed directory. */
+  /** For error messages about the savePreprocessed directory. */
   saveDir?: string;
   readStdin?: () => Promise<Buffer>;
 }
@@ -129,11 +129,12 @@ export async function predictJob(job: Job, model: Model, s: JobSettings): Promis
     Object.assign(r, { ...best, probability: c.probability, top: c.top, inverted: c.inverted });
     if (job.saveAs) {
       // Loaded here: a run without --save-preprocessed never needs it (nor the node:crypto it loads).
-      const { writeFileAtomic } = await import('../node/atomic.js');
+      const { writeFileAtomic, WriteError } = await import('../node/atomic.js');
       const inp = model.input as { width: number; height: number; channels: number };
       const png = await encodeInputPng(c.pixels, inp.width, inp.height, inp.channels);
-      await writeFileAtomic(job.saveAs, png).catch((err: NodeJS.ErrnoException) => {
-        throw usageError(`--save-preprocessed ${s.saveDir}: cannot write ${job.saveAs} (${err.code ?? err.message})`);
+      await writeFileAtomic(job.saveAs, png).catch((err: unknown) => {
+        if (!(err instanceof WriteError)) throw err;
+        throw new OptionError('savePreprocessed', `${s.saveDir}: cannot write ${job.saveAs} (${err.reason})`);
       });
       r.preprocessed = job.saveAs;
     }

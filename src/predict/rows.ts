@@ -90,5 +90,5 @@ export async function predictRows(opts: PredictOptions, model: Model): Promise<P
       results.push({ file, line: f.lines[r], ...classEntry(model, c.index), probability: c.probability, top });
     }
   }
-  return { model: opts.model, results, rejected: 0 };
+  return { model: opts.model, results, rejected: 0, threads: 1 };
 }

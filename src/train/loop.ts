@@ -6,6 +6,7 @@
  * `TrainProgress` plus the engine's arrays, which is exactly what a checkpoint holds: stopping after
  * any step and resuming gives the same bytes as never stopping.
  */
+import { round6 } from '../format.js';
 import { drawAugment } from './augment.js';
 import { scheduleOf, stepsPerEpoch, trainCount, type TrainConfig } from './config.js';
 import type { Engine } from './engine.js';
@@ -66,9 +67,6 @@ export interface LoopHooks {
   /** After each epoch (validation done, progress advanced): the place to write a checkpoint. */
   onEpoch?(record: EpochRecord): Promise<void> | void;
 }
-
-/** Rounded for the model file: 6 significant digits say enough and keep meta small. */
-export const round6 = (x: number) => Number(x.toPrecision(6));
 
 /** Fresh state: He-initialised parameters, zero moments, epoch 0. */
 export function initialProgress(c: TrainConfig, engine: Engine): TrainProgress {

@@ -8,9 +8,10 @@ import { createHash } from 'node:crypto';
 import { standardise } from '../data/csv.js';
 import { sizeOf, type DataInput, type Dataset } from '../data/dataset.js';
 import { loadDataset, type DataOptions } from '../data/open.js';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { round6 } from '../format.js';
 import { formatModel, type InputToWrite } from '../node/model-file.js';
 import {
   DEFAULTS,
@@ -31,7 +32,6 @@ import { createFastEngine } from './fast-engine.js';
 import { createReferenceEngine } from './reference-engine.js';
 import {
   initialProgress,
-  round6,
   trainedLayers,
   trainLoop,
   type EpochRecord,
@@ -122,23 +122,6 @@ const CONFIG_KEYS: (keyof TrainConfig)[] = [
 /** Settings only some inputs have (absent from MNIST's configurations), and what their absence means. */
 const OPTIONAL_KEYS: (keyof TrainConfig)[] = ['flip', 'noise'];
 const OPTIONAL_DEFAULTS = { flip: false, noise: 0 };
-const FLAG: Record<keyof TrainConfig, string> = {
-  epochs: '--epochs',
-  batch: '--batch',
-  lr: '--lr',
-  schedule: '--schedule',
-  warmup: '--warmup',
-  labelSmoothing: '--label-smoothing',
-  hidden: '--hidden',
-  shift: '--shift',
-  rotate: '--rotate',
-  zoom: '--zoom',
-  flip: '--flip',
-  noise: '--noise',
-  seed: '--seed',
-  limit: '--limit',
-  val: '--val',
-};
 const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
 /** A resumed run takes the checkpoint's settings; a flag that contradicts one is a usage error. */
@@ -149,22 +132,22 @@ function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string)
       throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
     const g = given[k];
     if (g !== undefined && show(g) !== show(c[k] ?? OPTIONAL_DEFAULTS[k as keyof typeof OPTIONAL_DEFAULTS])) {
-      throw usageError(
-        `${FLAG[k]} ${show(g)} does not match the ${show(c[k])} that ${file} was trained with (drop the flag to resume, or start a new run)`,
+      throw new OptionError(
+        k,
+        `${show(g)} does not match the ${show(c[k])} that ${file} was trained with (leave it out to resume, or start a new run)`,
       );
     }
   }
   return { ...c, hidden: [...c.hidden] };
 }
 
-/** Flags that make no sense for a kind of data: a usage error, not a silent no-op. */
+/** Settings that make no sense for a kind of data: a usage error (the first one given), not a silent no-op. */
 function refuseFlags(g: Partial<TrainConfig>, kind: DataKind, data: string): void {
   const bad: (keyof TrainConfig)[] = kind === 'vector' ? ['shift', 'rotate', 'zoom', 'flip'] : ['noise'];
-  const given = bad.filter((k) => g[k] !== undefined && !(k === 'flip' && g.flip === false));
-  if (given.length)
-    throw usageError(
-      `${given.map((k) => FLAG[k]).join(', ')}: not for ${kind === 'vector' ? 'feature vectors' : 'images'} (${data} holds ${kind === 'vector' ? 'feature vectors' : 'images'})`,
-    );
+  const k = bad.find((k) => g[k] !== undefined && !(k === 'flip' && g.flip === false));
+  if (k === undefined) return;
+  const what = kind === 'vector' ? 'feature vectors' : 'images';
+  throw new OptionError(k, `${k === 'flip' ? 'is' : `${show(g[k])}:`} not for ${what} (${data} holds ${what})`);
 }
 
 /**
@@ -316,7 +299,19 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
   };
 }
 
+/** Worker threads the fast engine may use. */
+export const MAX_THREADS = 64;
+
+/** The thread count's rule (exit 2). */
+export function validateThreads(threads: number | undefined): void {
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS))
+    throw new OptionError('threads', `${threads}: expected an integer from 1 to ${MAX_THREADS}`);
+}
+
 export async function runTrain(o: TrainOptions): Promise<TrainResult> {
+  // Settings first, before any file is read: a bad value fails at once.
+  validateConfig(o.config);
+  validateThreads(o.threads);
   const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
   const ck = o.resume ? await readCheckpoint(o.resume) : null;
   const { config, dataset, testCount, engine, threads, model, data } = await prepare(o, ck);

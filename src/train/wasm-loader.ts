@@ -80,8 +80,8 @@ export function distFile(name: string): string {
 let compiled: WasmModule | undefined;
 /**
  * The kernels, compiled once per process (workers receive the compiled module) and compiled whole,
- * straight to optimized code: with V8's default lazy, tiered compilation the hot functions run baseline
- * code well into the run (measured on one thread: 1.0 s for the first epoch instead of 0.67 s).
+ * straight to optimized code: with V8's default lazy, tiered compilation the hot functions run
+ * baseline code well into the run, which slows the first epoch by half (README, "Training").
  * The two V8 flags are restored right after, so nothing else in the process is affected.
  */
 export function kernelModule(): WasmModule {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { DataFormat, Split } from '../data/dataset.js';
 import { loadTestSet } from '../data/open.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
 import { classifyBatch } from '../infer/batch.js';
@@ -52,6 +52,13 @@ export function chooseCases(
 export type FixtureSamples =
   { images: Uint8Array; labels: Uint8Array; count: number; rows: number; cols: number } | Split;
 
+/** The case count's rule (exit 2): at least one case per class, at most one per test sample. */
+export function validateCount(count: number, classes: number, samples: number, noun = 'images'): void {
+  if (!Number.isInteger(count) || count < classes)
+    throw new OptionError('count', `${count}: need at least ${classes}, one case per class`);
+  if (count > samples) throw new OptionError('count', `${count}: the test set has ${samples} ${noun}`);
+}
+
 /** Build the fixtures for a model on a test split (nothing is written). */
 export function makeFixtures(
   model: ModelFile,
@@ -81,10 +88,7 @@ export function makeFixtures(
   for (let i = 0; i < test.count; i++) maxLabel = Math.max(maxLabel, test.labels[i]);
   if (maxLabel >= classes)
     throw invalidInput(`${model.path}: has ${classes} labels, the test set has class ${maxLabel}`);
-  if (!Number.isInteger(count) || count < classes)
-    throw usageError(`--count ${count}: need at least ${classes}, one case per class`);
-  if (count > test.count)
-    throw usageError(`--count ${count}: the test set has ${test.count} ${vector ? 'rows' : 'images'}`);
+  validateCount(count, classes, test.count, vector ? 'rows' : 'images');
   const { margin } = classifyBatch(model.model, test.inputs);
   const cases = chooseCases(test.labels, margin, count, classes).map((i) => {
     const input = test.inputs.subarray(i * size, (i + 1) * size);

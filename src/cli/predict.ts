@@ -18,14 +18,22 @@ interface PredictFlags {
   json?: boolean;
 }
 
+/** One image from standard input, refused (exit 5) once it passes the size limit for image files. */
 export async function readStdin(): Promise<Buffer> {
   if (process.stdin.isTTY)
     throw new DigitkitError(
       ExitCode.usage,
       '`-` reads an image from standard input, but it is a terminal (pipe a file in: `digitkit predict - < digit.png`)',
     );
+  const { stdinTooLarge, MAX_IMAGE_FILE_BYTES } = await import('../predict/jobs.js');
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  let size = 0;
+  // Leaving the loop early destroys the stream: nothing more is read.
+  for await (const c of process.stdin) {
+    size += (c as Buffer).length;
+    if (size > MAX_IMAGE_FILE_BYTES) throw stdinTooLarge();
+    chunks.push(c as Buffer);
+  }
   return Buffer.concat(chunks);
 }
 

@@ -4,7 +4,7 @@
  */
 import { decodeBase64 } from '../core/index.js';
 import { invalidInput } from '../errors.js';
-import { readInputFile } from '../node/input-file.js';
+import { checkJsonShape, readInputFile } from '../node/input-file.js';
 
 export const FIXTURES_FORMAT = 'digitkit-fixtures';
 /** The newest version this reader knows (it reads 1 and 2); the writer uses 1 whenever every case has pixels. */
@@ -127,6 +127,7 @@ export async function readFixturesFile(file: string): Promise<Fixtures> {
     limit: MAX_FIXTURES_BYTES,
     missing: `no such fixtures file (make one with \`digitkit fixtures --out ${file}\`)`,
   });
+  checkJsonShape(bytes, file);
   return parseFixtures(bytes.toString('utf8'), file);
 }
 

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { DigitkitError, ExitCode } from '../errors.js';
 import type { Prediction } from '../predict/predict.js';
 import { DEFAULT_MODEL } from '../node/paths.js';
-import { pct } from '../format.js';
+import { pct, shown } from '../format.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption } from './options.js';
 
@@ -39,17 +39,18 @@ export async function readStdin(): Promise<Buffer> {
 
 function printResults(ctx: CommandContext, results: Prediction[]): void {
   const c = ctx.color;
-  const width = Math.max(...results.map((r) => r.file.length));
+  // File names come from directories too: shown() so none can reach the terminal as escapes or newlines.
+  const width = Math.max(...results.map((r) => shown(r.file).length));
   for (const r of results) {
     if (r.error !== undefined) {
-      ctx.err(c.red(`digitkit predict: ${r.file}: ${r.error}`));
+      ctx.err(c.red(`digitkit predict: ${shown(r.file)}: ${shown(r.error)}`));
       continue;
     }
     const p = r.probability!;
     const shade = p >= 0.9 ? c.green : p >= 0.6 ? c.yellow : c.red;
     const top = r.top.map((t) => `${t.digit} ${pct(t.p, 1).padStart(6)}`).join('  ');
     ctx.out(
-      `${r.file.padEnd(width)}  ${c.bold(String(r.digit))}  ${shade(pct(p, 1).padStart(6))}   ${c.dim('top: ' + top)}`,
+      `${shown(r.file).padEnd(width)}  ${c.bold(String(r.digit))}  ${shade(pct(p, 1).padStart(6))}   ${c.dim('top: ' + top)}`,
     );
   }
 }

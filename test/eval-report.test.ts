@@ -272,7 +272,7 @@ describe('digitkit eval in the terminal', () => {
     fs.writeFileSync(file, constantModel([1, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
     const r = await runCli(['eval', '--model', file, '--data', data, '--report', path.join(file, 'sub')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${file} exists and is not a directory`);
+    expect(r.stderr).toContain(`${file} is a file, not a directory`);
     expect(r.stdout).toBe('');
   });
 });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Model } from '../core/index.js';
 import type { Dataset, Split } from '../data/dataset.js';
 import { OptionError } from '../errors.js';
-import { writeFileAtomic, WriteError } from '../node/atomic.js';
+import { checkOutput, fsReason, makeDirs, writeFileAtomic, WriteError } from '../node/atomic.js';
 import { confusionSvg } from './confusion-chart.js';
 import { curvesSvg } from './curves-chart.js';
 import { renderDigitGrid, type Tile, type TileShape } from './digit-grid.js';
@@ -38,22 +38,14 @@ function leftOut(total: number, shown: number): string[] {
 }
 
 /**
- * Create the report directory one level at a time. Not fs.mkdir({recursive}): on Linux that
- * spins forever for a path under /proc or /sys (ENOENT for the child, EEXIST for the parent).
+ * Check the report directory before the evaluation (exit 2 naming it and why), and create it.
  */
 export async function ensureReportDir(dir: string): Promise<void> {
-  const abs = path.resolve(dir);
-  const parts = abs.split(path.sep).filter(Boolean);
-  for (let k = 1; k <= parts.length; k++) {
-    const p = path.join(path.parse(abs).root, ...parts.slice(0, k));
-    try {
-      await fsp.mkdir(p);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw new OptionError('report', `${dir}: cannot create ${p} (${code})`);
-      if (!(await fsp.stat(p)).isDirectory())
-        throw new OptionError('report', `${dir}: ${p} exists and is not a directory`);
-    }
+  try {
+    await checkOutput(dir, 'dir');
+    await makeDirs(dir);
+  } catch (err) {
+    throw new OptionError('report', `${dir}: cannot write: ${err instanceof WriteError ? err.why : fsReason(err)}`);
   }
 }
 
@@ -85,7 +77,7 @@ export async function writeReport(
     try {
       await writeFileAtomic(path.join(dir, file), data);
     } catch (err) {
-      if (err instanceof WriteError) throw new OptionError('report', `${dir}: cannot write ${file} (${err.reason})`);
+      if (err instanceof WriteError) throw new OptionError('report', `${dir}: cannot write ${file}: ${err.why}`);
       throw err;
     }
     files.push(file);

@@ -199,3 +199,43 @@ export async function openAtomic(
     },
   };
 }
+
+/**
+ * Write a set of files into `dir` as one unit: every file is written and fsynced in a staging
+ * directory beside `dir` first (where a full disk or any other failure happens), then moved in by
+ * rename. A new or empty `dir` is the staging directory renamed into place, one atomic step; an
+ * existing one gets each file renamed over its old version (each step atomic, no new data written),
+ * `stale` names this set does not have are removed (an earlier run's files that no longer belong),
+ * and other files are kept. A failure is a WriteError naming `dir`, leaving it as it was.
+ */
+export async function writeFilesAtomic(
+  dir: string,
+  files: Map<string, string | Uint8Array>,
+  stale: string[] = [],
+): Promise<void> {
+  const abs = path.resolve(dir);
+  const stage = tempPathFor(abs);
+  // Ctrl-C (which may exit at once) or a crash mid-write: the staging directory goes with the process.
+  const removeStage = () => fs.rmSync(stage, { recursive: true, force: true });
+  process.on('exit', removeStage);
+  try {
+    await makeDirs(path.dirname(abs));
+    await fsp.mkdir(stage);
+    for (const [name, data] of files) await writeSynced(path.join(stage, name), data);
+    // rename(2) replaces an empty directory; if `dir` has files, go file by file.
+    const whole = await fsp.rename(stage, abs).then(
+      () => true,
+      () => false,
+    );
+    if (!whole) {
+      await makeDirs(abs);
+      for (const name of files.keys()) await fsp.rename(path.join(stage, name), path.join(abs, name));
+      for (const name of stale) if (!files.has(name)) await fsp.rm(path.join(abs, name), { force: true });
+    }
+  } catch (err) {
+    throw new WriteError(dir, reasonOf(err), fsReason(err));
+  } finally {
+    removeStage();
+    process.off('exit', removeStage);
+  }
+}

@@ -12,7 +12,7 @@ import { choiceOption, intOption } from './options.js';
 
 interface PredictFlags {
   model: string;
-  top: number;
+  top?: number;
   invert: 'auto' | 'yes' | 'no';
   savePreprocessed?: string;
   json?: boolean;
@@ -59,7 +59,7 @@ export function register(program: Command): void {
       'image files, directories (every image in them) or - (stdin); for a vector model: CSV files (one result per row)',
     )
     .option('--model <path>', 'model file', DEFAULT_MODEL)
-    .option('--top <k>', 'how many classes to list per image', intOption, 3)
+    .option('--top <k>', 'how many classes to list per image (default 3, or all when the model has fewer)', intOption)
     .option(
       '--invert <mode>',
       'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)',

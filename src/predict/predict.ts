@@ -50,6 +50,8 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   const classes = model.labels.length;
   if (opts.top !== undefined && !(Number.isInteger(opts.top) && opts.top >= 1 && opts.top <= classes))
     throw new OptionError('top', `${opts.top}: expected an integer from 1 to ${classes} (the model's classes)`);
+  // Three classes listed by default, or all of a model's when it has fewer.
+  opts = { ...opts, top: opts.top ?? Math.min(3, classes) };
   if (input.kind === 'vector') {
     if (opts.savePreprocessed)
       throw new OptionError('savePreprocessed', 'a vector model takes feature values, not images');

@@ -9,7 +9,7 @@ import { standardise } from '../data/csv.js';
 import { sizeOf, type DataInput, type Dataset } from '../data/dataset.js';
 import { loadDataset, type DataOptions } from '../data/open.js';
 import { invalidInput, OptionError } from '../errors.js';
-import { writeFileAtomic } from '../node/atomic.js';
+import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { round6 } from '../format.js';
 import { formatModel, type InputToWrite } from '../node/model-file.js';
@@ -320,6 +320,9 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
   validateConfig(o.config);
   validateThreads(o.threads);
   const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
+  // Where the model and the checkpoints go is checked before the data is read, not after the training.
+  await checkOutput(o.out);
+  await checkOutput(ckptPath);
   const ck = o.resume ? await readCheckpoint(o.resume) : null;
   const { config, dataset, testCount, engine, threads, model, data } = await prepare(o, ck);
   const sizes = engine.layout.sizes;

@@ -51,7 +51,7 @@ function summary(ctx: CommandContext, r: PipelineReport): void {
     [
       'quantize',
       r.seconds.quantize,
-      `int8 test accuracy ${pct(r.quantize.accuracy.int8)} (${r.quantize.accuracy.deltaPp >= 0 ? '+' : ''}${r.quantize.accuracy.deltaPp.toFixed(2)} pp), agreement ${pct(r.quantize.accuracy.agreement)} → ${r.quantize.out.path} (${int(r.quantize.out.bytes)} bytes)`,
+      `int8 test accuracy ${pct(r.quantize.accuracy.quantized)} (${r.quantize.accuracy.deltaPp >= 0 ? '+' : ''}${r.quantize.accuracy.deltaPp.toFixed(2)} pp), agreement ${pct(r.quantize.accuracy.agreement)} → ${r.quantize.out.path} (${int(r.quantize.out.bytes)} bytes)`,
     ],
     ['fixtures', r.seconds.fixtures, `${r.fixtures.cases} cases → ${r.fixtures.out.path}`],
     [

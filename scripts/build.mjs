@@ -49,9 +49,14 @@ try {
   process.exit(1);
 }
 
-// The kernels: rebuilt only when a source (or this script) is newer than the .wasm, since asc takes seconds.
+// The kernels: rebuilt only when a source (their ABI file and this script included) is newer than the
+// .wasm, since asc takes seconds.
 const WASM_DIR = 'src/train/wasm';
-const sources = [...fs.readdirSync(WASM_DIR).map((f) => path.join(WASM_DIR, f)), 'scripts/build.mjs'];
+const sources = [
+  ...fs.readdirSync(WASM_DIR).map((f) => path.join(WASM_DIR, f)),
+  'src/train/wasm-abi.ts',
+  'scripts/build.mjs',
+];
 const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
 if (!fs.existsSync(WASM_OUT) || fs.statSync(WASM_OUT).mtimeMs < newest) {
   const { default: asc } = await import('assemblyscript/asc');

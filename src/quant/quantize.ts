@@ -13,7 +13,7 @@ import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL, DEFAULT_MODELS_DI
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, formatModel, readModelFile, shortestFloat32, type LayerToWrite } from '../node/model-file.js';
-import { predictSplit } from './predict-split.js';
+import { accuracyOf, classifyBatch } from '../infer/batch.js';
 import { autoChoices, chooseAssignment, layerSensitivity, type Assignment, type LayerSensitivity } from './mixed.js';
 import { validationSplit } from './validation.js';
 
@@ -215,9 +215,9 @@ export function quantizedMeta(
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-/** Fraction of a split's images the model classifies correctly, through the core. */
+/** Fraction of a split's images the model classifies correctly, through the shipped inference path. */
 export function accuracyOn(model: ReturnType<typeof loadModel>, split: MnistSplit): number {
-  return predictSplit(model, split).accuracy;
+  return accuracyOf(classifyBatch(model, split.images), split.labels);
 }
 
 /** The per-layer precision the flags ask for (before --auto, which chooses its own); throws usage errors. */
@@ -338,13 +338,15 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
   const { layers, errors } = quantizeModel(src.raw, precision);
   const quantModel = loadModel(formatModel({ layers, input: src.raw.input, labels: src.raw.labels }), outPath);
   const quantVal = accuracyOn(quantModel, val.split);
-  const floatPred = predictSplit(src.model, test);
-  const quantPred = predictSplit(quantModel, test);
+  const floatPred = classifyBatch(src.model, test.images);
+  const quantPred = classifyBatch(quantModel, test.images);
+  const floatTest = accuracyOf(floatPred, test.labels);
+  const quantTest = accuracyOf(quantPred, test.labels);
   let agree = 0;
   for (let s = 0; s < test.count; s++) if (floatPred.predicted[s] === quantPred.predicted[s]) agree++;
 
   const limit = opts.maxBytes ?? MAX_INT8_BYTES;
-  const acc = { float: floatPred.accuracy, quant: quantPred.accuracy, agree: agree / test.count, val: quantVal };
+  const acc = { float: floatTest, quant: quantTest, agree: agree / test.count, val: quantVal };
   const meta = quantizedMeta(src.raw.meta, essentials(precision, acc), (m) => bytesOf(layers, m), limit);
   const text = formatModel({ layers, input: src.raw.input, labels: src.raw.labels, meta });
   const bytes = Buffer.byteLength(text);
@@ -352,7 +354,7 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
     throw new Error(`internal: the chosen model is ${bytes} bytes, over --max-bytes ${opts.maxBytes}`);
   await writeFileAtomic(outPath, text);
 
-  const deltaPp = (quantPred.accuracy - floatPred.accuracy) * 100;
+  const deltaPp = (quantTest - floatTest) * 100;
   const all8 = intAll8(precision);
   const quantized = precision.filter((p) => p.bits !== 32);
   const dtypes = new Set(layers.map((l) => l.dtype));
@@ -393,9 +395,9 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
     },
     accuracy: {
       images: test.count,
-      float: floatPred.accuracy,
-      quantized: quantPred.accuracy,
-      ...(all8 && { int8: quantPred.accuracy }),
+      float: floatTest,
+      quantized: quantTest,
+      ...(all8 && { int8: quantTest }),
       deltaPp,
       agreement: agree / test.count,
     },

@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { adamCorrections } from './adam.js';
 import type { Engine, EngineOptions } from './engine.js';
-import { planMemory, writeDescriptor } from './memory-plan.js';
+import { planMemory, planWidth, writeDescriptor } from './memory-plan.js';
 import {
   distFile,
   instantiate,
@@ -46,6 +46,7 @@ export interface WorkerInit {
 
 export async function createFastEngine(o: EngineOptions, threads: number): Promise<Engine> {
   const layout = paramLayout(o.sizes);
+  const tLayout = o.teacher && paramLayout(o.teacher.sizes);
   const module = kernelModule();
   const testCount = o.test?.count ?? 0;
   // A throwaway instance on a small private memory answers how much scratch a thread needs.
@@ -57,11 +58,14 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
     testCount,
     threads,
     smoothing: o.smoothing,
-    scratchBytes: probe.scratchBytes(o.maxBatch, Math.max(...o.sizes.slice(1))),
+    scratchBytes: probe.scratchBytes(o.maxBatch, planWidth(layout, tLayout)),
+    qat: o.qat,
+    teacher: tLayout && { layout: tLayout, temperature: o.teacher!.temperature, alpha: o.teacher!.alpha },
   });
   const memory = new WA.Memory({ initial: plan.pages, maximum: plan.pages, shared: true });
   const buf = memory.buffer as unknown as ArrayBuffer;
-  writeDescriptor(memory, plan, layout);
+  writeDescriptor(memory, plan, layout, o.qat, tLayout);
+  if (tLayout) new Float32Array(buf, plan.teacher, tLayout.count).set(o.teacher!.params.subarray(0, tLayout.count));
   new Uint8Array(buf, plan.trainImg, o.train.count * PIXELS).set(o.train.images.subarray(0, o.train.count * PIXELS));
   new Uint8Array(buf, plan.trainLbl, o.train.count).set(o.train.labels.subarray(0, o.train.count));
   if (o.test) {
@@ -83,6 +87,15 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
   const order = new Int32Array(buf, plan.order, o.train.count);
   const aug = new Float64Array(buf, plan.aug, o.maxBatch * AUG_STRIDE);
   const hasTest = Boolean(o.test);
+  const quantized = layout.layers.map((_, k) => (o.qat?.bits[k] ?? 0) > 0);
+  const qatScales = layout.layers.flatMap((l, k) =>
+    quantized[k] ? [new Float32Array(buf, plan.layers[k].scales, o.qat!.perChannel ? l.cols : 1)] : [],
+  );
+  const forwardWeights = layout.layers.map((l, k) =>
+    quantized[k]
+      ? new Float32Array(buf, plan.layers[k].wF, l.rows * l.cols)
+      : state.subarray(l.w, l.w + l.rows * l.cols),
+  );
 
   const workers: Worker[] = [];
   const exits: Promise<unknown>[] = []; // tracked from the start: a failed worker may exit at any time
@@ -127,6 +140,8 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
     params: state.subarray(0, P),
     order,
     aug,
+    qatScales,
+    forwardWeights: () => forwardWeights,
     paramsChanged: () => k.syncTransposed(),
     trainStep(from, n, lr, t) {
       const [c1, c2] = adamCorrections(t);
@@ -141,6 +156,9 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
         if (!barrier(ctl, threads)) throw new Error('a training worker failed');
         k.phaseB();
       });
+      // Quantization-aware training: the new weights' fake-quantized copies, on this thread alone (the
+      // workers wait for the next command; the pass is a small fraction of a step).
+      if (o.qat) k.syncTransposed();
       result.loss = 0;
       result.correct = 0;
       for (let r = 0; r < n; r++) {

@@ -2,9 +2,17 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from './commander.js';
-import { DigitkitError, ExitCode } from '../errors.js';
-import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL } from '../node/paths.js';
-import { DEFAULTS, FAST_EPOCHS, layerSizes, type TrainConfig } from '../train/config.js';
+import { DigitkitError, ExitCode, usageError } from '../errors.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODELS_DIR } from '../node/paths.js';
+import {
+  DEFAULTS,
+  DISTILL_DEFAULTS,
+  FAST_EPOCHS,
+  layerSizes,
+  QAT_DEFAULTS,
+  type QatScales,
+  type TrainConfig,
+} from '../train/config.js';
 import type { TrainEvent } from '../train/run.js';
 import type { StepInfo } from '../train/loop.js';
 import { handler, type CommandContext } from './context.js';
@@ -13,7 +21,7 @@ import { createBar, type Bar } from './progress.js';
 
 interface Flags {
   data: string;
-  out: string;
+  out?: string;
   epochs?: number;
   batch?: number;
   lr?: number;
@@ -32,6 +40,30 @@ interface Flags {
   resume?: string;
   fast?: boolean;
   json?: boolean;
+  teacher?: string;
+  temperature?: number;
+  alpha?: number;
+  qat?: number[] | number;
+  qatScales?: QatScales;
+  perChannel?: boolean;
+  init?: string;
+}
+
+/** --qat int4 | int8 | 4,8,8: one width for every layer (a single number) or one per layer (32: keep it float). */
+function qatOption(value: string): number[] | number {
+  const v = value.trim();
+  if (v === 'int4' || v === 'int8') return Number(v.slice(3));
+  const parts = v.split(',').map((s) => s.trim());
+  if (!parts.every((p) => p === '4' || p === '8' || p === '32'))
+    throw new InvalidArgumentError(`expected int4, int8, or one width per layer (4, 8 or 32), got "${value}"`);
+  return parts.map((p) => (p === '32' ? 0 : Number(p)));
+}
+
+/** Where a run writes when --out is not given: never over the float model for a QAT or distilled run. */
+function defaultOut(f: Flags): string {
+  if (f.qat) return `${DEFAULT_MODELS_DIR}/mnist-qat.json`;
+  if (f.teacher) return `${DEFAULT_MODELS_DIR}/mnist-student.json`;
+  return DEFAULT_FLOAT_MODEL;
 }
 
 function hiddenOption(value: string): number[] {
@@ -105,6 +137,15 @@ export function progressPrinter(ctx: CommandContext) {
         ctx.out(
           `training ${layerSizes(c).join('-')} on ${int(e.trainImages)} images (${int(e.valImages)} held out for validation): ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
         );
+        if (c.init) ctx.out(`starting from ${c.init.file} (sha256 ${c.init.sha256.slice(0, 12)}…)`);
+        if (c.teacher)
+          ctx.out(
+            `distilling from ${c.teacher.file} (${c.teacher.sizes.join('-')}): temperature ${c.teacher.temperature}, alpha ${c.teacher.alpha}`,
+          );
+        if (c.qat)
+          ctx.out(
+            `quantization-aware: ${c.qat.bits.map((b) => (b ? `int${b}` : 'float32')).join(', ')}; ${c.qat.perChannel ? 'per-channel' : 'per-layer'} scales, ${c.qat.scales === 'step' ? 'recomputed every step' : 'frozen from the starting weights'}`,
+          );
         if (e.resumed)
           ctx.out(`resumed at epoch ${e.resumed.epoch + 1}, step ${e.resumed.stepInEpoch}/${e.stepsPerEpoch}`);
         break;
@@ -146,7 +187,10 @@ export function register(program: Command): void {
       `Train the ${layerSizes(DEFAULTS).join('-')} MLP from scratch (reproducible: same seed, data and flags give the same bytes)`,
     )
     .option('--data <dir>', 'folder with the MNIST IDX files', DEFAULT_DATA_DIR)
-    .option('--out <file>', 'float32 model to write', DEFAULT_FLOAT_MODEL)
+    .option(
+      '--out <file>',
+      `model to write (default ${DEFAULT_FLOAT_MODEL}; ${DEFAULT_MODELS_DIR}/mnist-qat.json with --qat, mnist-student.json with --teacher)`,
+    )
     .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs}; ${FAST_EPOCHS} with --fast)`, intOption(1, 100_000))
     .option('--fast', `quick preset: ${FAST_EPOCHS} epochs (≥ 98.5% test accuracy)`)
     .option('--batch <n>', `mini-batch size, at most 8192 (default ${DEFAULTS.batch})`, intOption(1, 8192))
@@ -188,6 +232,35 @@ export function register(program: Command): void {
     .option('--val <k>', 'hold out the last k of them for validation (default 5000, or 1/12 of --limit)', intOption(0))
     .option('--checkpoint <file>', 'checkpoint written after every epoch (default: beside --out, .ckpt)')
     .option('--resume <file>', 'continue from a checkpoint (its settings apply; contradicting flags are an error)')
+    .option(
+      '--teacher <file>',
+      'distill from this model: its softened outputs on each augmented image, plus the labels',
+    )
+    .option(
+      '--temperature <t>',
+      `with --teacher: softmax temperature of both outputs (default ${DISTILL_DEFAULTS.temperature})`,
+      numberOption({ min: 0, exclusiveMin: true, max: 100 }),
+    )
+    .option(
+      '--alpha <a>',
+      `with --teacher: weight of the teacher's outputs, 1 - a of the labels (default ${DISTILL_DEFAULTS.alpha})`,
+      numberOption({ min: 0, max: 1 }),
+    )
+    .option(
+      '--qat <widths>',
+      'quantization-aware training: int4, int8, or one width per layer (4, 8, 32 = float), e.g. 4,8,8; writes the quantized model',
+      qatOption,
+    )
+    .option(
+      '--qat-scales <mode>',
+      `with --qat: scales recomputed every step, or frozen from the starting weights (default ${QAT_DEFAULTS.scales})`,
+      choiceOption(['step', 'frozen'] as const),
+    )
+    .option('--per-channel', 'with --qat: one scale per output column instead of one per layer')
+    .option(
+      '--init <file>',
+      'start from this model (e.g. the float model, for --qat fine-tuning); --hidden must match it',
+    )
     .option('--json', 'one JSON record per epoch on stdout, then a summary record')
     .action(
       handler<Flags>(async (f, ctx) => {
@@ -206,13 +279,20 @@ export function register(program: Command): void {
           limit: f.limit,
           val: f.val,
         };
+        if ((f.temperature !== undefined || f.alpha !== undefined) && !f.teacher)
+          throw usageError('--temperature and --alpha apply with --teacher');
+        if ((f.qatScales || f.perChannel) && !f.qat)
+          throw usageError('--qat-scales and --per-channel apply with --qat');
         const signal = ctx.handleInterrupt();
         const progress = progressPrinter(ctx);
         const { runTrain } = await import('../train/run.js');
         const r = await runTrain({
           data: f.data,
-          out: f.out,
+          out: f.out ?? defaultOut(f),
           checkpoint: f.checkpoint,
+          teacher: f.teacher ? { file: f.teacher, temperature: f.temperature, alpha: f.alpha } : undefined,
+          init: f.init,
+          qat: f.qat !== undefined ? { bits: f.qat, perChannel: f.perChannel, scales: f.qatScales } : undefined,
           resume: f.resume,
           threads: f.threads ?? defaultThreads(),
           config,

@@ -24,7 +24,46 @@ export interface TrainConfig {
   limit: number;
   /** ... of which the last `val` are held out for validation. */
   val: number;
+  /** Quantization-aware training (absent: a float model). */
+  qat?: QatConfig;
+  /** Distillation from a teacher model (absent: labels only). */
+  teacher?: TeacherConfig;
+  /** The model whose weights the run starts from instead of random ones (absent: He initialisation). */
+  init?: ModelRef;
 }
+
+/** A model file a run depends on, by name and content (the path itself is not a setting). */
+export interface ModelRef {
+  /** The file's base name, for people reading the meta. */
+  file: string;
+  sha256: string;
+}
+
+/** Quantization-aware training: the forward pass sees the weights as the exported integers will be. */
+export interface QatConfig {
+  /** Per layer: 4 (int4), 8 (int8), or 0 for a layer kept float32. */
+  bits: number[];
+  /** One scale per output column instead of one per layer. */
+  perChannel: boolean;
+  /** Scales recomputed from the weights every step, or fixed from the weights the run starts from. */
+  scales: QatScales;
+}
+export type QatScales = 'step' | 'frozen';
+
+export interface TeacherConfig extends ModelRef {
+  /** The teacher's layer sizes. */
+  sizes: number[];
+  temperature: number;
+  /** Weight of the teacher's softened outputs in the loss; 1 - alpha weighs the labels. */
+  alpha: number;
+}
+
+/**
+ * Distillation and QAT defaults, chosen by measurement on the validation split (see the README's
+ * compress section and `npm run bench -- compress`).
+ */
+export const DISTILL_DEFAULTS = { temperature: 2, alpha: 0.5 };
+export const QAT_DEFAULTS = { scales: 'frozen' as QatScales };
 
 /** MNIST's ten digits: the classes the trainer's output layer has. */
 export const CLASSES = 10;
@@ -113,4 +152,22 @@ export function validateConfig(c: TrainConfig, available: number): void {
   if (!Number.isInteger(c.val) || c.val < 0) fail(`--val must be an integer >= 0, got ${c.val}`);
   if (c.limit > available) fail(`--limit ${c.limit} is more than the ${available} training images available`);
   if (c.val >= c.limit) fail(`--val ${c.val} leaves no training images out of --limit ${c.limit}`);
+  const layers = c.hidden.length + 1;
+  if (c.qat) {
+    const b = c.qat.bits;
+    if (b.length !== layers)
+      fail(
+        `--qat lists ${b.length} width${b.length === 1 ? '' : 's'}, the network ${layerSizes(c).join('-')} has ${layers} layers`,
+      );
+    if (b.some((x) => x !== 0 && x !== 4 && x !== 8))
+      fail(`--qat widths must be 4, 8 or 32 (float) per layer, got "${b.map((x) => x || 32).join(',')}"`);
+    if (b.every((x) => x === 0)) fail('--qat keeps every layer float32: nothing to quantize');
+    if (c.qat.scales !== 'step' && c.qat.scales !== 'frozen')
+      fail(`--qat-scales must be step or frozen, got ${String(c.qat.scales)}`);
+  }
+  if (c.teacher) {
+    const { temperature: t, alpha: a } = c.teacher;
+    if (!(t > 0 && t <= 100)) fail(`--temperature must be in (0, 100], got ${t}`);
+    if (!(a >= 0 && a <= 1)) fail(`--alpha must be in [0, 1], got ${a}`);
+  }
 }

@@ -59,3 +59,43 @@ export function fakeQuantize(
   const per = scales.length > 1;
   for (let p = 0; p < q.length; p++) out[p] = f(q[p] * scales[per ? p % cols : 0]);
 }
+
+/** A trained layer as the model file stores it under QAT: integers and scales, or float32 (bits 0). */
+export interface QatLayer {
+  rows: number;
+  cols: number;
+  dtype: 'int4' | 'int8' | 'float32';
+  w: Int8Array | Float32Array;
+  /** Each scale's shortest decimal that reads back to the float32 scale (the file stays small). */
+  scale?: number | number[];
+  b: Float32Array;
+}
+
+/**
+ * The exported layers of a QAT run: each quantized layer's integers under the scales the forward pass
+ * used last (`scales`, one entry per quantized layer), the others float32. Scales are written as their
+ * shortest float32 decimals: the core's float64 q * scale then differs from training's float32 by
+ * under 1e-7 relative, far inside what verify allows between the file and its fixtures (none: both
+ * come from the file).
+ */
+export function exportQuantized(
+  views: readonly { rows: number; cols: number; w: Float32Array; b: Float32Array }[],
+  bits: readonly number[],
+  scales: readonly Float32Array[],
+  shortest: (x: number) => number,
+): QatLayer[] {
+  let s = 0;
+  return views.map((l, k) => {
+    const b = Float32Array.from(l.b);
+    if (!bits[k]) return { rows: l.rows, cols: l.cols, dtype: 'float32', w: Float32Array.from(l.w), b };
+    const sc = scales[s++];
+    return {
+      rows: l.rows,
+      cols: l.cols,
+      dtype: bits[k] === 4 ? 'int4' : 'int8',
+      w: quantizeInts(l.w, l.rows, l.cols, bits[k], sc),
+      scale: sc.length > 1 ? Array.from(sc, shortest) : shortest(sc[0]),
+      b,
+    };
+  });
+}

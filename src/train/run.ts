@@ -9,22 +9,30 @@ import { loadMnist } from '../data/load.js';
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
-import { formatModel } from '../node/model-file.js';
+import { formatModel, shortestFloat32 } from '../node/model-file.js';
 import {
   DEFAULTS,
   defaultSchedule,
   defaultVal,
   defaultWarmup,
+  DISTILL_DEFAULTS,
   layerSizes,
+  QAT_DEFAULTS,
   stepsPerEpoch,
   trainCount,
   validateConfig,
+  type QatConfig,
+  type QatScales,
   type TrainConfig,
 } from './config.js';
 import { PIXELS } from './augment.js';
 import type { Engine, EngineOptions } from './engine.js';
 import { createFastEngine } from './fast-engine.js';
 import { createReferenceEngine } from './reference-engine.js';
+import { readInit, readTeacher } from './model-inputs.js';
+import { computeScales, exportQuantized } from './qat.js';
+import { loadModel } from '../core/index.js';
+import { accuracyOf, classifyBatch } from '../infer/batch.js';
 import {
   initialProgress,
   round6,
@@ -51,6 +59,12 @@ export interface TrainOptions {
   onStep?(s: StepInfo): void;
   /** Which kernels run the maths (tests compare them); default 'fast'. */
   engine?: 'fast' | 'reference';
+  /** Distill from this model (its softened outputs at `temperature`, weighted by `alpha`, plus the labels). */
+  teacher?: { file: string; temperature?: number; alpha?: number };
+  /** Start from this model's weights instead of random ones (its shape must match `config.hidden`). */
+  init?: string;
+  /** Quantization-aware training: one width for every layer, or one per layer (0: float). */
+  qat?: { bits: number | number[]; perChannel?: boolean; scales?: QatScales };
 }
 
 export type TrainEvent =
@@ -74,6 +88,7 @@ export type TrainResult =
       sha256: string;
       checkpoint: string;
       config: TrainConfig;
+      /** Of the written model (for a QAT run: the quantized file, through the inference core). */
       valAccuracy: number | null;
       testAccuracy: number;
       seconds: number;
@@ -115,6 +130,9 @@ const FLAG: Record<keyof TrainConfig, string> = {
   seed: '--seed',
   limit: '--limit',
   val: '--val',
+  qat: '--qat',
+  teacher: '--teacher',
+  init: '--init',
 };
 const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
@@ -130,6 +148,10 @@ function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string)
       );
     }
   }
+  if (given.qat && JSON.stringify(given.qat) !== JSON.stringify(c.qat))
+    throw usageError(
+      `--qat does not match the ${c.qat ? `${c.qat.bits.map((b) => b || 32).join(',')} ${c.qat.scales}` : 'float training'} that ${file} was trained with (drop the flag to resume, or start a new run)`,
+    );
   return { ...c, hidden: [...c.hidden] };
 }
 
@@ -151,8 +173,21 @@ function freshConfig(g: Partial<TrainConfig>, available: number): TrainConfig {
     seed: g.seed ?? DEFAULTS.seed,
     limit,
     val: g.val ?? defaultVal(limit),
+    qat: g.qat,
+    teacher: g.teacher,
+    init: g.init,
   };
 }
+
+/** Frozen QAT scales from the weights the run starts from. */
+function freezeScales(engine: Engine, qat: QatConfig): void {
+  let s = 0;
+  trainedLayers(engine).forEach((l, k) => {
+    if (qat.bits[k]) computeScales(l.w, l.rows, l.cols, qat.bits[k], qat.perChannel, engine.qatScales[s++]);
+  });
+}
+
+type QatViews = Parameters<typeof exportQuantized>[0];
 
 function createEngine(kind: 'fast' | 'reference', o: EngineOptions, threads: number): Promise<Engine> {
   return kind === 'reference' ? Promise.resolve(createReferenceEngine(o)) : createFastEngine(o, threads);
@@ -166,7 +201,48 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
   const mnist = await loadMnist(o.data);
   const train = mnist.train!;
   const test = mnist.test!;
-  const config = ck ? resumeConfig(o.config, ck, o.resume!) : freshConfig(o.config, train.count);
+  // The initial weights (a fresh run only: a resumed one has its own) set the shape when --hidden does not.
+  const init =
+    o.init && !ck ? await readInit(o.init, o.config.hidden && layerSizes({ hidden: o.config.hidden })) : undefined;
+  const given: Partial<TrainConfig> = init
+    ? { ...o.config, hidden: init.sizes.slice(1, -1), init: init.ref }
+    : { ...o.config };
+  if (o.qat) {
+    const layers = (given.hidden ?? (ck ? ck.config.hidden : DEFAULTS.hidden)).length + 1;
+    given.qat = {
+      bits: typeof o.qat.bits === 'number' ? Array(layers).fill(o.qat.bits) : o.qat.bits,
+      perChannel: Boolean(o.qat.perChannel),
+      scales: o.qat.scales ?? (ck?.config.qat?.scales || QAT_DEFAULTS.scales),
+    };
+  }
+  const config = ck ? resumeConfig(given, ck, o.resume!) : freshConfig(given, train.count);
+  // The teacher: read again when resuming (from the checkpoint's record of where it was), and checked.
+  let teacher: Awaited<ReturnType<typeof readTeacher>> | undefined;
+  const teacherFile = o.teacher?.file ?? (ck?.config.teacher && ck.files?.teacher);
+  if (ck && o.teacher && !ck.config.teacher)
+    throw usageError(`--teacher: ${o.resume} was trained without one (drop the flag to resume, or start a new run)`);
+  if (ck?.config.teacher && !teacherFile)
+    throw invalidInput(`${o.resume}: was distilled from a teacher but does not say where it is; pass --teacher FILE`);
+  if (teacherFile) {
+    const was = ck?.config.teacher;
+    const t: { temperature?: number; alpha?: number } = o.teacher ?? {};
+    teacher = await readTeacher(
+      teacherFile,
+      t.temperature ?? was?.temperature ?? DISTILL_DEFAULTS.temperature,
+      t.alpha ?? was?.alpha ?? DISTILL_DEFAULTS.alpha,
+    );
+    if (was) {
+      if (teacher.config.sha256 !== was.sha256)
+        throw invalidInput(
+          `${teacherFile} differs from the teacher ${o.resume} was distilled from (sha256 ${teacher.config.sha256.slice(0, 12)}…, expected ${was.sha256.slice(0, 12)}…)`,
+        );
+      if (teacher.config.temperature !== was.temperature || teacher.config.alpha !== was.alpha)
+        throw usageError(
+          `--temperature/--alpha do not match the ${was.temperature}/${was.alpha} that ${o.resume} was trained with (drop the flags to resume)`,
+        );
+    }
+    config.teacher = teacher.config;
+  }
   validateConfig(config, train.count);
   if (ck) {
     for (const [name, sha] of Object.entries(ck.dataset)) {
@@ -189,17 +265,44 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
         count: config.limit,
       },
       test: { images: test.images, labels: test.labels, count: test.count },
+      qat: config.qat && {
+        bits: config.qat.bits,
+        perChannel: config.qat.perChannel,
+        frozen: config.qat.scales === 'frozen',
+      },
+      teacher: teacher && {
+        sizes: teacher.config.sizes,
+        params: teacher.params,
+        temperature: teacher.config.temperature,
+        alpha: teacher.config.alpha,
+      },
     },
     threads,
   );
-  return { config, dataset: mnist.sha256, testCount: test.count, engine, threads };
+  return {
+    config,
+    dataset: mnist.sha256,
+    engine,
+    threads,
+    init,
+    teacherFile,
+    /** The held-out images and the test set, for measuring a quantized model through the core. */
+    held: { val: sliceImages(train.images, train.labels, config.limit - config.val, config.val), test },
+  };
 }
+
+const sliceImages = (images: Uint8Array, labels: Uint8Array, from: number, count: number) => ({
+  images: images.slice(from * PIXELS, (from + count) * PIXELS),
+  labels: labels.slice(from, from + count),
+});
 
 export async function runTrain(o: TrainOptions): Promise<TrainResult> {
   const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
   const ck = o.resume ? await readCheckpoint(o.resume) : null;
-  const { config, dataset, testCount, engine, threads } = await prepare(o, ck);
+  const { config, dataset, engine, threads, init, teacherFile, held } = await prepare(o, ck);
+  const testCount = held.test.count;
   const sizes = layerSizes(config);
+  const frozen = config.qat?.scales === 'frozen';
   try {
     let progress: TrainProgress;
     if (ck) {
@@ -209,11 +312,23 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         );
       }
       engine.state.set(ck.state);
+      if (frozen) {
+        if (
+          ck.qatScales?.length !== engine.qatScales.length ||
+          ck.qatScales.some((s, i) => s.length !== engine.qatScales[i].length)
+        )
+          throw invalidInput(`${o.resume}: lacks the frozen QAT scales of its layers; not a usable checkpoint`);
+        ck.qatScales.forEach((s, i) => engine.qatScales[i].set(s));
+      }
       engine.paramsChanged();
       if (ck.order) engine.order.set(ck.order);
       progress = ck.progress;
     } else {
       progress = initialProgress(config, engine);
+      if (init) engine.params.set(init.params);
+      // Frozen QAT scales come from the weights the run starts from.
+      if (frozen) freezeScales(engine, config.qat!);
+      if (init || frozen) engine.paramsChanged();
     }
     const save = () =>
       writeCheckpoint(ckptPath, {
@@ -223,6 +338,8 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         progress,
         state: engine.state,
         order: progress.orderDrawn ? engine.order.subarray(0, trainCount(config)) : undefined,
+        ...(teacherFile && { files: { teacher: path.resolve(teacherFile) } }),
+        ...(frozen && { qatScales: engine.qatScales.map((s) => Array.from(s)) }),
       });
     o.onEvent?.({
       type: 'start',
@@ -256,23 +373,57 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         stepsPerEpoch: stepsPerEpoch(config),
       };
     }
-    const testAccuracy = engine.evaluate('test', 0, testCount) / testCount;
     const hist = progress.history;
-    const valAccuracy = hist.valAccuracy.length ? hist.valAccuracy[hist.valAccuracy.length - 1] : null;
+    let valAccuracy = hist.valAccuracy.length ? hist.valAccuracy[hist.valAccuracy.length - 1] : null;
+    let testAccuracy: number;
     const { seed, ...rest } = config;
-    const text = formatModel({
-      dtype: 'float32',
-      layers: trainedLayers(engine).map((l) => ({ rows: l.rows, cols: l.cols, w: l.w, b: l.b })),
-      meta: {
-        trainer: 'digitkit train',
-        config: rest,
-        seed,
-        dataset: { sha256: dataset },
-        history: config.val > 0 ? hist : { loss: hist.loss, trainAccuracy: hist.trainAccuracy, lr: hist.lr },
-        valAccuracy,
-        testAccuracy: round6(testAccuracy),
-      },
+    const meta = (accuracies: Record<string, unknown>) => ({
+      trainer: 'digitkit train',
+      config: rest,
+      seed,
+      dataset: { sha256: dataset },
+      history: config.val > 0 ? hist : { loss: hist.loss, trainAccuracy: hist.trainAccuracy, lr: hist.lr },
+      ...accuracies,
     });
+    let text: string;
+    if (config.qat) {
+      // The quantized model as the file stores it, measured through the inference core (what ships).
+      const scales = frozen
+        ? engine.qatScales
+        : trainedLayers(engine).flatMap((l, k) =>
+            config.qat!.bits[k]
+              ? [computeScales(l.w, l.rows, l.cols, config.qat!.bits[k], config.qat!.perChannel)]
+              : [],
+          );
+      const layers = exportQuantized(trainedLayers(engine) as QatViews, config.qat.bits, scales, shortestFloat32);
+      const model = loadModel(formatModel({ layers }), o.out);
+      const acc = (s: { images: Uint8Array; labels: Uint8Array }) =>
+        accuracyOf(classifyBatch(model, s.images), s.labels);
+      valAccuracy = config.val > 0 ? round6(acc(held.val)) : null;
+      testAccuracy = acc(held.test);
+      text = formatModel({
+        layers,
+        meta: {
+          ...meta({ valAccuracy, testAccuracy: round6(testAccuracy) }),
+          quantization: {
+            scheme:
+              'quantization-aware training: scale = float32(max|w|/Q) per layer or per column (written as its shortest decimal), q = clamp(round(w/scale), -Q, Q), Q = 127 (int8) or 7 (int4)',
+            layers: config.qat.bits.map((b) =>
+              b ? `int${b}${config.qat!.perChannel ? ' per-channel' : ''}` : 'float32',
+            ),
+            rounding: 'half away from zero',
+            scales: config.qat.scales,
+          },
+        },
+      });
+    } else {
+      testAccuracy = engine.evaluate('test', 0, testCount) / testCount;
+      text = formatModel({
+        dtype: 'float32',
+        layers: trainedLayers(engine).map((l) => ({ rows: l.rows, cols: l.cols, w: l.w, b: l.b })),
+        meta: meta({ valAccuracy, testAccuracy: round6(testAccuracy) }),
+      });
+    }
     await writeFileAtomic(o.out, text);
     return {
       status: 'done',

@@ -104,7 +104,7 @@ describe('train --qat: quantization-aware training', () => {
     // Scales are short decimals (a float32 each), not 17-digit doubles.
     for (const s of m.raw.layers[0].scale as number[]) expect(String(s).length).toBeLessThanOrEqual(12);
     const meta = m.raw.meta as Record<string, any>;
-    expect(meta.config.qat).toEqual({ bits: [4, 8, 0], perChannel: true, scales: 'frozen' });
+    expect(meta.config.qat).toEqual({ bits: [4, 8, 0], perChannel: [true, true, true], scales: 'frozen' });
     expect(meta.config.init.file).toBe('student.json');
     expect(meta.config.hidden).toEqual([32, 16]);
     expect(meta.quantization.layers).toEqual(['int4 per-channel', 'int8 per-channel', 'float32']);

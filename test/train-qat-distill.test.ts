@@ -205,7 +205,7 @@ describe('QAT and distillation: the fast engine against the reference engine', (
       let s = 0;
       layerViews(a.params, a.layout).forEach((l, i) => {
         if (!frozen.bits[i]) return;
-        const sc = computeScales(l.w, l.rows, l.cols, frozen.bits[i], frozen.perChannel);
+        const sc = computeScales(l.w, l.rows, l.cols, frozen.bits[i], frozen.perChannel[i]);
         a.qatScales[s].set(sc);
         b.qatScales[s++].set(sc);
       });
@@ -226,8 +226,14 @@ describe('QAT and distillation: the fast engine against the reference engine', (
   }
 
   const QATS: [string, QatSpec][] = [
-    ['int4 everywhere, per-layer scales recomputed every step', { bits: [4, 4, 4], perChannel: false, frozen: false }],
-    ['int4 + int8 + float, per-channel, frozen scales', { bits: [4, 8, 0], perChannel: true, frozen: true }],
+    [
+      'int4 everywhere, per-layer scales recomputed every step',
+      { bits: [4, 4, 4], perChannel: [false, false, false], frozen: false },
+    ],
+    [
+      'int4 + int8 + float, per-channel, frozen scales',
+      { bits: [4, 8, 0], perChannel: [true, false, false], frozen: true },
+    ],
   ];
   it.each(QATS)('QAT %s: same fake-quantized weights, loss and accuracy; close after 5 steps', async (_, qat) => {
     const [ref, fast] = await engines([784, 24, 12, 10], 32, 2, { qat });
@@ -293,7 +299,7 @@ describe('QAT and distillation: the fast engine against the reference engine', (
 
   it('QAT with a teacher gives the same bits with 1, 2 or 3 threads', async () => {
     const teacher = { sizes: teacherSizes, params: teacherParams, temperature: 2, alpha: 0.5 };
-    const qat: QatSpec = { bits: [4, 8, 8], perChannel: true, frozen: false };
+    const qat: QatSpec = { bits: [4, 8, 8], perChannel: [true, true, false], frozen: false };
     const states: Float32Array[] = [];
     for (const threads of [1, 2, 3]) {
       const [ref, fast] = await engines([784, 40, 24, 10], 50, threads, { qat, teacher });

@@ -144,7 +144,7 @@ export function progressPrinter(ctx: CommandContext) {
           );
         if (c.qat)
           ctx.out(
-            `quantization-aware: ${c.qat.bits.map((b) => (b ? `int${b}` : 'float32')).join(', ')}; ${c.qat.perChannel ? 'per-channel' : 'per-layer'} scales, ${c.qat.scales === 'step' ? 'recomputed every step' : 'frozen from the starting weights'}`,
+            `quantization-aware: ${c.qat.bits.map((b) => (b ? `int${b}` : 'float32')).join(', ')}; ${c.qat.perChannel.every(Boolean) ? 'per-channel' : c.qat.perChannel.some(Boolean) ? 'per-channel/per-layer' : 'per-layer'} scales, ${c.qat.scales === 'step' ? 'recomputed every step' : 'frozen from the starting weights'}`,
           );
         if (e.resumed)
           ctx.out(`resumed at epoch ${e.resumed.epoch + 1}, step ${e.resumed.stepInEpoch}/${e.stepsPerEpoch}`);

@@ -43,8 +43,8 @@ export interface ModelRef {
 export interface QatConfig {
   /** Per layer: 4 (int4), 8 (int8), or 0 for a layer kept float32. */
   bits: number[];
-  /** One scale per output column instead of one per layer. */
-  perChannel: boolean;
+  /** Per layer: one scale per output column instead of one for the layer. */
+  perChannel: boolean[];
   /** Scales recomputed from the weights every step, or fixed from the weights the run starts from. */
   scales: QatScales;
 }
@@ -162,6 +162,8 @@ export function validateConfig(c: TrainConfig, available: number): void {
     if (b.some((x) => x !== 0 && x !== 4 && x !== 8))
       fail(`--qat widths must be 4, 8 or 32 (float) per layer, got "${b.map((x) => x || 32).join(',')}"`);
     if (b.every((x) => x === 0)) fail('--qat keeps every layer float32: nothing to quantize');
+    if (c.qat.perChannel.length !== layers)
+      fail(`--qat: per-channel flags for ${c.qat.perChannel.length} layers, the network has ${layers}`);
     if (c.qat.scales !== 'step' && c.qat.scales !== 'frozen')
       fail(`--qat-scales must be step or frozen, got ${String(c.qat.scales)}`);
   }

@@ -36,8 +36,8 @@ export interface EngineOptions {
 export interface QatSpec {
   /** Per layer: 4 or 8 (int4, int8), or 0 for a layer kept float. */
   bits: readonly number[];
-  /** One scale per output column instead of one per layer. */
-  perChannel: boolean;
+  /** Per layer: one scale per output column instead of one for the layer. */
+  perChannel: readonly boolean[];
   /** Scales fixed (as set in `qatScales` before paramsChanged) instead of recomputed from the weights every step. */
   frozen: boolean;
 }

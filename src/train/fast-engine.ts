@@ -89,7 +89,7 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
   const hasTest = Boolean(o.test);
   const quantized = layout.layers.map((_, k) => (o.qat?.bits[k] ?? 0) > 0);
   const qatScales = layout.layers.flatMap((l, k) =>
-    quantized[k] ? [new Float32Array(buf, plan.layers[k].scales, o.qat!.perChannel ? l.cols : 1)] : [],
+    quantized[k] ? [new Float32Array(buf, plan.layers[k].scales, o.qat!.perChannel[k] ? l.cols : 1)] : [],
   );
   const forwardWeights = layout.layers.map((l, k) =>
     quantized[k]

@@ -201,7 +201,7 @@ export function writeDescriptor(
     row[ABI.L_WF] = bits ? plan.layers[k].wF : plan.state + 4 * l.w;
     row[ABI.L_BITS] = bits;
     row[ABI.L_SCALES] = plan.layers[k].scales;
-    row[ABI.L_PER_CHANNEL] = bits && qat!.perChannel ? 1 : 0;
+    row[ABI.L_PER_CHANNEL] = bits && qat!.perChannel[k] ? 1 : 0;
   });
   if (teacher) {
     const tt = new Int32Array(memory.buffer, plan.teacherTable, teacher.layers.length * LAYER_SLOTS);

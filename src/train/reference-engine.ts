@@ -31,7 +31,7 @@ export function createReferenceEngine(o: EngineOptions): Engine {
   const quantized = layout.layers.map((_, k) => (qat?.bits[k] ?? 0) > 0);
   const fwdFlat = qat ? new Float32Array(P) : params;
   const fv = qat ? layerViews(fwdFlat, layout) : pv;
-  const qatScales = pv.flatMap((l, k) => (quantized[k] ? [new Float32Array(qat!.perChannel ? l.cols : 1)] : []));
+  const qatScales = pv.flatMap((l, k) => (quantized[k] ? [new Float32Array(qat!.perChannel[k] ? l.cols : 1)] : []));
   const requantize = () => {
     if (!qat) return;
     fwdFlat.set(params);
@@ -39,7 +39,7 @@ export function createReferenceEngine(o: EngineOptions): Engine {
     pv.forEach((l, k) => {
       if (!quantized[k]) return;
       const scales = qatScales[s++];
-      if (!qat.frozen) computeScales(l.w, l.rows, l.cols, qat.bits[k], qat.perChannel, scales);
+      if (!qat.frozen) computeScales(l.w, l.rows, l.cols, qat.bits[k], qat.perChannel[k], scales);
       fakeQuantize(fv[k].w as Float32Array, l.w, l.rows, l.cols, qat.bits[k], scales);
     });
   };

@@ -64,7 +64,7 @@ export interface TrainOptions {
   /** Start from this model's weights instead of random ones (its shape must match `config.hidden`). */
   init?: string;
   /** Quantization-aware training: one width for every layer, or one per layer (0: float). */
-  qat?: { bits: number | number[]; perChannel?: boolean; scales?: QatScales };
+  qat?: { bits: number | number[]; perChannel?: boolean | boolean[]; scales?: QatScales };
 }
 
 export type TrainEvent =
@@ -183,7 +183,7 @@ function freshConfig(g: Partial<TrainConfig>, available: number): TrainConfig {
 function freezeScales(engine: Engine, qat: QatConfig): void {
   let s = 0;
   trainedLayers(engine).forEach((l, k) => {
-    if (qat.bits[k]) computeScales(l.w, l.rows, l.cols, qat.bits[k], qat.perChannel, engine.qatScales[s++]);
+    if (qat.bits[k]) computeScales(l.w, l.rows, l.cols, qat.bits[k], qat.perChannel[k], engine.qatScales[s++]);
   });
 }
 
@@ -211,7 +211,7 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
     const layers = (given.hidden ?? (ck ? ck.config.hidden : DEFAULTS.hidden)).length + 1;
     given.qat = {
       bits: typeof o.qat.bits === 'number' ? Array(layers).fill(o.qat.bits) : o.qat.bits,
-      perChannel: Boolean(o.qat.perChannel),
+      perChannel: Array.isArray(o.qat.perChannel) ? o.qat.perChannel : Array(layers).fill(Boolean(o.qat.perChannel)),
       scales: o.qat.scales ?? (ck?.config.qat?.scales || QAT_DEFAULTS.scales),
     };
   }
@@ -392,7 +392,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         ? engine.qatScales
         : trainedLayers(engine).flatMap((l, k) =>
             config.qat!.bits[k]
-              ? [computeScales(l.w, l.rows, l.cols, config.qat!.bits[k], config.qat!.perChannel)]
+              ? [computeScales(l.w, l.rows, l.cols, config.qat!.bits[k], config.qat!.perChannel[k])]
               : [],
           );
       const layers = exportQuantized(trainedLayers(engine) as QatViews, config.qat.bits, scales, shortestFloat32);
@@ -408,8 +408,8 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
           quantization: {
             scheme:
               'quantization-aware training: scale = float32(max|w|/Q) per layer or per column (written as its shortest decimal), q = clamp(round(w/scale), -Q, Q), Q = 127 (int8) or 7 (int4)',
-            layers: config.qat.bits.map((b) =>
-              b ? `int${b}${config.qat!.perChannel ? ' per-channel' : ''}` : 'float32',
+            layers: config.qat.bits.map((b, k) =>
+              b ? `int${b}${config.qat!.perChannel[k] ? ' per-channel' : ''}` : 'float32',
             ),
             rounding: 'half away from zero',
             scales: config.qat.scales,

@@ -13,6 +13,7 @@ export const COMMANDS: ReadonlyArray<CommandEntry> = [
   { name: 'download', load: () => import('./download.js') },
   { name: 'train', load: () => import('./train.js') },
   { name: 'quantize', load: () => import('./quantize.js') },
+  { name: 'compress', load: () => import('./compress.js') },
   { name: 'fixtures', load: () => import('./fixtures.js') },
   { name: 'verify', load: () => import('./verify.js') },
   { name: 'predict', load: () => import('./predict.js') },

@@ -18,8 +18,8 @@ export interface FrontierChart {
   budget: number;
   /** Candidates at their validation accuracy. */
   candidates: ChartPoint[];
-  /** The chosen model at its validation and test accuracy. */
-  chosen: ChartPoint & { testAccuracy: number };
+  /** The chosen model at its validation and test accuracy, and how its layers are stored. */
+  chosen: ChartPoint & { testAccuracy: number; layers: string[] };
   /** The float model the candidates come from, at its validation accuracy. */
   teacher?: ChartPoint;
 }
@@ -114,6 +114,7 @@ export function frontierSvg(c: FrontierChart): string {
   ly += 18;
   for (const s of [
     c.chosen.label,
+    ...c.chosen.layers.map((l, k) => `  layer ${k}: ${l}`),
     `${c.chosen.bytes.toLocaleString('en-US')} bytes`,
     `validation ${(c.chosen.accuracy * 100).toFixed(2)}%`,
     `test ${(c.chosen.testAccuracy * 100).toFixed(2)}%`,

@@ -347,7 +347,12 @@ export async function runCompress(o: CompressOptions, hooks: CompressHooks = {})
   };
 
   for (const c of plans) {
-    const dir = path.join(work, `${c.id}-${key({ c: c.id, epochs, qatEpochs, recipe: RECIPE })}`);
+    // A student's float stage depends on its distillation only; a quantized stage also on its assignment
+    // and fine-tuning (so other budgets and QAT settings reuse the float students).
+    const distill = { temperature: RECIPE.temperature, alpha: RECIPE.alpha };
+    const dir = path.join(work, `${c.id}-${key(c.kind === 'student' ? { c: c.id, epochs, distill } : { c: c.id })}`);
+    const qatKey = (label: string) =>
+      sha256(JSON.stringify({ label, qatEpochs, lr: RECIPE.qatLr, scales: RECIPE.qatScales, distill })).slice(0, 10);
     if (c.kind === 'ptq' || c.kind === 'qat') {
       let best;
       try {
@@ -360,7 +365,10 @@ export async function runCompress(o: CompressOptions, hooks: CompressHooks = {})
         throw err;
       }
       stage(c.id, c.label, 'assign', false, best.label);
-      const file = path.join(dir, `${c.kind}-${sha256(best.label).slice(0, 8)}.json`);
+      const file = path.join(
+        dir,
+        `${c.kind}-${c.kind === 'ptq' ? sha256(best.label).slice(0, 10) : qatKey(best.label)}.json`,
+      );
       if (c.kind === 'ptq') {
         if (!exists(file)) {
           fs.mkdirSync(dir, { recursive: true });
@@ -397,7 +405,7 @@ export async function runCompress(o: CompressOptions, hooks: CompressHooks = {})
       throw err;
     }
     stage(c.id, c.label, 'assign', false, best.label);
-    const qatFile = path.join(dir, `qat-${sha256(best.label).slice(0, 8)}.json`);
+    const qatFile = path.join(dir, `qat-${qatKey(best.label)}.json`);
     const qcached = await trained(qatFile, `fine-tuning ${c.label} quantization-aware`, {
       config: { ...trainConfig, epochs: qatEpochs, lr: RECIPE.qatLr },
       init: floatFile,

@@ -7,6 +7,7 @@
  */
 import { formatModel, type LayerToWrite } from '../node/model-file.js';
 import type { LayerPrecision } from '../quant/quantize.js';
+import { DISTILL_DEFAULTS, QAT_DEFAULTS } from '../train/config.js';
 
 /**
  * The training recipe of a candidate, chosen by measurement on the validation split (README,
@@ -18,9 +19,9 @@ export const RECIPE = {
   studentEpochs: 150,
   qatEpochs: 15,
   qatLr: 0.0005,
-  temperature: 1,
-  alpha: 0.5,
-  qatScales: 'frozen' as const,
+  temperature: DISTILL_DEFAULTS.temperature,
+  alpha: DISTILL_DEFAULTS.alpha,
+  qatScales: QAT_DEFAULTS.scales,
 };
 
 /** Bytes kept for a compressed model's meta (the facts that always go in; more is added while it fits). */

@@ -62,7 +62,7 @@ export interface TeacherConfig extends ModelRef {
  * Distillation and QAT defaults, chosen by measurement on the validation split (see the README's
  * compress section and `npm run bench -- compress`).
  */
-export const DISTILL_DEFAULTS = { temperature: 2, alpha: 0.5 };
+export const DISTILL_DEFAULTS = { temperature: 1, alpha: 0.5 };
 export const QAT_DEFAULTS = { scales: 'frozen' as QatScales };
 
 /** MNIST's ten digits: the classes the trainer's output layer has. */

@@ -13,6 +13,7 @@ import { FAST_EPOCHS } from '../train/config.js';
 import type { PipelineReport } from '../pipeline.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption } from './options.js';
+import { InvalidArgumentError } from './commander.js';
 import { defaultThreads, progressPrinter, resumeCommand } from './train.js';
 
 interface Flags {
@@ -27,7 +28,16 @@ interface Flags {
   perChannel?: boolean;
   count?: number;
   resume?: string;
+  compress?: number[];
   json?: boolean;
+}
+
+/** "64000,40000,20000": byte budgets. */
+function budgetList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  if (!parts.every((p) => /^\d+$/.test(p) && Number(p) > 0))
+    throw new InvalidArgumentError(`expected comma-separated byte budgets, got "${value}"`);
+  return parts.map(Number);
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -60,6 +70,12 @@ function summary(ctx: CommandContext, r: PipelineReport): void {
       `max |Δp| ${r.verify.max ? sci(r.verify.max.diff) : '-'}, ${r.verify.correct}/${r.verify.cases} correct, ${r.verify.ok ? color.green('PARITY OK') : color.red('PARITY FAILED')}`,
     ],
   ];
+  for (const c of r.compress ?? [])
+    rows.push([
+      'compress',
+      c === r.compress![0] ? r.seconds.compress : 0,
+      `${int(c.budget)} B: ${c.chosen.label} (${c.chosen.precision.join(', ')}), test ${pct(c.chosen.testAccuracy)} → ${c.out.path} (${int(c.out.bytes)} bytes), ${c.verify.ok ? color.green('PARITY OK') : color.red('PARITY FAILED')}`,
+    ]);
   ctx.out('');
   ctx.out('stage      seconds  result');
   for (const [name, s, text] of rows) ctx.out(`${name.padEnd(9)} ${s.toFixed(1).padStart(8)}  ${text}`);
@@ -87,6 +103,11 @@ export function register(program: Command): void {
     .option('--per-channel', 'quantize with one scale per output column')
     .option('--count <n>', 'fixture cases (default 100)', intOption(10, 10_000))
     .option('--resume <checkpoint>', 'continue an interrupted pipeline from its training checkpoint')
+    .option(
+      '--compress <budgets>',
+      'then compress the float model into each byte budget (e.g. 64000,40000,20000: models/mnist-64k.json ...)',
+      budgetList,
+    )
     .option('--json', "print one JSON document with every stage's report")
     .action(
       handler<Flags>(async (f, ctx) => {
@@ -106,6 +127,7 @@ export function register(program: Command): void {
               perChannel: f.perChannel,
               count: f.count,
               resume: f.resume,
+              compress: f.compress,
               signal,
             },
             {
@@ -114,10 +136,24 @@ export function register(program: Command): void {
               // Under --json the single document at the end is the output; no per-epoch records.
               onTrainEvent: ctx.json ? undefined : train.event,
               onTrainStep: ctx.json ? undefined : train.step,
+              onCompressEvent: (e) => {
+                if (e.type === 'candidate')
+                  ctx.out(
+                    `   ${e.result.label}: ${int(e.result.bytes)} bytes, validation ${pct(e.result.valAccuracy)}`,
+                  );
+              },
             },
           );
         } catch (err) {
           const { PipelineInterrupted } = await import('../pipeline.js');
+          const { CompressInterrupted } = await import('../compress/compress.js');
+          if (err instanceof CompressInterrupted) {
+            const cmd = ['digitkit', ...process.argv.slice(process.argv.indexOf('pipeline'))].join(' ');
+            throw new DigitkitError(
+              ExitCode.interrupted,
+              `${err.message}; the float model is written: continue with ${cmd} (it trains the same float model again and reuses what compress kept)`,
+            );
+          }
           if (err instanceof PipelineInterrupted) {
             const cmd = resumeCommand(process.argv, err.result.checkpoint, 'pipeline');
             throw new DigitkitError(ExitCode.interrupted, `${err.message}; continue with: ${cmd}`, {

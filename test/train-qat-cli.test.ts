@@ -139,26 +139,21 @@ describe('train --qat: quantization-aware training', () => {
   });
 
   it('an interrupted QAT run with a teacher resumes to the same bytes (frozen scales and the teacher come back)', async () => {
-    const whole = await runTrain({
+    const run = {
       data: DATA,
-      out: out('whole.json'),
       threads: 2,
       config: { epochs: 2, limit: 6000 },
       init: out('student.json'),
       teacher: { file: TEACHER },
       qat: { bits: [4, 4, 8] },
-    });
+    };
+    const whole = await runTrain({ ...run, out: out('whole.json') });
     expect(whole.status).toBe('done');
     const ctl = new AbortController();
     let steps = 0;
     const first = await runTrain({
-      data: DATA,
+      ...run,
       out: out('part.json'),
-      threads: 2,
-      config: { epochs: 2, limit: 6000 },
-      init: out('student.json'),
-      teacher: { file: TEACHER },
-      qat: { bits: [4, 4, 8] },
       signal: ctl.signal,
       onStep: () => {
         if (++steps === 50) ctl.abort();

@@ -16,31 +16,12 @@ import { heInit, layerViews, paramLayout } from '../src/train/params.js';
 import { computeScales, fakeQuantize, quantizeInts } from '../src/train/qat.js';
 import { createReferenceEngine } from '../src/train/reference-engine.js';
 import { Rng } from '../src/train/rng.js';
-import { instantiate, kernelModule, WA, type KernelExports } from '../src/train/wasm-loader.js';
 import { ROOT } from './helpers/cli.js';
+import { kernelMemory, relDiff } from './helpers/kernel-memory.js';
 
-const memory = new WA.Memory({ initial: 64, maximum: 64, shared: true });
-const k: KernelExports = instantiate(kernelModule(), memory);
-const buf = memory.buffer as unknown as ArrayBuffer;
-let top = 65536;
-const alloc = (bytes: number) => {
-  const at = top;
-  top += Math.ceil(bytes / 16) * 16 + 16;
-  return at;
-};
-const f32 = (at: number, n: number) => new Float32Array(buf, at, n);
-const f64 = (at: number, n: number) => new Float64Array(buf, at, n);
+const { k, alloc, reset, f32, f64 } = kernelMemory();
 const rng = Rng.fromSeed(21);
 
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let m = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(a[i]), Math.abs(b[i]));
-  }
-  return d / m;
-}
 const sameBits = (a: Float32Array, b: Float32Array) =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
@@ -56,7 +37,7 @@ describe('fake quantization: the wasm kernel against qat.ts, bit for bit', () =>
       [7, 10],
       [1, 1],
     ]) {
-      top = 65536;
+      reset();
       const w = Float32Array.from({ length: rows * cols }, () => rng.normal() * 0.1);
       // Exact ties: weights at half steps of the scale the largest weight sets (column 0 gets both signs).
       const Q = bits === 4 ? 7 : 127;
@@ -154,7 +135,7 @@ describe('distillation loss', () => {
       [4, 0.5, 0.05],
       [2.5, 0.9, 0.1],
     ]) {
-      top = 65536;
+      reset();
       const c = 10;
       const z = Float32Array.from({ length: c }, () => rng.normal() * 4);
       const zt = Float32Array.from({ length: c }, () => rng.normal() * 6);

@@ -288,6 +288,19 @@ export async function runCompress(o: CompressOptions, hooks: CompressHooks = {})
     detail?: string,
   ) => hooks.onEvent?.({ type: 'stage', id, label, stage: s, cached, detail });
 
+  /** `assign`, or null (the candidate left out) when nothing of it fits. */
+  const tryAssign = (raw: RawModel, c: { id: string; label: string }, source: string) => {
+    try {
+      const best = assign(raw, c.label, source);
+      stage(c.id, c.label, 'assign', false, best.label);
+      return best;
+    } catch (err) {
+      if (!(err instanceof DigitkitError && err.code === ExitCode.usage)) throw err;
+      skip(c.id, c.label, 'no precision assignment of it fits');
+      return null;
+    }
+  };
+
   /** Train (or reuse, or resume) one stage into `file`; throws CompressInterrupted on Ctrl-C. */
   const trained = async (
     file: string,
@@ -354,17 +367,8 @@ export async function runCompress(o: CompressOptions, hooks: CompressHooks = {})
     const qatKey = (label: string) =>
       sha256(JSON.stringify({ label, qatEpochs, lr: RECIPE.qatLr, scales: RECIPE.qatScales, distill })).slice(0, 10);
     if (c.kind === 'ptq' || c.kind === 'qat') {
-      let best;
-      try {
-        best = assign(traw, c.label, modelPath);
-      } catch (err) {
-        if (err instanceof DigitkitError && err.code === ExitCode.usage) {
-          skip(c.id, c.label, 'no precision assignment of it fits');
-          continue;
-        }
-        throw err;
-      }
-      stage(c.id, c.label, 'assign', false, best.label);
+      const best = tryAssign(traw, c, modelPath);
+      if (!best) continue;
       const file = path.join(
         dir,
         `${c.kind}-${c.kind === 'ptq' ? sha256(best.label).slice(0, 10) : qatKey(best.label)}.json`,
@@ -394,17 +398,8 @@ export async function runCompress(o: CompressOptions, hooks: CompressHooks = {})
     });
     stage(c.id, c.label, 'distill', cached);
     const student = await readModelFile(floatFile);
-    let best;
-    try {
-      best = assign(student.raw, c.label, floatFile);
-    } catch (err) {
-      if (err instanceof DigitkitError && err.code === ExitCode.usage) {
-        skip(c.id, c.label, 'no precision assignment of it fits');
-        continue;
-      }
-      throw err;
-    }
-    stage(c.id, c.label, 'assign', false, best.label);
+    const best = tryAssign(student.raw, c, floatFile);
+    if (!best) continue;
     const qatFile = path.join(dir, `qat-${qatKey(best.label)}.json`);
     const qcached = await trained(qatFile, `fine-tuning ${c.label} quantization-aware`, {
       config: { ...trainConfig, epochs: qatEpochs, lr: RECIPE.qatLr },

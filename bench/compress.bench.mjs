@@ -117,4 +117,69 @@ for (const budget of BUDGETS) {
     `predict, rendered digits, ${path.relative(ROOT, model)}: ${all ? `${all[3]} (${all[1]}/${all[2]}; the same digits as 28x28 originals ${all[4]})` : `no result (vitest exit ${r.status})`}`,
   );
 }
+// Quantization-aware fine-tuning with scales recomputed every step against frozen ones, from the same
+// float student (seed 1's widest 20 KB student, as compress trained it), at compress's assignment for it.
+const r20 = results[20000]?.find((r) => r.seed === 1);
+if (r20) {
+  const student = path.join(path.dirname(r20.chosen.file), 'float.json');
+  const bits = r20.chosen.precision.map((p) => (p === 'float32' ? 32 : Number(p.slice(3, 4))));
+  for (const scales of ['frozen', 'step']) {
+    const out = path.join(TMP, `qat-${scales}.json`);
+    const r = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        'train',
+        '--data',
+        DATA,
+        '--init',
+        student,
+        '--qat',
+        bits.join(','),
+        '--qat-scales',
+        scales,
+        '--teacher',
+        path.join(ROOT, 'models/mnist-f32.json'),
+        '--epochs',
+        '15',
+        '--lr',
+        '0.0005',
+        '--out',
+        out,
+        '--json',
+      ],
+      { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 },
+    );
+    const sum = r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').at(-1)) : null;
+    console.log(
+      `QAT --qat ${bits.join(',')} --qat-scales ${scales} from ${path.relative(WORK, student)}: ${sum ? `validation ${pct(sum.valAccuracy)}, test ${pct(sum.testAccuracy)}` : `failed: ${r.stderr}`}`,
+    );
+  }
+}
+
+// int4 costs no more than int8 in the core: the same network quantized both ways, one image at a time.
+{
+  const { loadModel, classifyPixels } = await import('../dist/core/index.js');
+  const test = (await import('../dist/data/load.js')).loadMnist(DATA, ['t10k']);
+  const { test: t10k } = await test;
+  const time = (file) => {
+    const m = loadModel(fs.readFileSync(file, 'utf8'));
+    const runs = [];
+    for (let rep = 0; rep < 5; rep++) {
+      const t0 = performance.now();
+      for (let i = 0; i < t10k.count; i++) classifyPixels(m, t10k.images.subarray(i * 784, (i + 1) * 784));
+      runs.push(((performance.now() - t0) * 1000) / t10k.count);
+    }
+    return runs.sort((a, b) => a - b)[2];
+  };
+  const q = (bits) => {
+    const out = path.join(TMP, `q${bits}.json`);
+    spawnSync(process.execPath, [BIN, 'quantize', '--bits', String(bits), '--data', DATA, '--out', out], { cwd: ROOT });
+    return out;
+  };
+  const [t8, t4] = [time(q(8)), time(q(4))];
+  console.log(
+    `core, classifyPixels on all t10k digits, mnist-f32.json quantized: int8 ${t8.toFixed(1)} µs/image, int4 ${t4.toFixed(1)} µs/image (median of 5 passes)`,
+  );
+}
 process.exit(failed ? 1 : 0);

@@ -1,7 +1,7 @@
 /**
  * digitkit as a library: the functions the `digitkit` commands call, typed, for servers and build
  * scripts that would rather not shell out. Everything here runs in Node; the browser-safe inference
- * core on its own is `digitkit/core`.
+ * core on its own is `digitkit/core`, and the browser-safe explain module `digitkit/explain`.
  *
  *   import { loadModelFile, classifyPixels, runVerify } from 'digitkit';
  *   const model = await loadModelFile('models/mnist-int8.json');
@@ -42,7 +42,7 @@ export {
   type RawModel,
   type VectorInput,
 } from './core/index.js';
-export { DigitkitError, ExitCode, type ExitCodeValue } from './errors.js';
+export { DigitkitError, ExitCode, InterruptedError, OptionError, type ExitCodeValue } from './errors.js';
 export {
   describeInput,
   formatModel,
@@ -123,7 +123,32 @@ export {
   type VerifyReport,
 } from './verify/verify.js';
 export { runVerifyBrowser, type BrowserVerifyOptions, type BrowserVerifyReport } from './verify/browser.js';
+export {
+  runVerifyRuntimes,
+  type RuntimeRow,
+  type RuntimesReport,
+  type RuntimesVerifyOptions,
+} from './verify/verify-runtimes.js';
+export { RUNTIME_NAMES, type RuntimeName } from './verify/runtimes/runtime.js';
+export { modelToOnnx, runExport, type ExportOptions, type ExportReport } from './onnx/export.js';
+export { runImport, type ImportOptions, type ImportReport } from './onnx/import.js';
 export { writeSite, type WebOptions, type WebReport } from './web/site.js';
+export { hiddenActivations, integratedGradients, logits, saliency, type Net } from './explain/index.js';
+export {
+  runExplain,
+  type Explanation,
+  type ExplainOptions,
+  type ExplainRejected,
+  type ExplainReport,
+} from './explain/run.js';
+export {
+  renderImagePanel,
+  renderVectorPanel,
+  type ImagePanel,
+  type Method,
+  type PanelClass,
+  type VectorPanel,
+} from './explain/panel.js';
 export { startStaticServer, type StaticServer } from './node/static-server.js';
 
 /** Read, validate and load a model file (the contract's checks; exit-3 DigitkitError naming the file). */

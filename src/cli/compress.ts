@@ -1,6 +1,7 @@
 /** `digitkit compress --max-bytes N`: the frontier table, progress as for train, Ctrl-C keeps finished work. */
 import type { Command } from 'commander';
-import { DigitkitError, ExitCode } from '../errors.js';
+import { ExitCode, InterruptedError } from '../errors.js';
+import { int, pct } from '../format.js';
 import type { CompressReport } from '../compress/compress.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL } from '../node/paths.js';
 import { handler } from './context.js';
@@ -21,9 +22,6 @@ interface Opts {
   qatEpochs?: number;
   json?: boolean;
 }
-
-const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-const int = (x: number) => x.toLocaleString('en-US');
 
 /** The frontier as a table: every candidate that fits, best first; test accuracy only for the chosen one. */
 export function frontierTable(r: CompressReport): string[] {
@@ -68,17 +66,17 @@ export function register(program: Command): void {
     .description(
       'Find the most accurate model that fits a byte budget: precision assignments, quantization-aware training, distilled students',
     )
-    .requiredOption('--max-bytes <n>', 'the largest model file to write, in bytes', intOption(1))
+    .requiredOption('--max-bytes <n>', 'the largest model file to write, in bytes', intOption)
     .option('--model <file>', 'float model to compress and to distil students from', DEFAULT_FLOAT_MODEL)
     .option('--data <dir>', 'MNIST directory', DEFAULT_DATA_DIR)
     .option('--out <file>', 'model to write (default models/mnist-<budget>.json, e.g. mnist-64k.json)')
     .option('--fixtures <file>', 'parity fixtures to write (default fixtures/mnist-<budget>.json)')
     .option('--report <dir>', 'write frontier.png and report.json there')
     .option('--work <dir>', 'where trained candidates are kept and resumed from (default models/.compress)')
-    .option('--seed <n>', 'PRNG seed of every training (default 1)', intOption(0, 0xffffffff))
-    .option('--threads <n>', 'worker threads (default: cores, at most 8); never changes the result', intOption(1, 64))
-    .option('--epochs <n>', "epochs of a student's distillation (default 150)", intOption(1, 100_000))
-    .option('--qat-epochs <n>', 'epochs of quantization-aware fine-tuning (default 15)', intOption(1, 100_000))
+    .option('--seed <n>', 'PRNG seed of every training (default 1)', intOption)
+    .option('--threads <n>', 'worker threads (default: cores, at most 8); never changes the result', intOption)
+    .option('--epochs <n>', "epochs of a student's distillation (default 150)", intOption)
+    .option('--qat-epochs <n>', 'epochs of quantization-aware fine-tuning (default 15)', intOption)
     .option('--json', 'print one JSON document (no progress)')
     .action(
       handler<Opts>(async (f, ctx) => {
@@ -127,7 +125,7 @@ export function register(program: Command): void {
             const cmd = ['digitkit', ...process.argv.slice(process.argv.indexOf('compress'))]
               .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
               .join(' ');
-            throw new DigitkitError(ExitCode.interrupted, `${err.message}; resume with: ${cmd}`, {
+            throw new InterruptedError(`${err.message}; resume with: ${cmd}`, {
               finished: err.finished,
               work: err.work,
               resume: cmd,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { QuantizeReport } from '../quant/quantize.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL } from '../node/paths.js';
+import { int, pct, sci } from '../format.js';
 import { InvalidArgumentError } from './commander.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
@@ -17,9 +18,6 @@ interface Opts {
   json?: boolean;
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-const sci = (x: number) => x.toExponential(2);
-const int = (x: number) => x.toLocaleString('en-US');
 const pp = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)} pp`;
 
 /** "4,8,8": one width per layer (checked against the model's layer count later, with the model in hand). */
@@ -48,11 +46,11 @@ export function register(program: Command): void {
       'model to write (default models/mnist-int8.json; mnist-int4.json with --bits 4; mnist-mixed.json with --layers or --auto)',
     )
     // Parsed as any integer so that an unsupported width gets the message listing the supported ones.
-    .option('--bits <n>', 'width of every layer: 8 (int8, default) or 4 (int4)', intOption(0))
+    .option('--bits <n>', 'width of every layer: 8 (int8, default) or 4 (int4)', intOption)
     .option('--layers <widths>', 'one width per layer, e.g. 4,8,8 (4, 8, or 32 to keep a layer float32)', widthList)
     .option('--per-channel', 'one scale per output column instead of one per layer')
     .option('--auto', "choose each layer's width (and scale granularity) on the validation split to fit --max-bytes")
-    .option('--max-bytes <n>', 'with --auto: the largest model file to write, in bytes', intOption(1))
+    .option('--max-bytes <n>', 'with --auto: the largest model file to write, in bytes', intOption)
     .option('--data <dir>', 'MNIST directory (the held-out training images, then the t10k files)', DEFAULT_DATA_DIR)
     .option('--json', 'print one JSON document')
     .action(

@@ -4,7 +4,7 @@
  * accuracy, the float model it came from, the budget, and the original demo's point (98.2% in 145 KB).
  */
 import { niceTicks } from '../eval/curves-chart.js';
-import { BAD, GOOD, GRID, INK, line, MUTED, svgDocument, text } from '../eval/svg.js';
+import { BAD, GOOD, GRID, INK, line, MUTED, svgDocument, text } from '../draw/svg.js';
 
 export interface ChartPoint {
   label: string;

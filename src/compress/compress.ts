@@ -21,7 +21,7 @@ import {
   type RawModel,
 } from '../core/index.js';
 import { loadMnist, type MnistSplit } from '../data/load.js';
-import { DigitkitError, ExitCode, invalidInput, usageError } from '../errors.js';
+import { DigitkitError, ExitCode, invalidInput, OptionError, usageError } from '../errors.js';
 import { accuracyOf, classifyBatch } from '../infer/batch.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, formatModel, readModelFile, type LayerToWrite, type ModelFile } from '../node/model-file.js';
@@ -30,7 +30,8 @@ import { autoChoices, chooseAssignment, layerSensitivity } from '../quant/mixed.
 import { describePrecision, quantizedMeta, quantizeModel, type LayerPrecision } from '../quant/quantize.js';
 import { validationSplit } from '../quant/validation.js';
 import type { StepInfo } from '../train/loop.js';
-import { runTrain, type TrainEvent } from '../train/run.js';
+import { LIMITS, validateConfig } from '../train/config.js';
+import { runTrain, validateThreads, type TrainEvent } from '../train/run.js';
 import { runFixtures } from '../verify/fixtures.js';
 import { runVerify, type VerifyReport } from '../verify/verify.js';
 import { budgetTag, META_RESERVE, planStudents, RECIPE, smallestPossible } from './plan.js';
@@ -175,8 +176,13 @@ const exists = (f: string) => fs.existsSync(f);
 
 export async function runCompress(o: CompressOptions, hooks: CompressHooks = {}): Promise<CompressReport> {
   const budget = o.maxBytes;
-  if (!Number.isInteger(budget) || budget < 1)
-    throw usageError(`--max-bytes must be a positive integer, got ${budget}`);
+  // Settings first, before any file is read (the training ones by train's own rules).
+  if (!Number.isInteger(budget) || budget < 1) throw new OptionError('maxBytes', `${budget}: expected an integer >= 1`);
+  validateConfig({ seed: o.seed, epochs: o.epochs });
+  const q = o.qatEpochs;
+  if (q !== undefined && !(Number.isInteger(q) && q >= 1 && q <= LIMITS.epochs))
+    throw new OptionError('qatEpochs', `${q}: expected an integer from 1 to ${LIMITS.epochs}`);
+  validateThreads(o.threads);
   const tag = budgetTag(budget);
   const modelPath = o.model ?? DEFAULT_FLOAT_MODEL;
   const out = o.out ?? `${DEFAULT_MODELS_DIR}/mnist-${tag}.json`;

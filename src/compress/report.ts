@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { ensureReportDir } from '../eval/report.js';
-import { svgToPng } from '../eval/render.js';
+import { svgToPng } from '../draw/render.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { budgetTag } from './plan.js';
 import { frontierSvg } from './chart.js';

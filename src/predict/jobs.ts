@@ -5,7 +5,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Model } from '../core/index.js';
-import { DigitkitError, ExitCode, InterruptedError, usageError } from '../errors.js';
+import { DigitkitError, ExitCode, InterruptedError, OptionError, usageError } from '../errors.js';
 import { encodeInputPng, IMAGE_EXTENSIONS, imageRejected } from '../node/image.js';
 import { describeReadError, readInputFile, type InputFileRules } from '../node/input-file.js';
 import { classifyImage, type InvertMode, type TopEntry } from './classify.js';
@@ -36,7 +36,7 @@ export interface Job {
 export interface JobSettings {
   invert?: InvertMode;
   top?: number;
-  /** For error messages about the --save-preprocessed directory. */
+  /** For error messages about the savePreprocessed directory. */
   saveDir?: string;
   readStdin?: () => Promise<Buffer>;
 }
@@ -97,7 +97,7 @@ const IMAGE_FILE: InputFileRules = {
   error: (message) => new DigitkitError(ExitCode.imageRejected, message),
 };
 
-async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Promise<Buffer> {
+export async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Promise<Buffer> {
   if (job.stdin) {
     if (!readStdin) throw imageRejected('-', 'no standard input to read');
     return readStdin();
@@ -118,9 +118,10 @@ export async function predictJob(job: Job, model: Model, s: JobSettings): Promis
     Object.assign(r, { digit: c.digit, probability: c.probability, top: c.top, inverted: c.inverted });
     if (job.saveAs) {
       // Loaded here: a run without --save-preprocessed never needs it (nor the node:crypto it loads).
-      const { writeFileAtomic } = await import('../node/atomic.js');
-      await writeFileAtomic(job.saveAs, await encodeInputPng(c.pixels)).catch((err: NodeJS.ErrnoException) => {
-        throw usageError(`--save-preprocessed ${s.saveDir}: cannot write ${job.saveAs} (${err.code ?? err.message})`);
+      const { writeFileAtomic, WriteError } = await import('../node/atomic.js');
+      await writeFileAtomic(job.saveAs, await encodeInputPng(c.pixels)).catch((err: unknown) => {
+        if (!(err instanceof WriteError)) throw err;
+        throw new OptionError('savePreprocessed', `${s.saveDir}: cannot write ${job.saveAs} (${err.reason})`);
       });
       r.preprocessed = job.saveAs;
     }

@@ -10,14 +10,15 @@ import { createHash } from 'node:crypto';
 import { loadModel, type LayerDtype, type RawLayer, type RawModel } from '../core/index.js';
 import { loadMnist, type MnistSplit } from '../data/load.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL, DEFAULT_MODELS_DIR } from '../node/paths.js';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, formatModel, readModelFile, shortestFloat32, type LayerToWrite } from '../node/model-file.js';
+import { round6 } from '../format.js';
 import { accuracyOf, classifyBatch } from '../infer/batch.js';
 import { autoChoices, chooseAssignment, layerSensitivity, type Assignment, type LayerSensitivity } from './mixed.js';
 import { validationSplit } from './validation.js';
 
-/** The size the shipped int8 model must stay within (issue 4); meta is trimmed to fit. */
+/** The size the shipped int8 model must stay within; meta is trimmed to fit. */
 export const MAX_INT8_BYTES = 150_000;
 /** Target: int8 test accuracy within this many percentage points of float. */
 export const MAX_ACCURACY_DROP_PP = 0.1;
@@ -171,7 +172,6 @@ export interface QuantizeReport {
   targets: { maxDropPp: number; accuracyOk: boolean; maxBytes: number; sizeOk: boolean };
 }
 
-const round6 = (x: number) => Number(x.toPrecision(6));
 /** Which training-history series the quantized meta keeps first when not all fit (others after these). */
 const HISTORY_ORDER = ['valAccuracy', 'loss', 'trainAccuracy', 'lr'];
 const round4 = (x: unknown) => (typeof x === 'number' ? Number(x.toPrecision(4)) : x);
@@ -224,11 +224,15 @@ export function accuracyOn(model: ReturnType<typeof loadModel>, split: MnistSpli
 export function requestedPrecision(o: QuantizeOptions, layerCount: number, file: string): LayerPrecision[] | null {
   const widths = (list: string) => `supported widths are ${list}`;
   if (o.bits !== undefined && !(SUPPORTED_BITS as readonly number[]).includes(o.bits))
-    throw usageError(`--bits ${o.bits}: ${widths('4 and 8 (int4, int8)')}`);
+    throw new OptionError('bits', `${o.bits}: ${widths('4 and 8 (int4, int8)')}`);
   if (o.layers) {
     if (o.bits !== undefined) throw usageError('--bits and --layers both give the widths: use one');
     const bad = o.layers.find((b) => b !== 4 && b !== 8 && b !== 32);
-    if (bad !== undefined) throw usageError(`--layers: ${bad} bits: ${widths('4, 8 and 32 (int4, int8, float32)')}`);
+    if (bad !== undefined)
+      throw new OptionError(
+        'layers',
+        `${o.layers.join(',')}: ${bad} bits: ${widths('4, 8 and 32 (int4, int8, float32)')}`,
+      );
     if (o.layers.length !== layerCount)
       throw usageError(
         `--layers lists ${o.layers.length} width${o.layers.length === 1 ? '' : 's'}, ${file} has ${layerCount} layers`,
@@ -264,7 +268,7 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
   let precision = requestedPrecision(opts, src.raw.layers.length, inPath);
   const outPath = opts.out ?? defaultQuantizedPath(precision);
   if (path.resolve(inPath) === path.resolve(outPath))
-    throw usageError(`--out ${outPath} is the input model; choose another path`);
+    throw new OptionError('out', `${outPath} is the input model; choose another path`);
   if (src.raw.dtype !== 'float32')
     throw invalidInput(`${inPath}: dtype is "${src.raw.dtype}", expected a float32 model to quantize`);
   const { train, test } = await loadMnist(opts.data ?? DEFAULT_DATA_DIR);

@@ -6,9 +6,10 @@
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { loadMnist } from '../data/load.js';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { round6 } from '../format.js';
 import { formatModel, shortestFloat32 } from '../node/model-file.js';
 import {
   DEFAULTS,
@@ -23,10 +24,11 @@ import {
   validateConfig,
   type QatConfig,
   type QatScales,
+  type TeacherConfig,
   type TrainConfig,
 } from './config.js';
-import { PIXELS } from './augment.js';
-import type { Engine, EngineOptions } from './engine.js';
+import { CLASSES } from './config.js';
+import { inputSizeOf, type Engine, type EngineOptions, type TrainInput } from './engine.js';
 import { createFastEngine } from './fast-engine.js';
 import { createReferenceEngine } from './reference-engine.js';
 import { readInit, readTeacher } from './model-inputs.js';
@@ -35,7 +37,6 @@ import { loadModel } from '../core/index.js';
 import { accuracyOf, classifyBatch } from '../infer/batch.js';
 import {
   initialProgress,
-  round6,
   trainedLayers,
   trainLoop,
   type EpochRecord,
@@ -116,41 +117,29 @@ const CONFIG_KEYS: (keyof TrainConfig)[] = [
   'limit',
   'val',
 ];
-const FLAG: Record<keyof TrainConfig, string> = {
-  epochs: '--epochs',
-  batch: '--batch',
-  lr: '--lr',
-  schedule: '--schedule',
-  warmup: '--warmup',
-  labelSmoothing: '--label-smoothing',
-  hidden: '--hidden',
-  shift: '--shift',
-  rotate: '--rotate',
-  zoom: '--zoom',
-  seed: '--seed',
-  limit: '--limit',
-  val: '--val',
-  qat: '--qat',
-  teacher: '--teacher',
-  init: '--init',
-};
+/** Settings only some inputs have (absent from MNIST's configurations), and what their absence means. */
+const OPTIONAL_KEYS: (keyof TrainConfig)[] = ['flip', 'noise'];
+const OPTIONAL_DEFAULTS = { flip: false, noise: 0 };
 const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
 /** A resumed run takes the checkpoint's settings; a flag that contradicts one is a usage error. */
 function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string): TrainConfig {
   const c = ck.config;
-  for (const k of CONFIG_KEYS) {
-    if (c[k] === undefined) throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
+  for (const k of [...CONFIG_KEYS, ...OPTIONAL_KEYS]) {
+    if (c[k] === undefined && CONFIG_KEYS.includes(k))
+      throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
     const g = given[k];
-    if (g !== undefined && show(g) !== show(c[k])) {
-      throw usageError(
-        `${FLAG[k]} ${show(g)} does not match the ${show(c[k])} that ${file} was trained with (drop the flag to resume, or start a new run)`,
+    if (g !== undefined && show(g) !== show(c[k] ?? OPTIONAL_DEFAULTS[k as keyof typeof OPTIONAL_DEFAULTS])) {
+      throw new OptionError(
+        k,
+        `${show(g)} does not match the ${show(c[k])} that ${file} was trained with (leave it out to resume, or start a new run)`,
       );
     }
   }
   if (given.qat && JSON.stringify(given.qat) !== JSON.stringify(c.qat))
-    throw usageError(
-      `--qat does not match the ${c.qat ? `${c.qat.bits.map((b) => b || 32).join(',')} ${c.qat.scales}` : 'float training'} that ${file} was trained with (drop the flag to resume, or start a new run)`,
+    throw new OptionError(
+      'qat',
+      `does not match the ${c.qat ? `${c.qat.bits.map((b) => b || 32).join(',')} ${c.qat.scales}` : 'float training'} that ${file} was trained with (drop the flag to resume, or start a new run)`,
     );
   return { ...c, hidden: [...c.hidden] };
 }
@@ -253,18 +242,21 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
     }
   }
   const threads = o.threads ?? 1;
+  const input: TrainInput = { kind: 'image', width: train.cols, height: train.rows, channels: 1 };
+  const size = inputSizeOf(input);
   const engine = await createEngine(
     o.engine ?? 'fast',
     {
-      sizes: layerSizes(config),
+      sizes: layerSizes(config, size, CLASSES),
       maxBatch: config.batch,
       smoothing: config.labelSmoothing,
+      input,
       train: {
-        images: train.images.subarray(0, config.limit * PIXELS),
+        inputs: train.images.subarray(0, config.limit * size),
         labels: train.labels.subarray(0, config.limit),
         count: config.limit,
       },
-      test: { images: test.images, labels: test.labels, count: test.count },
+      test: { inputs: test.images, labels: test.labels, count: test.count },
       qat: config.qat && {
         bits: config.qat.bits,
         perChannel: config.qat.perChannel,
@@ -279,6 +271,10 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
     },
     threads,
   );
+  const slice = (images: Uint8Array, labels: Uint8Array, from: number, count: number) => ({
+    images: images.slice(from * size, (from + count) * size),
+    labels: labels.slice(from, from + count),
+  });
   return {
     config,
     dataset: mnist.sha256,
@@ -287,21 +283,35 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
     init,
     teacherFile,
     /** The held-out images and the test set, for measuring a quantized model through the core. */
-    held: { val: sliceImages(train.images, train.labels, config.limit - config.val, config.val), test },
+    held: { val: slice(train.images, train.labels, config.limit - config.val, config.val), test },
   };
 }
 
-const sliceImages = (images: Uint8Array, labels: Uint8Array, from: number, count: number) => ({
-  images: images.slice(from * PIXELS, (from + count) * PIXELS),
-  labels: labels.slice(from, from + count),
-});
+/** Worker threads the fast engine may use. */
+export const MAX_THREADS = 64;
+
+/** The thread count's rule (exit 2). */
+export function validateThreads(threads: number | undefined): void {
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS))
+    throw new OptionError('threads', `${threads}: expected an integer from 1 to ${MAX_THREADS}`);
+}
 
 export async function runTrain(o: TrainOptions): Promise<TrainResult> {
+  // Settings first, before any file is read: a bad value fails at once.
+  validateConfig(o.config);
+  validateThreads(o.threads);
+  if (o.teacher)
+    validateConfig({
+      teacher: {
+        temperature: o.teacher.temperature ?? DISTILL_DEFAULTS.temperature,
+        alpha: o.teacher.alpha ?? DISTILL_DEFAULTS.alpha,
+      } as TeacherConfig,
+    });
   const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
   const ck = o.resume ? await readCheckpoint(o.resume) : null;
   const { config, dataset, engine, threads, init, teacherFile, held } = await prepare(o, ck);
   const testCount = held.test.count;
-  const sizes = layerSizes(config);
+  const sizes = engine.layout.sizes;
   const frozen = config.qat?.scales === 'frozen';
   try {
     let progress: TrainProgress;

@@ -214,6 +214,9 @@ describe('digitkit compress', () => {
     ],
     ['no --max-bytes', [], /required option '--max-bytes <n>' not specified/],
     ['a budget that is not a number', ['--max-bytes', 'lots'], /expected an integer/],
+    ['a budget of 0', ['--max-bytes', '0'], /--max-bytes 0: expected an integer >= 1/],
+    ['--threads 0', ['--max-bytes', '20000', '--threads', '0'], /--threads 0: expected an integer from 1 to 64/],
+    ['--qat-epochs 0', ['--max-bytes', '20000', '--qat-epochs', '0'], /--qat-epochs 0: expected an integer from 1 to/],
   ];
   it.each(bad)('%s is exit 2 with one line', async (_, args, message) => {
     const r = await compress([...args, '--out', p('bad.json')]);

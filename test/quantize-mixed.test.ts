@@ -175,7 +175,7 @@ describe('quantize: bad flags are exit 2 with one line', () => {
     [['--bits', '3'], /--bits 3: supported widths are 4 and 8 \(int4, int8\)/],
     [['--bits', '16'], /--bits 16: supported widths are 4 and 8/],
     [['--layers', '4,8'], /--layers lists 2 widths, \S+mnist-f32\.json has 3 layers/],
-    [['--layers', '4,2,8'], /--layers: 2 bits: supported widths are 4, 8 and 32/],
+    [['--layers', '4,2,8'], /--layers 4,2,8: 2 bits: supported widths are 4, 8 and 32/],
     [['--layers', '4,x,8'], /expected comma-separated bit widths/],
     [['--bits', '4', '--layers', '4,8,8'], /--bits and --layers both give the widths/],
     [['--auto'], /--auto needs --max-bytes N/],

@@ -189,7 +189,8 @@ describe('train --teacher/--qat/--init: bad inputs', () => {
     ['--qat 3', 2, ['--qat', '3'], /expected int4, int8, or one width per layer/],
     ['--qat keeping every layer float', 2, ['--hidden', '32', '--qat', '32,32'], /nothing to quantize/],
     ['--temperature without --teacher', 2, ['--temperature', '2'], /--temperature and --alpha apply with --teacher/],
-    ['--alpha above 1', 2, ['--teacher', TEACHER, '--alpha', '1.5'], /expected a number <= 1/],
+    ['--alpha above 1', 2, ['--teacher', TEACHER, '--alpha', '1.5'], /--alpha 1\.5: expected a number from 0 to 1/],
+    ['--temperature 0', 2, ['--teacher', TEACHER, '--temperature', '0'], /--temperature 0: expected a number > 0/],
     ['--qat-scales without --qat', 2, ['--qat-scales', 'step'], /apply with --qat/],
     [
       'a teacher file that is not a model',

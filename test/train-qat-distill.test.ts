@@ -9,7 +9,7 @@ import { loadModel } from '../src/core/index.js';
 import { loadMnist } from '../src/data/load.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
 import { AUG_STRIDE, PIXELS } from '../src/train/augment.js';
-import type { Engine, EngineOptions, QatSpec } from '../src/train/engine.js';
+import { MNIST_INPUT, type Engine, type EngineOptions, type QatSpec } from '../src/train/engine.js';
 import { createFastEngine } from '../src/train/fast-engine.js';
 import { softmaxCrossEntropy, softmaxDistill } from '../src/train/layers.js';
 import { heInit, layerViews, paramLayout } from '../src/train/params.js';
@@ -173,8 +173,9 @@ describe('QAT and distillation: the fast engine against the reference engine', (
       sizes,
       maxBatch,
       smoothing: 0.05,
-      train: { images: train!.images.subarray(0, 600 * PIXELS), labels: train!.labels.subarray(0, 600), count: 600 },
-      test: { images: test!.images.subarray(0, 500 * PIXELS), labels: test!.labels.subarray(0, 500), count: 500 },
+      input: MNIST_INPUT,
+      train: { inputs: train!.images.subarray(0, 600 * PIXELS), labels: train!.labels.subarray(0, 600), count: 600 },
+      test: { inputs: test!.images.subarray(0, 500 * PIXELS), labels: test!.labels.subarray(0, 500), count: 500 },
       ...extra,
     };
     return [createReferenceEngine(o), await createFastEngine(o, threads)];

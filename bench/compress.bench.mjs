@@ -48,7 +48,7 @@ function compress(budget, seed) {
     { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 },
   );
   if (r.status !== 0) throw new Error(`digitkit compress --max-bytes ${budget} --seed ${seed} failed: ${r.stderr}`);
-  return { ...JSON.parse(r.stdout), out, minutes: (Date.now() - t0) / 60000 };
+  return { ...JSON.parse(r.stdout), outFile: out, minutes: (Date.now() - t0) / 60000 };
 }
 
 const results = {};
@@ -94,7 +94,7 @@ for (const budget of BUDGETS) {
   const shipped = path.join(ROOT, `models/mnist-${tag(budget)}.json`);
   if (seed1 && fs.existsSync(shipped))
     console.log(
-      `  seed 1 ${sha(seed1.out) === sha(shipped) ? 'reproduces' : 'DOES NOT reproduce'} ${path.relative(ROOT, shipped)} byte for byte`,
+      `  seed 1 ${sha(seed1.outFile) === sha(shipped) ? 'reproduces' : 'DOES NOT reproduce'} ${path.relative(ROOT, shipped)} byte for byte`,
     );
 }
 

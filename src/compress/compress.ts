@@ -21,7 +21,8 @@ import {
   type RawModel,
 } from '../core/index.js';
 import { loadMnist, type MnistSplit } from '../data/load.js';
-import { DigitkitError, ExitCode, invalidInput, OptionError, usageError } from '../errors.js';
+import { DigitkitError, ExitCode, InterruptedError, invalidInput, OptionError, usageError } from '../errors.js';
+import { round6 } from '../format.js';
 import { accuracyOf, classifyBatch } from '../infer/batch.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, formatModel, readModelFile, type LayerToWrite, type ModelFile } from '../node/model-file.js';
@@ -110,21 +111,19 @@ export interface CompressReport {
 }
 
 /** Thrown on Ctrl-C: what finished is kept; the same command continues. */
-export class CompressInterrupted extends DigitkitError {
+export class CompressInterrupted extends InterruptedError {
   constructor(
     readonly finished: string[],
     readonly work: string,
     readonly during: string,
   ) {
     super(
-      ExitCode.interrupted,
       `interrupted while ${during}; ${finished.length} finished candidate${finished.length === 1 ? '' : 's'} kept in ${work}`,
     );
   }
 }
 
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
-const round6 = (x: number) => Number(x.toPrecision(6));
 /** Stand-ins with the most digits round6 gives: sizes measured with them hold for any accuracy. */
 const PROBE = 0.123456;
 

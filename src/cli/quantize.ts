@@ -3,8 +3,10 @@ import type { QuantizeReport } from '../quant/quantize.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL } from '../node/paths.js';
 import { int, pct, sci } from '../format.js';
 import { InvalidArgumentError } from './commander.js';
+import { addModelDataOptions } from './data-options.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
+import type { DataFormat } from '../data/dataset.js';
 
 interface Opts {
   in: string;
@@ -15,6 +17,8 @@ interface Opts {
   auto?: boolean;
   maxBytes?: number;
   data: string;
+  format?: DataFormat;
+  labelColumn?: string;
   json?: boolean;
 }
 
@@ -35,7 +39,7 @@ function describe(r: QuantizeReport): string {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('quantize')
     .description(
       'Quantize a float model to int8, int4 or mixed precision (symmetric, round half away from zero) and measure what it costs',
@@ -43,7 +47,7 @@ export function register(program: Command): void {
     .option('--in <file>', 'float32 model to quantize', DEFAULT_FLOAT_MODEL)
     .option(
       '--out <file>',
-      'model to write (default models/mnist-int8.json; mnist-int4.json with --bits 4; mnist-mixed.json with --layers or --auto)',
+      'model to write (default: --in with -f32.json -> -int8.json, -int4.json with --bits 4, -mixed.json with --layers or --auto: models/mnist-int8.json for MNIST)',
     )
     // Parsed as any integer so that an unsupported width gets the message listing the supported ones.
     .option('--bits <n>', 'width of every layer: 8 (int8, default) or 4 (int4)', intOption)
@@ -51,7 +55,12 @@ export function register(program: Command): void {
     .option('--per-channel', 'one scale per output column instead of one per layer')
     .option('--auto', "choose each layer's width (and scale granularity) on the validation split to fit --max-bytes")
     .option('--max-bytes <n>', 'with --auto: the largest model file to write, in bytes', intOption)
-    .option('--data <dir>', 'MNIST directory (the held-out training images, then the t10k files)', DEFAULT_DATA_DIR)
+    .option(
+      '--data <path>',
+      'an IDX directory (validation: the training images train held out; test: the t10k files), or an image folder or CSV file (test only: the split the model was trained with, else all of it)',
+      DEFAULT_DATA_DIR,
+    );
+  addModelDataOptions(cmd)
     .option('--json', 'print one JSON document')
     .action(
       handler<Opts>(async (opts, ctx) => {
@@ -81,19 +90,19 @@ export function register(program: Command): void {
                 : `  scales ${sci(l.scale.min)}..${sci(l.scale.max)}`;
           const err = l.bits === 32 ? '' : `  |Δw| max ${sci(l.maxAbs)} mean ${sci(l.meanAbs)}`;
           ctx.out(
-            `layer ${k}   ${l.rows}x${l.cols}  ${l.dtype}${l.perChannel ? ' per-channel' : ''}  ${int(l.bytes)} bytes${scale}${err}  alone ${pp(l.valDeltaPp)} on validation`,
+            `layer ${k}   ${l.rows}x${l.cols}  ${l.dtype}${l.perChannel ? ' per-channel' : ''}  ${int(l.bytes)} bytes${scale}${err}${l.valDeltaPp === null ? '' : `  alone ${pp(l.valDeltaPp)} on validation`}`,
           );
         });
         ctx.out(
-          `validation float ${pct(v.float)}, ${name} ${pct(v.quantized)} (${pp(v.deltaPp)}) on ${v.images} held-out training images${v.note ? ` (${v.note})` : ''}`,
+          `validation ${v ? `float ${pct(v.float)}, ${name} ${pct(v.quantized)} (${pp(v.deltaPp)}) on ${v.images} held-out training images${v.note ? ` (${v.note})` : ''}` : '- (needs an IDX directory)'}`,
         );
         ctx.out(
-          `accuracy  float ${pct(a.float)}, ${name} ${pct(a.quantized)} (${pp(a.deltaPp)}) on ${a.images} test images`,
+          `accuracy  float ${pct(a.float)}, ${name} ${pct(a.quantized)} (${pp(a.deltaPp)}) on ${a.images} test ${r.samples}`,
         );
-        ctx.out(`agreement ${pct(a.agreement)} of test images get the same class from both`);
+        ctx.out(`agreement ${pct(a.agreement)} of test ${r.samples} get the same class from both`);
         if (!r.targets.accuracyOk)
           ctx.out(color.yellow(`warning: int8 accuracy is more than ${r.targets.maxDropPp} pp below float`));
-        if (!r.targets.sizeOk)
+        if (!r.targets.sizeOk && r.targets.maxBytes !== null)
           ctx.out(color.yellow(`warning: ${r.out.path} is larger than ${int(r.targets.maxBytes)} bytes`));
         return { json: r };
       }),

@@ -3,7 +3,10 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from './commander.js';
 import { InterruptedError, usageError } from '../errors.js';
-import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODELS_DIR } from '../node/paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR } from '../node/paths.js';
+import { DATASET_NAMES, DATASETS, modelNameFor } from '../data/datasets.js';
+import { describeDataInput, sizeOf } from '../data/dataset.js';
+import { addDataOptions, dataOptionsFrom, type DataFlags } from './data-options.js';
 import {
   DEFAULTS,
   DISTILL_DEFAULTS,
@@ -21,8 +24,9 @@ import { handler, type CommandContext } from './context.js';
 import { choiceOption, intListOption, intOption, numberOption } from './options.js';
 import { createBar, type Bar } from './progress.js';
 
-interface Flags {
-  data: string;
+interface Flags extends DataFlags {
+  data?: string;
+  dataset?: string;
   out?: string;
   epochs?: number;
   batch?: number;
@@ -34,6 +38,8 @@ interface Flags {
   shift?: number;
   rotate?: number;
   zoom?: number;
+  flip?: boolean;
+  noise?: number;
   seed?: number;
   threads?: number;
   limit?: number;
@@ -62,10 +68,8 @@ function qatOption(value: string): number[] | number {
 }
 
 /** Where a run writes when --out is not given: never over the float model for a QAT or distilled run. */
-function defaultOut(f: Flags): string {
-  if (f.qat) return `${DEFAULT_MODELS_DIR}/mnist-qat.json`;
-  if (f.teacher) return `${DEFAULT_MODELS_DIR}/mnist-student.json`;
-  return DEFAULT_FLOAT_MODEL;
+function defaultOut(f: Flags, name: string): string {
+  return `${DEFAULT_MODELS_DIR}/${name}-${f.qat ? 'qat' : f.teacher ? 'student' : 'f32'}.json`;
 }
 
 export const defaultThreads = () => Math.max(1, Math.min(os.availableParallelism(), 8));
@@ -123,10 +127,25 @@ export function progressPrinter(ctx: CommandContext) {
     switch (e.type) {
       case 'start': {
         const c = e.config;
+        const d = e.data;
         batch = c.batch;
         total = c.epochs;
+        const what = d.input.kind === 'vector' ? 'rows' : 'images';
+        // MNIST's own run prints what it always printed; other data first says what it is.
+        if (d.format !== 'idx' || d.labels.join() !== DATASETS.mnist.classes.join()) {
+          const split = 'fraction' in d.split ? `${Math.round(d.split.fraction * 100)}% of each class` : d.split.from;
+          ctx.out(
+            `data ${d.path} (${d.format}): ${describeDataInput(d.input)}, ${d.labels.length} classes (${d.labels.slice(0, 12).join(', ')}${d.labels.length > 12 ? ', …' : ''}); test: ${int(d.testCount)} ${what} (${split})`,
+          );
+          if (d.skipped.length) {
+            ctx.err(`digitkit train: skipped ${d.skipped.length} file${d.skipped.length === 1 ? '' : 's'}:`);
+            for (const f of d.skipped.slice(0, 20)) ctx.err(`  ${f.file}: ${f.reason}`);
+            if (d.skipped.length > 20) ctx.err(`  … and ${d.skipped.length - 20} more`);
+          }
+        }
+        const sizes = [sizeOf(d.input), ...c.hidden, d.labels.length];
         ctx.out(
-          `training ${layerSizes(c).join('-')} on ${int(e.trainImages)} images (${int(e.valImages)} held out for validation): ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
+          `training ${sizes.join('-')} on ${int(e.trainImages)} ${what} (${int(e.valImages)} held out for validation): ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
         );
         if (c.init) ctx.out(`starting from ${c.init.file} (sha256 ${c.init.sha256.slice(0, 12)}…)`);
         if (c.teacher)
@@ -170,16 +189,25 @@ export function progressPrinter(ctx: CommandContext) {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('train')
     .description(
-      `Train the ${layerSizes(DEFAULTS).join('-')} MLP from scratch (reproducible: same seed, data and flags give the same bytes)`,
+      `Train an MLP from scratch (default: ${layerSizes(DEFAULTS).join('-')} on MNIST; reproducible: same seed, data and flags give the same bytes)`,
     )
-    .option('--data <dir>', 'folder with the MNIST IDX files', DEFAULT_DATA_DIR)
+    .option(
+      '--data <path>',
+      `the data: an IDX directory, an image folder or a CSV/TSV file (default ${DEFAULT_DATA_DIR})`,
+    )
+    .option(
+      '--dataset <name>',
+      `a named dataset in its default directory: ${DATASET_NAMES.join(', ')}`,
+      choiceOption(DATASET_NAMES),
+    )
     .option(
       '--out <file>',
-      `model to write (default ${DEFAULT_FLOAT_MODEL}; ${DEFAULT_MODELS_DIR}/mnist-qat.json with --qat, mnist-student.json with --teacher)`,
-    )
+      `model to write (default ${DEFAULT_MODELS_DIR}/<data name>-f32.json: mnist-f32.json for MNIST; <data name>-qat.json with --qat, <data name>-student.json with --teacher)`,
+    );
+  addDataOptions(cmd)
     .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs}; ${FAST_EPOCHS} with --fast)`, intOption)
     .option('--fast', `quick preset: ${FAST_EPOCHS} epochs (≥ 98.5% test accuracy)`)
     .option('--batch <n>', `mini-batch size, at most ${LIMITS.batch} (default ${DEFAULTS.batch})`, intOption)
@@ -196,12 +224,27 @@ export function register(program: Command): void {
     )
     .option('--label-smoothing <s>', `label smoothing in [0, 1) (default ${DEFAULTS.labelSmoothing})`, numberOption)
     .option('--hidden <widths>', `hidden layer widths (default ${DEFAULTS.hidden.join(',')})`, intListOption)
-    .option('--shift <px>', `random shift in [-px, px] on each axis (default ${DEFAULTS.shift})`, intOption)
-    .option('--rotate <deg>', `random rotation in [-deg, deg] (default ${DEFAULTS.rotate})`, numberOption)
-    .option('--zoom <fraction>', `random zoom in [1-f, 1+f] (default ${DEFAULTS.zoom})`, numberOption)
+    .option('--shift <px>', `images: random shift in [-px, px] on each axis (default ${DEFAULTS.shift})`, intOption)
+    .option(
+      '--rotate <deg>',
+      `images: random rotation in [-deg, deg] (default ${DEFAULTS.rotate} for digits, 0 for other images)`,
+      numberOption,
+    )
+    .option(
+      '--zoom <fraction>',
+      `images: random zoom in [1-f, 1+f] (default ${DEFAULTS.zoom} for digits, 0 for other images)`,
+      numberOption,
+    )
+    .option('--flip', 'images: mirror half of the training images horizontally, drawn afresh each epoch')
+    .option('--no-flip', "images: no mirroring (when a dataset's recipe has it)")
+    .option(
+      '--noise <sigma>',
+      'feature vectors: add Gaussian noise of this standard deviation to the standardised features',
+      numberOption,
+    )
     .option('--seed <n>', `PRNG seed (default ${DEFAULTS.seed})`, intOption)
     .option('--threads <n>', 'worker threads (default: cores, at most 8); never changes the result', intOption)
-    .option('--limit <n>', 'train on the first n training images (default all)', intOption)
+    .option('--limit <n>', 'train on the first n training samples (default all)', intOption)
     .option('--val <k>', 'hold out the last k of them for validation (default 5000, or 1/12 of --limit)', intOption)
     .option('--checkpoint <file>', 'checkpoint written after every epoch (default: beside --out, .ckpt)')
     .option('--resume <file>', 'continue from a checkpoint (its settings apply; contradicting flags are an error)')
@@ -237,6 +280,9 @@ export function register(program: Command): void {
     .option('--json', 'one JSON record per epoch on stdout, then a summary record')
     .action(
       handler<Flags>(async (f, ctx) => {
+        if (f.data !== undefined && f.dataset !== undefined) throw usageError('--data and --dataset: give one of them');
+        const data = f.data ?? (f.dataset ? DATASETS[f.dataset].dir : DEFAULT_DATA_DIR);
+        const out = f.out ?? defaultOut(f, modelNameFor(data));
         const config: Partial<TrainConfig> = {
           epochs: f.epochs ?? (f.fast ? FAST_EPOCHS : undefined),
           batch: f.batch,
@@ -248,6 +294,8 @@ export function register(program: Command): void {
           shift: f.shift,
           rotate: f.rotate,
           zoom: f.zoom,
+          flip: f.flip,
+          noise: f.noise,
           seed: f.seed,
           limit: f.limit,
           val: f.val,
@@ -259,9 +307,17 @@ export function register(program: Command): void {
         const signal = ctx.handleInterrupt();
         const progress = progressPrinter(ctx);
         const { runTrain } = await import('../train/run.js');
+        let bar: Bar | null = null;
         const r = await runTrain({
-          data: f.data,
-          out: f.out ?? defaultOut(f),
+          data,
+          dataOptions: dataOptionsFrom(f),
+          onDataProgress: (done, total) => {
+            if (total < 200) return;
+            bar ??= createBar(ctx, 'reading pictures [{bar}] {value}/{total}', total);
+            bar?.update(done);
+            if (done === total) bar?.stop();
+          },
+          out,
           checkpoint: f.checkpoint,
           teacher: f.teacher ? { file: f.teacher, temperature: f.temperature, alpha: f.alpha } : undefined,
           init: f.init,

@@ -45,10 +45,10 @@ export function autoChoices(perChannelOnly: boolean): LayerPrecision[] {
   return perChannelOnly ? all.filter((p) => p.perChannel) : all;
 }
 
-/** Each layer alone at each of its `choices[k]`, the rest float32, on the validation split. */
+/** Each layer alone at each of its `choices[k]`, the rest float32, on the validation split (none: bytes and errors only). */
 export function layerSensitivity(
   raw: RawModel,
-  val: MnistSplit,
+  val: MnistSplit | null,
   floatVal: number,
   choices: readonly (readonly LayerPrecision[])[],
 ): LayerSensitivity[] {
@@ -60,7 +60,7 @@ export function layerSensitivity(
     options: choices[k].map((p) => {
       const { layer, error } = quantizeLayer(l, p);
       let accuracy = floatVal;
-      if (p.bits !== 32) {
+      if (p.bits !== 32 && val) {
         const layers = float.map((f, i) => (i === k ? layer : f));
         accuracy = accuracyOn(loadModel(formatModel({ layers, input: raw.input, labels: raw.labels }), 'layer'), val);
       }

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { loadModel, type LayerDtype, type RawLayer, type RawModel } from '../core/index.js';
 import { loadMnist, type MnistSplit } from '../data/load.js';
-import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL, DEFAULT_MODELS_DIR } from '../node/paths.js';
+import { loadTestSet } from '../data/open.js';
+import type { DataFormat } from '../data/dataset.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL } from '../node/paths.js';
 import { invalidInput, OptionError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, formatModel, readModelFile, shortestFloat32, type LayerToWrite } from '../node/model-file.js';
@@ -127,9 +129,10 @@ export const describePrecision = (p: LayerPrecision): string =>
 
 export interface QuantizeOptions {
   in?: string;
-  /** Default: models/mnist-int8.json for int8, mnist-int4.json for --bits 4, mnist-mixed.json otherwise. */
+  /** Default: beside `in`, -f32.json becoming -int8.json, -int4.json or -mixed.json (models/mnist-int8.json for MNIST's). */
   out?: string;
   perChannel?: boolean;
+  /** The data accuracy is measured on: IDX (its t10k files), a folder or a CSV (data/open.ts loadTestSet). */
   data?: string;
   /** Every layer's width (default 8). */
   bits?: number;
@@ -139,7 +142,18 @@ export interface QuantizeOptions {
   auto?: boolean;
   /** With `auto`: the largest model file to write, in bytes. */
   maxBytes?: number;
+  format?: DataFormat;
+  labelColumn?: string;
 }
+
+/** A quantized model's default path for a float model's: models/x-f32.json -> models/x-int8.json (or -int4, -mixed). */
+export function quantizedPathFor(floatPath: string, tag = 'int8'): string {
+  const m = /^(.*?)(-f32)?\.json$/i.exec(floatPath);
+  return m ? `${m[1]}-${tag}.json` : `${floatPath}-${tag}.json`;
+}
+
+/** The int8 model's default path for a float model's: models/x-f32.json -> models/x-int8.json. */
+export const int8PathFor = (floatPath: string): string => quantizedPathFor(floatPath, 'int8');
 
 export interface QuantizeLayerReport extends WeightError {
   rows: number;
@@ -152,7 +166,7 @@ export interface QuantizeLayerReport extends WeightError {
   /** The layer's scale, or the smallest and largest of its per-channel scales (absent for float32). */
   scale?: number | { min: number; max: number };
   /** Validation accuracy with only this layer quantized, minus the float model's, in percentage points. */
-  valDeltaPp: number;
+  valDeltaPp: number | null;
 }
 
 export interface QuantizeReport {
@@ -162,14 +176,20 @@ export interface QuantizeReport {
   granularity: 'per-layer' | 'per-channel' | 'mixed';
   /** The file's dtype: int8, int4, or mixed. */
   dtype: string;
+  /** What the test samples are: "images" or "rows". */
+  samples: 'images' | 'rows';
   layers: QuantizeLayerReport[];
-  /** Accuracy on the validation split (the training images `train` held out): where choices are made. */
-  validation: { images: number; from: number; float: number; quantized: number; deltaPp: number; note?: string };
-  /** Accuracy on the t10k test set. `int8` repeats `quantized` for an all-int8 model (older readers). */
+  /**
+   * Accuracy on the validation split (the training samples `train` held out): where choices are made.
+   * Null when the data is not an IDX directory (its training images are what the split is drawn from).
+   */
+  validation: { images: number; from: number; float: number; quantized: number; deltaPp: number; note?: string } | null;
+  /** Accuracy on the test samples. `int8` repeats `quantized` for an all-int8 model (older readers). */
   accuracy: { images: number; float: number; quantized: number; int8?: number; deltaPp: number; agreement: number };
   /** `--auto`: the budget, and every assignment measured on the validation split (best first). */
   auto?: { maxBytes: number; tried: Assignment[]; sensitivity: LayerSensitivity[] };
-  targets: { maxDropPp: number; accuracyOk: boolean; maxBytes: number; sizeOk: boolean };
+  /** The size budget: --max-bytes, else the shipped MNIST model's (null for other data). */
+  targets: { maxDropPp: number; accuracyOk: boolean; maxBytes: number | null; sizeOk: boolean };
 }
 
 /** Which training-history series the quantized meta keeps first when not all fit (others after these). */
@@ -186,7 +206,7 @@ export function quantizedMeta(
   floatMeta: unknown,
   essentials: Record<string, unknown>,
   sizeWith: (meta: Record<string, unknown>) => number,
-  limit = MAX_INT8_BYTES,
+  maxBytes = MAX_INT8_BYTES,
 ): Record<string, unknown> {
   const meta: Record<string, unknown> = { ...essentials };
   const from =
@@ -194,7 +214,7 @@ export function quantizedMeta(
       ? (floatMeta as Record<string, unknown>)
       : {};
   const tryAdd = (key: string, value: unknown) => {
-    if (sizeWith({ ...meta, [key]: value }) > limit) return false;
+    if (sizeWith({ ...meta, [key]: value }) > maxBytes) return false;
     meta[key] = value;
     return true;
   };
@@ -251,11 +271,11 @@ export function requestedPrecision(o: QuantizeOptions, layerCount: number, file:
   return Array.from({ length: layerCount }, () => ({ bits, perChannel }));
 }
 
-/** The default output for a precision: mnist-int8.json, mnist-int4.json, or mnist-mixed.json. */
-export function defaultQuantizedPath(precision: readonly LayerPrecision[] | null): string {
-  if (precision && precision.every((p) => p.bits === 8)) return DEFAULT_MODEL;
-  if (precision && precision.every((p) => p.bits === 4)) return `${DEFAULT_MODELS_DIR}/mnist-int4.json`;
-  return `${DEFAULT_MODELS_DIR}/mnist-mixed.json`;
+/** The default output beside the float model: -int8.json, -int4.json, or -mixed.json (--auto: mixed). */
+export function defaultQuantizedPath(inPath: string, precision: readonly LayerPrecision[] | null): string {
+  if (precision && precision.every((p) => p.bits === 8)) return quantizedPathFor(inPath, 'int8');
+  if (precision && precision.every((p) => p.bits === 4)) return quantizedPathFor(inPath, 'int4');
+  return quantizedPathFor(inPath, 'mixed');
 }
 
 /** The scheme line a quantized model's meta records. */
@@ -266,22 +286,31 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
   const inPath = opts.in ?? DEFAULT_FLOAT_MODEL;
   const src = await readModelFile(inPath);
   let precision = requestedPrecision(opts, src.raw.layers.length, inPath);
-  const outPath = opts.out ?? defaultQuantizedPath(precision);
+  const outPath = opts.out ?? defaultQuantizedPath(inPath, precision);
   if (path.resolve(inPath) === path.resolve(outPath))
     throw new OptionError('out', `${outPath} is the input model; choose another path`);
   if (src.raw.dtype !== 'float32')
     throw invalidInput(`${inPath}: dtype is "${src.raw.dtype}", expected a float32 model to quantize`);
-  const { train, test } = await loadMnist(opts.data ?? DEFAULT_DATA_DIR);
-  if (!test || src.raw.input.kind !== 'image' || test.rows * test.cols !== src.raw.input.size) {
-    throw invalidInput(
-      `${inPath}: input is ${describeInput(src.raw.input)}, the test images are ${test?.rows}x${test?.cols}`,
+  const data = opts.data ?? DEFAULT_DATA_DIR;
+  const set = await loadTestSet(data, src.raw, inPath, { format: opts.format, labelColumn: opts.labelColumn });
+  const t = set.dataset.test!;
+  const test = { images: t.inputs, labels: t.labels, count: t.count };
+  // The validation split is the training images `train` held out, from an IDX directory's train files.
+  const val =
+    set.dataset.format === 'idx' ? validationSplit(src.raw.meta, (await loadMnist(data, ['train'])).train!) : null;
+  if (!val && (opts.auto || opts.maxBytes !== undefined))
+    throw new OptionError(
+      'auto',
+      `needs an IDX directory as --data (it chooses on the training images held out); ${data} is ${set.dataset.format} data`,
     );
-  }
-  const val = validationSplit(src.raw.meta, train!);
-  const floatVal = accuracyOn(src.model, val.split);
+  // The default byte budget is the shipped MNIST model's (28x28 digits); other models keep their whole meta.
+  const i = src.raw.input;
+  const mnistShaped =
+    i.kind === 'image' && i.width === 28 && i.height === 28 && i.channels === 1 && i.preprocess === 'digit';
+  const floatVal = val ? accuracyOn(src.model, val.split) : 0;
   const sensitivity = layerSensitivity(
     src.raw,
-    val.split,
+    val?.split ?? null,
     floatVal,
     src.raw.layers.map((_, k) => (precision ? [precision[k]] : autoChoices(Boolean(opts.perChannel)))),
   );
@@ -315,11 +344,11 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
             layers: p.map(describePrecision),
             rounding: 'half away from zero',
             source,
-            floatValAccuracy: round6(floatVal),
+            ...(val && { floatValAccuracy: round6(floatVal) }),
             floatTestAccuracy: round6(acc.float),
             agreement: round6(acc.agree),
           },
-          valAccuracy: round6(acc.val),
+          ...(val && { valAccuracy: round6(acc.val) }),
           testAccuracy: round6(acc.quant),
         };
   // For sizing, accuracies are stand-ins with the most digits round6 can give.
@@ -329,7 +358,7 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
 
   let auto: QuantizeReport['auto'];
   if (!precision) {
-    const choice = chooseAssignment(src.raw, val.split, {
+    const choice = chooseAssignment(src.raw, val!.split, {
       maxBytes: opts.maxBytes!,
       sensitivity,
       bytesOf: (p) => bytesOf(quantizeModel(src.raw, p).layers, essentials(p, sizeProbe)),
@@ -341,7 +370,7 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
 
   const { layers, errors } = quantizeModel(src.raw, precision);
   const quantModel = loadModel(formatModel({ layers, input: src.raw.input, labels: src.raw.labels }), outPath);
-  const quantVal = accuracyOn(quantModel, val.split);
+  const quantVal = val ? accuracyOn(quantModel, val.split) : 0;
   const floatPred = classifyBatch(src.model, test.images);
   const quantPred = classifyBatch(quantModel, test.images);
   const floatTest = accuracyOf(floatPred, test.labels);
@@ -349,7 +378,8 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
   let agree = 0;
   for (let s = 0; s < test.count; s++) if (floatPred.predicted[s] === quantPred.predicted[s]) agree++;
 
-  const limit = opts.maxBytes ?? MAX_INT8_BYTES;
+  const budget = opts.maxBytes ?? (mnistShaped ? MAX_INT8_BYTES : null);
+  const limit = budget ?? Infinity;
   const acc = { float: floatTest, quant: quantTest, agree: agree / test.count, val: quantVal };
   const meta = quantizedMeta(src.raw.meta, essentials(precision, acc), (m) => bytesOf(layers, m), limit);
   const text = formatModel({ layers, input: src.raw.input, labels: src.raw.labels, meta });
@@ -367,6 +397,7 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
     out: { path: outPath, bytes, sha256: sha256(text) },
     granularity: !samePer(precision) ? 'mixed' : quantized[0]?.perChannel ? 'per-channel' : 'per-layer',
     dtype: dtypes.size === 1 ? layers[0].dtype! : 'mixed',
+    samples: src.raw.input.kind === 'vector' ? 'rows' : 'images',
     layers: layers.map((l, k) => {
       const p = precision![k];
       const s = sensitivity[k].options.find((o) => o.bits === p.bits && o.perChannel === p.perChannel)!;
@@ -386,10 +417,10 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
                   : { min: Math.min(...(l.scale as number[])), max: Math.max(...(l.scale as number[])) },
             }),
         ...errors[k],
-        valDeltaPp: s.deltaPp,
+        valDeltaPp: val ? s.deltaPp : null,
       };
     }),
-    validation: {
+    validation: val && {
       images: val.split.count,
       from: val.from,
       float: floatVal,
@@ -409,8 +440,8 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
     targets: {
       maxDropPp: MAX_ACCURACY_DROP_PP,
       accuracyOk: !all8 || deltaPp >= -MAX_ACCURACY_DROP_PP - 1e-9,
-      maxBytes: limit,
-      sizeOk: bytes <= limit,
+      maxBytes: budget,
+      sizeOk: budget === null || bytes <= budget,
     },
   };
 }

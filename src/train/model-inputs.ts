@@ -6,10 +6,9 @@
  */
 import path from 'node:path';
 import type { Model } from '../core/index.js';
-import { invalidInput, usageError } from '../errors.js';
-import { describeInput, readModelFile } from '../node/model-file.js';
-import { CLASSES, type ModelRef, type TeacherConfig } from './config.js';
-import { PIXELS } from './augment.js';
+import { usageError } from '../errors.js';
+import { readModelFile } from '../node/model-file.js';
+import type { ModelRef, TeacherConfig } from './config.js';
 import { layerViews, paramLayout } from './params.js';
 
 export interface LoadedWeights {
@@ -22,14 +21,9 @@ export interface LoadedWeights {
 /** A model's layer sizes: input, then each layer's outputs. */
 export const sizesOf = (m: Pick<Model, 'layers'>) => [m.layers[0].rows, ...m.layers.map((l) => l.cols)];
 
-/** Read a model file the trainer can use: a 28x28 one-channel image model with 10 classes. */
+/** Read a model file's weights (run.ts checks that it takes the data's inputs and gives its classes). */
 async function readWeights(file: string, role: string): Promise<LoadedWeights> {
   const m = await readModelFile(file, `no such ${role} model`);
-  const inp = m.raw.input;
-  if (inp.kind !== 'image' || inp.size !== PIXELS || m.raw.labels.length !== CLASSES)
-    throw invalidInput(
-      `${file}: the ${role} takes ${describeInput(inp)} and has ${m.raw.labels.length} classes; training here is on 28x28 digits, ${CLASSES} classes`,
-    );
   const sizes = sizesOf(m.model);
   const layout = paramLayout(sizes);
   const params = new Float32Array(layout.count);

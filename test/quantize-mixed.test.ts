@@ -76,10 +76,10 @@ describe('quantize --bits 4 and --layers (mixed precision)', () => {
     const v = validationSplit(f32Raw.meta, { ...train, rows: 28, cols: 28 });
     expect(v.from).toBe(VAL_FROM);
     expect(v.split.count).toBe(5000);
-    expect(int4.validation.from).toBe(VAL_FROM);
-    expect(int4.validation.float * 5000).toBeCloseTo(floatCorrect, 6);
+    expect(int4.validation!.from).toBe(VAL_FROM);
+    expect(int4.validation!.float * 5000).toBeCloseTo(floatCorrect, 6);
     const q = parseRawModel(fs.readFileSync(path.join(dir, 'int4.json'), 'utf8'));
-    expect(int4.validation.quantized * 5000).toBeCloseTo(correctCount(q, VAL_FROM, 5000), 6);
+    expect(int4.validation!.quantized * 5000).toBeCloseTo(correctCount(q, VAL_FROM, 5000), 6);
     expect(int4.accuracy.images).toBe(10_000);
   });
 
@@ -104,7 +104,7 @@ describe('quantize --bits 4 and --layers (mixed precision)', () => {
     const only0: RawModel = { ...f32Raw, layers: [alone.layers[0], ...f32Raw.layers.slice(1)] };
     expect(r.layers[0].valDeltaPp).toBeCloseTo(((correctCount(only0, VAL_FROM, 5000) - floatCorrect) / 5000) * 100, 6);
     // One scale for 784x128 int4 costs far more than one per column (the issue's per-channel finding).
-    expect(r.layers[0].valDeltaPp).toBeLessThan(int4.layers[0].valDeltaPp);
+    expect(r.layers[0].valDeltaPp!).toBeLessThan(int4.layers[0].valDeltaPp!);
     // The layers' bytes add up to the file, less the JSON around them.
     const sum = r.layers.reduce((s, l) => s + l.bytes, 0);
     expect(r.out.bytes - sum).toBeGreaterThan(0);
@@ -143,14 +143,14 @@ describe('quantize --auto --max-bytes', () => {
     // The best measured, and what was written is it.
     expect(tried[0].accuracy).toBe(Math.max(...tried.map((t) => t.accuracy)));
     expect(r.layers.map((l) => [l.bits, l.perChannel])).toEqual(tried[0].precision.map((p) => [p.bits, p.perChannel]));
-    expect(r.validation.quantized).toBe(tried[0].accuracy);
+    expect(r.validation!.quantized).toBe(tried[0].accuracy);
     // At 90 KB the first layer must be int4 (int8 alone is 135 KB); the small layers can afford int8.
     expect(r.layers[0].bits).toBe(4);
     // Sensitivity: every layer at every width and granularity, measured alone.
     expect(r.auto!.sensitivity.map((s) => s.options.length)).toEqual([4, 4, 4]);
     // Better than the naive all-int4 file of the same budget, on validation.
     const naive = await runQuantize({ in: F32, out: path.join(dir, 'naive.json'), data: DATA, bits: 4 });
-    expect(r.validation.quantized).toBeGreaterThan(naive.validation.quantized);
+    expect(r.validation!.quantized).toBeGreaterThan(naive.validation!.quantized);
   });
 
   it('a budget below every assignment is exit 2 naming the smallest size possible; nothing is written', async () => {

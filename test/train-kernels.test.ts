@@ -130,6 +130,45 @@ describe('combineRows (wasm SIMD) against the reference linear kernels', () => {
     }
   });
 
+  it('every column is exactly the float32 sum init + c0·row0 + c1·row1 + … in that order, and nothing past the width is written', () => {
+    // The arithmetic the trained model's bytes depend on: each product and each addition rounded to
+    // float32, in k order, whichever SIMD pass (64, 32, 16 or the last partial columns) computes it.
+    for (const width of [
+      1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 15, 16, 17, 31, 33, 47, 63, 64, 65, 79, 100, 127, 128, 130,
+    ]) {
+      for (const count of [0, 1, 5, 40]) {
+        for (const withInit of [false, true]) {
+          reset();
+          const rows = 50;
+          const w = randArray(rows * width, 0.2);
+          const init = randArray(width + 16);
+          const idx = Array.from({ length: count }, () => rng.int(rows));
+          const coef = randArray(count, 0.1);
+          const W = alloc(w.length * 4 + 64);
+          f32(W, w.length).set(w);
+          const B = alloc(init.length * 4);
+          f32(B, init.length).set(init);
+          const I = alloc(count * 4);
+          i32(I, count).set(idx);
+          const V = alloc(count * 4);
+          f32(V, count).set(coef);
+          const O = alloc((width + 8) * 4);
+          f32(O, width + 8).fill(-7.5);
+          k.combineRows(O, withInit ? B : 0, W, I, V, count, width);
+          const want = new Float32Array(width);
+          for (let j = 0; j < width; j++) {
+            let a = withInit ? init[j] : 0;
+            for (let q = 0; q < count; q++) a = Math.fround(a + Math.fround(coef[q] * w[idx[q] * width + j]));
+            want[j] = a;
+          }
+          const what = `width ${width}, ${count} rows, init ${withInit}`;
+          expect(new Uint32Array(f32(O, width).slice().buffer), what).toEqual(new Uint32Array(want.buffer));
+          expect(Array.from(f32(O + width * 4, 8)), `${what}: past the width`).toEqual(new Array(8).fill(-7.5));
+        }
+      }
+    }
+  });
+
   it('a row with no contributions is exactly the initial value (bias) or zero', () => {
     reset();
     const B = alloc(40 * 4);

@@ -174,12 +174,15 @@ export function phaseA(): void {
   }
 }
 
-/** Gradient of first-layer rows [i0, i0+cnt) (one image row of pixels, or a block of features), then Adam on each. */
-function unitFirstLayer(y: i32, n: i32, lrC1: f32, invC2: f32): void {
-  const cols = lay(0, L_COLS), rows = lay(0, L_ROWS);
+/**
+ * The batch's entries in first-layer unit y (one image row of pixels, or a block of features), as
+ * per-input lists: a counting sort by input, images kept in order; colCount[c] ends as the end of input
+ * c's list in colR (images) and colV (values).
+ */
+export function firstLayerColumns(y: i32, n: i32): void {
+  const rows = lay(0, L_ROWS);
   const i0 = y * block0, cnt = min(block0, rows - i0);
   for (let c = 0; c <= cnt; c++) store<i32>(colCount + f4(c), 0);
-  // counting sort of the batch's entries in this pixel row by pixel, images kept in order
   for (let r = 0; r < n; r++) {
     const rs = rowStartArr + <usize>r * f4(rowStarts);
     const s = load<i32>(rs + f4(y)), e = load<i32>(rs + f4(y + 1));
@@ -203,6 +206,13 @@ function unitFirstLayer(y: i32, n: i32, lrC1: f32, invC2: f32): void {
       store<f32>(colV + f4(at), load<f32>(val + f4(q)));
     }
   }
+}
+
+/** Gradient of first-layer unit y's rows (firstLayerColumns), then Adam on each. */
+function unitFirstLayer(y: i32, n: i32, lrC1: f32, invC2: f32): void {
+  const cols = lay(0, L_COLS), rows = lay(0, L_ROWS);
+  const i0 = y * block0, cnt = min(block0, rows - i0);
+  firstLayerColumns(y, n);
   const deltas: usize = lay(0, L_DELTAS);
   const wOff = f4(lay(0, L_W));
   let start = 0;

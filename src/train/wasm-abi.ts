@@ -43,6 +43,8 @@ export const D_BLOCK0 = 31;
 export const D_ROW_STARTS = 32;
 /** float64 per sample in the batch's augmentation array (AUG_STRIDE for images, the feature count for vectors). */
 export const D_AUG_STRIDE = 33;
+/** Training samples loaded (the length of the order array). */
+export const D_TRAIN_COUNT = 34;
 /** Byte offset of the label smoothing (one f64) inside the descriptor. */
 export const D_SMOOTHING_BYTE = 200;
 export const DESC_BYTES = 256;

@@ -16,7 +16,7 @@ import {
   C_CORRECT, C_FROM, C_INVC2, C_LRC1, C_N, C_QA, C_QB, C_SET, D_AUG, D_AUG_STRIDE, D_BLOCK0, D_CHANNELS, D_CORRECT,
   D_CTRL, D_HEIGHT, D_INPUT_KIND, D_INPUT_SIZE, D_LAYER_TABLE, D_LAYERS, D_LOSS, D_M, D_MAXBATCH, D_MAXWIDTH, D_NNZ,
   D_ORDER, D_PARAMS, D_ROW_STARTS, D_ROWSTART, D_SAMPLE_BYTES, D_SCRATCH, D_SCRATCH_SIZE, D_SMOOTHING_BYTE, D_SPIDX,
-  D_SPVAL, D_TEST_BOX, D_TEST_IMG, D_TEST_LBL, D_TRAIN_BOX, D_TRAIN_IMG, D_TRAIN_LBL, D_V, D_WIDTH, IN_DIGIT28, IN_VECTOR,
+  D_SPVAL, D_TEST_BOX, D_TEST_IMG, D_TEST_LBL, D_TRAIN_BOX, D_TRAIN_COUNT, D_TRAIN_IMG, D_TRAIN_LBL, D_V, D_WIDTH, IN_DIGIT28, IN_VECTOR,
   L_ACTS, L_B, L_COLS, L_DELTAS, L_ROWS, L_W, L_WT, LAYER_SLOTS, PIXELS, BOX_BYTES,
 } from '../wasm-abi';
 
@@ -27,7 +27,7 @@ const E_BLOCK = 16; // images per evaluation item
 let L = 0, maxBatch = 0, maxWidth = 0;
 let params: usize = 0, mom1: usize = 0, mom2: usize = 0, table: usize = 0;
 let spIdx: usize = 0, spVal: usize = 0, nnzArr: usize = 0, rowStartArr: usize = 0, lossArr: usize = 0, correctArr: usize = 0;
-let order: usize = 0, augArr: usize = 0, trainImg: usize = 0, trainLbl: usize = 0, trainBox: usize = 0;
+let order: usize = 0, augArr: usize = 0, trainImg: usize = 0, trainLbl: usize = 0, trainBox: usize = 0, trainCount = 0;
 let testImg: usize = 0, testLbl: usize = 0, testBox: usize = 0, ctrl: usize = 0;
 let smoothing: f64 = 0;
 // The samples: kind (IN_*), values and bytes per sample, an image's geometry; first-layer rows per
@@ -35,7 +35,7 @@ let smoothing: f64 = 0;
 let kind = 0, inputSize = 0, sampleBytes = 0, width = 0, height = 0, channels = 0, block0 = 0, rowStarts = 0, augStride = 0;
 // This thread's scratch.
 let hIdx: usize = 0, hVal: usize = 0, gRow: usize = 0, bufA: usize = 0, bufB: usize = 0;
-let colCount: usize = 0, colR: usize = 0, colV: usize = 0, ident: usize = 0, ones: usize = 0, eIdx: usize = 0, eVal: usize = 0, pad: usize = 0, still: usize = 0;
+let colCount: usize = 0, colR: usize = 0, colV: usize = 0, ident: usize = 0, ones: usize = 0, eIdx: usize = 0, eVal: usize = 0, pad: usize = 0, still: usize = 0, sink: usize = 0;
 let nUnits = 0;
 
 @inline function d32(desc: usize, slot: i32): i32 { return load<i32>(desc + (<usize>slot << 2)); }
@@ -62,6 +62,7 @@ function carveScratch(s: usize, batch: i32, width: i32, size: i32, block: i32): 
   eIdx = s; s += align16(f4(size)); eVal = s; s += align16(f4(size));
   pad = s; s += align16(EXTRACT_SCRATCH);
   still = s; s += 64; // the identity transform evaluation uses
+  sink = s; s += 16; // where touchNextStep's loads go
   return s - start;
 }
 
@@ -78,7 +79,7 @@ export function setup(desc: usize, tid: i32): void {
   params = d32(desc, D_PARAMS); mom1 = d32(desc, D_M); mom2 = d32(desc, D_V); table = d32(desc, D_LAYER_TABLE);
   spIdx = d32(desc, D_SPIDX); spVal = d32(desc, D_SPVAL); nnzArr = d32(desc, D_NNZ); rowStartArr = d32(desc, D_ROWSTART);
   lossArr = d32(desc, D_LOSS); correctArr = d32(desc, D_CORRECT); order = d32(desc, D_ORDER); augArr = d32(desc, D_AUG);
-  trainImg = d32(desc, D_TRAIN_IMG); trainLbl = d32(desc, D_TRAIN_LBL); trainBox = d32(desc, D_TRAIN_BOX);
+  trainImg = d32(desc, D_TRAIN_IMG); trainLbl = d32(desc, D_TRAIN_LBL); trainBox = d32(desc, D_TRAIN_BOX); trainCount = d32(desc, D_TRAIN_COUNT);
   testImg = d32(desc, D_TEST_IMG); testLbl = d32(desc, D_TEST_LBL); testBox = d32(desc, D_TEST_BOX); ctrl = d32(desc, D_CTRL);
   smoothing = load<f64>(desc + D_SMOOTHING_BYTE);
   kind = d32(desc, D_INPUT_KIND); inputSize = d32(desc, D_INPUT_SIZE); sampleBytes = d32(desc, D_SAMPLE_BYTES);
@@ -271,6 +272,28 @@ export function phaseB(): void {
     }
     if (!done) unitBias(u, n, lrC1, invC2);
   }
+  touchNextStep();
+}
+
+/**
+ * Load one byte of every 64-byte line of the next step's samples (their pixels or features, label and
+ * box) so that phase A finds them in this core's cache: the training order is random, and fetching a
+ * 28x28 image from memory took about as long as augmenting it. Every thread does it once its phase-B
+ * work is done, often while another finishes its last item. Loads only: nothing computed changes
+ * (past the epoch's last step it touches samples the next shuffle may not pick first: harmless).
+ */
+function touchNextStep(): void {
+  const n = load<i32>(ctl(C_N));
+  const from = load<i32>(ctl(C_FROM)) + n, end = min(from + n, trainCount);
+  let sum: u32 = 0;
+  for (let q = from; q < end; q++) {
+    const i = load<i32>(order + f4(q));
+    const at = trainImg + <usize>i * <usize>sampleBytes;
+    for (let o = 0; o < sampleBytes; o += 64) sum += load<u8>(at + <usize>o);
+    sum += load<u8>(at + <usize>(sampleBytes - 1)) + load<u8>(trainLbl + <usize>i);
+    if (kind == IN_DIGIT28) sum += load<u8>(trainBox + <usize>i * BOX_BYTES);
+  }
+  store<u32>(sink, sum);
 }
 
 /** Count correct predictions on images [from, from+n) of the training (set 0) or test (set 1) images. */

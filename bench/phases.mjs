@@ -4,7 +4,7 @@
 // the whole batch (the engine interleaves them image by image), so each category's time is measured on
 // its own: the augmentation draws (JS), the augmentation transform and sparse input (`extract`), each
 // layer's forward pass, the loss, the backward pass, then phase B's parts: the first layer's weight
-// gradient's per-pixel lists (the counting sort), the other layers' gradients, Adam over every parameter,
+// gradient's per-pixel lists (firstLayerColumns), the other layers' gradients, Adam over every parameter,
 // and the first layer's gradient multiply-adds as the rest of the real phaseB() (with the refresh of the
 // transposed copies, a few thousand floats). The replay computes exactly
 // what the engine computes (phaseB() updates the real parameters), so it trains the same model.
@@ -59,7 +59,7 @@ const CATEGORIES = [
   ['fwd23', 'layers 2-3 forward (ReLU, nonzero units)', 'A'],
   ['loss', 'softmax cross-entropy, argmax', 'A'],
   ['bwd', 'backward to the hidden deltas (through Wᵀ)', 'A'],
-  ['sort', 'layer 1: per-pixel lists of the batch (counting sort)', 'B'],
+  ['sort', 'layer 1: per-pixel lists of the batch (one bucket pass)', 'B'],
   ['grad1', 'layer 1 weight gradient (multiply-adds) and Wᵀ refresh', 'B'],
   ['grad23', 'layers 2-3 weight and all bias gradients', 'B'],
   ['adam', 'Adam over all 109,386 parameters', 'B'],

@@ -177,34 +177,25 @@ export function phaseA(): void {
 
 /**
  * The batch's entries in first-layer unit y (one image row of pixels, or a block of features), as
- * per-input lists: a counting sort by input, images kept in order; colCount[c] ends as the end of input
- * c's list in colR (images) and colV (values).
+ * per-input lists, images kept in order: input c's list is colR/colV[c·maxBatch ..] (images, values),
+ * colCount[c] entries long. One pass over the entries (each image has at most one per input).
  */
 export function firstLayerColumns(y: i32, n: i32): void {
   const rows = lay(0, L_ROWS);
   const i0 = y * block0, cnt = min(block0, rows - i0);
-  for (let c = 0; c <= cnt; c++) store<i32>(colCount + f4(c), 0);
-  for (let r = 0; r < n; r++) {
-    const rs = rowStartArr + <usize>r * f4(rowStarts);
-    const s = load<i32>(rs + f4(y)), e = load<i32>(rs + f4(y + 1));
-    const idx = spIdx + <usize>r * f4(inputSize);
-    for (let q = s; q < e; q++) {
-      const p = colCount + f4(load<i32>(idx + f4(q)) - i0 + 1);
-      store<i32>(p, load<i32>(p) + 1);
-    }
-  }
-  for (let c = 1; c <= cnt; c++) store<i32>(colCount + f4(c), load<i32>(colCount + f4(c)) + load<i32>(colCount + f4(c - 1)));
-  // colCount[c] is now the start of column c; fill advances it to the start of c + 1
+  for (let c = 0; c < cnt; c++) store<i32>(colCount + f4(c), 0);
+  const bucket = <usize>maxBatch << 2;
   for (let r = 0; r < n; r++) {
     const rs = rowStartArr + <usize>r * f4(rowStarts);
     const s = load<i32>(rs + f4(y)), e = load<i32>(rs + f4(y + 1));
     const idx = spIdx + <usize>r * f4(inputSize), val = spVal + <usize>r * f4(inputSize);
     for (let q = s; q < e; q++) {
-      const p = colCount + f4(load<i32>(idx + f4(q)) - i0);
-      const at = load<i32>(p);
-      store<i32>(p, at + 1);
-      store<i32>(colR + f4(at), r);
-      store<f32>(colV + f4(at), load<f32>(val + f4(q)));
+      const c = load<i32>(idx + f4(q)) - i0;
+      const p = colCount + f4(c);
+      const at = <usize>c * bucket + f4(load<i32>(p));
+      store<i32>(p, load<i32>(p) + 1);
+      store<i32>(colR + at, r);
+      store<f32>(colV + at, load<f32>(val + f4(q)));
     }
   }
 }
@@ -216,13 +207,12 @@ function unitFirstLayer(y: i32, n: i32, lrC1: f32, invC2: f32): void {
   firstLayerColumns(y, n);
   const deltas: usize = lay(0, L_DELTAS);
   const wOff = f4(lay(0, L_W));
-  let start = 0;
+  const bucket = <usize>maxBatch << 2;
   for (let c = 0; c < cnt; c++) {
-    const end = load<i32>(colCount + f4(c));
-    combineRows(gRow, 0, deltas, colR + f4(start), colV + f4(start), end - start, cols);
+    const at = <usize>c * bucket;
+    combineRows(gRow, 0, deltas, colR + at, colV + at, load<i32>(colCount + f4(c)), cols);
     const o = wOff + <usize>(i0 + c) * f4(cols);
     adamRow(params + o, mom1 + o, mom2 + o, gRow, cols, lrC1, invC2);
-    start = end;
   }
 }
 

@@ -1,7 +1,8 @@
 // Training speed, in one report: the NumPy yardstick (../shared/yardstick/numpy_mlp.py, OpenBLAS on both
 // cores and on one) against `digitkit train` doing the same work (full 60k, 3 epochs, augmentation
 // off, constant lr 1e-3, no label smoothing, no validation split), in interleaved rounds; then the
-// default recipe's epoch time and augmentation's share of it; peak RSS; images/s.
+// default recipe's epoch time and augmentation's share of it; peak RSS; images/s; then where an epoch's
+// time goes, part by part (phases.mjs), for both kinds of epoch.
 // Every figure carries the 1-minute load average seen when it was taken: on a shared machine the
 // timings (NumPy's especially) move with it.
 //   env: DIGITKIT_BENCH_ROUNDS (default 3), DIGITKIT_YARDSTICK (path to numpy_mlp.py)
@@ -16,6 +17,7 @@ import { drawAugment } from '../dist/train/augment.js';
 import { int } from '../dist/format.js';
 import { Rng } from '../dist/train/rng.js';
 import { benchTemp, ROOT, trainData } from './setup.mjs';
+import { phaseReport, RECIPES } from './phases.mjs';
 
 const DATA = trainData();
 const YARDSTICK = process.env.DIGITKIT_YARDSTICK ?? path.resolve(ROOT, '../shared/yardstick/numpy_mlp.py');
@@ -232,3 +234,4 @@ console.log(
     .map((x) => x.toFixed(2))
     .join(' ')}${os.loadavg()[0] > 0.5 ? " (not a quiet machine: timings are inflated, NumPy's most)" : ''}`,
 );
+for (const recipe of Object.values(RECIPES)) console.log(await phaseReport(recipe));

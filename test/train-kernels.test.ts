@@ -1,6 +1,7 @@
 // The fast wasm SIMD kernels against their plain TypeScript references, on random shapes including
 // the edges (one image, a last partial batch, odd widths, empty rows), and the fast engine against
 // the reference engine on whole training steps.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { adamStep } from '../src/train/adam.js';
 import { addNoise, AUG_STRIDE, augmentImage, drawAugment, PIXELS } from '../src/train/augment.js';
@@ -376,6 +377,42 @@ describe('the fast engine against the reference engine', () => {
       }
     },
   );
+
+  it('keeps the bits the shipped models were trained with: the state after 8 default-recipe steps has the recorded SHA-256', async () => {
+    // Speed work on the kernels must not change one bit of training (MNIST's shipped models are its
+    // output). The hash was recorded with the kernels the shipped models were trained with; the full
+    // check is `npx digitkit pipeline` leaving models/ and fixtures/ unchanged.
+    const { train } = await mnist;
+    const n = 128;
+    const count = 1280;
+    const fast = await createFastEngine(
+      {
+        sizes: [784, 128, 64, 10],
+        maxBatch: n,
+        smoothing: 0.05,
+        input: MNIST_INPUT,
+        train: { inputs: train!.images.subarray(0, count * PIXELS), labels: train!.labels.subarray(0, count), count },
+      },
+      2,
+    );
+    try {
+      const r = Rng.fromSeed(1);
+      heInit(fast.params, fast.layout, r);
+      fast.paramsChanged();
+      for (let i = 0; i < count; i++) fast.order[i] = i;
+      r.shuffle(fast.order, count);
+      for (let t = 1; t <= 8; t++) {
+        for (let i = 0; i < n; i++) drawAugment(r, { shift: 1, rotate: 10, zoom: 0.1 }, fast.aug, i * AUG_STRIDE);
+        fast.trainStep((t - 1) * n, n, 0.002, t);
+      }
+      const bytes = Buffer.from(fast.state.buffer, fast.state.byteOffset, fast.state.byteLength);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(
+        '5116a3b9db49d9dbd6e993f936b5a06812a0793313dd7ae1efaa53ae5b0b885e',
+      );
+    } finally {
+      await fast.close();
+    }
+  });
 
   it('gives the same bits with 1, 2 or 3 threads', async () => {
     const states: Float32Array[] = [];

@@ -20,7 +20,12 @@ import { benchTemp, ROOT, trainData } from './setup.mjs';
 import { phaseReport, RECIPES } from './phases.mjs';
 
 const DATA = trainData();
-const YARDSTICK = process.env.DIGITKIT_YARDSTICK ?? path.resolve(ROOT, '../shared/yardstick/numpy_mlp.py');
+// beside the project (../shared), or beside the folder of git worktrees it sits in (../../shared)
+const YARDSTICK =
+  process.env.DIGITKIT_YARDSTICK ??
+  ['..', '../..']
+    .map((up) => path.resolve(ROOT, up, 'shared/yardstick/numpy_mlp.py'))
+    .reduce((found, p) => (fs.existsSync(found) ? found : p));
 const ROUNDS = Number(process.env.DIGITKIT_BENCH_ROUNDS ?? 3);
 const TMP = benchTemp('digitkit-bench-');
 

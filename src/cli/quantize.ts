@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import type { QuantizeReport } from '../quant/quantize.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from '../node/paths.js';
 import { int, pct, sci } from '../format.js';
+import { addModelDataOptions } from './data-options.js';
 import { handler } from './context.js';
-import { choiceOption } from './options.js';
-import { DATA_FORMATS, type DataFormat } from '../data/dataset.js';
+import type { DataFormat } from '../data/dataset.js';
 
 interface Opts {
   in: string;
@@ -17,7 +17,7 @@ interface Opts {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('quantize')
     .description('Quantize a float model to int8 (symmetric, round half away from zero) and measure what it costs')
     .option('--in <file>', 'float32 model to quantize', DEFAULT_FLOAT_MODEL)
@@ -27,9 +27,8 @@ export function register(program: Command): void {
       '--data <path>',
       'test data measuring accuracy: an IDX directory (its t10k files), an image folder or a CSV file (the test split the model was trained with, else all of it)',
       DEFAULT_DATA_DIR,
-    )
-    .option('--format <format>', 'idx | folder | csv (default: detected)', choiceOption(DATA_FORMATS))
-    .option('--label-column <name>', 'CSV: the label column (default: the one the model was trained with, or "label")')
+    );
+  addModelDataOptions(cmd)
     .option('--json', 'print one JSON document')
     .action(
       handler<Opts>(async (opts, ctx) => {

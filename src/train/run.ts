@@ -241,6 +241,13 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
   const train = ds.train!;
   const test = ds.test!;
   const kind = dataKind(ds.input);
+  if (test.count === 0 && 'fraction' in ds.split) {
+    // Every class has a single sample, and a class's only sample is kept for training.
+    const [noun, source] = kind === 'vector' ? ['rows', 'a test file'] : ['images', 'a test folder'];
+    throw invalidInput(
+      `${o.data}: the ${Math.round(ds.split.fraction * 100)}% test split is empty (${train.count} ${noun}, one per class); give each class more ${noun}, or ${source} with --test`,
+    );
+  }
   if (!ck) refuseFlags(o.config, kind, o.data);
   const recipe = (ds.named && RECIPES[ds.named.name]) || {};
   const config = ck ? resumeConfig(o.config, ck, o.resume!) : freshConfig(o.config, train.count, kind, recipe);

@@ -17,7 +17,6 @@ import { drawAugment } from '../dist/train/augment.js';
 import { int } from '../dist/format.js';
 import { Rng } from '../dist/train/rng.js';
 import { benchTemp, ROOT, trainData } from './setup.mjs';
-import { phaseReport, RECIPES } from './phases.mjs';
 
 const DATA = trainData();
 // beside the project (../shared), or beside the folder of git worktrees it sits in (../../shared)
@@ -239,4 +238,7 @@ console.log(
     .map((x) => x.toFixed(2))
     .join(' ')}${os.loadavg()[0] > 0.5 ? " (not a quiet machine: timings are inflated, NumPy's most)" : ''}`,
 );
-for (const recipe of Object.values(RECIPES)) console.log(await phaseReport(recipe));
+// (in a process of its own: the bench runner's --expose-gc is not a flag worker threads accept)
+const phases = spawnSync(process.execPath, [path.join(ROOT, 'bench/phases.mjs')], { cwd: ROOT, encoding: 'utf8' });
+process.stdout.write(phases.stdout);
+if (phases.status !== 0) throw new Error(`bench/phases.mjs failed: ${phases.stderr}`);

@@ -167,6 +167,7 @@ export function planMemory(p: PlanInput): MemoryPlan {
   set(ABI.D_BLOCK0, S.block);
   set(ABI.D_ROW_STARTS, rowStartCount(S));
   set(ABI.D_AUG_STRIDE, S.augStride);
+  set(ABI.D_TRAIN_COUNT, p.trainCount);
   new Float64Array(d.buffer, ABI.D_SMOOTHING_BYTE, 1)[0] = p.smoothing;
   if (p.qat) set(ABI.D_QAT, p.qat.frozen ? ABI.QAT_FROZEN : ABI.QAT_STEP);
   if (p.teacher) {

@@ -50,6 +50,8 @@ export const QAT_FROZEN = 2;
 /** Distillation: the teacher's layer count (0: none) and its layer table's byte offset. */
 export const D_T_LAYERS = 35;
 export const D_T_TABLE = 36;
+/** Training samples loaded (the length of the order array). */
+export const D_TRAIN_COUNT = 37;
 /** Byte offset of the label smoothing (one f64) inside the descriptor. */
 export const D_SMOOTHING_BYTE = 200;
 /** Distillation's 1 / temperature and alpha (the soft term's weight), f64 each. */

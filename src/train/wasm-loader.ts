@@ -53,6 +53,8 @@ export interface KernelExports {
   ): void;
   phaseA(): void;
   phaseB(): void;
+  /** Phase B's counting sort of first-layer unit y's entries (exported for the benchmark's breakdown). */
+  firstLayerColumns(y: number, n: number): void;
   evalPhase(): void;
   combineRows(out: number, init: number, base: number, rows: number, coef: number, count: number, width: number): void;
   adamRow(p: number, m: number, v: number, g: number, n: number, lrC1: number, invC2: number): void;

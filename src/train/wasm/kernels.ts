@@ -20,14 +20,54 @@ const TINY: f32 = <f32>ADAM_TINY;
  * THE kernel: out[0..width) = init[0..width) (or 0 when init is 0) + Σ_k coef[k] · base[rows[k]·width ..],
  * the sum taken in k order for every column. Every hot loop of training is this shape: a layer's
  * forward pass over the nonzero inputs, an input gradient over the nonzero deltas (rows of Wᵀ), a
- * weight-gradient row over the images of the batch. 8 SIMD accumulators (32 columns) per pass.
+ * weight-gradient row over the images of the batch. 16 SIMD accumulators (64 columns) per pass over
+ * the rows; the last columns in passes of 32, 16 and then one pass of at most 4 vectors, the last one
+ * partly stored (it reads up to 60 bytes past a row's end, never writes past `width`). Each column's
+ * sum is the same whichever pass computes it: lanes are independent and k runs in order in every pass.
  */
 export function combineRows(out: usize, init: usize, base: usize, rows: usize, coef: usize, count: i32, width: i32): void {
   const stride = <usize>width << 2;
+  const zero = f32x4.splat(0);
   let j = 0;
-  for (; j + 32 <= width; j += 32) {
+  for (; j + 64 <= width; j += 64) {
     const o = <usize>j << 2;
-    const zero = f32x4.splat(0);
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero, a8 = zero, a9 = zero, a10 = zero, a11 = zero, a12 = zero, a13 = zero, a14 = zero, a15 = zero;
+    if (init) {
+      const p = init + o;
+      a0 = v128.load(p, 0); a1 = v128.load(p, 16); a2 = v128.load(p, 32); a3 = v128.load(p, 48);
+      a4 = v128.load(p, 64); a5 = v128.load(p, 80); a6 = v128.load(p, 96); a7 = v128.load(p, 112);
+      a8 = v128.load(p, 128); a9 = v128.load(p, 144); a10 = v128.load(p, 160); a11 = v128.load(p, 176);
+      a12 = v128.load(p, 192); a13 = v128.load(p, 208); a14 = v128.load(p, 224); a15 = v128.load(p, 240);
+    }
+    for (let k = 0; k < count; k++) {
+      const q = <usize>k << 2;
+      const c = f32x4.splat(load<f32>(coef + q));
+      const r = base + <usize>load<i32>(rows + q) * stride + o;
+      a0 = f32x4.add(a0, f32x4.mul(c, v128.load(r, 0)));
+      a1 = f32x4.add(a1, f32x4.mul(c, v128.load(r, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(c, v128.load(r, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(c, v128.load(r, 48)));
+      a4 = f32x4.add(a4, f32x4.mul(c, v128.load(r, 64)));
+      a5 = f32x4.add(a5, f32x4.mul(c, v128.load(r, 80)));
+      a6 = f32x4.add(a6, f32x4.mul(c, v128.load(r, 96)));
+      a7 = f32x4.add(a7, f32x4.mul(c, v128.load(r, 112)));
+      a8 = f32x4.add(a8, f32x4.mul(c, v128.load(r, 128)));
+      a9 = f32x4.add(a9, f32x4.mul(c, v128.load(r, 144)));
+      a10 = f32x4.add(a10, f32x4.mul(c, v128.load(r, 160)));
+      a11 = f32x4.add(a11, f32x4.mul(c, v128.load(r, 176)));
+      a12 = f32x4.add(a12, f32x4.mul(c, v128.load(r, 192)));
+      a13 = f32x4.add(a13, f32x4.mul(c, v128.load(r, 208)));
+      a14 = f32x4.add(a14, f32x4.mul(c, v128.load(r, 224)));
+      a15 = f32x4.add(a15, f32x4.mul(c, v128.load(r, 240)));
+    }
+    const p = out + o;
+    v128.store(p, a0, 0); v128.store(p, a1, 16); v128.store(p, a2, 32); v128.store(p, a3, 48);
+    v128.store(p, a4, 64); v128.store(p, a5, 80); v128.store(p, a6, 96); v128.store(p, a7, 112);
+    v128.store(p, a8, 128); v128.store(p, a9, 144); v128.store(p, a10, 160); v128.store(p, a11, 176);
+    v128.store(p, a12, 192); v128.store(p, a13, 208); v128.store(p, a14, 224); v128.store(p, a15, 240);
+  }
+  if (j + 32 <= width) {
+    const o = <usize>j << 2;
     let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
     if (init) {
       const p = init + o;
@@ -50,26 +90,70 @@ export function combineRows(out: usize, init: usize, base: usize, rows: usize, c
     const p = out + o;
     v128.store(p, a0); v128.store(p, a1, 16); v128.store(p, a2, 32); v128.store(p, a3, 48);
     v128.store(p, a4, 64); v128.store(p, a5, 80); v128.store(p, a6, 96); v128.store(p, a7, 112);
+    j += 32;
   }
-  for (; j + 4 <= width; j += 4) {
+  if (j + 16 <= width) {
     const o = <usize>j << 2;
-    let a = init ? v128.load(init + o) : f32x4.splat(0);
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    if (init) {
+      const p = init + o;
+      a0 = v128.load(p); a1 = v128.load(p, 16); a2 = v128.load(p, 32); a3 = v128.load(p, 48);
+    }
     for (let k = 0; k < count; k++) {
       const q = <usize>k << 2;
+      const c = f32x4.splat(load<f32>(coef + q));
       const r = base + <usize>load<i32>(rows + q) * stride + o;
-      a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(coef + q)), v128.load(r)));
+      a0 = f32x4.add(a0, f32x4.mul(c, v128.load(r)));
+      a1 = f32x4.add(a1, f32x4.mul(c, v128.load(r, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(c, v128.load(r, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(c, v128.load(r, 48)));
     }
-    v128.store(out + o, a);
+    const p = out + o;
+    v128.store(p, a0); v128.store(p, a1, 16); v128.store(p, a2, 32); v128.store(p, a3, 48);
+    j += 16;
   }
-  for (; j < width; j++) {
-    const o = <usize>j << 2;
-    let a: f32 = init ? load<f32>(init + o) : 0;
+  const rest = width - j; // 0..15 columns left
+  if (rest == 0) return;
+  const o = <usize>j << 2;
+  const p = out + o;
+  if (rest <= 4) {
+    let a = init ? v128.load(init + o) : zero;
     for (let k = 0; k < count; k++) {
       const q = <usize>k << 2;
-      a += load<f32>(coef + q) * load<f32>(base + <usize>load<i32>(rows + q) * stride + o);
+      a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(coef + q)), v128.load(base + <usize>load<i32>(rows + q) * stride + o)));
     }
-    store<f32>(out + o, a);
+    storeLanes(p, a, rest);
+    return;
   }
+  let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+  if (init) {
+    const i = init + o;
+    a0 = v128.load(i); a1 = v128.load(i, 16); a2 = v128.load(i, 32); a3 = v128.load(i, 48);
+  }
+  for (let k = 0; k < count; k++) {
+    const q = <usize>k << 2;
+    const c = f32x4.splat(load<f32>(coef + q));
+    const r = base + <usize>load<i32>(rows + q) * stride + o;
+    a0 = f32x4.add(a0, f32x4.mul(c, v128.load(r)));
+    a1 = f32x4.add(a1, f32x4.mul(c, v128.load(r, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(c, v128.load(r, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(c, v128.load(r, 48)));
+  }
+  // 5..15 columns: the whole vectors, then the rest of the last one
+  v128.store(p, a0);
+  if (rest <= 8) { storeLanes(p + 16, a1, rest - 4); return; }
+  v128.store(p, a1, 16);
+  if (rest <= 12) { storeLanes(p + 32, a2, rest - 8); return; }
+  v128.store(p, a2, 32);
+  storeLanes(p + 48, a3, rest - 12);
+}
+
+/** Store the first n (1..4) lanes of v at p. */
+@inline function storeLanes(p: usize, v: v128, n: i32): void {
+  if (n == 4) { v128.store(p, v); return; }
+  if (n >= 2) v128.store64_lane(p, v, 0);
+  if (n == 1) store<f32>(p, f32x4.extract_lane(v, 0));
+  if (n == 3) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
 /**

@@ -62,7 +62,9 @@ export interface PipelineReport {
 export class PipelineInterrupted extends InterruptedError {
   constructor(readonly result: Extract<TrainResult, { status: 'interrupted' }>) {
     super(
-      `interrupted at epoch ${result.epoch + 1}, step ${result.stepInEpoch}/${result.stepsPerEpoch} of training; checkpoint saved to ${result.checkpoint}`,
+      result.phase === 'finishing'
+        ? `interrupted after the last epoch of training; checkpoint saved to ${result.checkpoint}`
+        : `interrupted at epoch ${result.epoch + 1}, step ${result.stepInEpoch}/${result.stepsPerEpoch} of training; checkpoint saved to ${result.checkpoint}`,
     );
   }
 }
@@ -92,8 +94,9 @@ export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks 
   const download = await stage('download', () =>
     runDownload({ dir: data, source: o.source ?? 'auto', signal: o.signal }),
   );
-  const trained = await stage('train', () =>
-    runTrain({
+  // An interrupted training is not a finished stage: it throws from inside, so no "train done".
+  const trained = await stage('train', async () => {
+    const r = await runTrain({
       data,
       out: floatModel,
       checkpoint: defaultCheckpointPath(floatModel),
@@ -103,9 +106,10 @@ export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks 
       signal: o.signal,
       onEvent: hooks.onTrainEvent,
       onStep: hooks.onTrainStep,
-    }),
-  );
-  if (trained.status === 'interrupted') throw new PipelineInterrupted(trained);
+    });
+    if (r.status === 'interrupted') throw new PipelineInterrupted(r);
+    return r;
+  });
   const quantize = await stage('quantize', () =>
     runQuantize({ in: floatModel, out: intModel, perChannel: o.perChannel, data }),
   );

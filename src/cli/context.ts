@@ -5,6 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
+import { punctuated, terminalWidth, wrapParts } from './columns.js';
 import { DigitkitError, ExitCode, flagOf, InterruptedError, OptionError, type ExitCodeValue } from '../errors.js';
 
 export interface CommandContext {
@@ -14,6 +15,8 @@ export interface CommandContext {
   tty: boolean;
   /** stderr is a terminal: progress bars go there. */
   stderrTty: boolean;
+  /** stdout's width: the terminal's columns, or Infinity when stdout is not a terminal (lines are never cut). */
+  columns: number;
   color: ChalkInstance;
   /** A human-readable line on stdout (dropped under --json). */
   out(line?: string): void;
@@ -37,10 +40,15 @@ export interface CommandResult {
   exitCode?: ExitCodeValue;
 }
 
-function colorAllowed(stream: NodeJS.WriteStream): boolean {
+/**
+ * Colour or not: NO_COLOR (any value) turns it off; FORCE_COLOR turns it on, except FORCE_COLOR=0 or
+ * false, which turns it off even on a terminal; otherwise a terminal whose TERM is not "dumb".
+ */
+export function colorAllowed(stream: { isTTY?: boolean }): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
-  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
-  return Boolean(stream.isTTY);
+  const force = process.env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force.toLowerCase() !== 'false';
+  return Boolean(stream.isTTY) && process.env.TERM !== 'dumb';
 }
 
 /** chalk with colour off: every style, chained or not, returns its text unchanged. */
@@ -70,6 +78,7 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
     json,
     tty,
     stderrTty: Boolean(process.stderr.isTTY),
+    columns: json ? Infinity : terminalWidth(process.stdout),
     color: palette(!json && colorAllowed(process.stdout)),
     out: (line = '') => {
       if (!json) process.stdout.write(line + '\n');
@@ -111,7 +120,13 @@ export function reportError(err: unknown, json: boolean, command?: string): Exit
   } else {
     const color = palette(colorAllowed(process.stderr));
     const prefix = command ? `digitkit ${command}: ` : 'digitkit: ';
-    process.stderr.write(color.red(prefix + message) + '\n');
+    // Ctrl-C's message (where it stopped; the checkpoint; the command that continues) is long: on a
+    // terminal its parts go on lines of their own rather than wrapping mid-word.
+    const lines =
+      err instanceof InterruptedError
+        ? wrapParts(punctuated((prefix + message).split('; '), '; '), terminalWidth(process.stderr))
+        : [prefix + message];
+    process.stderr.write(lines.map((l) => color.red(l)).join('\n') + '\n');
     if (!(err instanceof DigitkitError) && err instanceof Error && process.env.DIGITKIT_DEBUG) {
       process.stderr.write((err.stack ?? '') + '\n');
     }

@@ -1,6 +1,6 @@
 /** `digitkit pipeline`: download → train → quantize → fixtures → verify with defaults, then one summary. */
 import type { Command } from 'commander';
-import { ExitCode, InterruptedError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_FIXTURES,
@@ -14,7 +14,7 @@ import type { PipelineReport } from '../pipeline.js';
 import { int, pct, sci } from '../format.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption } from './options.js';
-import { defaultThreads, progressPrinter, resumeCommand } from './train.js';
+import { defaultThreads, interruptedError, progressPrinter } from './train.js';
 
 interface Flags {
   data: string;
@@ -115,13 +115,7 @@ export function register(program: Command): void {
           );
         } catch (err) {
           const { PipelineInterrupted } = await import('../pipeline.js');
-          if (err instanceof PipelineInterrupted) {
-            const cmd = resumeCommand(process.argv, err.result.checkpoint, 'pipeline');
-            throw new InterruptedError(`${err.message}; continue with: ${cmd}`, {
-              checkpoint: err.result.checkpoint,
-              resume: cmd,
-            });
-          }
+          if (err instanceof PipelineInterrupted) throw interruptedError(err.result, 'pipeline');
           throw err;
         }
         summary(ctx, report);

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { loadMnist } from '../data/load.js';
 import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
+import { lockFile } from '../node/file-lock.js';
+import { openEpochLog } from './epoch-log.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { round6 } from '../format.js';
 import { formatModel } from '../node/model-file.js';
@@ -49,6 +51,8 @@ export interface TrainOptions {
   onEvent?(e: TrainEvent): void;
   /** After every optimizer step (the object is reused: copy what you keep). */
   onStep?(s: StepInfo): void;
+  /** A CSV file with one row per epoch (epoch-log.ts), rewritten atomically after each. */
+  log?: string;
   /** Which kernels run the maths (tests compare them); default 'fast'. */
   engine?: 'fast' | 'reference';
 }
@@ -74,12 +78,27 @@ export type TrainResult =
       sha256: string;
       checkpoint: string;
       config: TrainConfig;
+      /** Validation figures of the epoch whose parameters the model holds (the best one under early stopping). */
       valAccuracy: number | null;
+      /** null when this process ran no epoch of the run (a resumed run that had finished them all). */
+      valLoss: number | null;
+      /** Epochs run in all (fewer than config.epochs when early stopping ended the run). */
+      epochsRun: number;
+      /** Under early stopping: the epoch whose parameters the model holds. */
+      bestEpoch: number | null;
       testAccuracy: number;
       seconds: number;
       imagesPerSecond: number;
     }
-  | { status: 'interrupted'; checkpoint: string; epoch: number; stepInEpoch: number; stepsPerEpoch: number };
+  | {
+      status: 'interrupted';
+      checkpoint: string;
+      epoch: number;
+      stepInEpoch: number;
+      stepsPerEpoch: number;
+      /** 'finishing': every epoch was done, the model not yet written (resuming only evaluates and writes it). */
+      phase: 'training' | 'finishing';
+    };
 
 export function defaultCheckpointPath(out: string): string {
   const ext = path.extname(out);
@@ -102,8 +121,8 @@ const CONFIG_KEYS: (keyof TrainConfig)[] = [
   'val',
 ];
 /** Settings only some inputs have (absent from MNIST's configurations), and what their absence means. */
-const OPTIONAL_KEYS: (keyof TrainConfig)[] = ['flip', 'noise'];
-const OPTIONAL_DEFAULTS = { flip: false, noise: 0 };
+const OPTIONAL_KEYS: (keyof TrainConfig)[] = ['flip', 'noise', 'earlyStop'];
+const OPTIONAL_DEFAULTS = { flip: false, noise: 0, earlyStop: 'off' };
 const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
 /** A resumed run takes the checkpoint's settings; a flag that contradicts one is a usage error. */
@@ -113,10 +132,11 @@ function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string)
     if (c[k] === undefined && CONFIG_KEYS.includes(k))
       throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
     const g = given[k];
-    if (g !== undefined && show(g) !== show(c[k] ?? OPTIONAL_DEFAULTS[k as keyof typeof OPTIONAL_DEFAULTS])) {
+    const had = c[k] ?? OPTIONAL_DEFAULTS[k as keyof typeof OPTIONAL_DEFAULTS];
+    if (g !== undefined && show(g) !== show(had)) {
       throw new OptionError(
         k,
-        `${show(g)} does not match the ${show(c[k])} that ${file} was trained with (leave it out to resume, or start a new run)`,
+        `${show(g)} does not match the ${show(had)} that ${file} was trained with (leave it out to resume, or start a new run)`,
       );
     }
   }
@@ -138,6 +158,7 @@ function freshConfig(g: Partial<TrainConfig>, available: number): TrainConfig {
     shift: g.shift ?? DEFAULTS.shift,
     rotate: g.rotate ?? DEFAULTS.rotate,
     zoom: g.zoom ?? DEFAULTS.zoom,
+    ...(g.earlyStop !== undefined && { earlyStop: g.earlyStop }),
     seed: g.seed ?? DEFAULTS.seed,
     limit,
     val: g.val ?? defaultVal(limit),
@@ -202,6 +223,16 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
   validateConfig(o.config);
   validateThreads(o.threads);
   const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
+  // Two runs writing one checkpoint would overwrite each other's progress: the second one refuses.
+  const unlock = lockFile(ckptPath, 'wait for that run to end, or give this one its own --checkpoint (or --out)');
+  try {
+    return await train(o, ckptPath);
+  } finally {
+    unlock();
+  }
+}
+
+async function train(o: TrainOptions, ckptPath: string): Promise<TrainResult> {
   const ck = o.resume ? await readCheckpoint(o.resume) : null;
   const { config, dataset, testCount, engine, threads } = await prepare(o, ck);
   const sizes = engine.layout.sizes;
@@ -220,6 +251,9 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
     } else {
       progress = initialProgress(config, engine);
     }
+    // Early stopping keeps the best epoch's parameters, in memory and in every checkpoint.
+    const best = config.earlyStop ? (ck?.best ?? new Float32Array(engine.layout.count)) : undefined;
+    if (best && best.length !== engine.layout.count) throw invalidInput(`${o.resume}: not a usable checkpoint`);
     const save = () =>
       writeCheckpoint(ckptPath, {
         config,
@@ -228,7 +262,9 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         progress,
         state: engine.state,
         order: progress.orderDrawn ? engine.order.subarray(0, trainCount(config)) : undefined,
+        best: best && progress.best ? best : undefined,
       });
+    const log = o.log ? await openEpochLog(o.log, progress.epoch, progress.history) : undefined;
     o.onEvent?.({
       type: 'start',
       config,
@@ -241,29 +277,46 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
     });
     let seconds = 0;
     let images = 0;
+    let valLoss: number | null = null;
     const outcome = await trainLoop(engine, config, progress, {
       signal: o.signal,
       onStep: o.onStep,
+      onBest: () => best!.set(engine.params),
       onEpoch: async (r) => {
         seconds += r.seconds;
         images += r.imagesPerSecond * r.seconds;
+        valLoss = r.valLoss;
         await save();
+        await log?.add(r);
         o.onEvent?.({ type: 'epoch', ...r });
       },
     });
+    const interrupted = (phase: 'training' | 'finishing') => ({
+      status: 'interrupted' as const,
+      checkpoint: ckptPath,
+      epoch: progress.epoch,
+      stepInEpoch: progress.stepInEpoch,
+      stepsPerEpoch: stepsPerEpoch(config),
+      phase,
+    });
     if (outcome === 'aborted') {
       await save();
-      return {
-        status: 'interrupted',
-        checkpoint: ckptPath,
-        epoch: progress.epoch,
-        stepInEpoch: progress.stepInEpoch,
-        stepsPerEpoch: stepsPerEpoch(config),
-      };
+      return interrupted('training');
     }
-    const testAccuracy = engine.evaluate('test', 0, testCount) / testCount;
+    // Ctrl-C after the last epoch still stops the run before the model is written (the checkpoint
+    // after the last epoch is on disk: resuming evaluates and writes the model).
+    if (o.signal?.aborted) return interrupted('finishing');
     const hist = progress.history;
-    const valAccuracy = hist.valAccuracy.length ? hist.valAccuracy[hist.valAccuracy.length - 1] : null;
+    const bestEpoch = best && progress.best ? progress.best.epoch : null;
+    if (bestEpoch !== null) {
+      engine.params.set(best!);
+      engine.paramsChanged();
+      valLoss = progress.best!.valLoss;
+    }
+    const testAccuracy = engine.evaluate('test', 0, testCount).correct / testCount;
+    if (o.signal?.aborted) return interrupted('finishing');
+    const kept = bestEpoch ?? hist.valAccuracy.length;
+    const valAccuracy = hist.valAccuracy.length ? hist.valAccuracy[kept - 1] : null;
     const { seed, ...rest } = config;
     const text = formatModel({
       dtype: 'float32',
@@ -275,6 +328,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         dataset: { sha256: dataset },
         history: config.val > 0 ? hist : { loss: hist.loss, trainAccuracy: hist.trainAccuracy, lr: hist.lr },
         valAccuracy,
+        ...(config.earlyStop && { epochsRun: hist.loss.length, bestEpoch }),
         testAccuracy: round6(testAccuracy),
       },
     });
@@ -287,6 +341,9 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
       checkpoint: ckptPath,
       config,
       valAccuracy,
+      valLoss,
+      epochsRun: hist.loss.length,
+      bestEpoch,
       testAccuracy,
       seconds,
       imagesPerSecond: seconds > 0 ? images / seconds : 0,

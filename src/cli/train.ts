@@ -240,7 +240,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('train')
     .description(
-      `Train an MLP from scratch (default: ${layerSizes(DEFAULTS).join('-')} on MNIST; reproducible: same seed, data and flags give the same bytes)`,
+      `Train an MLP from scratch (by default ${layerSizes(DEFAULTS).join('-')} on MNIST; reproducible: same seed, data and flags give the same bytes)`,
     )
     .option(
       '--data <path>',

@@ -3,9 +3,11 @@
  * and an AbortSignal tied to Ctrl-C. Commands are `handler(...)` bodies that return data
  * and throw DigitkitError; this file maps both onto stdout/stderr and the exit-code table.
  */
+import { constants as osConstants } from 'node:os';
 import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
 import { punctuated, terminalWidth, wrapParts } from './columns.js';
+import { shown, shownLine } from '../format.js';
 import { DigitkitError, ExitCode, flagOf, InterruptedError, OptionError, type ExitCodeValue } from '../errors.js';
 
 export interface CommandContext {
@@ -73,6 +75,12 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
     controller.abort(new InterruptedError());
   };
   process.on('SIGINT', onSigint);
+  // SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) would end the process without
+  // its 'exit' handlers, leaving temp files behind for good: exit through them instead, with the status
+  // a shell reports for a death by that signal (143, 129).
+  const onTerminate = (signal: NodeJS.Signals) => process.exit(128 + (osConstants.signals[signal] ?? 0));
+  process.on('SIGTERM', onTerminate);
+  process.on('SIGHUP', onTerminate);
   const tty = !json && Boolean(process.stdout.isTTY);
   const ctx: CommandContext = {
     json,
@@ -80,11 +88,12 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
     stderrTty: Boolean(process.stderr.isTTY),
     columns: json ? Infinity : terminalWidth(process.stdout),
     color: palette(!json && colorAllowed(process.stdout)),
+    // Every human line passes shownLine: a file name holding terminal escapes reaches the terminal escaped.
     out: (line = '') => {
-      if (!json) process.stdout.write(line + '\n');
+      if (!json) process.stdout.write(shownLine(line, { keepNewlines: true, keepColor: ctx.color.level > 0 }) + '\n');
     },
     err: (line) => {
-      process.stderr.write(line + '\n');
+      process.stderr.write(shownLine(line, { keepNewlines: true, keepColor: colorAllowed(process.stderr) }) + '\n');
     },
     emit: (record) => {
       if (json) process.stdout.write(JSON.stringify(record) + '\n');
@@ -95,7 +104,14 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
       return controller.signal;
     },
   };
-  return { ctx, dispose: () => process.off('SIGINT', onSigint) };
+  return {
+    ctx,
+    dispose: () => {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onTerminate);
+      process.off('SIGHUP', onTerminate);
+    },
+  };
 }
 
 /**
@@ -120,12 +136,14 @@ export function reportError(err: unknown, json: boolean, command?: string): Exit
   } else {
     const color = palette(colorAllowed(process.stderr));
     const prefix = command ? `digitkit ${command}: ` : 'digitkit: ';
-    // Ctrl-C's message (where it stopped; the checkpoint; the command that continues) is long: on a
-    // terminal its parts go on lines of their own rather than wrapping mid-word.
+    // One line per message, whatever names and snippets it holds (control characters escaped). Ctrl-C's
+    // message (where it stopped; the checkpoint; the command that continues) is long: on a terminal its
+    // parts go on lines of their own rather than wrapping mid-word.
+    const text = prefix + shown(message);
     const lines =
       err instanceof InterruptedError
-        ? wrapParts(punctuated((prefix + message).split('; '), '; '), terminalWidth(process.stderr))
-        : [prefix + message];
+        ? wrapParts(punctuated(text.split('; '), '; '), terminalWidth(process.stderr))
+        : [text];
     process.stderr.write(lines.map((l) => color.red(l)).join('\n') + '\n');
     if (!(err instanceof DigitkitError) && err instanceof Error && process.env.DIGITKIT_DEBUG) {
       process.stderr.write((err.stack ?? '') + '\n');

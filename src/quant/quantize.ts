@@ -11,7 +11,7 @@ import { loadTestSet } from '../data/open.js';
 import type { DataFormat } from '../data/dataset.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from '../node/paths.js';
 import { invalidInput, OptionError } from '../errors.js';
-import { writeFileAtomic } from '../node/atomic.js';
+import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { describeInput, formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
 import { round6 } from '../format.js';
 import { accuracyOf, classifyBatch } from '../infer/batch.js';
@@ -175,6 +175,7 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
   const perChannel = Boolean(opts.perChannel);
   if (path.resolve(inPath) === path.resolve(outPath))
     throw new OptionError('out', `${outPath} is the input model; choose another path`);
+  await checkOutput(outPath);
 
   const src = await readModelFile(inPath);
   if (src.raw.dtype !== 'float32')

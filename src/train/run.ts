@@ -9,7 +9,7 @@ import { standardise } from '../data/csv.js';
 import { sizeOf, type DataInput, type Dataset } from '../data/dataset.js';
 import { loadDataset, type DataOptions } from '../data/open.js';
 import { invalidInput, OptionError } from '../errors.js';
-import { writeFileAtomic } from '../node/atomic.js';
+import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { lockFile } from '../node/file-lock.js';
 import { openEpochLog } from './epoch-log.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
@@ -341,6 +341,10 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
   validateConfig(o.config);
   validateThreads(o.threads);
   const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
+  // Where the model, the checkpoints and the log go is checked before the data is read, not after the training.
+  await checkOutput(o.out);
+  await checkOutput(ckptPath);
+  if (o.log) await checkOutput(o.log);
   // Two runs writing one checkpoint would overwrite each other's progress: the second one refuses.
   const unlock = lockFile(ckptPath, 'wait for that run to end, or give this one its own --checkpoint (or --out)');
   try {

@@ -74,7 +74,7 @@ describe('Ctrl-C on a terminal', () => {
     const at = s.lines.findIndex((l) => l.startsWith('digitkit pipeline: interrupted'));
     expect(at, run.output()).toBeGreaterThan(0);
     expect(s.lines.slice(at).join(' ')).toMatch(
-      /^digitkit pipeline: interrupted at epoch 1, step \d+\/430 of training; +checkpoint saved to .*mnist-f32\.ckpt; +continue with: digitkit pipeline .*--resume /,
+      /^digitkit pipeline: interrupted at epoch 1, step \d+\/430 of training; +checkpoint saved to .*-f32\.ckpt; +continue with: digitkit pipeline .*--resume /,
     );
   });
 

@@ -83,7 +83,9 @@ export interface PipelineReport {
 export class PipelineInterrupted extends InterruptedError {
   constructor(readonly result: Extract<TrainResult, { status: 'interrupted' }>) {
     super(
-      `interrupted at epoch ${result.epoch + 1}, step ${result.stepInEpoch}/${result.stepsPerEpoch} of training; checkpoint saved to ${result.checkpoint}`,
+      result.phase === 'finishing'
+        ? `interrupted after the last epoch of training; checkpoint saved to ${result.checkpoint}`
+        : `interrupted at epoch ${result.epoch + 1}, step ${result.stepInEpoch}/${result.stepsPerEpoch} of training; checkpoint saved to ${result.checkpoint}`,
     );
   }
 }
@@ -123,8 +125,9 @@ export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks 
         runDownload({ dataset: named.name, dir: data, source: o.source ?? 'auto', signal: o.signal }),
       )
     : undefined;
-  const trained = await stage('train', () =>
-    runTrain({
+  // An interrupted training is not a finished stage: it throws from inside, so no "train done".
+  const trained = await stage('train', async () => {
+    const r = await runTrain({
       data,
       dataOptions: o.dataOptions,
       out: floatModel,
@@ -135,9 +138,10 @@ export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks 
       signal: o.signal,
       onEvent: hooks.onTrainEvent,
       onStep: hooks.onTrainStep,
-    }),
-  );
-  if (trained.status === 'interrupted') throw new PipelineInterrupted(trained);
+    });
+    if (r.status === 'interrupted') throw new PipelineInterrupted(r);
+    return r;
+  });
   const quantize = await stage('quantize', () =>
     runQuantize({
       in: floatModel,

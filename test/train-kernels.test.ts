@@ -23,6 +23,15 @@ const rng = Rng.fromSeed(11);
 const randArray = (n: number, zeros = 0) =>
   Float32Array.from({ length: n }, () => (rng.uniform() < zeros ? 0 : rng.normal()));
 
+/** The two engines evaluate alike: correct counts within one, summed losses within 1e-4 (float32 logits either way). */
+function sameEvaluation(fast: Engine, ref: Engine, set: 'train' | 'test', from: number, n: number) {
+  const a = ref.evaluate(set, from, n);
+  const b = fast.evaluate(set, from, n);
+  expect(Math.abs(a.correct - b.correct)).toBeLessThanOrEqual(1);
+  expect(a.loss).toBeGreaterThan(0);
+  expect(Math.abs(a.loss - b.loss) / a.loss).toBeLessThan(1e-4);
+}
+
 const WIDTHS = [1, 3, 4, 5, 10, 31, 32, 33, 63, 64, 127, 128];
 
 describe('combineRows (wasm SIMD) against the reference linear kernels', () => {
@@ -235,6 +244,7 @@ describe('the other fast kernels against their references', () => {
       f32(Z, kk).set(z);
       const D = alloc(kk * 4);
       expect(k.softmaxXent(D, Z, kk - 1, kk, s, 1 / 37, alloc(kk * 8))).toBe(loss);
+      expect(k.softmaxLoss(Z, kk - 1, kk, s)).toBe(loss);
       expect(Array.from(f32(D, kk))).toEqual(Array.from(ref));
       expect(k.argmax(Z, kk)).toBe(Array.from(z).indexOf(Math.max(...z)));
     }
@@ -346,8 +356,8 @@ describe('the fast engine against the reference engine', () => {
           fast.trainStep((t * n) % (600 - n), n, 0.001, t);
         }
         expect(relDiff(fast.params, ref.params)).toBeLessThan(1e-4);
-        expect(Math.abs(fast.evaluate('test', 0, 500) - ref.evaluate('test', 0, 500))).toBeLessThanOrEqual(1);
-        expect(Math.abs(fast.evaluate('train', 100, 300) - ref.evaluate('train', 100, 300))).toBeLessThanOrEqual(1);
+        sameEvaluation(fast, ref, 'test', 0, 500);
+        sameEvaluation(fast, ref, 'train', 100, 300);
       } finally {
         await fast.close();
       }
@@ -392,6 +402,7 @@ describe('the fast engine against the reference engine', () => {
 
   it('gives the same bits with 1, 2 or 3 threads', async () => {
     const states: Float32Array[] = [];
+    const losses: number[] = [];
     for (const threads of [1, 2, 3]) {
       const [ref, fast] = await engines([784, 40, 24, 10], 50, threads);
       try {
@@ -401,10 +412,13 @@ describe('the fast engine against the reference engine', () => {
           fast.trainStep(t * 50, 50, 0.002, t);
         }
         states.push(fast.state.slice());
+        losses.push(fast.evaluate('test', 0, 500).loss); // 32 items of 16 images, in any thread's hands
       } finally {
         await fast.close();
       }
     }
+    expect(losses[1]).toBe(losses[0]);
+    expect(losses[2]).toBe(losses[0]);
     expect(Buffer.from(states[1].buffer).equals(Buffer.from(states[0].buffer))).toBe(true);
     expect(Buffer.from(states[2].buffer).equals(Buffer.from(states[0].buffer))).toBe(true);
   });
@@ -617,8 +631,8 @@ describe('other inputs: images of any shape, vectors', () => {
         }
         expect(relDiff(fast.params, ref.params)).toBeLessThan(1e-4);
         const n = input.kind === 'vector' ? 38 : 200;
-        expect(Math.abs(fast.evaluate('test', 0, n) - ref.evaluate('test', 0, n))).toBeLessThanOrEqual(1);
-        expect(Math.abs(fast.evaluate('train', 10, 100) - ref.evaluate('train', 10, 100))).toBeLessThanOrEqual(1);
+        sameEvaluation(fast, ref, 'test', 0, n);
+        sameEvaluation(fast, ref, 'train', 10, 100);
       } finally {
         await fast.close();
       }

@@ -6,6 +6,7 @@
 import { constants as osConstants } from 'node:os';
 import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
+import { punctuated, terminalWidth, wrapParts } from './columns.js';
 import { shown, shownLine } from '../format.js';
 import { DigitkitError, ExitCode, flagOf, InterruptedError, OptionError, type ExitCodeValue } from '../errors.js';
 
@@ -16,6 +17,8 @@ export interface CommandContext {
   tty: boolean;
   /** stderr is a terminal: progress bars go there. */
   stderrTty: boolean;
+  /** stdout's width: the terminal's columns, or Infinity when stdout is not a terminal (lines are never cut). */
+  columns: number;
   color: ChalkInstance;
   /** A human-readable line on stdout (dropped under --json). */
   out(line?: string): void;
@@ -39,10 +42,15 @@ export interface CommandResult {
   exitCode?: ExitCodeValue;
 }
 
-function colorAllowed(stream: NodeJS.WriteStream): boolean {
+/**
+ * Colour or not: NO_COLOR (any value) turns it off; FORCE_COLOR turns it on, except FORCE_COLOR=0 or
+ * false, which turns it off even on a terminal; otherwise a terminal whose TERM is not "dumb".
+ */
+export function colorAllowed(stream: { isTTY?: boolean }): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
-  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
-  return Boolean(stream.isTTY);
+  const force = process.env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force.toLowerCase() !== 'false';
+  return Boolean(stream.isTTY) && process.env.TERM !== 'dumb';
 }
 
 /** chalk with colour off: every style, chained or not, returns its text unchanged. */
@@ -78,6 +86,7 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
     json,
     tty,
     stderrTty: Boolean(process.stderr.isTTY),
+    columns: json ? Infinity : terminalWidth(process.stdout),
     color: palette(!json && colorAllowed(process.stdout)),
     // Every human line passes shownLine: a file name holding terminal escapes reaches the terminal escaped.
     out: (line = '') => {
@@ -127,8 +136,15 @@ export function reportError(err: unknown, json: boolean, command?: string): Exit
   } else {
     const color = palette(colorAllowed(process.stderr));
     const prefix = command ? `digitkit ${command}: ` : 'digitkit: ';
-    // One line, whatever names and snippets the message holds.
-    process.stderr.write(color.red(prefix + shown(message)) + '\n');
+    // One line per message, whatever names and snippets it holds (control characters escaped). Ctrl-C's
+    // message (where it stopped; the checkpoint; the command that continues) is long: on a terminal its
+    // parts go on lines of their own rather than wrapping mid-word.
+    const text = prefix + shown(message);
+    const lines =
+      err instanceof InterruptedError
+        ? wrapParts(punctuated(text.split('; '), '; '), terminalWidth(process.stderr))
+        : [text];
+    process.stderr.write(lines.map((l) => color.red(l)).join('\n') + '\n');
     if (!(err instanceof DigitkitError) && err instanceof Error && process.env.DIGITKIT_DEBUG) {
       process.stderr.write((err.stack ?? '') + '\n');
     }

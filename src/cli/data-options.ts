@@ -42,7 +42,7 @@ export function addDataOptions(cmd: Command, withTest = true): Command {
       'how a picture becomes pixels: resize (the whole picture; default for folders) or digit (MNIST-style centring; default for IDX)',
       choiceOption(['digit', 'resize'] as const),
     )
-    .option('--label-column <name>', 'CSV: the column holding the class (default "label")');
+    .option('--label-column <name>', 'CSV: the column holding the class (default label)');
   if (withTest)
     cmd
       .option('--test <path>', 'folders and CSV: a test folder or file of the same shape')

@@ -101,7 +101,7 @@ function progressHooks(ctx: CommandContext, offline: string) {
       const from = source === 'web' ? new URL(location).host : source;
       bar = createBar(
         ctx,
-        '{name} [{bar}] {percentage}% | {done} of {size} | {rate} | ETA {eta_formatted} | {from}',
+        '{name} [{bar}] {percentage}% | ETA {eta_formatted} | {done} of {size} | {rate} | {from}',
         file.bytes,
         {
           name: file.name,
@@ -150,10 +150,6 @@ export function register(program: Command): void {
     .option('--timeout <seconds>', 'give up on a request when no data arrives for this long', secondsOption, 30)
     .option('--force', 'fetch again even files that verify (a failed fetch keeps the old file)')
     .option('--json', 'print one JSON document')
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 ok, 2 usage, 3 wrong bytes from every source (sha256 mismatch), 4 no source reachable, 130 interrupted.\n',
-    )
     .action(
       handler<DownloadFlags>(async (opts, ctx) => {
         const signal = ctx.handleInterrupt();

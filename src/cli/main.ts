@@ -8,6 +8,7 @@ import { Command, CommanderError } from './commander.js';
 import { DigitkitError, ExitCode } from '../errors.js';
 import { reportError } from './context.js';
 import { COMMANDS } from './commands.js';
+import { addHelp } from './help.js';
 
 const VERSION: string = createRequire(import.meta.url)('../../package.json').version;
 
@@ -28,6 +29,7 @@ export async function buildProgram(argv: string[]): Promise<CommandType> {
   const named = COMMANDS.filter((c) => c.name === first);
   const needed = named.length ? named : first === '-V' || first === '--version' ? [] : COMMANDS;
   for (const m of await Promise.all(needed.map((c) => c.load()))) m.register(program);
+  addHelp(program);
   return program;
 }
 
@@ -61,6 +63,9 @@ export async function main(argv: string[]): Promise<void> {
     for (const sub of cmd.commands) silence(sub);
   };
   silence(program);
+  // `digitkit help --help` asks for help on help: the program's help, exit 0 (commander reads
+  // "--help" as a command name there and fails).
+  if (argv[2] === 'help' && (argv[3] === '--help' || argv[3] === '-h')) argv = [...argv.slice(0, 2), '--help'];
   try {
     await program.parseAsync(argv);
   } catch (err) {

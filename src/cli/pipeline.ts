@@ -13,11 +13,12 @@ import { FAST_EPOCHS } from '../train/config.js';
 import type { PipelineReport } from '../pipeline.js';
 import { int, pct, sci } from '../format.js';
 import { handler, type CommandContext } from './context.js';
+import { fitColumns, type Column } from './columns.js';
 import { DATASET_NAMES } from '../data/datasets.js';
 import { addDataOptions, dataOptionsFrom, type DataFlags } from './data-options.js';
 import { choiceOption, intOption } from './options.js';
 import { InvalidArgumentError } from './commander.js';
-import { defaultThreads, progressPrinter, resumeCommand } from './train.js';
+import { defaultThreads, interruptedError, progressPrinter } from './train.js';
 
 interface Flags extends DataFlags {
   dataset?: string;
@@ -44,47 +45,86 @@ function budgetList(value: string): number[] {
   return parts.map(Number);
 }
 
+/**
+ * The summary table. Each result is columns, most important first: on a narrow terminal the row keeps
+ * what fits (accuracy and parity before paths and sizes); piped output keeps them all.
+ */
 function summary(ctx: CommandContext, r: PipelineReport): void {
   const { color } = ctx;
   const d = r.download;
   const fetched = d ? d.files.filter((f) => f.status !== 'up to date').length : 0;
   const q = r.quantize.accuracy;
-  const rows: [string, number | undefined, string][] = [
+  const rows: [string, number | undefined, Column[]][] = [
     ...(d
       ? [
           [
             'download',
             r.seconds.download,
-            `4 ${d.title} files verified in ${d.dir}${fetched ? ` (${fetched} fetched)` : ' (up to date)'}`,
-          ] as [string, number | undefined, string],
+            [
+              { text: `4 ${d.title} files verified`, rank: 0 },
+              { text: `in ${d.dir}`, rank: 2 },
+              { text: fetched ? `(${fetched} fetched)` : '(up to date)', rank: 1 },
+            ],
+          ] as [string, number | undefined, Column[]],
         ]
       : []),
     [
       'train',
       r.seconds.train,
-      `float test accuracy ${pct(r.train.testAccuracy)} → ${r.train.out} (${int(r.train.bytes)} bytes)`,
+      [
+        { text: `float test accuracy ${pct(r.train.testAccuracy)}`, rank: 0 },
+        { text: `→ ${r.train.out}`, rank: 1 },
+        { text: `(${int(r.train.bytes)} bytes)`, rank: 2 },
+      ],
     ],
     [
       'quantize',
       r.seconds.quantize,
-      `int8 test accuracy ${pct(q.quantized)} (${q.deltaPp >= 0 ? '+' : ''}${q.deltaPp.toFixed(2)} pp), agreement ${pct(q.agreement)} → ${r.quantize.out.path} (${int(r.quantize.out.bytes)} bytes)`,
+      [
+        { text: `int8 test accuracy ${pct(q.quantized)}`, rank: 0 },
+        { text: `(${q.deltaPp >= 0 ? '+' : ''}${q.deltaPp.toFixed(2)} pp),`, rank: 1 },
+        { text: `agreement ${pct(q.agreement)}`, rank: 1 },
+        { text: `→ ${r.quantize.out.path}`, rank: 2 },
+        { text: `(${int(r.quantize.out.bytes)} bytes)`, rank: 3 },
+      ],
     ],
-    ['fixtures', r.seconds.fixtures, `${r.fixtures.cases} cases → ${r.fixtures.out.path}`],
+    [
+      'fixtures',
+      r.seconds.fixtures,
+      [
+        { text: `${r.fixtures.cases} cases`, rank: 0 },
+        { text: `→ ${r.fixtures.out.path}`, rank: 1 },
+      ],
+    ],
     [
       'verify',
       r.seconds.verify,
-      `max |Δp| ${r.verify.max ? sci(r.verify.max.diff) : '-'}, ${r.verify.correct}/${r.verify.cases} correct, ${r.verify.ok ? color.green('PARITY OK') : color.red('PARITY FAILED')}`,
+      [
+        { text: `max |Δp| ${r.verify.max ? sci(r.verify.max.diff) : '-'},`, rank: 1 },
+        { text: `${r.verify.correct}/${r.verify.cases} correct,`, rank: 2 },
+        { text: r.verify.ok ? color.green('PARITY OK') : color.red('PARITY FAILED'), rank: 0 },
+      ],
     ],
   ];
   for (const c of r.compress ?? [])
     rows.push([
       'compress',
       c === r.compress![0] ? r.seconds.compress : 0,
-      `${int(c.budget)} B: ${c.chosen.label} (${c.chosen.precision.join(', ')}), test ${pct(c.chosen.testAccuracy)} → ${c.out.path} (${int(c.out.bytes)} bytes), ${c.verify.ok ? color.green('PARITY OK') : color.red('PARITY FAILED')}`,
+      [
+        { text: `${int(c.budget)} B: ${c.chosen.label}`, rank: 0 },
+        { text: `(${c.chosen.precision.join(', ')}),`, rank: 3 },
+        { text: `test ${pct(c.chosen.testAccuracy)}`, rank: 0 },
+        { text: `→ ${c.out.path}`, rank: 2 },
+        { text: `(${int(c.out.bytes)} bytes),`, rank: 3 },
+        { text: c.verify.ok ? color.green('PARITY OK') : color.red('PARITY FAILED'), rank: 0 },
+      ],
     ]);
   ctx.out('');
   ctx.out('stage      seconds  result');
-  for (const [name, s, text] of rows) ctx.out(`${name.padEnd(9)} ${(s ?? 0).toFixed(1).padStart(8)}  ${text}`);
+  for (const [name, s, columns] of rows) {
+    const head = `${name.padEnd(9)} ${(s ?? 0).toFixed(1).padStart(8)}  `;
+    ctx.out(head + fitColumns(columns, ctx.columns - head.length, ' '));
+  }
   const total = Object.values(r.seconds).reduce((a, b) => a + (b ?? 0), 0);
   ctx.out(`${'total'.padEnd(9)} ${total.toFixed(1).padStart(8)}`);
 }
@@ -180,13 +220,7 @@ export function register(program: Command): void {
               `${err.message}; the float model is written: continue with ${cmd} (it trains the same float model again and reuses what compress kept)`,
             );
           }
-          if (err instanceof PipelineInterrupted) {
-            const cmd = resumeCommand(process.argv, err.result.checkpoint, 'pipeline');
-            throw new InterruptedError(`${err.message}; continue with: ${cmd}`, {
-              checkpoint: err.result.checkpoint,
-              resume: cmd,
-            });
-          }
+          if (err instanceof PipelineInterrupted) throw interruptedError(err.result, 'pipeline');
           throw err;
         }
         summary(ctx, report);

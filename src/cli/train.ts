@@ -17,12 +17,13 @@ import {
   type QatScales,
   type TrainConfig,
 } from '../train/config.js';
-import type { TrainEvent } from '../train/run.js';
-import type { StepInfo } from '../train/loop.js';
+import type { TrainEvent, TrainResult } from '../train/run.js';
+import type { EpochRecord, StepInfo } from '../train/loop.js';
 import { int, pct } from '../format.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intListOption, intOption, numberOption } from './options.js';
 import { createBar, type Bar } from './progress.js';
+import { fitColumns, formatDuration, punctuated, wrapParts } from './columns.js';
 
 interface Flags extends DataFlags {
   data?: string;
@@ -47,6 +48,9 @@ interface Flags extends DataFlags {
   checkpoint?: string;
   resume?: string;
   fast?: boolean;
+  earlyStop?: number;
+  log?: string;
+  quiet?: boolean;
   json?: boolean;
   teacher?: string;
   temperature?: number;
@@ -92,34 +96,50 @@ export function resumeCommand(argv: string[], checkpoint: string, command: 'trai
   return ['digitkit', command, ...kept].map(quote).join(' ');
 }
 
-/** Training progress for a terminal (bar + a line per epoch) or --json (a record per epoch). Also used by pipeline. */
-export function progressPrinter(ctx: CommandContext) {
+/**
+ * Training progress for a terminal (a bar, then a line per epoch) or --json (a record per epoch). Also
+ * used by pipeline. Lines fit the terminal (columns dropped, least important first; piped output
+ * keeps them all); the bar's ETA is the whole run's, from the rate of the steps this process has run.
+ */
+export function progressPrinter(ctx: CommandContext, opts: { quiet?: boolean } = {}) {
   let bar: Bar | null = null;
+  let runStart = 0;
+  let stepsAtStart = -1;
   let epochStart = 0;
-  let stepsAtStart = 0;
+  let imagesAtEpochStart = 0;
   let batch = 0;
   let total = 0;
   const step = (e: StepInfo) => {
-    if (ctx.json) return;
-    if (
-      !bar &&
-      (bar = createBar(
+    if (ctx.json || opts.quiet) return;
+    const done = (e.epoch - 1) * e.stepsPerEpoch + e.stepInEpoch;
+    const now = performance.now();
+    if (stepsAtStart < 0) {
+      runStart = now;
+      stepsAtStart = done - 1;
+    }
+    if (!bar) {
+      bar = createBar(
         ctx,
-        `epoch {ep}/${total} {bar} {percentage}% | loss {loss} | acc {acc} | {ips} img/s | ETA {eta_formatted}`,
+        `epoch {ep}/${total} {bar} {percentage}% | ETA {eta} | loss {loss} | acc {acc} | {ips} img/s`,
         e.stepsPerEpoch,
-        { ep: e.epoch, loss: '-', acc: '-', ips: '-' },
-      ))
-    ) {
-      epochStart = performance.now();
-      stepsAtStart = e.stepInEpoch - 1;
+        { ep: e.epoch, eta: '…', loss: '-', acc: '-', ips: '-' },
+      );
+      epochStart = now;
+      imagesAtEpochStart = (e.stepInEpoch - 1) * batch;
     }
     if (bar) {
-      const secs = (performance.now() - epochStart) / 1000;
+      // The whole run's time left, at the rate of every step (and validation pass) so far: nothing is
+      // shown until a second has passed, so the first frames never say "0s".
+      const secs = (now - runStart) / 1000;
+      const ran = done - stepsAtStart;
+      const left = total * e.stepsPerEpoch - done;
+      const epochSecs = (now - epochStart) / 1000;
       bar.update(e.stepInEpoch, {
         ep: e.epoch,
+        eta: secs >= 1 && ran > 0 ? formatDuration((left * secs) / ran) : '…',
         loss: e.loss.toFixed(4),
         acc: pct(e.accuracy),
-        ips: secs > 0 ? int(((e.stepInEpoch - stepsAtStart) * batch) / secs) : '-',
+        ips: epochSecs > 0 ? int((e.stepInEpoch * batch - imagesAtEpochStart) / epochSecs) : '-',
       });
     }
   };
@@ -130,13 +150,19 @@ export function progressPrinter(ctx: CommandContext) {
         const d = e.data;
         batch = c.batch;
         total = c.epochs;
+        if (opts.quiet) break;
         const what = d.input.kind === 'vector' ? 'rows' : 'images';
         // MNIST's own run prints what it always printed; other data first says what it is.
         if (d.format !== 'idx' || d.labels.join() !== DATASETS.mnist.classes.join()) {
           const split = 'fraction' in d.split ? `${Math.round(d.split.fraction * 100)}% of each class` : d.split.from;
-          ctx.out(
-            `data ${d.path} (${d.format}): ${describeDataInput(d.input)}, ${d.labels.length} classes (${d.labels.slice(0, 12).join(', ')}${d.labels.length > 12 ? ', …' : ''}); test: ${int(d.testCount)} ${what} (${split})`,
-          );
+          const labels = `${d.labels.slice(0, 12).join(', ')}${d.labels.length > 12 ? ', …' : ''}`;
+          const about = [
+            `data ${d.path} (${d.format}):`,
+            `${describeDataInput(d.input)},`,
+            `${d.labels.length} classes (${labels});`,
+            `test: ${int(d.testCount)} ${what} (${split})`,
+          ];
+          for (const line of wrapParts(about, ctx.columns)) ctx.out(line);
           if (d.skipped.length) {
             ctx.err(`digitkit train: skipped ${d.skipped.length} file${d.skipped.length === 1 ? '' : 's'}:`);
             for (const f of d.skipped.slice(0, 20)) ctx.err(`  ${f.file}: ${f.reason}`);
@@ -144,9 +170,22 @@ export function progressPrinter(ctx: CommandContext) {
           }
         }
         const sizes = [sizeOf(d.input), ...c.hidden, d.labels.length];
-        ctx.out(
-          `training ${sizes.join('-')} on ${int(e.trainImages)} ${what} (${int(e.valImages)} held out for validation): ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
-        );
+        const header = [
+          `training ${sizes.join('-')} on ${int(e.trainImages)} ${what}`,
+          `(${int(e.valImages)} held out for validation),`,
+          ...punctuated(
+            [
+              `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps`,
+              `batch ${c.batch}`,
+              `lr ${c.lr} ${c.schedule}`,
+              ...(c.earlyStop ? [`early stop after ${c.earlyStop} epochs without a lower validation loss`] : []),
+              `seed ${c.seed}`,
+              `${e.threads} thread${e.threads === 1 ? '' : 's'}`,
+            ],
+            ', ',
+          ),
+        ];
+        for (const line of wrapParts(header, ctx.columns)) ctx.out(line);
         if (c.init) ctx.out(`starting from ${c.init.file} (sha256 ${c.init.sha256.slice(0, 12)}…)`);
         if (c.teacher)
           ctx.out(
@@ -164,22 +203,21 @@ export function progressPrinter(ctx: CommandContext) {
         bar?.stop();
         bar = null;
         if (ctx.json) {
+          if (opts.quiet) break;
           ctx.emit({
             type: 'epoch',
             epoch: e.epoch,
             epochs: e.epochs,
             loss: e.loss,
             trainAccuracy: e.trainAccuracy,
+            valLoss: e.valLoss,
             valAccuracy: e.valAccuracy,
             lr: e.lr,
             seconds: e.seconds,
             imagesPerSecond: e.imagesPerSecond,
           });
-        } else {
-          const w = String(e.epochs).length;
-          ctx.out(
-            `epoch ${String(e.epoch).padStart(w)}/${e.epochs}  loss ${e.loss.toFixed(4)}  train ${pct(e.trainAccuracy)}  val ${e.valAccuracy === null ? '-' : pct(e.valAccuracy)}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)}s  ${int(e.imagesPerSecond)} img/s`,
-          );
+        } else if (!opts.quiet) {
+          ctx.out(epochLine(e, ctx.columns));
         }
         break;
       }
@@ -188,11 +226,62 @@ export function progressPrinter(ctx: CommandContext) {
   return { step, event };
 }
 
+/** One epoch's line, its columns dropped from the least important (img/s, lr, time, train accuracy) to fit. */
+export function epochLine(e: EpochRecord, width: number): string {
+  const w = String(e.epochs).length;
+  return fitColumns(
+    [
+      { text: `epoch ${String(e.epoch).padStart(w)}/${e.epochs}`, rank: 0 },
+      { text: `loss ${e.loss.toFixed(4)}`, rank: 0 },
+      { text: `train ${pct(e.trainAccuracy)}`, rank: 3 },
+      { text: e.valLoss === null ? '' : `val loss ${e.valLoss.toFixed(4)}`, rank: 1 },
+      { text: `val ${e.valAccuracy === null ? '-' : pct(e.valAccuracy)}`, rank: 0 },
+      { text: e.best ? 'best' : '', rank: 2 },
+      { text: `lr ${e.lr.toExponential(2)}`, rank: 5 },
+      { text: `${e.seconds.toFixed(1)}s`, rank: 4 },
+      { text: `${int(e.imagesPerSecond)} img/s`, rank: 6 },
+    ],
+    width,
+  );
+}
+
+type Interrupted = Extract<TrainResult, { status: 'interrupted' }>;
+
+/** Ctrl-C during training (train or pipeline): where it stopped, the checkpoint, the command that continues. */
+export function interruptedError(r: Interrupted, command: 'train' | 'pipeline'): InterruptedError {
+  const cmd = resumeCommand(process.argv, r.checkpoint, command);
+  const where =
+    r.phase === 'finishing'
+      ? 'interrupted after the last epoch, before the model was written'
+      : `interrupted at epoch ${r.epoch + 1}, step ${r.stepInEpoch}/${r.stepsPerEpoch}${command === 'pipeline' ? ' of training' : ''}`;
+  return new InterruptedError(
+    `${where}; checkpoint saved to ${r.checkpoint}; ${command === 'pipeline' ? 'continue' : 'resume'} with: ${cmd}`,
+    { checkpoint: r.checkpoint, resume: cmd },
+  );
+}
+
+/** The result line's parts, most important first (a narrow terminal gets them on several lines). */
+function summaryParts(r: Extract<TrainResult, { status: 'done' }>): string[] {
+  const val =
+    r.valAccuracy === null
+      ? []
+      : [
+          `(validation ${pct(r.valAccuracy)}${r.valLoss === null ? '' : `, loss ${r.valLoss.toFixed(4)}`}${r.bestEpoch === null ? '' : `, epoch ${r.bestEpoch}`});`,
+        ];
+  return [
+    `test accuracy ${pct(r.testAccuracy)}${val.length ? '' : ';'}`,
+    ...val,
+    `wrote ${r.out}`,
+    `(${int(r.bytes)} bytes, sha256 ${r.sha256.slice(0, 16)}…);`,
+    `checkpoint ${r.checkpoint}`,
+  ];
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('train')
     .description(
-      `Train an MLP from scratch (default: ${layerSizes(DEFAULTS).join('-')} on MNIST; reproducible: same seed, data and flags give the same bytes)`,
+      `Train an MLP from scratch (by default ${layerSizes(DEFAULTS).join('-')} on MNIST; reproducible: same seed, data and flags give the same bytes)`,
     )
     .option(
       '--data <path>',
@@ -242,6 +331,11 @@ export function register(program: Command): void {
       'feature vectors: add Gaussian noise of this standard deviation to the standardised features',
       numberOption,
     )
+    .option(
+      '--early-stop <epochs>',
+      'stop after this many epochs without a lower validation loss; the model keeps the best epoch (default off)',
+      intOption,
+    )
     .option('--seed <n>', `PRNG seed (default ${DEFAULTS.seed})`, intOption)
     .option('--threads <n>', 'worker threads (default: cores, at most 8); never changes the result', intOption)
     .option('--limit <n>', 'train on the first n training samples (default all)', intOption)
@@ -277,7 +371,9 @@ export function register(program: Command): void {
       '--init <file>',
       'start from this model (e.g. the float model, for --qat fine-tuning); --hidden must match it',
     )
-    .option('--json', 'one JSON record per epoch on stdout, then a summary record')
+    .option('--log <file.csv>', 'also write one CSV row per epoch (with a header) to this file')
+    .option('--quiet', 'print only the result: no progress bar, header or epoch lines (--json: the summary only)')
+    .option('--json', 'one JSON record per line (NDJSON): one per epoch, then a summary record')
     .action(
       handler<Flags>(async (f, ctx) => {
         if (f.data !== undefined && f.dataset !== undefined) throw usageError('--data and --dataset: give one of them');
@@ -296,6 +392,7 @@ export function register(program: Command): void {
           zoom: f.zoom,
           flip: f.flip,
           noise: f.noise,
+          earlyStop: f.earlyStop,
           seed: f.seed,
           limit: f.limit,
           val: f.val,
@@ -305,7 +402,7 @@ export function register(program: Command): void {
         if ((f.qatScales || f.perChannel) && !f.qat)
           throw usageError('--qat-scales and --per-channel apply with --qat');
         const signal = ctx.handleInterrupt();
-        const progress = progressPrinter(ctx);
+        const progress = progressPrinter(ctx, { quiet: f.quiet });
         const { runTrain } = await import('../train/run.js');
         let bar: Bar | null = null;
         const r = await runTrain({
@@ -325,20 +422,16 @@ export function register(program: Command): void {
           resume: f.resume,
           threads: f.threads ?? defaultThreads(),
           config,
+          log: f.log,
           signal,
           onEvent: progress.event,
           onStep: progress.step,
         });
-        if (r.status === 'interrupted') {
-          const cmd = resumeCommand(process.argv, r.checkpoint);
-          throw new InterruptedError(
-            `interrupted at epoch ${r.epoch + 1}, step ${r.stepInEpoch}/${r.stepsPerEpoch}; checkpoint saved to ${r.checkpoint}; resume with: ${cmd}`,
-            { checkpoint: r.checkpoint, resume: cmd },
-          );
-        }
-        ctx.out(
-          `test accuracy ${pct(r.testAccuracy)}${r.valAccuracy === null ? '' : ` (validation ${pct(r.valAccuracy)})`}; wrote ${r.out} (${int(r.bytes)} bytes, sha256 ${r.sha256.slice(0, 16)}…); checkpoint ${r.checkpoint}`,
-        );
+        if (r.status === 'interrupted') throw interruptedError(r, 'train');
+        if (signal.aborted) throw new InterruptedError(`interrupted while ${r.out} was written; it is complete`);
+        if (r.bestEpoch !== null && r.epochsRun < r.config.epochs)
+          ctx.out(`stopped early after epoch ${r.epochsRun}: no lower validation loss since epoch ${r.bestEpoch}`);
+        for (const line of wrapParts(summaryParts(r), ctx.columns)) ctx.out(line);
         // Under --json: the last record, after the epochs' (JSON Lines, even when no epoch was left to run).
         ctx.emit({
           type: 'summary',
@@ -347,6 +440,9 @@ export function register(program: Command): void {
           sha256: r.sha256,
           checkpoint: r.checkpoint,
           config: r.config,
+          epochsRun: r.epochsRun,
+          bestEpoch: r.bestEpoch,
+          valLoss: r.valLoss,
           valAccuracy: r.valAccuracy,
           testAccuracy: r.testAccuracy,
           seconds: r.seconds,

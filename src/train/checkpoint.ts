@@ -6,6 +6,7 @@
  *   header: H bytes of UTF-8 JSON (format tag, config, dataset hashes, layout, loop progress), space-padded to 4 bytes
  *   float32 LE [params | Adam m | Adam v]    (3 x layout.count)
  *   int32 LE training order                  (only while an epoch is in progress)
+ *   float32 LE best epoch's parameters       (only under early stopping, once an epoch is done: layout.count)
  *   32-byte SHA-256 of everything above, so truncation or bit rot is caught before any number is used
  *
  * Written atomically (temp file + rename), so a crash leaves the previous checkpoint intact.
@@ -39,6 +40,8 @@ export interface Checkpoint {
   files?: { teacher?: string };
   /** Quantization-aware training with frozen scales: each quantized layer's scales. */
   qatScales?: number[][];
+  /** Early stopping: the parameters of the best epoch so far (progress.best), which the model will get. */
+  best?: Float32Array;
 }
 
 function littleEndian(): void {
@@ -57,6 +60,8 @@ export function encodeCheckpoint(ck: Checkpoint): Buffer {
     orderLength: ck.order ? ck.order.length : 0,
     ...(ck.files && { files: ck.files }),
     ...(ck.qatScales && { qatScales: ck.qatScales }),
+    // only when present: other checkpoints keep the header they always had
+    ...(ck.best && { bestLength: ck.best.length }),
   };
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (4 - (json.length % 4)) % 4;
@@ -67,6 +72,7 @@ export function encodeCheckpoint(ck: Checkpoint): Buffer {
   fixed.writeUInt32LE(json.length, MAGIC.length + 4);
   const parts = [fixed, json, Buffer.from(ck.state.buffer, ck.state.byteOffset, ck.state.byteLength)];
   if (ck.order) parts.push(Buffer.from(ck.order.buffer, ck.order.byteOffset, ck.order.byteLength));
+  if (ck.best) parts.push(Buffer.from(ck.best.buffer, ck.best.byteOffset, ck.best.byteLength));
   const body = Buffer.concat(parts);
   return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
@@ -126,10 +132,14 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     throw bad('progress.rng or progress.orderDrawn is invalid');
   const paramCount = h.paramCount as number;
   const orderLength = h.orderLength as number;
+  const bestLength = (h.bestLength ?? 0) as number;
   if (p.orderDrawn !== orderLength > 0) throw bad('training order does not match progress.orderDrawn');
+  if (bestLength !== 0 && bestLength !== paramCount) throw bad('header has invalid sizes');
+  if (bestLength > 0 !== (isObj(p.best) && isNum(p.best.epoch) && isNum(p.best.valLoss)))
+    throw bad("the best epoch's parameters do not match progress.best");
   const stateBytes = 3 * paramCount * 4;
-  if (body.length !== FIXED + headerLen + stateBytes + orderLength * 4)
-    throw bad(`holds ${body.length} bytes, its header promises ${FIXED + headerLen + stateBytes + orderLength * 4}`);
+  const size = FIXED + headerLen + stateBytes + orderLength * 4 + bestLength * 4;
+  if (body.length !== size) throw bad(`holds ${body.length} bytes, its header promises ${size}`);
   // Copy into fresh, aligned arrays (the file buffer's offsets need not be multiples of 4).
   const at = FIXED + headerLen;
   const state = new Float32Array(3 * paramCount);
@@ -138,6 +148,14 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   if (orderLength > 0) {
     order = new Int32Array(orderLength);
     new Uint8Array(order.buffer).set(buf.subarray(at + stateBytes, at + stateBytes + orderLength * 4));
+  }
+  let best: Float32Array | undefined;
+  if (bestLength > 0) {
+    const from = at + stateBytes + orderLength * 4;
+    best = new Float32Array(bestLength);
+    new Uint8Array(best.buffer).set(buf.subarray(from, from + bestLength * 4));
+    for (let i = 0; i < best.length; i++)
+      if (!Number.isFinite(best[i])) throw bad(`non-finite best-epoch parameter at index ${i}`);
   }
   for (let i = 0; i < state.length; i++)
     if (!Number.isFinite(state[i])) throw bad(`non-finite parameter or moment at index ${i}`);
@@ -156,6 +174,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     order,
     ...(files !== undefined && { files: files as Checkpoint['files'] }),
     ...(qs !== undefined && { qatScales: qs as number[][] }),
+    best,
   };
 }
 

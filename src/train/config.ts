@@ -23,6 +23,11 @@ export interface TrainConfig {
   flip?: boolean;
   /** Vectors: Gaussian noise of this standard deviation on each standardised feature (absent: none). */
   noise?: number;
+  /**
+   * Early stopping: end the run after this many epochs without a lower validation loss, keeping the
+   * best epoch's parameters (absent: every epoch runs; MNIST's default runs leave it out).
+   */
+  earlyStop?: number;
   seed: number;
   /** Training images used: the first `limit` of the training file ... */
   limit: number;
@@ -198,10 +203,12 @@ export function validateConfig(c: Partial<TrainConfig>, available?: number): voi
   check('zoom', within(0, LIMITS.zoom), `expected a number from 0 to ${LIMITS.zoom}`);
   check('flip', (v) => typeof v === 'boolean', 'expected a switch (true or false)');
   check('noise', (v) => v! >= 0 && v! <= 10, 'expected a number from 0 to 10 (standard deviations)');
+  check('earlyStop', (v) => int(1, LIMITS.epochs)(v!), `expected a number of epochs from 1 to ${LIMITS.epochs}`);
   check('seed', int(0, 0xffffffff), 'expected an integer from 0 to 4294967295');
   check('limit', int(2, Number.MAX_SAFE_INTEGER), 'expected an integer >= 2');
   check('val', int(0, Number.MAX_SAFE_INTEGER), 'expected an integer >= 0');
-  const { epochs, limit } = c;
+  const { epochs, limit, val } = c;
+  if (val !== undefined) check('earlyStop', () => val > 0, 'needs a validation split to watch, and val is 0');
   if (epochs !== undefined) check('warmup', (v) => v <= epochs, `is longer than the ${epochs} epoch(s) of the run`);
   if (limit !== undefined) check('val', (v) => v < limit, `leaves none of the ${limit} images (limit) to train on`);
   if (available !== undefined)

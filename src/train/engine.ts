@@ -68,6 +68,11 @@ export interface TeacherSpec {
   alpha: number;
 }
 
+export interface EvalResult {
+  correct: number;
+  loss: number;
+}
+
 export interface Engine {
   readonly layout: ParamLayout;
   readonly input: TrainInput;
@@ -94,8 +99,12 @@ export interface Engine {
   paramsChanged(): void;
   /** One Adam step (t is 1-based) on the n samples order[from..from+n) augmented by aug. */
   trainStep(from: number, n: number, lr: number, t: number): BatchResult;
-  /** Correct predictions on samples [from, from+n) of the training or test set (no augmentation). */
-  evaluate(set: 'train' | 'test', from: number, n: number): number;
+  /**
+   * Samples [from, from+n) of the training or test set, without augmentation: how many are predicted
+   * correctly, and the summed loss (the training loss, label smoothing included), added in sample
+   * order whatever the thread count.
+   */
+  evaluate(set: 'train' | 'test', from: number, n: number): EvalResult;
   close(): Promise<void>;
 }
 

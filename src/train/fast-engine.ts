@@ -32,6 +32,7 @@ import {
   C_QB,
   C_SET,
   CTRL_BYTES,
+  EVAL_BLOCK,
   IN_DIGIT28,
   IN_IMAGE,
   IN_VECTOR,
@@ -197,13 +198,22 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
     },
     evaluate(set, from, n) {
       if (set === 'test' && !hasTest) throw new Error('no test set loaded');
-      ctl[C_SET] = set === 'test' ? 1 : 0;
-      ctl[C_FROM] = from;
-      ctl[C_N] = n;
-      ctl[C_QA] = 0;
-      ctl[C_CORRECT] = 0;
-      run(CMD.EVAL, () => k.evalPhase());
-      return Atomics.load(ctl, C_CORRECT);
+      // One command per maxBatch items: each item leaves its loss in its own slot of `loss`.
+      const chunk = o.maxBatch * EVAL_BLOCK;
+      let correct = 0;
+      let sum = 0;
+      for (let s = 0; s < n; s += chunk) {
+        const m = Math.min(chunk, n - s);
+        ctl[C_SET] = set === 'test' ? 1 : 0;
+        ctl[C_FROM] = from + s;
+        ctl[C_N] = m;
+        ctl[C_QA] = 0;
+        ctl[C_CORRECT] = 0;
+        run(CMD.EVAL, () => k.evalPhase());
+        correct += Atomics.load(ctl, C_CORRECT);
+        for (let b = 0; b < Math.ceil(m / EVAL_BLOCK); b++) sum += loss[b];
+      }
+      return { correct, loss: sum };
     },
     async close() {
       if (!workers.length) return;

@@ -36,6 +36,11 @@ export interface TrainProgress {
   epochCorrect: number;
   epochSeen: number;
   history: History;
+  /**
+   * Early stopping (config.earlyStop): the epoch (1-based) with the lowest validation loss so far, and
+   * that loss. Absent otherwise, so runs without it keep the checkpoint header they always had.
+   */
+  best?: { epoch: number; valLoss: number };
 }
 
 export interface StepInfo {
@@ -53,7 +58,11 @@ export interface EpochRecord {
   epochs: number;
   loss: number;
   trainAccuracy: number;
+  /** Mean loss on the validation split (label smoothing included, like `loss`); null without one. */
+  valLoss: number | null;
   valAccuracy: number | null;
+  /** Under early stopping: this epoch's validation loss is the lowest so far (its parameters are kept). */
+  best?: boolean;
   lr: number;
   /** Wall-clock seconds of this epoch's steps in this process (not stored in the model). */
   seconds: number;
@@ -66,7 +75,13 @@ export interface LoopHooks {
   onStep?(info: StepInfo): void;
   /** After each epoch (validation done, progress advanced): the place to write a checkpoint. */
   onEpoch?(record: EpochRecord): Promise<void> | void;
+  /** Early stopping: this epoch is the best so far; keep a copy of the parameters (before onEpoch). */
+  onBest?(): void;
 }
+
+/** Early stopping's rule: `earlyStop` epochs have passed since the best one. */
+export const stoppedEarly = (c: TrainConfig, p: TrainProgress): boolean =>
+  Boolean(c.earlyStop && p.best && p.epoch - p.best.epoch >= c.earlyStop);
 
 /** Fresh state: He-initialised parameters, zero moments, epoch 0. */
 export function initialProgress(c: TrainConfig, engine: Engine): TrainProgress {
@@ -90,7 +105,10 @@ export function initialProgress(c: TrainConfig, engine: Engine): TrainProgress {
 const YIELD_MS = 40;
 const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Run until all epochs are done ('done') or the signal aborts ('aborted'); `p` is updated in place. */
+/**
+ * Run until all epochs are done, or early stopping ends the run ('done'), or the signal aborts
+ * ('aborted'); `p` is updated in place.
+ */
 export async function trainLoop(
   engine: Engine,
   c: TrainConfig,
@@ -110,7 +128,7 @@ export async function trainLoop(
     return 'aborted' as const;
   };
 
-  while (p.epoch < c.epochs) {
+  while (p.epoch < c.epochs && !stoppedEarly(c, p)) {
     if (hooks.signal?.aborted) return aborted();
     if (!p.orderDrawn) {
       for (let i = 0; i < nTrain; i++) order[i] = i;
@@ -145,12 +163,15 @@ export async function trainLoop(
       if (hooks.signal?.aborted && p.stepInEpoch < spe) return aborted();
     }
     const seconds = (performance.now() - t0) / 1000;
-    const valAccuracy = c.val > 0 ? engine.evaluate('train', nTrain, c.val) / c.val : null;
+    const val = c.val > 0 ? engine.evaluate('train', nTrain, c.val) : null;
+    const valAccuracy = val && val.correct / c.val;
+    const valLoss = val && val.loss / c.val;
     const record: EpochRecord = {
       epoch: p.epoch + 1,
       epochs: c.epochs,
       loss: p.epochLoss / p.epochSeen,
       trainAccuracy: p.epochCorrect / p.epochSeen,
+      valLoss,
       valAccuracy,
       lr,
       seconds,
@@ -160,6 +181,11 @@ export async function trainLoop(
     p.history.trainAccuracy.push(round6(record.trainAccuracy));
     if (valAccuracy !== null) p.history.valAccuracy.push(round6(valAccuracy));
     p.history.lr.push(round6(lr));
+    if (c.earlyStop && valLoss !== null && (!p.best || valLoss < p.best.valLoss)) {
+      p.best = { epoch: p.epoch + 1, valLoss };
+      record.best = true;
+      hooks.onBest?.();
+    }
     p.epoch++;
     p.orderDrawn = false;
     p.stepInEpoch = 0;

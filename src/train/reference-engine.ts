@@ -5,7 +5,7 @@
 import { adamStep } from './adam.js';
 import { addNoise, augmentImage, augStrideOf } from './augment.js';
 import { checkEngineOptions, inputSizeOf, type Engine, type EngineOptions } from './engine.js';
-import { countCorrect } from './layers.js';
+import { countCorrect, softmaxCrossEntropy } from './layers.js';
 import { createMlpScratch, mlpForward, mlpLossAndGrad } from './mlp.js';
 import { layerViews, paramLayout } from './params.js';
 import { computeScales, fakeQuantize } from './qat.js';
@@ -51,6 +51,7 @@ export function createReferenceEngine(o: EngineOptions): Engine {
   const tLayout = tch && paramLayout(tch.sizes);
   const tv = tch && layerViews(tch.params, tLayout!);
   const tScratch = tLayout && createMlpScratch(tLayout, o.maxBatch);
+  const dLogits = new Float32Array(o.maxBatch * classes); // evaluation's unused gradient
   const input = o.input;
 
   return {
@@ -88,13 +89,15 @@ export function createReferenceEngine(o: EngineOptions): Engine {
       // Pixels become pixel · (1/255) (the model file's input.scale), features are taken as they are.
       const f = input.kind === 'image' ? 1 / 255 : 1;
       let correct = 0;
+      let loss = 0;
       for (let s = 0; s < n; s += o.maxBatch) {
         const k = Math.min(o.maxBatch, n - s);
         for (let i = 0; i < k * S; i++) x[i] = data.inputs[(from + s) * S + i] * f;
         const logits = mlpForward(fv, x, k, scratch);
         correct += countCorrect(logits, data.labels, from + s, k, classes);
+        loss += softmaxCrossEntropy(dLogits, logits, data.labels, from + s, k, classes, o.smoothing, 0);
       }
-      return correct;
+      return { correct, loss };
     },
     async close() {},
   };

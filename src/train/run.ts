@@ -10,6 +10,8 @@ import { sizeOf, type DataInput, type Dataset } from '../data/dataset.js';
 import { loadDataset, type DataOptions } from '../data/open.js';
 import { invalidInput, OptionError, usageError } from '../errors.js';
 import { checkOutput, writeFileAtomic } from '../node/atomic.js';
+import { lockFile } from '../node/file-lock.js';
+import { openEpochLog } from './epoch-log.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { round6 } from '../format.js';
 import { formatModel, shortestFloat32, type InputToWrite } from '../node/model-file.js';
@@ -67,6 +69,8 @@ export interface TrainOptions {
   onEvent?(e: TrainEvent): void;
   /** After every optimizer step (the object is reused: copy what you keep). */
   onStep?(s: StepInfo): void;
+  /** A CSV file with one row per epoch (epoch-log.ts), rewritten atomically after each. */
+  log?: string;
   /** Which kernels run the maths (tests compare them); default 'fast'. */
   engine?: 'fast' | 'reference';
   /** Distill from this model (its softened outputs at `temperature`, weighted by `alpha`, plus the labels). */
@@ -107,13 +111,27 @@ export type TrainResult =
       sha256: string;
       checkpoint: string;
       config: TrainConfig;
-      /** Of the written model (for a QAT run: the quantized file, through the inference core). */
+      /** Of the written model (for a QAT run: the quantized file, through the inference core); under early stopping, of the best epoch. */
       valAccuracy: number | null;
+      /** null when this process ran no epoch of the run (a resumed run that had finished them all). */
+      valLoss: number | null;
+      /** Epochs run in all (fewer than config.epochs when early stopping ended the run). */
+      epochsRun: number;
+      /** Under early stopping: the epoch whose parameters the model holds. */
+      bestEpoch: number | null;
       testAccuracy: number;
       seconds: number;
       imagesPerSecond: number;
     }
-  | { status: 'interrupted'; checkpoint: string; epoch: number; stepInEpoch: number; stepsPerEpoch: number };
+  | {
+      status: 'interrupted';
+      checkpoint: string;
+      epoch: number;
+      stepInEpoch: number;
+      stepsPerEpoch: number;
+      /** 'finishing': every epoch was done, the model not yet written (resuming only evaluates and writes it). */
+      phase: 'training' | 'finishing';
+    };
 
 export function defaultCheckpointPath(out: string): string {
   const ext = path.extname(out);
@@ -136,8 +154,8 @@ const CONFIG_KEYS: (keyof TrainConfig)[] = [
   'val',
 ];
 /** Settings only some inputs have (absent from MNIST's configurations), and what their absence means. */
-const OPTIONAL_KEYS: (keyof TrainConfig)[] = ['flip', 'noise'];
-const OPTIONAL_DEFAULTS = { flip: false, noise: 0 };
+const OPTIONAL_KEYS: (keyof TrainConfig)[] = ['flip', 'noise', 'earlyStop'];
+const OPTIONAL_DEFAULTS = { flip: false, noise: 0, earlyStop: 'off' };
 const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
 /** A resumed run takes the checkpoint's settings; a flag that contradicts one is a usage error. */
@@ -147,10 +165,11 @@ function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string)
     if (c[k] === undefined && CONFIG_KEYS.includes(k))
       throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
     const g = given[k];
-    if (g !== undefined && show(g) !== show(c[k] ?? OPTIONAL_DEFAULTS[k as keyof typeof OPTIONAL_DEFAULTS])) {
+    const had = c[k] ?? OPTIONAL_DEFAULTS[k as keyof typeof OPTIONAL_DEFAULTS];
+    if (g !== undefined && show(g) !== show(had)) {
       throw new OptionError(
         k,
-        `${show(g)} does not match the ${show(c[k])} that ${file} was trained with (leave it out to resume, or start a new run)`,
+        `${show(g)} does not match the ${show(had)} that ${file} was trained with (leave it out to resume, or start a new run)`,
       );
     }
   }
@@ -199,6 +218,7 @@ function freshConfig(
     zoom: g.zoom ?? d.zoom,
     ...(kind === 'image' && { flip: g.flip ?? d.flip ?? false }),
     ...(kind === 'vector' && { noise: g.noise ?? d.noise ?? 0 }),
+    ...(g.earlyStop !== undefined && { earlyStop: g.earlyStop }),
     seed: g.seed ?? d.seed,
     limit,
     val: g.val ?? defaultVal(limit),
@@ -447,9 +467,20 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
       } as TeacherConfig,
     });
   const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
-  // Where the model and the checkpoints go is checked before the data is read, not after the training.
+  // Where the model, the checkpoints and the log go is checked before the data is read, not after the training.
   await checkOutput(o.out);
   await checkOutput(ckptPath);
+  if (o.log) await checkOutput(o.log);
+  // Two runs writing one checkpoint would overwrite each other's progress: the second one refuses.
+  const unlock = lockFile(ckptPath, 'wait for that run to end, or give this one its own --checkpoint (or --out)');
+  try {
+    return await train(o, ckptPath);
+  } finally {
+    unlock();
+  }
+}
+
+async function train(o: TrainOptions, ckptPath: string): Promise<TrainResult> {
   const ck = o.resume ? await readCheckpoint(o.resume) : null;
   const { config, dataset, testCount, engine, threads, model, data, init, teacherFile, held } = await prepare(o, ck);
   const sizes = engine.layout.sizes;
@@ -481,6 +512,9 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
       if (frozen) freezeScales(engine, config.qat!);
       if (init || frozen) engine.paramsChanged();
     }
+    // Early stopping keeps the best epoch's parameters, in memory and in every checkpoint.
+    const best = config.earlyStop ? (ck?.best ?? new Float32Array(engine.layout.count)) : undefined;
+    if (best && best.length !== engine.layout.count) throw invalidInput(`${o.resume}: not a usable checkpoint`);
     const save = () =>
       writeCheckpoint(ckptPath, {
         config,
@@ -491,7 +525,9 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         order: progress.orderDrawn ? engine.order.subarray(0, trainCount(config)) : undefined,
         ...(teacherFile && { files: { teacher: path.resolve(teacherFile) } }),
         ...(frozen && { qatScales: engine.qatScales.map((s) => Array.from(s)) }),
+        best: best && progress.best ? best : undefined,
       });
+    const log = o.log ? await openEpochLog(o.log, progress.epoch, progress.history) : undefined;
     o.onEvent?.({
       type: 'start',
       config,
@@ -513,30 +549,47 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
     });
     let seconds = 0;
     let images = 0;
+    let valLoss: number | null = null;
     const outcome = await trainLoop(engine, config, progress, {
       signal: o.signal,
       onStep: o.onStep,
+      onBest: () => best!.set(engine.params),
       onEpoch: async (r) => {
         seconds += r.seconds;
         images += r.imagesPerSecond * r.seconds;
+        valLoss = r.valLoss;
         await save();
+        await log?.add(r);
         o.onEvent?.({ type: 'epoch', ...r });
       },
     });
+    const interrupted = (phase: 'training' | 'finishing') => ({
+      status: 'interrupted' as const,
+      checkpoint: ckptPath,
+      epoch: progress.epoch,
+      stepInEpoch: progress.stepInEpoch,
+      stepsPerEpoch: stepsPerEpoch(config),
+      phase,
+    });
     if (outcome === 'aborted') {
       await save();
-      return {
-        status: 'interrupted',
-        checkpoint: ckptPath,
-        epoch: progress.epoch,
-        stepInEpoch: progress.stepInEpoch,
-        stepsPerEpoch: stepsPerEpoch(config),
-      };
+      return interrupted('training');
     }
+    // Ctrl-C after the last epoch still stops the run before the model is written (the checkpoint
+    // after the last epoch is on disk: resuming evaluates and writes the model).
+    if (o.signal?.aborted) return interrupted('finishing');
     const hist = progress.history;
-    let valAccuracy = hist.valAccuracy.length ? hist.valAccuracy[hist.valAccuracy.length - 1] : null;
+    const bestEpoch = best && progress.best ? progress.best.epoch : null;
+    if (bestEpoch !== null) {
+      engine.params.set(best!);
+      engine.paramsChanged();
+      valLoss = progress.best!.valLoss;
+    }
+    const kept = bestEpoch ?? hist.valAccuracy.length;
+    let valAccuracy = hist.valAccuracy.length ? hist.valAccuracy[kept - 1] : null;
     let testAccuracy: number;
     const { seed, ...rest } = config;
+    const stopped = config.earlyStop ? { epochsRun: hist.loss.length, bestEpoch } : {};
     const meta = (accuracies: Record<string, unknown>) => ({
       trainer: 'digitkit train',
       config: rest,
@@ -566,7 +619,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         input: model.input,
         labels: model.labels,
         meta: {
-          ...meta({ valAccuracy, testAccuracy: round6(testAccuracy) }),
+          ...meta({ valAccuracy, ...stopped, testAccuracy: round6(testAccuracy) }),
           quantization: {
             scheme:
               'quantization-aware training: scale = float32(max|w|/Q) per layer or per column (written as its shortest decimal), q = clamp(round(w/scale), -Q, Q), Q = 127 (int8) or 7 (int4)',
@@ -579,13 +632,14 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         },
       });
     } else {
-      testAccuracy = engine.evaluate('test', 0, testCount) / testCount;
+      testAccuracy = engine.evaluate('test', 0, testCount).correct / testCount;
+      if (o.signal?.aborted) return interrupted('finishing');
       text = formatModel({
         dtype: 'float32',
         layers: trainedLayers(engine).map((l) => ({ rows: l.rows, cols: l.cols, w: l.w, b: l.b })),
         input: model.input,
         labels: model.labels,
-        meta: meta({ valAccuracy, testAccuracy: round6(testAccuracy) }),
+        meta: meta({ valAccuracy, ...stopped, testAccuracy: round6(testAccuracy) }),
       });
     }
     await writeFileAtomic(o.out, text);
@@ -597,6 +651,9 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
       checkpoint: ckptPath,
       config,
       valAccuracy,
+      valLoss,
+      epochsRun: hist.loss.length,
+      bestEpoch,
       testAccuracy,
       seconds,
       imagesPerSecond: seconds > 0 ? images / seconds : 0,

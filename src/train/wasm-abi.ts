@@ -96,6 +96,8 @@ export const C_QB = 80;
 export const C_CORRECT = 96;
 export const C_FAILED = 112;
 export const CTRL_BYTES = 512;
+/** Samples per evaluation work item; each item leaves its summed loss at loss[item] (so one evaluation command covers at most maxBatch items). */
+export const EVAL_BLOCK = 16;
 
 // ---- inputs
 /**

@@ -67,6 +67,7 @@ export interface KernelExports {
     gradScale: number,
     tmp: number,
   ): number;
+  softmaxLoss(z: number, label: number, k: number, smoothing: number): number;
   argmax(z: number, k: number): number;
   extract(idx: number, val: number, rowStart: number, src: number, box: number, t: number, pad: number): number;
   imageBox(src: number, box: number): void;

@@ -262,6 +262,26 @@ export function softmaxXent(dz: usize, z: usize, label: i32, k: i32, smoothing: 
   return loss;
 }
 
+/** softmaxXent's loss alone (same arithmetic, no gradient): the validation loss of logits z[0..k). */
+export function softmaxLoss(z: usize, label: i32, k: i32, smoothing: f64): f64 {
+  let max: f64 = -Infinity;
+  for (let j = 0; j < k; j++) {
+    const v = <f64>load<f32>(z + (<usize>j << 2));
+    if (v > max) max = v;
+  }
+  let sum: f64 = 0;
+  for (let j = 0; j < k; j++) sum += Math.exp(<f64>load<f32>(z + (<usize>j << 2)) - max);
+  const logSum = Math.log(sum);
+  const off = smoothing / k;
+  const on = 1 - smoothing + off;
+  let loss: f64 = 0;
+  for (let j = 0; j < k; j++) {
+    const t = j == label ? on : off;
+    if (t != 0) loss -= t * (<f64>load<f32>(z + (<usize>j << 2)) - max - logSum);
+  }
+  return loss;
+}
+
 /** Index of the first maximum of z[0..k). */
 export function argmax(z: usize, k: i32): i32 {
   let best = 0;

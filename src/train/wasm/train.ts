@@ -12,21 +12,21 @@
 // Distillation runs the teacher on the same augmented image in phase A, before the student.
 // Every number depends only on the batch, never on which thread did what, so the model is the same
 // for any thread count; and each gradient row is written once, straight into Adam (no reduction).
-import { adamRow, argmax, combineRows, distillXent, extract, EXTRACT_SCRATCH, extractImage, extractVector, fakeQuant, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
-export { adamRow, argmax, combineRows, distillXent, extract, extractImage, extractVector, fakeQuant, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
+import { adamRow, argmax, combineRows, distillXent, extract, EXTRACT_SCRATCH, extractImage, extractVector, fakeQuant, imageBox, nonzeros, relu, reluMask, softmaxLoss, softmaxXent } from './kernels';
+export { adamRow, argmax, combineRows, distillXent, extract, extractImage, extractVector, fakeQuant, imageBox, nonzeros, relu, reluMask, softmaxLoss, softmaxXent } from './kernels';
 
 import {
   C_CORRECT, C_FROM, C_INVC2, C_LRC1, C_N, C_QA, C_QB, C_SET, D_AUG, D_AUG_STRIDE, D_BLOCK0, D_CHANNELS, D_CORRECT,
   D_CTRL, D_HEIGHT, D_INPUT_KIND, D_INPUT_SIZE, D_LAYER_TABLE, D_LAYERS, D_LOSS, D_M, D_MAXBATCH, D_MAXWIDTH, D_NNZ,
   D_ORDER, D_PARAMS, D_ROW_STARTS, D_ROWSTART, D_SAMPLE_BYTES, D_SCRATCH, D_SCRATCH_SIZE, D_SMOOTHING_BYTE, D_SPIDX,
   D_SPVAL, D_TEST_BOX, D_TEST_IMG, D_TEST_LBL, D_TRAIN_BOX, D_TRAIN_COUNT, D_TRAIN_IMG, D_TRAIN_LBL, D_V, D_WIDTH, IN_DIGIT28, IN_VECTOR,
-  L_ACTS, L_B, L_COLS, L_DELTAS, L_ROWS, L_W, L_WT, LAYER_SLOTS, PIXELS, BOX_BYTES,
+  L_ACTS, L_B, L_COLS, L_DELTAS, L_ROWS, L_W, L_WT, LAYER_SLOTS, PIXELS, BOX_BYTES, EVAL_BLOCK,
   D_QAT, D_T_LAYERS, D_T_TABLE, D_INV_T_BYTE, D_ALPHA_BYTE, L_WF, L_BITS, L_SCALES, L_PER_CHANNEL, QAT_STEP,
 } from '../wasm-abi';
 
 const BLOCKK = 16; // rows per item in the other layers
 const A_BLOCK = 2; // images per phase-A item
-const E_BLOCK = 16; // images per evaluation item
+const E_BLOCK = EVAL_BLOCK; // images per evaluation item
 
 let L = 0, maxBatch = 0, maxWidth = 0;
 let params: usize = 0, mom1: usize = 0, mom2: usize = 0, table: usize = 0;
@@ -328,7 +328,10 @@ function touchNextStep(): void {
   store<u32>(sink, sum);
 }
 
-/** Count correct predictions on images [from, from+n) of the training (set 0) or test (set 1) images. */
+/**
+ * Count correct predictions on images [from, from+n) of the training (set 0) or test (set 1) images,
+ * and leave each item's summed loss at loss[item] (the caller adds them in order: the same sum for any thread count).
+ */
 export function evalPhase(): void {
   const set = load<i32>(ctl(C_SET)), from = load<i32>(ctl(C_FROM)), n = load<i32>(ctl(C_N));
   const images = set ? testImg : trainImg, labels = set ? testLbl : trainLbl, boxes = set ? testBox : trainBox;
@@ -338,6 +341,7 @@ export function evalPhase(): void {
     const b = atomic.add<i32>(ctl(C_QA), E_BLOCK);
     if (b >= n) break;
     const e = min(b + E_BLOCK, n);
+    let loss: f64 = 0;
     for (let q = b; q < e; q++) {
       const img = from + q;
       const nnz = extractSample(eIdx, eVal, 0, images, boxes, img, t);
@@ -352,8 +356,11 @@ export function evalPhase(): void {
         combineRows(next, params + f4(lay(k, L_B)), lay(k, L_WF), hIdx, hVal, c, cols);
         out = next;
       }
-      if (argmax(out, cols) == <i32>load<u8>(labels + <usize>img)) correct++;
+      const label = <i32>load<u8>(labels + <usize>img);
+      if (argmax(out, cols) == label) correct++;
+      loss += softmaxLoss(out, label, cols, smoothing);
     }
+    store<f64>(lossArr + (<usize>(b / E_BLOCK) << 3), loss);
   }
   atomic.add<i32>(ctl(C_CORRECT), correct);
 }

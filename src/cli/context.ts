@@ -3,6 +3,7 @@
  * and an AbortSignal tied to Ctrl-C. Commands are `handler(...)` bodies that return data
  * and throw DigitkitError; this file maps both onto stdout/stderr and the exit-code table.
  */
+import { constants as osConstants } from 'node:os';
 import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
 import { shown, shownLine } from '../format.js';
@@ -66,6 +67,12 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
     controller.abort(new InterruptedError());
   };
   process.on('SIGINT', onSigint);
+  // SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) would end the process without
+  // its 'exit' handlers, leaving temp files behind for good: exit through them instead, with the status
+  // a shell reports for a death by that signal (143, 129).
+  const onTerminate = (signal: NodeJS.Signals) => process.exit(128 + (osConstants.signals[signal] ?? 0));
+  process.on('SIGTERM', onTerminate);
+  process.on('SIGHUP', onTerminate);
   const tty = !json && Boolean(process.stdout.isTTY);
   const ctx: CommandContext = {
     json,
@@ -88,7 +95,14 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
       return controller.signal;
     },
   };
-  return { ctx, dispose: () => process.off('SIGINT', onSigint) };
+  return {
+    ctx,
+    dispose: () => {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onTerminate);
+      process.off('SIGHUP', onTerminate);
+    },
+  };
 }
 
 /**

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseRawModel } from '../core/index.js';
 import { DigitkitError, invalidInput, usageError } from '../errors.js';
-import { writeFileAtomic } from '../node/atomic.js';
+import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { checkJsonShape, readInputFile } from '../node/input-file.js';
 import { shown } from '../format.js';
 import { formatModel, type LayerToWrite, type ModelToWrite } from '../node/model-file.js';
@@ -678,6 +678,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportReport> {
   const out = opts.out ?? source.replace(/\.onnx$/i, '') + '.json';
   if (path.resolve(out) === path.resolve(source))
     throw usageError(`--out ${out}: would overwrite the ONNX file it reads`);
+  await checkOutput(out);
   const bytes = await readInputFile(source, { kind: 'ONNX', limit: MAX_ONNX_BYTES, missing: 'no such ONNX file' });
   const model = decodeOnnx(bytes, source);
   const g = readOnnxGraph(model, source);

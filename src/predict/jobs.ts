@@ -140,7 +140,7 @@ export async function predictJob(job: Job, model: Model, s: JobSettings): Promis
       const png = await encodeInputPng(c.pixels, inp.width, inp.height, inp.channels);
       await writeFileAtomic(job.saveAs, png).catch((err: unknown) => {
         if (!(err instanceof WriteError)) throw err;
-        throw new OptionError('savePreprocessed', `${s.saveDir}: cannot write ${job.saveAs} (${err.reason})`);
+        throw new OptionError('savePreprocessed', `${s.saveDir}: cannot write ${job.saveAs}: ${err.why}`);
       });
       r.preprocessed = job.saveAs;
     }

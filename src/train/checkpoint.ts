@@ -35,6 +35,10 @@ export interface Checkpoint {
   state: Float32Array;
   /** The current epoch's order, present iff progress.orderDrawn. */
   order?: Int32Array;
+  /** Where the run's teacher was read from (a resumed run reads it again and checks its sha256). */
+  files?: { teacher?: string };
+  /** Quantization-aware training with frozen scales: each quantized layer's scales. */
+  qatScales?: number[][];
 }
 
 function littleEndian(): void {
@@ -51,6 +55,8 @@ export function encodeCheckpoint(ck: Checkpoint): Buffer {
     paramCount: ck.paramCount,
     progress: ck.progress,
     orderLength: ck.order ? ck.order.length : 0,
+    ...(ck.files && { files: ck.files }),
+    ...(ck.qatScales && { qatScales: ck.qatScales }),
   };
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (4 - (json.length % 4)) % 4;
@@ -135,6 +141,12 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   }
   for (let i = 0; i < state.length; i++)
     if (!Number.isFinite(state[i])) throw bad(`non-finite parameter or moment at index ${i}`);
+  const files = h.files;
+  if (files !== undefined && (!isObj(files) || (files.teacher !== undefined && typeof files.teacher !== 'string')))
+    throw bad('files is invalid');
+  const qs = h.qatScales;
+  if (qs !== undefined && (!Array.isArray(qs) || !qs.every((a) => isNumArray(a) && a.every((x: number) => x > 0))))
+    throw bad('qatScales is invalid');
   return {
     config: h.config as unknown as TrainConfig,
     dataset: h.dataset as Record<string, string>,
@@ -142,6 +154,8 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     progress: p as unknown as TrainProgress,
     state,
     order,
+    ...(files !== undefined && { files: files as Checkpoint['files'] }),
+    ...(qs !== undefined && { qatScales: qs as number[][] }),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Numbers as people read them, one definition each, for every command's output, eval's PNG captions
  * and the benchmarks: percentages, tiny numbers in scientific notation, counts with thousands
- * separators; and the rounding that measured figures get in a model's meta.
+ * separators; and the rounding that measured figures get in a model's meta. Also names as a terminal
+ * may show them (shown: control characters escaped).
  */
 
 /** A fraction as a percentage with fixed decimals: pct(0.98612) → "98.61%", pct(0.98612, 1) → "98.6%". */

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { checkJsonShape, MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, readInputFile } from '../src/node/input-file.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
@@ -97,6 +98,61 @@ describe('only regular files, never past their size (item 6)', () => {
       await expect(readInputFile(f, { kind: 'model' })).rejects.toThrow(`${f}: not a regular file`);
     const r = await runCli(['predict', '--model', fifo, path.join(ROOT, 'README.md')], { timeoutMs: 20_000 });
     expect([r.code, r.stderr]).toEqual([3, `digitkit predict: ${fifo}: not a regular file\n`]);
+  });
+});
+
+describe('data sources: only regular files, never past what they promise, no endless walks (item 6)', () => {
+  const mkfifo = (f: string) => new Promise((resolve) => spawn('mkfifo', [f]).on('close', resolve));
+
+  it('an IDX directory whose .gz images file is a FIFO, or whose images are /dev/zero, is exit 3 at once', async () => {
+    const model = path.join(dir, 'idx-model.json');
+    fs.writeFileSync(model, randomModelText({ shape: SMALL }));
+    const idx = path.join(dir, 'idx-fifo');
+    fs.mkdirSync(idx);
+    fs.copyFileSync(path.join(embeddedMnistDir(), 't10k-labels-idx1-ubyte'), path.join(idx, 't10k-labels-idx1-ubyte'));
+    await mkfifo(path.join(idx, 't10k-images-idx3-ubyte.gz'));
+    // Before: the gzip stream waited for a writer forever.
+    const r = await runCli(['eval', '--model', model, '--data', idx], { timeoutMs: 30_000 });
+    expect(r.stderr).toContain(`${path.join(idx, 't10k-images-idx3-ubyte.gz')}: not a regular file`);
+    expect(r.code).toBe(3);
+    fs.rmSync(path.join(idx, 't10k-images-idx3-ubyte.gz'));
+    fs.symlinkSync('/dev/zero', path.join(idx, 't10k-images-idx3-ubyte'));
+    const z = await runCli(['eval', '--model', model, '--data', idx], { timeoutMs: 30_000 });
+    expect(z.stderr).toContain(`${path.join(idx, 't10k-images-idx3-ubyte')}: not a regular file`);
+    expect(z.code).toBe(3);
+  });
+
+  it('a raw IDX file longer than its header implies is refused with only its header read', async () => {
+    const f = path.join(dir, 'long-idx');
+    const header = Buffer.from([0, 0, 8, 1, 0, 0, 0, 3]);
+    fs.writeFileSync(f, Buffer.concat([header, Buffer.alloc(1 << 20)]));
+    let payloadRead = false;
+    const implied = (head: Uint8Array) => {
+      payloadRead ||= head.length > 1024;
+      return 8 + new DataView(head.buffer, head.byteOffset).getUint32(4, false);
+    };
+    await expect(readInputFile(f, { kind: 'IDX', implied })).rejects.toThrow(
+      `${f}: header promises 11 bytes, file has ${8 + (1 << 20)}`,
+    );
+    expect(payloadRead).toBe(false);
+  });
+
+  it('an image folder with a link to its parent and a FIFO: the walk ends, the FIFO is skipped as not a regular file', async () => {
+    const root = path.join(dir, 'folder-loop');
+    fs.mkdirSync(path.join(root, 'a'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'b'));
+    const png = await sharp({ create: { width: 20, height: 20, channels: 3, background: 'white' } })
+      .composite([{ input: Buffer.alloc(6 * 12 * 3), raw: { width: 6, height: 12, channels: 3 }, left: 7, top: 4 }])
+      .png()
+      .toBuffer();
+    for (const d of ['a', 'b']) for (const k of [1, 2]) fs.writeFileSync(path.join(root, d, `${k}.png`), png);
+    // Two links to the root inside a class: without a visited set the walk doubles at every level.
+    fs.symlinkSync('..', path.join(root, 'a', 'up'));
+    fs.symlinkSync('../..', path.join(root, 'a', 'up2'));
+    await mkfifo(path.join(root, 'b', 'fifo.png'));
+    const r = await runCli(['inspect', root, '--json'], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.stringify(JSON.parse(r.stdout))).toContain('not a regular file');
   });
 });
 

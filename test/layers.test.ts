@@ -17,19 +17,19 @@ const LAYERS: Record<string, readonly string[]> = {
   // The bottom: each imports no other unit.
   core: [], // the inference core: one file that ships to browsers
   errors: [], // the exit-code table and DigitkitError
-  format: [], // numbers as people read them
+  format: [], // numbers as people read them, names as a terminal may show them (shown)
   draw: ['format'], // SVG and PNG for the report images (eval's charts, explain's panels)
   // Just above the core: inference over many samples on the shipped path.
   infer: ['core'],
   // Node adapters: files, paths, images, the static server, Chromium.
-  node: ['core', 'errors'],
+  node: ['core', 'errors', 'format'],
   // The capabilities, each with its library, each below the ones that build on it.
   // Image folders become pixels through the core's prepareImage, as predict's pictures do.
-  data: ['core', 'errors', 'node'],
+  data: ['core', 'errors', 'format', 'node'],
   // What a dataset holds (counts, a contact sheet), read as train reads it.
   inspect: ['errors', 'data', 'node', 'draw'],
   // ONNX in and out: a model file to and from an ONNX graph.
-  onnx: ['core', 'errors', 'node'],
+  onnx: ['core', 'errors', 'format', 'node'],
   // train measures a quantization-aware run's written model on the shipped path.
   train: ['core', 'errors', 'format', 'data', 'node', 'infer'],
   // quant holds out train's validation split (the images a model's training did not see).

@@ -62,10 +62,10 @@ describe('control characters in names and snippets', () => {
 
   it('an error naming a file with escapes is one escaped line (human), and plain JSON (--json)', async () => {
     const missing = path.join(dir, `${EVIL}.json`);
-    const r = await runCli(['verify', '--model', missing]);
+    const r = await runCli(['predict', '--model', missing, model]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toBe(`digitkit verify: ${path.join(dir, EVIL_SHOWN)}.json: no such model file\n`);
-    const j = await runCli(['verify', '--model', missing, '--json']);
+    expect(r.stderr).toBe(`digitkit predict: ${path.join(dir, EVIL_SHOWN)}.json: no such model file\n`);
+    const j = await runCli(['predict', '--model', missing, model, '--json']);
     expect(JSON.parse(j.stdout).error.message).toBe(`${missing}: no such model file`);
     expect(j.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });

@@ -4,6 +4,7 @@
  * where it is (`wine.csv:14:3: "n/a" in column "ash" is not a number`).
  */
 import { invalidInput } from '../errors.js';
+import { shown } from '../format.js';
 
 export interface CsvTable {
   header: string[];
@@ -97,7 +98,7 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 export function parseNumber(cell: string): number | string {
   const s = cell.trim();
   if (s === '') return 'is empty';
-  if (!NUMBER.test(s)) return `"${s.length > 24 ? s.slice(0, 24) + '…' : s}" is not a number`;
+  if (!NUMBER.test(s)) return `"${shown(s.length > 24 ? s.slice(0, 24) + '…' : s)}" is not a number`;
   const v = Number(s);
   return Number.isFinite(v) ? v : `"${s}" is not a finite number`;
 }

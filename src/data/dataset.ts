@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { invalidInput, OptionError } from '../errors.js';
 import type { NamedDataset } from './datasets.js';
+import { readInputFileSync } from '../node/input-file.js';
 
 export const DATA_FORMATS = ['idx', 'folder', 'csv'] as const;
 export type DataFormat = (typeof DATA_FORMATS)[number];
@@ -121,13 +122,10 @@ export function pick(s: Split, picks: readonly number[], size: number): Split {
  * ignored). Empty names in between and repeated names are errors (exit 3).
  */
 export function readLabelsFile(file: string): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw invalidInput(`${file}: ${code === 'ENOENT' ? 'no such labels file' : `cannot read (${code})`}`);
-  }
+  // Only a regular file, within a limit far above any class list (a FIFO or /dev/zero is refused).
+  const text = readInputFileSync(file, { kind: 'labels', limit: 16 << 20, missing: 'no such labels file' }).toString(
+    'utf8',
+  );
   const names = text
     .replace(/^\uFEFF/, '')
     .split(/\r?\n/)

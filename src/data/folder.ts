@@ -12,6 +12,7 @@ import path from 'node:path';
 import { prepareImage, type ModelInfo } from '../core/index.js';
 import { DigitkitError, invalidInput } from '../errors.js';
 import { decodeImageRgba } from '../node/image.js';
+import { readInputFile } from '../node/input-file.js';
 import {
   MAX_CLASSES,
   pick,
@@ -55,15 +56,24 @@ export interface ImageFolder {
 
 const visible = (name: string) => !name.startsWith('.');
 
-/** Every file under `dir` (recursively, hidden ones left out), sorted by path. */
-async function listFiles(dir: string): Promise<string[]> {
+/**
+ * Every file under `dir` (recursively, hidden ones left out), sorted by path. A directory reached again
+ * through a link (a link to a parent would recurse without end) is entered once only.
+ */
+async function listFiles(dir: string, seen = new Set<string>()): Promise<string[]> {
   const out: string[] = [];
+  const self = await fsp.stat(dir).catch(() => null);
+  if (self) {
+    const id = `${self.dev}:${self.ino}`;
+    if (seen.has(id)) return out;
+    seen.add(id);
+  }
   const entries = (await fsp.readdir(dir, { withFileTypes: true })).filter((e) => visible(e.name));
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const p = path.join(dir, e.name);
     const st = await fsp.stat(p).catch(() => null);
-    if (st?.isDirectory()) out.push(...(await listFiles(p)));
+    if (st?.isDirectory()) out.push(...(await listFiles(p, seen)));
     else out.push(p);
   }
   return out;
@@ -122,9 +132,12 @@ export async function readImageFolder(dir: string, o: FolderOptions): Promise<Im
       const { file } = work[i];
       const rel = relative(dir, file);
       try {
-        const st = await fsp.stat(file);
-        if (st.size > MAX_FILE_BYTES) throw new Error(`${st.size} bytes, larger than the ${MAX_FILE_BYTES}-byte limit`);
-        const bytes = await fsp.readFile(file);
+        // Only a regular file within the limit (a FIFO would wait forever, /dev/zero never end).
+        const bytes = await readInputFile(file, {
+          kind: 'image',
+          limit: MAX_FILE_BYTES,
+          error: (m) => invalidInput(rel + m.slice(file.length)),
+        });
         const img = await decodeImageRgba(bytes, rel);
         const p = prepareImage(info, img.rgba, img.width, img.height);
         if (!p.found) throw new Error('no ink stands out from the background (a blank picture)');

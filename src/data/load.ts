@@ -5,6 +5,7 @@
  * 0..K-1.
  */
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -49,13 +50,25 @@ export function idxLength(head: Uint8Array): number | null {
   return headerBytes + n;
 }
 
+/** `file` opened for reading if it is a regular file (links followed), else exit 3 naming it. */
+async function openRegularFile(file: string): Promise<fsp.FileHandle> {
+  const handle = await fsp.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const st = await handle.stat().catch(() => null);
+  if (st?.isFile()) return handle;
+  await handle.close();
+  throw invalidInput(`${file}: not a regular file`);
+}
+
 /** Inflate a gzipped IDX file, stopping as soon as it inflates past what its header implies. */
 async function gunzipIdx(file: string): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   let total = 0;
   let limit = MAX_IDX_BYTES;
-  const stream = fs.createReadStream(file).pipe(zlib.createGunzip());
+  let stream: zlib.Gunzip | undefined;
   try {
+    // Only a regular file (a FIFO would wait forever, /dev/zero never end), the one checked opened.
+    const handle = await openRegularFile(file);
+    stream = handle.createReadStream().pipe(zlib.createGunzip());
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       chunks.push(chunk);
       total += chunk.length;
@@ -71,7 +84,7 @@ async function gunzipIdx(file: string): Promise<Uint8Array> {
         throw invalidInput(`${file}: inflates past the ${limit} bytes its IDX header implies; refused`);
     }
   } catch (err) {
-    stream.destroy();
+    stream?.destroy();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw invalidInput(`${file}: no such file`);
     if (typeof e.code === 'string' && e.code.startsWith('Z_'))
@@ -90,7 +103,9 @@ export async function readIdx(dir: string, name: string): Promise<{ file: string
   const raw = path.join(dir, name);
   if (fs.existsSync(raw) || !fs.existsSync(raw + '.gz')) {
     const missing = `not found: run \`digitkit download --dir ${dir}\` first (or point --data at a directory of IDX files, raw or .gz)`;
-    return { file: raw, bytes: new Uint8Array(await readInputFile(raw, { kind: 'IDX', missing })) };
+    // The header is read first: a file whose size is not the one it implies is refused unread.
+    const bytes = await readInputFile(raw, { kind: 'IDX', missing, limit: MAX_IDX_BYTES + 1024, implied: idxLength });
+    return { file: raw, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) };
   }
   return { file: raw + '.gz', bytes: await gunzipIdx(raw + '.gz') };
 }

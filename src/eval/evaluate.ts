@@ -9,7 +9,7 @@ import type { DataFormat, Dataset, Split } from '../data/dataset.js';
 import { checkFits, loadTestSet } from '../data/open.js';
 import { invalidInput } from '../errors.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
-import { checkJsonShape, readOptionalFileSync } from '../node/input-file.js';
+import { checkJsonShape, readInputFileSync } from '../node/input-file.js';
 import { readHistory, type History } from './curves-chart.js';
 import { classifyBatch, type BatchPredictions } from '../infer/batch.js';
 import { agreement, classStats, confusionMatrix, correctCount, type ClassStats } from './metrics.js';
@@ -131,7 +131,7 @@ function trainingHistory(m: ModelFile): { history: History; from?: string } | nu
     const file = path.join(path.dirname(m.path), path.basename(src.file));
     try {
       // Named by the model's meta: only a regular file beside it, within the model size limit.
-      const bytes = readOptionalFileSync(file, MAX_MODEL_BYTES);
+      const bytes = readInputFileSync(file, { kind: 'model', limit: MAX_MODEL_BYTES });
       if (createHash('sha256').update(bytes).digest('hex') === src.sha256) {
         checkJsonShape(bytes, file);
         const full = readHistory((JSON.parse(bytes.toString('utf8')) as { meta?: unknown }).meta);

@@ -16,6 +16,12 @@ export interface InputFileRules {
   missing?: string;
   /** What to say when the path is a directory, a pipe... (default "not a regular file"). */
   notFile?: string;
+  /**
+   * For a format whose header says how long the file is (IDX): that length from the file's first bytes
+   * (up to 1,024 of them), or null if they cannot say. A file of another size is refused with only its
+   * header read.
+   */
+  implied?: (head: Uint8Array) => number | null;
   /** Builds the error from "<file>: <reason>" (default: invalid input, exit 3). */
   error?: (message: string) => DigitkitError;
 }
@@ -84,6 +90,13 @@ export async function readInputFile(file: string, rules: InputFileRules): Promis
     if (over) throw over;
     const buf = Buffer.allocUnsafe(opened.size);
     let got = 0;
+    if (rules.implied) {
+      const head = Math.min(buf.length, 1024);
+      for (let n = 1; got < head && n > 0; got += n) n = await read(fd, buf.subarray(0, head), got);
+      const implied = rules.implied(buf.subarray(0, got));
+      if (implied !== null && implied !== opened.size)
+        throw fail(`header promises ${implied} bytes, file has ${opened.size}`);
+    }
     for (let n = 1; got < buf.length && n > 0; got += n) n = await read(fd, buf, got);
     return got < buf.length ? buf.subarray(0, got) : buf;
   } catch (err) {
@@ -94,21 +107,27 @@ export async function readInputFile(file: string, rules: InputFileRules): Promis
   }
 }
 
-/**
- * readInputFile for a file that is optional to its caller (a side file it may use): the same rules (a
- * regular file, at most `limit` bytes, never more than its size when opened), synchronously, with any
- * problem thrown as a plain Error for the caller to fall back on.
- */
-export function readOptionalFileSync(file: string, limit: number): Buffer {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+/** readInputFile, synchronously (for callers that are synchronous): the same rules and messages. */
+export function readInputFileSync(file: string, rules: InputFileRules): Buffer {
+  const fail = (reason: string) => (rules.error ?? invalidInput)(`${file}: ${reason}`);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    throw fail(describeReadError(err, rules.missing));
+  }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new Error(`${file}: not a regular file`);
-    if (st.size > limit) throw new Error(`${file}: larger than ${limit} bytes`);
+    if (!st.isFile()) throw fail(rules.notFile ?? 'not a regular file');
+    if (rules.limit !== undefined && st.size > rules.limit)
+      throw fail(`${st.size} bytes, larger than the ${rules.limit}-byte limit for ${article(rules.kind)} file`);
     const buf = Buffer.allocUnsafe(st.size);
     let got = 0;
     for (let n = 1; got < buf.length && n > 0; got += n) n = fs.readSync(fd, buf, got, buf.length - got, got);
     return buf.subarray(0, got);
+  } catch (err) {
+    if (err instanceof DigitkitError) throw err;
+    throw fail(describeReadError(err, rules.missing));
   } finally {
     fs.closeSync(fd);
   }

@@ -17,6 +17,7 @@ import {
   type RawModel,
 } from '../core/index.js';
 import { invalidInput } from '../errors.js';
+import { shown } from '../format.js';
 import { checkJsonShape, readInputFile } from './input-file.js';
 
 // node:crypto is loaded (synchronously) only when a caller reads `sha256`: `predict` never does.
@@ -45,7 +46,8 @@ export async function readModelFile(file: string, missing = 'no such model file'
     // Weights through Buffer's native base64 (after the core's strict check), copied so each layer owns its bytes.
     raw = parseRawModel(bytes.toString('utf8'), file, (s) => new Uint8Array(Buffer.from(s, 'base64')));
   } catch (err) {
-    if (err instanceof ModelError) throw invalidInput(err.message);
+    // One line: a JSON.parse message quotes the text around the error, newlines included.
+    if (err instanceof ModelError) throw invalidInput(shown(err.message));
     throw err;
   }
   let sha256: string | undefined;

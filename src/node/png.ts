@@ -79,7 +79,8 @@ export async function decodeSimplePng(bytes: Uint8Array, maxPixels: number, colo
     const len = view.getUint32(at);
     const type = String.fromCharCode(bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]);
     const data = bytes.subarray(at + 8, at + 8 + len);
-    if (data.length !== len) return null;
+    // The chunk and its CRC must lie within the file (a truncated last chunk once read past the end).
+    if (data.length !== len || at + 12 + len > bytes.length) return null;
     // A chunk whose CRC does not match is corruption: sharp (libpng) refuses it, and names it.
     if (
       typeof zlib.crc32 !== 'function' ||
@@ -87,6 +88,7 @@ export async function decodeSimplePng(bytes: Uint8Array, maxPixels: number, colo
     )
       return null;
     if (type === 'IHDR') {
+      if (len < 13) return null;
       width = view.getUint32(at + 8);
       height = view.getUint32(at + 12);
       colourType = data[9];

@@ -19,9 +19,10 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseRawModel } from '../core/index.js';
-import { invalidInput, usageError } from '../errors.js';
+import { DigitkitError, invalidInput, usageError } from '../errors.js';
 import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { checkJsonShape, readInputFile } from '../node/input-file.js';
+import { shown } from '../format.js';
 import { formatModel, type LayerToWrite, type ModelToWrite } from '../node/model-file.js';
 import { META_KEYS } from './export.js';
 import {
@@ -585,7 +586,7 @@ export async function readLabelsFile(file: string): Promise<string[]> {
     try {
       doc = JSON.parse(text);
     } catch (e) {
-      return fail(`is not valid JSON (${(e as Error).message})`);
+      return fail(`is not valid JSON (${shown((e as Error).message)})`);
     }
     if (!Array.isArray(doc) || !doc.length || !doc.every((l) => typeof l === 'string' && l !== ''))
       fail('is not a non-empty JSON array of non-empty strings');
@@ -754,7 +755,16 @@ export async function runImport(opts: ImportOptions): Promise<ImportReport> {
       /* unreadable: left out */
     }
   }
-  const text = formatModel(toDigitkitModel(g, map, labels, meta));
+  let converted: ReturnType<typeof toDigitkitModel>;
+  try {
+    converted = toDigitkitModel(g, map, labels, meta);
+  } catch (err) {
+    // Its errors name the graph's node: say which file holds it (found by the fuzz suite).
+    if (err instanceof DigitkitError && !err.message.startsWith(`${source}: `))
+      throw new DigitkitError(err.code, `${source}: ${err.message}`, err.detail);
+    throw err;
+  }
+  const text = formatModel(converted);
   // Written only if the core reads it back: never a model file that `verify` would refuse.
   try {
     parseRawModel(text, out);

@@ -4,6 +4,7 @@
  */
 import { decodeBase64 } from '../core/index.js';
 import { invalidInput } from '../errors.js';
+import { shown } from '../format.js';
 import { checkJsonShape, readInputFile } from '../node/input-file.js';
 import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
 
@@ -62,7 +63,8 @@ export function parseFixtures(text: string | unknown, source: string): Fixtures 
     try {
       doc = JSON.parse(text);
     } catch (e) {
-      fail('', `is not valid JSON (${(e as Error).message})`);
+      // V8's message quotes the text around the error, newlines included: one line, escaped.
+      fail('', `is not valid JSON (${shown((e as Error).message)})`);
     }
   }
   if (!isObject(doc)) return fail('', 'is not a JSON object');

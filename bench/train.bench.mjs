@@ -1,7 +1,8 @@
 // Training speed, in one report: the NumPy yardstick (../shared/yardstick/numpy_mlp.py, OpenBLAS on both
 // cores and on one) against `digitkit train` doing the same work (full 60k, 3 epochs, augmentation
 // off, constant lr 1e-3, no label smoothing, no validation split), in interleaved rounds; then the
-// default recipe's epoch time and augmentation's share of it; peak RSS; images/s.
+// default recipe's epoch time and augmentation's share of it; peak RSS; images/s; then where an epoch's
+// time goes, part by part (phases.mjs), for both kinds of epoch.
 // Every figure carries the 1-minute load average seen when it was taken: on a shared machine the
 // timings (NumPy's especially) move with it.
 //   env: DIGITKIT_BENCH_ROUNDS (default 3), DIGITKIT_YARDSTICK (path to numpy_mlp.py)
@@ -18,7 +19,12 @@ import { Rng } from '../dist/train/rng.js';
 import { benchTemp, ROOT, trainData } from './setup.mjs';
 
 const DATA = trainData();
-const YARDSTICK = process.env.DIGITKIT_YARDSTICK ?? path.resolve(ROOT, '../shared/yardstick/numpy_mlp.py');
+// beside the project (../shared), or beside the folder of git worktrees it sits in (../../shared)
+const YARDSTICK =
+  process.env.DIGITKIT_YARDSTICK ??
+  ['..', '../..']
+    .map((up) => path.resolve(ROOT, up, 'shared/yardstick/numpy_mlp.py'))
+    .reduce((found, p) => (fs.existsSync(found) ? found : p));
 const ROUNDS = Number(process.env.DIGITKIT_BENCH_ROUNDS ?? 3);
 const TMP = benchTemp('digitkit-bench-');
 
@@ -232,3 +238,7 @@ console.log(
     .map((x) => x.toFixed(2))
     .join(' ')}${os.loadavg()[0] > 0.5 ? " (not a quiet machine: timings are inflated, NumPy's most)" : ''}`,
 );
+// (in a process of its own: the bench runner's --expose-gc is not a flag worker threads accept)
+const phases = spawnSync(process.execPath, [path.join(ROOT, 'bench/phases.mjs')], { cwd: ROOT, encoding: 'utf8' });
+process.stdout.write(phases.stdout);
+if (phases.status !== 0) throw new Error(`bench/phases.mjs failed: ${phases.stderr}`);

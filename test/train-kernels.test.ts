@@ -1,50 +1,27 @@
 // The fast wasm SIMD kernels against their plain TypeScript references, on random shapes including
 // the edges (one image, a last partial batch, odd widths, empty rows), and the fast engine against
 // the reference engine on whole training steps.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { adamStep } from '../src/train/adam.js';
 import { addNoise, AUG_STRIDE, augmentImage, drawAugment, PIXELS } from '../src/train/augment.js';
 import { MNIST_INPUT, type Engine, type SampleSet, type TrainInput } from '../src/train/engine.js';
 import { createReferenceEngine } from '../src/train/reference-engine.js';
-import { instantiate, kernelModule, WA, type KernelExports } from '../src/train/wasm-loader.js';
 import { linearBackward, linearForward, softmaxCrossEntropy } from '../src/train/layers.js';
 import { heInit } from '../src/train/params.js';
 import { createFastEngine } from '../src/train/fast-engine.js';
 import { Rng } from '../src/train/rng.js';
 import { loadMnist } from '../src/data/load.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
+import { kernelMemory, relDiff } from './helpers/kernel-memory.js';
 import { wine } from './helpers/sklearn-csv.js';
 
 // One small memory for the kernel-level tests, carved by a bump allocator.
-const memory = new WA.Memory({ initial: 64, maximum: 64, shared: true });
-const k: KernelExports = instantiate(kernelModule(), memory);
-const buf = memory.buffer as unknown as ArrayBuffer;
-let top = 65536;
-const alloc = (bytes: number) => {
-  const at = top;
-  top += Math.ceil(bytes / 16) * 16 + 16;
-  return at;
-};
-const reset = () => {
-  top = 65536;
-};
-const f32 = (at: number, n: number) => new Float32Array(buf, at, n);
-const i32 = (at: number, n: number) => new Int32Array(buf, at, n);
+const { k, buf, alloc, reset, f32, i32 } = kernelMemory();
 
 const rng = Rng.fromSeed(11);
 const randArray = (n: number, zeros = 0) =>
   Float32Array.from({ length: n }, () => (rng.uniform() < zeros ? 0 : rng.normal()));
-
-/** max |a - b| relative to the largest magnitude involved */
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let m = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(a[i]), Math.abs(b[i]));
-  }
-  return d / m;
-}
 
 const WIDTHS = [1, 3, 4, 5, 10, 31, 32, 33, 63, 64, 127, 128];
 
@@ -126,6 +103,45 @@ describe('combineRows (wasm SIMD) against the reference linear kernels', () => {
         const O = alloc(inDim * 4);
         k.combineRows(O, 0, WT, I2, V2, nz.length, inDim);
         expect(relDiff(f32(O, inDim), dIn.subarray(r * inDim, (r + 1) * inDim)), `dIn n=${n}`).toBeLessThan(1e-5);
+      }
+    }
+  });
+
+  it('every column is exactly the float32 sum init + c0·row0 + c1·row1 + … in that order, and nothing past the width is written', () => {
+    // The arithmetic the trained model's bytes depend on: each product and each addition rounded to
+    // float32, in k order, whichever SIMD pass (64, 32, 16 or the last partial columns) computes it.
+    for (const width of [
+      1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 15, 16, 17, 31, 33, 47, 63, 64, 65, 79, 100, 127, 128, 130,
+    ]) {
+      for (const count of [0, 1, 5, 40]) {
+        for (const withInit of [false, true]) {
+          reset();
+          const rows = 50;
+          const w = randArray(rows * width, 0.2);
+          const init = randArray(width + 16);
+          const idx = Array.from({ length: count }, () => rng.int(rows));
+          const coef = randArray(count, 0.1);
+          const W = alloc(w.length * 4 + 64);
+          f32(W, w.length).set(w);
+          const B = alloc(init.length * 4);
+          f32(B, init.length).set(init);
+          const I = alloc(count * 4);
+          i32(I, count).set(idx);
+          const V = alloc(count * 4);
+          f32(V, count).set(coef);
+          const O = alloc((width + 8) * 4);
+          f32(O, width + 8).fill(-7.5);
+          k.combineRows(O, withInit ? B : 0, W, I, V, count, width);
+          const want = new Float32Array(width);
+          for (let j = 0; j < width; j++) {
+            let a = withInit ? init[j] : 0;
+            for (let q = 0; q < count; q++) a = Math.fround(a + Math.fround(coef[q] * w[idx[q] * width + j]));
+            want[j] = a;
+          }
+          const what = `width ${width}, ${count} rows, init ${withInit}`;
+          expect(new Uint32Array(f32(O, width).slice().buffer), what).toEqual(new Uint32Array(want.buffer));
+          expect(Array.from(f32(O + width * 4, 8)), `${what}: past the width`).toEqual(new Array(8).fill(-7.5));
+        }
       }
     }
   });
@@ -337,6 +353,42 @@ describe('the fast engine against the reference engine', () => {
       }
     },
   );
+
+  it('keeps the bits the shipped models were trained with: the state after 8 default-recipe steps has the recorded SHA-256', async () => {
+    // Speed work on the kernels must not change one bit of training (MNIST's shipped models are its
+    // output). The hash was recorded with the kernels the shipped models were trained with; the full
+    // check is `npx digitkit pipeline` leaving models/ and fixtures/ unchanged.
+    const { train } = await mnist;
+    const n = 128;
+    const count = 1280;
+    const fast = await createFastEngine(
+      {
+        sizes: [784, 128, 64, 10],
+        maxBatch: n,
+        smoothing: 0.05,
+        input: MNIST_INPUT,
+        train: { inputs: train!.images.subarray(0, count * PIXELS), labels: train!.labels.subarray(0, count), count },
+      },
+      2,
+    );
+    try {
+      const r = Rng.fromSeed(1);
+      heInit(fast.params, fast.layout, r);
+      fast.paramsChanged();
+      for (let i = 0; i < count; i++) fast.order[i] = i;
+      r.shuffle(fast.order, count);
+      for (let t = 1; t <= 8; t++) {
+        for (let i = 0; i < n; i++) drawAugment(r, { shift: 1, rotate: 10, zoom: 0.1 }, fast.aug, i * AUG_STRIDE);
+        fast.trainStep((t - 1) * n, n, 0.002, t);
+      }
+      const bytes = Buffer.from(fast.state.buffer, fast.state.byteOffset, fast.state.byteLength);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(
+        '5116a3b9db49d9dbd6e993f936b5a06812a0793313dd7ae1efaa53ae5b0b885e',
+      );
+    } finally {
+      await fast.close();
+    }
+  });
 
   it('gives the same bits with 1, 2 or 3 threads', async () => {
     const states: Float32Array[] = [];

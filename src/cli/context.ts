@@ -6,6 +6,7 @@
 import { constants as osConstants } from 'node:os';
 import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
+import { shown, shownLine } from '../format.js';
 import { DigitkitError, ExitCode, flagOf, InterruptedError, OptionError, type ExitCodeValue } from '../errors.js';
 
 export interface CommandContext {
@@ -78,11 +79,12 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
     tty,
     stderrTty: Boolean(process.stderr.isTTY),
     color: palette(!json && colorAllowed(process.stdout)),
+    // Every human line passes shownLine: a file name holding terminal escapes reaches the terminal escaped.
     out: (line = '') => {
-      if (!json) process.stdout.write(line + '\n');
+      if (!json) process.stdout.write(shownLine(line, { keepNewlines: true, keepColor: ctx.color.level > 0 }) + '\n');
     },
     err: (line) => {
-      process.stderr.write(line + '\n');
+      process.stderr.write(shownLine(line, { keepNewlines: true, keepColor: colorAllowed(process.stderr) }) + '\n');
     },
     emit: (record) => {
       if (json) process.stdout.write(JSON.stringify(record) + '\n');
@@ -125,7 +127,8 @@ export function reportError(err: unknown, json: boolean, command?: string): Exit
   } else {
     const color = palette(colorAllowed(process.stderr));
     const prefix = command ? `digitkit ${command}: ` : 'digitkit: ';
-    process.stderr.write(color.red(prefix + message) + '\n');
+    // One line, whatever names and snippets the message holds.
+    process.stderr.write(color.red(prefix + shown(message)) + '\n');
     if (!(err instanceof DigitkitError) && err instanceof Error && process.env.DIGITKIT_DEBUG) {
       process.stderr.write((err.stack ?? '') + '\n');
     }

@@ -29,8 +29,32 @@ export interface KernelExports {
   setup(desc: number, tid: number): void;
   computeBoxes(images: number, count: number, boxes: number): void;
   syncTransposed(): void;
+  distillXent(
+    dz: number,
+    z: number,
+    zt: number,
+    label: number,
+    k: number,
+    smoothing: number,
+    gradScale: number,
+    invT: number,
+    alpha: number,
+    tmp: number,
+  ): number;
+  fakeQuant(
+    out: number,
+    w: number,
+    rows: number,
+    cols: number,
+    qmax: number,
+    scales: number,
+    perChannel: boolean,
+    recompute: boolean,
+  ): void;
   phaseA(): void;
   phaseB(): void;
+  /** Phase B's counting sort of first-layer unit y's entries (exported for the benchmark's breakdown). */
+  firstLayerColumns(y: number, n: number): void;
   evalPhase(): void;
   combineRows(out: number, init: number, base: number, rows: number, coef: number, count: number, width: number): void;
   adamRow(p: number, m: number, v: number, g: number, n: number, lrC1: number, invC2: number): void;

@@ -1,6 +1,6 @@
 // AssemblyScript (compiled by scripts/build.mjs with asc to dist/train/kernels.wasm; not seen by tsc).
 // The fast kernels: plain functions over raw pointers into the one shared WebAssembly.Memory. Each has
-// a plain TypeScript reference (src/train/layers.ts, adam.ts, augment.ts) that tests compare it with.
+// a plain TypeScript reference (src/train/layers.ts, adam.ts, augment.ts, qat.ts) that tests compare it with.
 //
 // Arithmetic rules that keep results identical on every thread count and every x86/ARM CPU:
 // f32 add and mul each rounded (no FMA, no relaxed SIMD), and a fixed summation order.
@@ -20,14 +20,54 @@ const TINY: f32 = <f32>ADAM_TINY;
  * THE kernel: out[0..width) = init[0..width) (or 0 when init is 0) + Σ_k coef[k] · base[rows[k]·width ..],
  * the sum taken in k order for every column. Every hot loop of training is this shape: a layer's
  * forward pass over the nonzero inputs, an input gradient over the nonzero deltas (rows of Wᵀ), a
- * weight-gradient row over the images of the batch. 8 SIMD accumulators (32 columns) per pass.
+ * weight-gradient row over the images of the batch. 16 SIMD accumulators (64 columns) per pass over
+ * the rows; the last columns in passes of 32, 16 and then one pass of at most 4 vectors, the last one
+ * partly stored (it reads up to 60 bytes past a row's end, never writes past `width`). Each column's
+ * sum is the same whichever pass computes it: lanes are independent and k runs in order in every pass.
  */
 export function combineRows(out: usize, init: usize, base: usize, rows: usize, coef: usize, count: i32, width: i32): void {
   const stride = <usize>width << 2;
+  const zero = f32x4.splat(0);
   let j = 0;
-  for (; j + 32 <= width; j += 32) {
+  for (; j + 64 <= width; j += 64) {
     const o = <usize>j << 2;
-    const zero = f32x4.splat(0);
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero, a8 = zero, a9 = zero, a10 = zero, a11 = zero, a12 = zero, a13 = zero, a14 = zero, a15 = zero;
+    if (init) {
+      const p = init + o;
+      a0 = v128.load(p, 0); a1 = v128.load(p, 16); a2 = v128.load(p, 32); a3 = v128.load(p, 48);
+      a4 = v128.load(p, 64); a5 = v128.load(p, 80); a6 = v128.load(p, 96); a7 = v128.load(p, 112);
+      a8 = v128.load(p, 128); a9 = v128.load(p, 144); a10 = v128.load(p, 160); a11 = v128.load(p, 176);
+      a12 = v128.load(p, 192); a13 = v128.load(p, 208); a14 = v128.load(p, 224); a15 = v128.load(p, 240);
+    }
+    for (let k = 0; k < count; k++) {
+      const q = <usize>k << 2;
+      const c = f32x4.splat(load<f32>(coef + q));
+      const r = base + <usize>load<i32>(rows + q) * stride + o;
+      a0 = f32x4.add(a0, f32x4.mul(c, v128.load(r, 0)));
+      a1 = f32x4.add(a1, f32x4.mul(c, v128.load(r, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(c, v128.load(r, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(c, v128.load(r, 48)));
+      a4 = f32x4.add(a4, f32x4.mul(c, v128.load(r, 64)));
+      a5 = f32x4.add(a5, f32x4.mul(c, v128.load(r, 80)));
+      a6 = f32x4.add(a6, f32x4.mul(c, v128.load(r, 96)));
+      a7 = f32x4.add(a7, f32x4.mul(c, v128.load(r, 112)));
+      a8 = f32x4.add(a8, f32x4.mul(c, v128.load(r, 128)));
+      a9 = f32x4.add(a9, f32x4.mul(c, v128.load(r, 144)));
+      a10 = f32x4.add(a10, f32x4.mul(c, v128.load(r, 160)));
+      a11 = f32x4.add(a11, f32x4.mul(c, v128.load(r, 176)));
+      a12 = f32x4.add(a12, f32x4.mul(c, v128.load(r, 192)));
+      a13 = f32x4.add(a13, f32x4.mul(c, v128.load(r, 208)));
+      a14 = f32x4.add(a14, f32x4.mul(c, v128.load(r, 224)));
+      a15 = f32x4.add(a15, f32x4.mul(c, v128.load(r, 240)));
+    }
+    const p = out + o;
+    v128.store(p, a0, 0); v128.store(p, a1, 16); v128.store(p, a2, 32); v128.store(p, a3, 48);
+    v128.store(p, a4, 64); v128.store(p, a5, 80); v128.store(p, a6, 96); v128.store(p, a7, 112);
+    v128.store(p, a8, 128); v128.store(p, a9, 144); v128.store(p, a10, 160); v128.store(p, a11, 176);
+    v128.store(p, a12, 192); v128.store(p, a13, 208); v128.store(p, a14, 224); v128.store(p, a15, 240);
+  }
+  if (j + 32 <= width) {
+    const o = <usize>j << 2;
     let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
     if (init) {
       const p = init + o;
@@ -50,26 +90,70 @@ export function combineRows(out: usize, init: usize, base: usize, rows: usize, c
     const p = out + o;
     v128.store(p, a0); v128.store(p, a1, 16); v128.store(p, a2, 32); v128.store(p, a3, 48);
     v128.store(p, a4, 64); v128.store(p, a5, 80); v128.store(p, a6, 96); v128.store(p, a7, 112);
+    j += 32;
   }
-  for (; j + 4 <= width; j += 4) {
+  if (j + 16 <= width) {
     const o = <usize>j << 2;
-    let a = init ? v128.load(init + o) : f32x4.splat(0);
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    if (init) {
+      const p = init + o;
+      a0 = v128.load(p); a1 = v128.load(p, 16); a2 = v128.load(p, 32); a3 = v128.load(p, 48);
+    }
     for (let k = 0; k < count; k++) {
       const q = <usize>k << 2;
+      const c = f32x4.splat(load<f32>(coef + q));
       const r = base + <usize>load<i32>(rows + q) * stride + o;
-      a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(coef + q)), v128.load(r)));
+      a0 = f32x4.add(a0, f32x4.mul(c, v128.load(r)));
+      a1 = f32x4.add(a1, f32x4.mul(c, v128.load(r, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(c, v128.load(r, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(c, v128.load(r, 48)));
     }
-    v128.store(out + o, a);
+    const p = out + o;
+    v128.store(p, a0); v128.store(p, a1, 16); v128.store(p, a2, 32); v128.store(p, a3, 48);
+    j += 16;
   }
-  for (; j < width; j++) {
-    const o = <usize>j << 2;
-    let a: f32 = init ? load<f32>(init + o) : 0;
+  const rest = width - j; // 0..15 columns left
+  if (rest == 0) return;
+  const o = <usize>j << 2;
+  const p = out + o;
+  if (rest <= 4) {
+    let a = init ? v128.load(init + o) : zero;
     for (let k = 0; k < count; k++) {
       const q = <usize>k << 2;
-      a += load<f32>(coef + q) * load<f32>(base + <usize>load<i32>(rows + q) * stride + o);
+      a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(coef + q)), v128.load(base + <usize>load<i32>(rows + q) * stride + o)));
     }
-    store<f32>(out + o, a);
+    storeLanes(p, a, rest);
+    return;
   }
+  let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+  if (init) {
+    const i = init + o;
+    a0 = v128.load(i); a1 = v128.load(i, 16); a2 = v128.load(i, 32); a3 = v128.load(i, 48);
+  }
+  for (let k = 0; k < count; k++) {
+    const q = <usize>k << 2;
+    const c = f32x4.splat(load<f32>(coef + q));
+    const r = base + <usize>load<i32>(rows + q) * stride + o;
+    a0 = f32x4.add(a0, f32x4.mul(c, v128.load(r)));
+    a1 = f32x4.add(a1, f32x4.mul(c, v128.load(r, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(c, v128.load(r, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(c, v128.load(r, 48)));
+  }
+  // 5..15 columns: the whole vectors, then the rest of the last one
+  v128.store(p, a0);
+  if (rest <= 8) { storeLanes(p + 16, a1, rest - 4); return; }
+  v128.store(p, a1, 16);
+  if (rest <= 12) { storeLanes(p + 32, a2, rest - 8); return; }
+  v128.store(p, a2, 32);
+  storeLanes(p + 48, a3, rest - 12);
+}
+
+/** Store the first n (1..4) lanes of v at p. */
+@inline function storeLanes(p: usize, v: v128, n: i32): void {
+  if (n == 4) { v128.store(p, v); return; }
+  if (n >= 2) v128.store64_lane(p, v, 0);
+  if (n == 1) store<f32>(p, f32x4.extract_lane(v, 0));
+  if (n == 3) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
 /**
@@ -319,6 +403,92 @@ export function extract(idx: usize, val: usize, rowStart: usize, src: usize, box
   }
   if (rowStart) store<i32>(rowStart + (SIDE << 2), n);
   return n;
+}
+
+/**
+ * Knowledge distillation on one example: loss = (1 - alpha) · CE(smoothed label, softmax(z))
+ * + alpha · T² · KL(softmax(zt / T) ‖ softmax(z / T)), with T = 1 / invT. Writes
+ * dz = gradScale · [(1 - alpha)(softmax(z) - target) + alpha · T · (softmax(z / T) - softmax(zt / T))]
+ * and returns the loss. `tmp`: 3k float64s of scratch.
+ */
+export function distillXent(
+  dz: usize, z: usize, zt: usize, label: i32, k: i32, smoothing: f64, gradScale: f64, invT: f64, alpha: f64, tmp: usize,
+): f64 {
+  let max: f64 = -Infinity, maxS: f64 = -Infinity, maxT: f64 = -Infinity;
+  for (let j = 0; j < k; j++) {
+    const v = <f64>load<f32>(z + (<usize>j << 2)), t = <f64>load<f32>(zt + (<usize>j << 2));
+    if (v > max) max = v;
+    if (t > maxT) maxT = t;
+  }
+  maxS = max * invT;
+  maxT *= invT;
+  let sum: f64 = 0, sumS: f64 = 0, sumT: f64 = 0;
+  const pS = tmp, qS = tmp + (<usize>k << 3), qT = tmp + (<usize>k << 4);
+  for (let j = 0; j < k; j++) {
+    const o = <usize>j << 3;
+    const v = <f64>load<f32>(z + (<usize>j << 2));
+    const e = Math.exp(v - max), es = Math.exp(v * invT - maxS), et = Math.exp(<f64>load<f32>(zt + (<usize>j << 2)) * invT - maxT);
+    store<f64>(pS + o, e); store<f64>(qS + o, es); store<f64>(qT + o, et);
+    sum += e; sumS += es; sumT += et;
+  }
+  const logSum = Math.log(sum), logSumS = Math.log(sumS), logSumT = Math.log(sumT);
+  const off = smoothing / k;
+  const on = 1 - smoothing + off;
+  const T = 1 / invT;
+  const soft = alpha * T * T, gSoft = alpha * T, hard = 1 - alpha;
+  let ce: f64 = 0, kl: f64 = 0;
+  for (let j = 0; j < k; j++) {
+    const o = <usize>j << 3;
+    const v = <f64>load<f32>(z + (<usize>j << 2));
+    const t = j == label ? on : off;
+    if (t != 0) ce -= t * (v - max - logSum);
+    const qt = load<f64>(qT + o) / sumT;
+    if (qt > 0) kl += qt * ((<f64>load<f32>(zt + (<usize>j << 2)) * invT - maxT - logSumT) - (v * invT - maxS - logSumS));
+    const g = hard * (load<f64>(pS + o) / sum - t) + gSoft * (load<f64>(qS + o) / sumS - qt);
+    store<f32>(dz + (<usize>j << 2), <f32>(g * gradScale));
+  }
+  return hard * ce + soft * kl;
+}
+
+/** Round half away from zero (in float64: exact for every float32). */
+@inline function roundAway(x: f64): f64 {
+  return x < 0 ? -floor<f64>(-x + 0.5) : floor<f64>(x + 0.5);
+}
+
+/**
+ * Fake quantization of a rows x cols weight matrix (row-major) for quantization-aware training:
+ * out = q · scale with q = clamp(round half away from zero(w / scale), -qmax, qmax), all in float32
+ * exactly as train/qat.ts computes them (the exported model's integers come from there). With `recompute`, scales[0..groups) are set
+ * first to max|w| / qmax (1 for an all-zero group), per layer or per output column (perChannel).
+ */
+export function fakeQuant(out: usize, w: usize, rows: i32, cols: i32, qmax: f32, scales: usize, perChannel: bool, recompute: bool): void {
+  const groups = perChannel ? cols : 1;
+  if (recompute) {
+    for (let g = 0; g < groups; g++) store<f32>(scales + (<usize>g << 2), 0);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const a = Mathf.abs(load<f32>(w + (<usize>(i * cols + j) << 2)));
+        const p = scales + (perChannel ? <usize>j << 2 : 0);
+        if (a > load<f32>(p)) store<f32>(p, a);
+      }
+    }
+    for (let g = 0; g < groups; g++) {
+      const p = scales + (<usize>g << 2);
+      const m = load<f32>(p);
+      store<f32>(p, m > 0 ? m / qmax : 1);
+    }
+  }
+  const qm = <f64>qmax;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>(i * cols + j) << 2;
+      const s = load<f32>(scales + (perChannel ? <usize>j << 2 : 0));
+      let q = roundAway(<f64>(load<f32>(w + o) / s));
+      if (q > qm) q = qm;
+      if (q < -qm) q = -qm;
+      store<f32>(out + o, <f32>(q + 0) * s); // (+ 0: a -0 from rounding becomes 0, as in qat.ts)
+    }
+  }
 }
 
 /**

@@ -2,7 +2,9 @@
 // with no Node types, stripped of comments and of whitespace (terser, names kept: the module ships to
 // browsers under a 4 KB gzipped budget, and stays readable enough to debug), and copy the web page's files (src/web/assets) as they
 // are; then the trainer's AssemblyScript SIMD kernels (src/train/wasm → dist/train/kernels.wasm, with
-// asc from node_modules: offline, npm packages only). `npm ci` runs this through `prepare`.
+// asc from node_modules: offline, npm packages only), and the inference kernel (src/core-wasm/wasm →
+// dist/core-wasm/forward.wasm) bundled with the core-wasm module and the core's parser into one
+// import-free file, dist/core-wasm/index.js (rolldown). `npm ci` runs this through `prepare`.
 import { execFileSync } from 'node:child_process';
 import fs, { cpSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -37,35 +39,83 @@ try {
 }
 
 // The kernels: rebuilt only when a source (or this script) is newer than the .wasm, since asc takes seconds.
-const WASM_DIR = 'src/train/wasm';
-const WASM_OUT = 'dist/train/kernels.wasm';
-const sources = [...fs.readdirSync(WASM_DIR).map((f) => path.join(WASM_DIR, f)), 'scripts/build.mjs'];
-const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
-if (!fs.existsSync(WASM_OUT) || fs.statSync(WASM_OUT).mtimeMs < newest) {
+async function assemble(dir, entry, out, flags) {
+  const sources = [...fs.readdirSync(dir).map((f) => path.join(dir, f)), 'scripts/build.mjs'];
+  const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
+  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= newest) return;
   const { default: asc } = await import('assemblyscript/asc');
-  const { error, stderr } = await asc.main([
-    path.join(WASM_DIR, 'train.ts'),
-    '-o',
-    WASM_OUT,
-    '-O3',
-    '--noAssert',
-    '--runtime',
-    'stub',
-    '--use',
-    'abort=',
-    // f64 exp/log come from the host's Math (no lookup tables as data segments in the shared memory)
-    '--use',
-    'Math=JSMath',
-    '--enable',
-    'simd,threads',
-    '--importMemory',
-    '--sharedMemory',
-    '--maximumMemory',
-    '65536',
-  ]);
+  const { error, stderr } = await asc.main([path.join(dir, entry), '-o', out, '-O3', '--noAssert', ...flags]);
   if (error) {
     console.error(stderr.toString());
-    console.error(`build failed: asc could not compile ${WASM_DIR} (${error.message})`);
+    console.error(`build failed: asc could not compile ${dir} (${error.message})`);
     process.exit(1);
   }
+}
+await assemble('src/train/wasm', 'train.ts', 'dist/train/kernels.wasm', [
+  '--runtime',
+  'stub',
+  '--use',
+  'abort=',
+  // f64 exp/log come from the host's Math (no lookup tables as data segments in the shared memory)
+  '--use',
+  'Math=JSMath',
+  '--enable',
+  'simd,threads',
+  '--importMemory',
+  '--sharedMemory',
+  '--maximumMemory',
+  '65536',
+]);
+// The inference kernel imports nothing but its memory (no runtime, no data segments, exp its own);
+// the declared maximum lets the loader mark the memory shared for threads (see src/core-wasm/index.ts).
+await assemble('src/core-wasm/wasm', 'forward.ts', 'dist/core-wasm/forward.wasm', [
+  '--runtime',
+  'stub',
+  '--use',
+  'abort=',
+  '--enable',
+  'simd',
+  '--importMemory',
+  '--initialMemory',
+  '1',
+  '--maximumMemory',
+  '65536',
+]);
+
+// dist/core-wasm/index.js as shipped: tsc's output bundled with the core it imports, the kernel's
+// bytes put in place of src/core-wasm/kernel.ts's empty string, whitespace-minified as the core is.
+try {
+  const { rolldown } = await import('rolldown');
+  const kernelJs = path.resolve('dist/core-wasm/kernel.js');
+  const base64 = fs.readFileSync('dist/core-wasm/forward.wasm').toString('base64');
+  const bundle = await rolldown({
+    input: 'dist/core-wasm/index.js',
+    platform: 'neutral',
+    logLevel: 'warn',
+    onLog: (level, log) => {
+      throw new Error(`rolldown ${level}: ${log.message}`);
+    },
+    plugins: [
+      {
+        name: 'digitkit-kernel',
+        load: (id) =>
+          path.resolve(id) === kernelJs ? `export const KERNEL_BASE64 = ${JSON.stringify(base64)};` : null,
+      },
+    ],
+  });
+  const { output } = await bundle.generate({ format: 'es' });
+  await bundle.close();
+  const { minify } = await import('terser');
+  const { code } = await minify(output[0].code, {
+    module: true,
+    compress: false,
+    mangle: false,
+    format: { comments: false, semicolons: false },
+  });
+  fs.writeFileSync('dist/core-wasm/index.js', code + '\n');
+  rmSync('dist/core-wasm/kernel.js', { force: true });
+  rmSync('dist/core-wasm/kernel.d.ts', { force: true });
+} catch (err) {
+  console.error(`build failed: bundling dist/core-wasm/index.js (${err.message})`);
+  process.exit(1);
 }

@@ -1,0 +1,276 @@
+// AssemblyScript (compiled by scripts/build.mjs with asc to dist/core-wasm/forward.wasm and inlined into
+// dist/core-wasm/index.js; not seen by tsc). The inference forward pass over raw pointers into one
+// WebAssembly.Memory that src/core-wasm/index.ts lays out: the model's weights (decoded once, at load),
+// a descriptor of the layers, per-thread scratch, the images in and the probabilities out.
+//
+// Arithmetic (the contract's reference is float64 with weights q * scale):
+// - first layer of an int8/int4 model on integer pixels: exact integers. Pixels are taken in pairs of
+//   neighbours (2p, 2p+1); a pair with any ink costs one i32x4.dot_i16x8_s per 4 columns (u8 x i8
+//   products summed in i32: |sum| <= rows * 255 * 127 < 2^31 for rows <= 66,000, checked by the
+//   loader), then z = b + sum * (scale * input.scale) in float64;
+// - every other layer (and the first layer of float32 models or float inputs): float64 over the
+//   nonzero inputs only, weights dequantized in float64 as the reference does;
+// - softmax in float64, exp computed here (fdlibm's method, as V8's Math.exp).
+// Nothing allocates: every buffer is an offset the loader chose.
+
+// The descriptor: i32 words at `desc` (kept in step with src/core-wasm/index.ts).
+const D_LAYERS = 0; //     layer count
+const D_FIRST = 1; //      first layer: 0 = integer pairs on u8 pixels, 1 = float64 on u8 pixels, 2 = float64 on f64 inputs
+const D_ROWS = 2; //       input size
+const D_STRIDE = 3; //     bytes from one input to the next (pixels padded with zeros to a multiple of 16)
+const D_IN_SCALE = 4; //   f64 input.scale, at desc + 4 * D_IN_SCALE (8-byte aligned)
+const D_IDX = 6; //        scratch: i32 list (row byte offsets of the nonzero inputs, or of the inked pairs)
+const D_VAL = 7; //        scratch: f64 list (values of the nonzero inputs) / i32 list (pixel pairs)
+const D_BUF_A = 8; //      scratch: f64 activations, ping
+const D_BUF_B = 9; //      scratch: f64 activations, pong
+const D_CLASSES = 10; //   outputs of the last layer
+const D_LAYER0 = 16; //    then 8 words per layer:
+const L_ROWS = 0;
+const L_COLS = 1; //       columns, padded: a multiple of 4 (int pairs) or 2 (float64); the padding has zero weights
+const L_W = 2; //          weights: int pairs as i16 [pair][col][2]; float64 as [row][col]
+const L_B = 3; //          f64 bias [col]
+const L_F = 4; //          f64 factor [col] (int pairs: scale * input.scale)
+const L_SIZE = 8;
+
+@inline function word(desc: usize, k: i32): i32 {
+  return load<i32>(desc + (<usize>k << 2));
+}
+
+/**
+ * The first layer on integer pixels, exactly: out[j] = relu?(b[j] + f[j] * Σ_i px[i] * q[i][j]).
+ * Pairs of pixels with any ink are listed first (16 bytes at a time: a nonzero i16 lane is a pair
+ * with ink), then each column block of 32 runs over the list with 8 i32x4 accumulators.
+ */
+function firstInt(desc: usize, px: usize, out: usize, relu: bool): void {
+  const lay = desc + (D_LAYER0 << 2);
+  const rows = load<i32>(lay + (L_ROWS << 2));
+  const cols = load<i32>(lay + (L_COLS << 2));
+  const w = <usize>load<i32>(lay + (L_W << 2));
+  const b = <usize>load<i32>(lay + (L_B << 2));
+  const f = <usize>load<i32>(lay + (L_F << 2));
+  const idx = <usize>word(desc, D_IDX);
+  const val = <usize>word(desc, D_VAL);
+  const pairBytes = <usize>cols << 2; // cols x 2 rows x i16
+  const zero = i32x4.splat(0);
+  let m = 0;
+  for (let o = 0; o < rows; o += 16) {
+    let bits = <u32>i16x8.bitmask(i16x8.ne(v128.load(px + o), zero));
+    while (bits) {
+      const pair = (o >> 1) + <i32>ctz(bits);
+      bits &= bits - 1;
+      const two = <u32>load<u16>(px + (<usize>pair << 1));
+      store<i32>(idx + (<usize>m << 2), pair * <i32>pairBytes);
+      store<u32>(val + (<usize>m << 2), (two & 255) | ((two >> 8) << 16));
+      m++;
+    }
+  }
+  let j = 0;
+  for (; j + 32 <= cols; j += 32) {
+    let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
+    const base = w + (<usize>j << 2);
+    for (let t = 0; t < m; t++) {
+      const p = base + <usize>load<i32>(idx + (<usize>t << 2));
+      const v = i32x4.splat(load<i32>(val + (<usize>t << 2)));
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(p), v));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(p, 16), v));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(p, 32), v));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(p, 48), v));
+      a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(p, 64), v));
+      a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(p, 80), v));
+      a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(p, 96), v));
+      a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(p, 112), v));
+    }
+    const o = <usize>j << 3;
+    scaleOut(out + o, b + o, f + o, a0, relu);
+    scaleOut(out + o + 32, b + o + 32, f + o + 32, a1, relu);
+    scaleOut(out + o + 64, b + o + 64, f + o + 64, a2, relu);
+    scaleOut(out + o + 96, b + o + 96, f + o + 96, a3, relu);
+    scaleOut(out + o + 128, b + o + 128, f + o + 128, a4, relu);
+    scaleOut(out + o + 160, b + o + 160, f + o + 160, a5, relu);
+    scaleOut(out + o + 192, b + o + 192, f + o + 192, a6, relu);
+    scaleOut(out + o + 224, b + o + 224, f + o + 224, a7, relu);
+  }
+  for (; j < cols; j += 4) {
+    let a = zero;
+    const base = w + (<usize>j << 2);
+    for (let t = 0; t < m; t++) {
+      const p = base + <usize>load<i32>(idx + (<usize>t << 2));
+      a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(p), i32x4.splat(load<i32>(val + (<usize>t << 2)))));
+    }
+    const o = <usize>j << 3;
+    scaleOut(out + o, b + o, f + o, a, relu);
+  }
+}
+
+/** Four columns' integer sums to float64: out = relu?(b + f * sum). */
+@inline function scaleOut(out: usize, b: usize, f: usize, a: v128, relu: bool): void {
+  let lo = f64x2.add(v128.load(b), f64x2.mul(v128.load(f), f64x2.convert_low_i32x4_s(a)));
+  let hi = f64x2.add(v128.load(b, 16), f64x2.mul(v128.load(f, 16), f64x2.convert_low_i32x4_s(i64x2.shuffle(a, a, 1, 0))));
+  if (relu) {
+    // pmax(0, z) = 0 < z ? z : 0: one maxpd (NaN goes to 0, as the portable core skips it).
+    const zero = f64x2.splat(0);
+    lo = f64x2.pmax(zero, lo);
+    hi = f64x2.pmax(zero, hi);
+  }
+  v128.store(out, lo);
+  v128.store(out, hi, 16);
+}
+
+/**
+ * A float64 layer over the `m` nonzero inputs listed at idx (row byte offsets) and val (values):
+ * out[j] = relu?(b[j] + Σ val[t] * w[row t][j]), summed in list order; 8 f64x2 accumulators (16
+ * columns) per pass over the list.
+ */
+function accumulate(lay: usize, idx: usize, val: usize, m: i32, out: usize, relu: bool): void {
+  const cols = load<i32>(lay + (L_COLS << 2));
+  const w = <usize>load<i32>(lay + (L_W << 2));
+  const b = <usize>load<i32>(lay + (L_B << 2));
+  const zero = f64x2.splat(0);
+  let j = 0;
+  for (; j + 16 <= cols; j += 16) {
+    const o = <usize>j << 3;
+    const bj = b + o;
+    let a0 = v128.load(bj), a1 = v128.load(bj, 16), a2 = v128.load(bj, 32), a3 = v128.load(bj, 48);
+    let a4 = v128.load(bj, 64), a5 = v128.load(bj, 80), a6 = v128.load(bj, 96), a7 = v128.load(bj, 112);
+    const base = w + o;
+    for (let t = 0; t < m; t++) {
+      const p = base + <usize>load<i32>(idx + (<usize>t << 2));
+      const v = f64x2.splat(load<f64>(val + (<usize>t << 3)));
+      a0 = f64x2.add(a0, f64x2.mul(v, v128.load(p)));
+      a1 = f64x2.add(a1, f64x2.mul(v, v128.load(p, 16)));
+      a2 = f64x2.add(a2, f64x2.mul(v, v128.load(p, 32)));
+      a3 = f64x2.add(a3, f64x2.mul(v, v128.load(p, 48)));
+      a4 = f64x2.add(a4, f64x2.mul(v, v128.load(p, 64)));
+      a5 = f64x2.add(a5, f64x2.mul(v, v128.load(p, 80)));
+      a6 = f64x2.add(a6, f64x2.mul(v, v128.load(p, 96)));
+      a7 = f64x2.add(a7, f64x2.mul(v, v128.load(p, 112)));
+    }
+    if (relu) {
+      a0 = f64x2.pmax(zero, a0); a1 = f64x2.pmax(zero, a1); a2 = f64x2.pmax(zero, a2); a3 = f64x2.pmax(zero, a3);
+      a4 = f64x2.pmax(zero, a4); a5 = f64x2.pmax(zero, a5); a6 = f64x2.pmax(zero, a6); a7 = f64x2.pmax(zero, a7);
+    }
+    const q = out + o;
+    v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
+    v128.store(q, a4, 64); v128.store(q, a5, 80); v128.store(q, a6, 96); v128.store(q, a7, 112);
+  }
+  for (; j < cols; j += 2) {
+    const o = <usize>j << 3;
+    let a = v128.load(b + o);
+    const base = w + o;
+    for (let t = 0; t < m; t++) {
+      const p = base + <usize>load<i32>(idx + (<usize>t << 2));
+      a = f64x2.add(a, f64x2.mul(f64x2.splat(load<f64>(val + (<usize>t << 3))), v128.load(p)));
+    }
+    if (relu) a = f64x2.pmax(zero, a);
+    v128.store(out + o, a);
+  }
+}
+
+/** The nonzero entries of n f64 values at x, listed as (row byte offset, value); returns their count. Branch-free. */
+function gatherF64(x: usize, n: i32, rowBytes: i32, idx: usize, val: usize): i32 {
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const v = load<f64>(x + (<usize>i << 3));
+    store<i32>(idx + (<usize>m << 2), i * rowBytes);
+    store<f64>(val + (<usize>m << 3), v);
+    m += i32(v != 0);
+  }
+  return m;
+}
+
+/** The inked pixels of one image as (row byte offset, pixel * scale); returns their count. */
+function gatherPixels(px: usize, rows: i32, scale: f64, rowBytes: i32, idx: usize, val: usize): i32 {
+  const zero = i32x4.splat(0);
+  let m = 0;
+  for (let o = 0; o < rows; o += 16) {
+    let bits = <u32>i8x16.bitmask(i8x16.ne(v128.load(px + o), zero));
+    while (bits) {
+      const i = o + <i32>ctz(bits);
+      bits &= bits - 1;
+      store<i32>(idx + (<usize>m << 2), i * rowBytes);
+      store<f64>(val + (<usize>m << 3), <f64>load<u8>(px + i) * scale);
+      m++;
+    }
+  }
+  return m;
+}
+
+/**
+ * e^x for x <= 0 (softmax subtracts the max first), as fdlibm computes it: x = k ln2 + r with
+ * |r| <= ln2 / 2, a rational approximation of e^r, then 2^k put into the exponent.
+ */
+@inline function expNonPositive(x: f64): f64 {
+  if (x < -745.2) return 0;
+  const ln2hi = reinterpret<f64>(0x3fe62e42fee00000);
+  const ln2lo = reinterpret<f64>(0x3dea39ef35793c76);
+  let k: i32 = 0;
+  let hi = x, lo: f64 = 0;
+  if (x < -0.34657359027997264) {
+    // |x| > ln2 / 2: take out k ln2 (ln2 in two parts, so hi - lo keeps full precision).
+    k = <i32>(x * 1.4426950408889634 - 0.5);
+    hi = x - <f64>k * ln2hi;
+    lo = <f64>k * ln2lo;
+  } else if (x > -3.725290298461914e-9) {
+    return 1 + x;
+  }
+  const r = hi - lo;
+  const t = r * r;
+  const c = r - t * (1.66666666666666019037e-1 + t * (-2.77777777770155933842e-3 + t * (6.61375632143793436117e-5 + t * (-1.65339022054652515390e-6 + t * 4.13813679705723846039e-8))));
+  const y = 1 - (lo - (r * c) / (2 - c) - hi);
+  if (k == 0) return y;
+  // 2^k in two steps when k is below the normal range (results down to the smallest subnormal).
+  if (k >= -1021) return y * reinterpret<f64>(<u64>(0x3ff + k) << 52);
+  return y * reinterpret<f64>(<u64>(0x3ff + k + 1000) << 52) * reinterpret<f64>(<u64>(0x3ff - 1000) << 52);
+}
+
+/** Probabilities from the n logits at z into out: softmax, the max subtracted first. */
+function softmax(z: usize, n: i32, out: usize): void {
+  let max = load<f64>(z);
+  for (let j = 1; j < n; j++) max = Math.max(max, load<f64>(z + (<usize>j << 3)));
+  let sum: f64 = 0;
+  for (let j = 0; j < n; j++) {
+    const e = expNonPositive(load<f64>(z + (<usize>j << 3)) - max);
+    store<f64>(out + (<usize>j << 3), e);
+    sum += e;
+  }
+  for (let j = 0; j < n; j++) store<f64>(out + (<usize>j << 3), load<f64>(out + (<usize>j << 3)) / sum);
+}
+
+/**
+ * Forward `count` inputs, the first at `input` and each `desc[D_STRIDE]` bytes after the previous one,
+ * writing `desc[D_CLASSES]` probabilities (f64) per input at `out`.
+ */
+export function forward(desc: usize, input: usize, count: i32, out: usize): void {
+  const layers = word(desc, D_LAYERS);
+  const first = word(desc, D_FIRST);
+  const rows = word(desc, D_ROWS);
+  const stride = <usize>word(desc, D_STRIDE);
+  const classes = word(desc, D_CLASSES);
+  const idx = <usize>word(desc, D_IDX);
+  const val = <usize>word(desc, D_VAL);
+  const bufA = <usize>word(desc, D_BUF_A);
+  const bufB = <usize>word(desc, D_BUF_B);
+  const inScale = load<f64>(desc + (D_IN_SCALE << 2));
+  for (let s = 0; s < count; s++) {
+    const x = input + <usize>s * stride;
+    const lay0 = desc + (D_LAYER0 << 2);
+    const last0 = layers == 1;
+    if (first == 0) {
+      firstInt(desc, x, bufA, !last0);
+    } else {
+      const rowBytes = load<i32>(lay0 + (L_COLS << 2)) << 3;
+      const m = first == 1 ? gatherPixels(x, rows, inScale, rowBytes, idx, val) : gatherF64(x, rows, rowBytes, idx, val);
+      accumulate(lay0, idx, val, m, bufA, !last0);
+    }
+    let a = bufA, z = bufB;
+    for (let k = 1; k < layers; k++) {
+      const lay = lay0 + (<usize>(k * L_SIZE) << 2);
+      // The previous layer's real columns are this layer's rows (its padding columns are zeros anyway).
+      const n = load<i32>(lay + (L_ROWS << 2));
+      const m = gatherF64(a, n, load<i32>(lay + (L_COLS << 2)) << 3, idx, val);
+      accumulate(lay, idx, val, m, z, k < layers - 1);
+      const t = a; a = z; z = t;
+    }
+    softmax(a, classes, out + <usize>s * (<usize>classes << 3));
+  }
+}

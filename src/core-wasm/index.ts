@@ -189,7 +189,7 @@ function layout(raw: RawModel, slots: number): Kernel {
   const slotPlan = Array.from({ length: slots }, () => ({
     desc: take(4 * (D_LAYER0 + L_SIZE * layers.length)),
     idx: take(4 * maxRows),
-    val: take(8 * maxRows),
+    val: take(16 * maxRows),
     a: take(8 * maxCols),
     b: take(8 * maxCols),
     input: take(BLOCK * stride),

@@ -20,7 +20,7 @@ const D_ROWS = 2; //       input size
 const D_STRIDE = 3; //     bytes from one input to the next (pixels padded with zeros to a multiple of 16)
 const D_IN_SCALE = 4; //   f64 input.scale, at desc + 4 * D_IN_SCALE (8-byte aligned)
 const D_IDX = 6; //        scratch: i32 list (row byte offsets of the nonzero inputs, or of the inked pairs)
-const D_VAL = 7; //        scratch: f64 list (values of the nonzero inputs) / i32 list (pixel pairs)
+const D_VAL = 7; //        scratch: f64 list (values of the nonzero inputs) / v128 list (pixel pairs, splatted)
 const D_BUF_A = 8; //      scratch: f64 activations, ping
 const D_BUF_B = 9; //      scratch: f64 activations, pong
 const D_CLASSES = 10; //   outputs of the last layer
@@ -39,67 +39,66 @@ const L_SIZE = 8;
 /**
  * The first layer on integer pixels, exactly: out[j] = relu?(b[j] + f[j] * Σ_i px[i] * q[i][j]).
  * Pairs of pixels with any ink are listed first (16 bytes at a time: a nonzero i16 lane is a pair
- * with ink), then each column block of 32 runs over the list with 8 i32x4 accumulators.
+ * with ink), each with its row offset and its two pixels splatted as i16 lanes; then the columns run
+ * in blocks of up to 28 (7 i32x4 accumulators: with the 7 loads and the pixels, 15 registers, as
+ * many as V8 gives a function on x64 without spilling).
  */
-function firstInt(desc: usize, px: usize, out: usize, relu: bool): void {
-  const lay = desc + (D_LAYER0 << 2);
-  const rows = load<i32>(lay + (L_ROWS << 2));
+function firstInt(lay: usize, px: usize, stride: i32, idx: usize, val: usize, out: usize, relu: bool): void {
   const cols = load<i32>(lay + (L_COLS << 2));
   const w = <usize>load<i32>(lay + (L_W << 2));
   const b = <usize>load<i32>(lay + (L_B << 2));
   const f = <usize>load<i32>(lay + (L_F << 2));
-  const idx = <usize>word(desc, D_IDX);
-  const val = <usize>word(desc, D_VAL);
-  const pairBytes = <usize>cols << 2; // cols x 2 rows x i16
+  const pairBytes = cols << 2; // cols x 2 rows x i16
   const zero = i32x4.splat(0);
   let m = 0;
-  for (let o = 0; o < rows; o += 16) {
+  for (let o = 0; o < stride; o += 16) {
     let bits = <u32>i16x8.bitmask(i16x8.ne(v128.load(px + o), zero));
     while (bits) {
       const pair = (o >> 1) + <i32>ctz(bits);
       bits &= bits - 1;
       const two = <u32>load<u16>(px + (<usize>pair << 1));
-      store<i32>(idx + (<usize>m << 2), pair * <i32>pairBytes);
-      store<u32>(val + (<usize>m << 2), (two & 255) | ((two >> 8) << 16));
+      store<i32>(idx + (<usize>m << 2), pair * pairBytes);
+      v128.store(val + (<usize>m << 4), i32x4.splat((two & 255) | ((two >> 8) << 16)));
       m++;
     }
   }
+  const vecs = cols >> 2;
   let j = 0;
-  for (; j + 32 <= cols; j += 32) {
-    let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
-    const base = w + (<usize>j << 2);
-    for (let t = 0; t < m; t++) {
-      const p = base + <usize>load<i32>(idx + (<usize>t << 2));
-      const v = i32x4.splat(load<i32>(val + (<usize>t << 2)));
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(p), v));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(p, 16), v));
-      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(p, 32), v));
-      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(p, 48), v));
-      a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(p, 64), v));
-      a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(p, 80), v));
-      a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(p, 96), v));
-      a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(p, 112), v));
-    }
-    const o = <usize>j << 3;
-    scaleOut(out + o, b + o, f + o, a0, relu);
-    scaleOut(out + o + 32, b + o + 32, f + o + 32, a1, relu);
-    scaleOut(out + o + 64, b + o + 64, f + o + 64, a2, relu);
-    scaleOut(out + o + 96, b + o + 96, f + o + 96, a3, relu);
-    scaleOut(out + o + 128, b + o + 128, f + o + 128, a4, relu);
-    scaleOut(out + o + 160, b + o + 160, f + o + 160, a5, relu);
-    scaleOut(out + o + 192, b + o + 192, f + o + 192, a6, relu);
-    scaleOut(out + o + 224, b + o + 224, f + o + 224, a7, relu);
+  for (; j + 7 <= vecs; j += 7) intPass(w, j, idx, val, m, out, b, f, relu, 7);
+  switch (vecs - j) {
+    case 6: intPass(w, j, idx, val, m, out, b, f, relu, 6); break;
+    case 5: intPass(w, j, idx, val, m, out, b, f, relu, 5); break;
+    case 4: intPass(w, j, idx, val, m, out, b, f, relu, 4); break;
+    case 3: intPass(w, j, idx, val, m, out, b, f, relu, 3); break;
+    case 2: intPass(w, j, idx, val, m, out, b, f, relu, 2); break;
+    case 1: intPass(w, j, idx, val, m, out, b, f, relu, 1); break;
   }
-  for (; j < cols; j += 4) {
-    let a = zero;
-    const base = w + (<usize>j << 2);
-    for (let t = 0; t < m; t++) {
-      const p = base + <usize>load<i32>(idx + (<usize>t << 2));
-      a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(p), i32x4.splat(load<i32>(val + (<usize>t << 2)))));
-    }
-    const o = <usize>j << 3;
-    scaleOut(out + o, b + o, f + o, a, relu);
+}
+
+/** Columns [4j, 4j + 4n) of the integer first layer: one pass over the m listed pairs. */
+@inline function intPass(w: usize, j: i32, idx: usize, val: usize, m: i32, out: usize, b: usize, f: usize, relu: bool, n: i32): void {
+  const zero = i32x4.splat(0);
+  let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero;
+  const base = w + (<usize>j << 4);
+  for (let t = 0; t < m; t++) {
+    const p = base + <usize>load<i32>(idx + (<usize>t << 2));
+    const v = v128.load(val + (<usize>t << 4));
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(p), v));
+    if (n > 1) a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(p, 16), v));
+    if (n > 2) a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(p, 32), v));
+    if (n > 3) a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(p, 48), v));
+    if (n > 4) a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(p, 64), v));
+    if (n > 5) a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(p, 80), v));
+    if (n > 6) a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(p, 96), v));
   }
+  const o = <usize>j << 5; // 4 columns x f64 per vector
+  scaleOut(out + o, b + o, f + o, a0, relu);
+  if (n > 1) scaleOut(out + o + 32, b + o + 32, f + o + 32, a1, relu);
+  if (n > 2) scaleOut(out + o + 64, b + o + 64, f + o + 64, a2, relu);
+  if (n > 3) scaleOut(out + o + 96, b + o + 96, f + o + 96, a3, relu);
+  if (n > 4) scaleOut(out + o + 128, b + o + 128, f + o + 128, a4, relu);
+  if (n > 5) scaleOut(out + o + 160, b + o + 160, f + o + 160, a5, relu);
+  if (n > 6) scaleOut(out + o + 192, b + o + 192, f + o + 192, a6, relu);
 }
 
 /** Four columns' integer sums to float64: out = relu?(b + f * sum). */
@@ -118,52 +117,62 @@ function firstInt(desc: usize, px: usize, out: usize, relu: bool): void {
 
 /**
  * A float64 layer over the `m` nonzero inputs listed at idx (row byte offsets) and val (values):
- * out[j] = relu?(b[j] + Σ val[t] * w[row t][j]), summed in list order; 8 f64x2 accumulators (16
- * columns) per pass over the list.
+ * out[j] = relu?(b[j] + Σ val[t] * w[row t][j]), summed in list order; columns in blocks of up to
+ * 14 (7 f64x2 accumulators) per pass over the list.
  */
 function accumulate(lay: usize, idx: usize, val: usize, m: i32, out: usize, relu: bool): void {
   const cols = load<i32>(lay + (L_COLS << 2));
   const w = <usize>load<i32>(lay + (L_W << 2));
   const b = <usize>load<i32>(lay + (L_B << 2));
-  const zero = f64x2.splat(0);
+  const vecs = cols >> 1;
   let j = 0;
-  for (; j + 16 <= cols; j += 16) {
-    const o = <usize>j << 3;
-    const bj = b + o;
-    let a0 = v128.load(bj), a1 = v128.load(bj, 16), a2 = v128.load(bj, 32), a3 = v128.load(bj, 48);
-    let a4 = v128.load(bj, 64), a5 = v128.load(bj, 80), a6 = v128.load(bj, 96), a7 = v128.load(bj, 112);
-    const base = w + o;
-    for (let t = 0; t < m; t++) {
-      const p = base + <usize>load<i32>(idx + (<usize>t << 2));
-      const v = f64x2.splat(load<f64>(val + (<usize>t << 3)));
-      a0 = f64x2.add(a0, f64x2.mul(v, v128.load(p)));
-      a1 = f64x2.add(a1, f64x2.mul(v, v128.load(p, 16)));
-      a2 = f64x2.add(a2, f64x2.mul(v, v128.load(p, 32)));
-      a3 = f64x2.add(a3, f64x2.mul(v, v128.load(p, 48)));
-      a4 = f64x2.add(a4, f64x2.mul(v, v128.load(p, 64)));
-      a5 = f64x2.add(a5, f64x2.mul(v, v128.load(p, 80)));
-      a6 = f64x2.add(a6, f64x2.mul(v, v128.load(p, 96)));
-      a7 = f64x2.add(a7, f64x2.mul(v, v128.load(p, 112)));
-    }
-    if (relu) {
-      a0 = f64x2.pmax(zero, a0); a1 = f64x2.pmax(zero, a1); a2 = f64x2.pmax(zero, a2); a3 = f64x2.pmax(zero, a3);
-      a4 = f64x2.pmax(zero, a4); a5 = f64x2.pmax(zero, a5); a6 = f64x2.pmax(zero, a6); a7 = f64x2.pmax(zero, a7);
-    }
-    const q = out + o;
-    v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
-    v128.store(q, a4, 64); v128.store(q, a5, 80); v128.store(q, a6, 96); v128.store(q, a7, 112);
+  for (; j + 7 <= vecs; j += 7) f64Pass(w, j, idx, val, m, out, b, relu, 7);
+  switch (vecs - j) {
+    case 6: f64Pass(w, j, idx, val, m, out, b, relu, 6); break;
+    case 5: f64Pass(w, j, idx, val, m, out, b, relu, 5); break;
+    case 4: f64Pass(w, j, idx, val, m, out, b, relu, 4); break;
+    case 3: f64Pass(w, j, idx, val, m, out, b, relu, 3); break;
+    case 2: f64Pass(w, j, idx, val, m, out, b, relu, 2); break;
+    case 1: f64Pass(w, j, idx, val, m, out, b, relu, 1); break;
   }
-  for (; j < cols; j += 2) {
-    const o = <usize>j << 3;
-    let a = v128.load(b + o);
-    const base = w + o;
-    for (let t = 0; t < m; t++) {
-      const p = base + <usize>load<i32>(idx + (<usize>t << 2));
-      a = f64x2.add(a, f64x2.mul(f64x2.splat(load<f64>(val + (<usize>t << 3))), v128.load(p)));
-    }
-    if (relu) a = f64x2.pmax(zero, a);
-    v128.store(out + o, a);
+}
+
+/** Columns [2j, 2j + 2n) of a float64 layer: one pass over the m listed inputs. */
+@inline function f64Pass(w: usize, j: i32, idx: usize, val: usize, m: i32, out: usize, b: usize, relu: bool, n: i32): void {
+  const o = <usize>j << 4;
+  const bj = b + o;
+  let a0 = v128.load(bj), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
+  if (n > 1) a1 = v128.load(bj, 16);
+  if (n > 2) a2 = v128.load(bj, 32);
+  if (n > 3) a3 = v128.load(bj, 48);
+  if (n > 4) a4 = v128.load(bj, 64);
+  if (n > 5) a5 = v128.load(bj, 80);
+  if (n > 6) a6 = v128.load(bj, 96);
+  const base = w + o;
+  for (let t = 0; t < m; t++) {
+    const p = base + <usize>load<i32>(idx + (<usize>t << 2));
+    const v = f64x2.splat(load<f64>(val + (<usize>t << 3)));
+    a0 = f64x2.add(a0, f64x2.mul(v, v128.load(p)));
+    if (n > 1) a1 = f64x2.add(a1, f64x2.mul(v, v128.load(p, 16)));
+    if (n > 2) a2 = f64x2.add(a2, f64x2.mul(v, v128.load(p, 32)));
+    if (n > 3) a3 = f64x2.add(a3, f64x2.mul(v, v128.load(p, 48)));
+    if (n > 4) a4 = f64x2.add(a4, f64x2.mul(v, v128.load(p, 64)));
+    if (n > 5) a5 = f64x2.add(a5, f64x2.mul(v, v128.load(p, 80)));
+    if (n > 6) a6 = f64x2.add(a6, f64x2.mul(v, v128.load(p, 96)));
   }
+  if (relu) {
+    const zero = f64x2.splat(0);
+    a0 = f64x2.pmax(zero, a0); a1 = f64x2.pmax(zero, a1); a2 = f64x2.pmax(zero, a2); a3 = f64x2.pmax(zero, a3);
+    a4 = f64x2.pmax(zero, a4); a5 = f64x2.pmax(zero, a5); a6 = f64x2.pmax(zero, a6);
+  }
+  const q = out + o;
+  v128.store(q, a0);
+  if (n > 1) v128.store(q, a1, 16);
+  if (n > 2) v128.store(q, a2, 32);
+  if (n > 3) v128.store(q, a3, 48);
+  if (n > 4) v128.store(q, a4, 64);
+  if (n > 5) v128.store(q, a5, 80);
+  if (n > 6) v128.store(q, a6, 96);
 }
 
 /** The nonzero entries of n f64 values at x, listed as (row byte offset, value); returns their count. Branch-free. */
@@ -256,7 +265,7 @@ export function forward(desc: usize, input: usize, count: i32, out: usize): void
     const lay0 = desc + (D_LAYER0 << 2);
     const last0 = layers == 1;
     if (first == 0) {
-      firstInt(desc, x, bufA, !last0);
+      firstInt(lay0, x, <i32>stride, idx, val, bufA, !last0);
     } else {
       const rowBytes = load<i32>(lay0 + (L_COLS << 2)) << 3;
       const m = first == 1 ? gatherPixels(x, rows, inScale, rowBytes, idx, val) : gatherF64(x, rows, rowBytes, idx, val);

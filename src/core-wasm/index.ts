@@ -93,10 +93,53 @@ export const wasmSimd: boolean = (() => {
   }
 })();
 
-let compiled: object | undefined;
-/** The kernel, compiled once per realm (synchronously: it is a few KB). */
-function kernelModule(): object {
-  return (compiled ??= new WA!.Module(decodeBase64(KERNEL_BASE64)!));
+const compiled: (object | undefined)[] = [];
+/**
+ * The kernel, compiled once per realm (synchronously: it is a few KB); `shared` for a memory that
+ * threads share. The binary declares its imported memory with a maximum (limits flag 1); the shared
+ * variant is the same bytes with that flag set to 3 (shared, with a maximum).
+ */
+function kernelModule(shared: boolean): object {
+  const k = +shared;
+  if (!compiled[k]) {
+    const bytes = decodeBase64(KERNEL_BASE64)!;
+    if (shared) bytes[memoryLimitsOffset(bytes)] = 3;
+    compiled[k] = new WA!.Module(bytes);
+  }
+  return compiled[k]!;
+}
+
+/** Offset of the limits flag of the binary's one imported memory (walks the import section). */
+function memoryLimitsOffset(b: Uint8Array): number {
+  let o = 8;
+  const leb = () => {
+    let v = 0;
+    for (let s = 0; ; s += 7) {
+      const x = b[o++];
+      v += (x & 127) * 2 ** s;
+      if (x < 128) return v;
+    }
+  };
+  while (o < b.length) {
+    const id = b[o++],
+      size = leb(),
+      end = o + size;
+    if (id == 2) {
+      for (let n = leb(); n > 0; n--) {
+        for (let names = 0; names < 2; names++) {
+          // The module and field names (read the length first: leb() moves `o`).
+          const length = leb();
+          o += length;
+        }
+        const kind = b[o++];
+        if (kind == 2) return o;
+        // Not the memory (the kernel imports nothing else): a function type index, table or global.
+        throw new Error('core-wasm: unexpected import in the kernel');
+      }
+    }
+    o = end;
+  }
+  throw new Error('core-wasm: the kernel imports no memory');
 }
 
 // ---- memory layout (kept in step with the descriptor in wasm/forward.ts) ----
@@ -142,6 +185,8 @@ interface Kernel {
   f64: Float64Array;
   stride: number;
   slots: Slot[];
+  /** The slot this realm's calls use (each thread sharing the memory has its own). */
+  slot: number;
 }
 
 /** A loaded model: the core's model fields, and where its weights live. */
@@ -161,7 +206,7 @@ export interface Model extends ModelInfo {
  * Lay the model out in a fresh WebAssembly.Memory: the weights once, then `slots` scratch areas
  * (one per thread that runs it). Returns the kernel, ready.
  */
-function layout(raw: RawModel, slots: number): Kernel {
+function layout(raw: RawModel, slots: number, shared: boolean): Kernel {
   const layers = raw.layers;
   const rows = layers[0].rows;
   const intFirst = layers[0].q instanceof Int8Array && rows <= MAX_INT_ROWS;
@@ -196,7 +241,9 @@ function layout(raw: RawModel, slots: number): Kernel {
     output: take(BLOCK * classes * 8),
   }));
 
-  const memory = new WA!.Memory({ initial: Math.ceil(end / 65536), maximum: 65536 });
+  const pages = Math.ceil(end / 65536);
+  // A shared memory is never grown (its views would go stale in other threads), so its maximum is its size.
+  const memory = new WA!.Memory({ initial: pages, maximum: shared ? pages : 65536, shared });
   const buf = memory.buffer;
   const u8 = new Uint8Array(buf),
     i16 = new Int16Array(buf),
@@ -239,20 +286,43 @@ function layout(raw: RawModel, slots: number): Kernel {
       i32[o + L_F] = plan[k].f;
     });
   }
-  const instance = new WA!.Instance(kernelModule(), { env: { memory } });
+  return instantiate(
+    memory,
+    stride,
+    slotPlan.map((s) => ({ desc: s.desc, input: s.input, output: s.output })),
+    0,
+    shared,
+  );
+}
+
+function instantiate(memory: WasmMemory, stride: number, slots: Slot[], slot: number, shared: boolean): Kernel {
+  const instance = new WA!.Instance(kernelModule(shared), { env: { memory } });
   return {
     exports: instance.exports as KernelExports,
     memory,
-    u8,
-    f64,
+    u8: new Uint8Array(memory.buffer),
+    f64: new Float64Array(memory.buffer),
     stride,
-    slots: slotPlan.map((s) => ({ desc: s.desc, input: s.input, output: s.output })),
+    slots,
+    slot,
   };
 }
 
+export interface LoadOptions {
+  /**
+   * Lay the weights out in a shared WebAssembly.Memory that this many threads run at once (each
+   * with its own scratch): hand `shareModel(model, t)` to thread t (t = 1 .. threads - 1) and
+   * `attachModel` it there. Needs SharedArrayBuffer (in browsers: a cross-origin-isolated page).
+   */
+  threads?: number;
+}
+
 /** Make a validated raw model runnable: on the kernel where wasm SIMD is, else on the portable core. */
-export function loadRawModel(raw: RawModel): Model {
-  const kernel = wasmSimd ? layout(raw, 1) : undefined;
+export function loadRawModel(raw: RawModel, options: LoadOptions = {}): Model {
+  const threads = options.threads ?? 1;
+  if (!(Number.isInteger(threads) && threads >= 1))
+    throw new RangeError(`threads ${threads}: expected an integer >= 1`);
+  const kernel = wasmSimd ? layout(raw, threads, threads > 1) : undefined;
   return {
     dtype: raw.dtype,
     input: raw.input,
@@ -266,8 +336,41 @@ export function loadRawModel(raw: RawModel): Model {
 }
 
 /** Parse, validate and lay out a model file's text (or parsed JSON); errors are the core's. */
-export function loadModel(text: string | unknown, source?: string): Model {
-  return loadRawModel(parseRawModel(text, source));
+export function loadModel(text: string | unknown, source?: string, options?: LoadOptions): Model {
+  return loadRawModel(parseRawModel(text, source), options);
+}
+
+/** What another thread needs to run a model loaded with `threads` (structured-cloneable: postMessage it). */
+export interface SharedModel {
+  raw: RawModel;
+  memory: WasmMemory;
+  stride: number;
+  slots: Slot[];
+  slot: number;
+}
+
+/** The model for thread `slot` (1 .. threads - 1) of a model loaded with `threads`; weights are not copied. */
+export function shareModel(model: Model, slot: number): SharedModel {
+  const k = model.kernel;
+  if (!k || k.slots.length < 2) throw new RangeError('shareModel: the model was not loaded with threads > 1');
+  if (!(Number.isInteger(slot) && slot > 0 && slot < k.slots.length))
+    throw new RangeError(`slot ${slot}: expected 1 .. ${k.slots.length - 1}`);
+  return { raw: model.raw, memory: k.memory, stride: k.stride, slots: k.slots, slot };
+}
+
+/** In another thread: run a shared model on its memory, in its own slot. */
+export function attachModel(shared: SharedModel): Model {
+  const { raw } = shared;
+  return {
+    dtype: raw.dtype,
+    input: raw.input,
+    labels: raw.labels,
+    meta: raw.meta,
+    layers: raw.layers.map((l) => ({ rows: l.rows, cols: l.cols })),
+    engine: 'wasm',
+    kernel: instantiate(shared.memory, shared.stride, shared.slots, shared.slot, true),
+    raw,
+  };
 }
 
 /** The portable core's model for the same file (made once, on first use). */
@@ -298,7 +401,7 @@ export function forwardPixels(model: Model, pixels: ArrayLike<number>, out?: Flo
   const k = model.kernel;
   if (!k || !allBytes(pixels)) return coreForwardPixels(coreOf(model), pixels, res);
   const { exports, u8, f64, stride } = k,
-    { desc, input, output } = k.slots[0];
+    { desc, input, output } = k.slots[k.slot];
   const bytes = pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray;
   for (let s = 0; s < n; s += BLOCK) {
     const count = Math.min(BLOCK, n - s);

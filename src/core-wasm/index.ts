@@ -134,12 +134,12 @@ function memoryLimitsOffset(b: Uint8Array): number {
         const kind = b[o++];
         if (kind == 2) return o;
         // Not the memory (the kernel imports nothing else): a function type index, table or global.
-        throw new Error('core-wasm: unexpected import in the kernel');
+        throw new Error('core-wasm: the kernel needs something besides its memory');
       }
     }
     o = end;
   }
-  throw new Error('core-wasm: the kernel imports no memory');
+  throw new Error('core-wasm: the kernel takes no memory');
 }
 
 // ---- memory layout (kept in step with the descriptor in wasm/forward.ts) ----

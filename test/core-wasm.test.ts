@@ -1,0 +1,316 @@
+// digitkit/core-wasm as it ships (dist/core-wasm/index.js): one file that imports nothing, runs in a
+// realm with only the JavaScript built-ins and WebAssembly, computes the core's results within the
+// fixtures' tolerance of the float64 reference (shipped fixtures, float32 and per-column int8 models,
+// odd shapes), and falls back to the portable core where there is no WebAssembly.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { rolldown } from 'rolldown';
+import { describe, expect, it } from 'vitest';
+import * as core from '../src/core/index.js';
+import { loadMnist } from '../src/data/load.js';
+import { embeddedMnistDir } from '../src/data/mnist.js';
+import { formatModel } from '../src/node/model-file.js';
+import { readFixturesFile } from '../src/verify/fixtures-file.js';
+import { referenceProbs } from '../src/verify/reference.js';
+import { ROOT } from './helpers/cli.js';
+import { randomLayers, randomModelText, rng, tempDir } from './helpers/random-model.js';
+
+const MODULE = path.join(ROOT, 'dist/core-wasm/index.js');
+const wasm: typeof import('../src/core-wasm/index.js') = await import(pathToFileURL(MODULE).href);
+const run = promisify(execFile);
+
+const { test: t10k } = await loadMnist(embeddedMnistDir(), ['t10k']);
+const digits = (from: number, n: number) => t10k!.images.subarray(from * 784, (from + n) * 784);
+
+/** The largest |p - reference| over `n` images of `size` pixels, and over every class. */
+function worstVsReference(
+  model: ReturnType<typeof wasm.loadModel>,
+  raw: core.RawModel,
+  images: Uint8Array,
+  size: number,
+) {
+  const probs = wasm.forwardPixels(model, images);
+  const classes = raw.labels.length;
+  let worst = 0;
+  for (let i = 0; i < images.length / size; i++) {
+    const want = referenceProbs(raw, images.subarray(i * size, (i + 1) * size));
+    for (let j = 0; j < classes; j++) worst = Math.max(worst, Math.abs(probs[i * classes + j] - want[j]));
+  }
+  return worst;
+}
+
+describe('the shipped core-wasm module', () => {
+  it('is one file that imports nothing, and bundles for the browser with nothing left over', async () => {
+    const js = fs.readFileSync(MODULE, 'utf8');
+    for (const word of [/\bimport\b/, /\brequire\b/, /node:/, /\bprocess\b/, /\bBuffer\b/])
+      expect(js).not.toMatch(word);
+    const warnings: string[] = [];
+    const bundle = await rolldown({
+      input: MODULE,
+      platform: 'browser',
+      logLevel: 'warn',
+      onLog: (_level, log) => {
+        warnings.push(log.message);
+      },
+    });
+    const { output } = await bundle.generate({ format: 'es' });
+    await bundle.close();
+    expect(warnings).toEqual([]);
+    expect(output[0].imports).toEqual([]);
+    expect(output[0].dynamicImports).toEqual([]);
+    // The kernel is inline, and small: the whole module stays a modest download.
+    expect(gzipSync(fs.readFileSync(MODULE), { level: 9 }).length).toBeLessThan(16 * 1024);
+  });
+
+  it('runs on its kernel where there is wasm SIMD, with the core API and the core’s errors', () => {
+    expect(wasm.wasmSimd).toBe(true);
+    const text = fs.readFileSync(path.join(ROOT, 'models/mnist-int8.json'), 'utf8');
+    const model = wasm.loadModel(text, 'models/mnist-int8.json');
+    expect(model.engine).toBe('wasm');
+    expect(model.labels).toEqual(core.loadModel(text).labels);
+    expect(model.layers.map((l) => [l.rows, l.cols])).toEqual([
+      [784, 128],
+      [128, 64],
+      [64, 10],
+    ]);
+    const c = wasm.classifyPixels(model, digits(0, 1));
+    expect(c.index).toBe(t10k!.labels[0]);
+    expect(c.label).toBe(String(t10k!.labels[0]));
+    expect(c.probability).toBe(c.probs[c.index]);
+    expect(() => wasm.classifyPixels(model, digits(0, 2))).toThrow(new RangeError('1568 pixels, expected 784'));
+    expect(() => wasm.forwardPixels(model, new Uint8Array(785))).toThrow(
+      new RangeError('785 pixels, expected a multiple of 784'),
+    );
+    const bad = text.replace('"version":1', '"version":7');
+    expect(() => wasm.loadModel(bad, 'x.json')).toThrow(/^x\.json: version is 7, this reader knows version/);
+    expect(() => wasm.loadModel(bad, 'x.json')).toThrow(
+      (() => {
+        try {
+          core.loadModel(bad, 'x.json');
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })(),
+    );
+  });
+});
+
+describe('core-wasm parity with the float64 reference', () => {
+  it('passes the shipped fixtures (models/mnist-int8.json) within their tolerance, far inside it', async () => {
+    const fixtures = await readFixturesFile(path.join(ROOT, 'fixtures/parity.json'));
+    const model = wasm.loadModel(fs.readFileSync(path.join(ROOT, 'models/mnist-int8.json'), 'utf8'));
+    let worst = 0;
+    for (const c of fixtures.cases) {
+      const probs = wasm.classifyPixels(model, wasm.decodeBase64(c.pixels)!).probs;
+      c.probs.forEach((p, j) => (worst = Math.max(worst, Math.abs(probs[j] - p))));
+    }
+    expect(fixtures.cases.length).toBe(100);
+    expect(worst).toBeLessThanOrEqual(fixtures.tolerance);
+    // The first layer is exact integers, the rest float64: rounding noise only.
+    expect(worst).toBeLessThan(1e-12);
+  });
+
+  it('matches the reference on 1,000 real digits for the shipped int8 and float32 models', () => {
+    for (const name of ['mnist-int8', 'mnist-f32']) {
+      const text = fs.readFileSync(path.join(ROOT, `models/${name}.json`), 'utf8');
+      const worst = worstVsReference(wasm.loadModel(text), core.parseRawModel(text), digits(0, 1000), 784);
+      expect(worst, name).toBeLessThan(1e-12);
+    }
+  });
+
+  it('matches the reference for per-column int8 scales, float32, and shapes that fill no SIMD block', () => {
+    const rand = rng(5);
+    // 27x27 inputs (729: no multiple of 16), 7 / 13 / 3 columns (no multiple of 4), 4 layers.
+    const shape = [729, 7, 13, 11, 3];
+    for (const [dtype, perChannel] of [
+      ['int8', false],
+      ['int8', true],
+      ['float32', false],
+    ] as const) {
+      const text = formatModel({
+        dtype,
+        input: { width: 27, height: 27, scale: 1 / 255 },
+        labels: ['a', 'b', 'c'],
+        layers: randomLayers({ dtype, perChannel, shape, seed: 9 }),
+        meta: {},
+      });
+      const images = Uint8Array.from({ length: 729 * 40 }, (_, i) =>
+        i < 729 ? 255 : rand() < 0.3 ? Math.floor(rand() * 256) : 0,
+      );
+      const model = wasm.loadModel(text);
+      expect(model.engine).toBe('wasm');
+      expect(worstVsReference(model, core.parseRawModel(text), images, 729), `${dtype} ${perChannel}`).toBeLessThan(
+        1e-12,
+      );
+    }
+  });
+
+  it('gives one image the same probabilities alone or anywhere in a batch (blocks of 256 included)', () => {
+    const text = randomModelText({ seed: 3, perChannel: true });
+    const model = wasm.loadModel(text);
+    const batch = wasm.forwardPixels(model, digits(100, 600));
+    for (const i of [0, 1, 255, 256, 257, 511, 512, 599]) {
+      const alone = wasm.classifyPixels(model, digits(100 + i, 1)).probs;
+      expect(Array.from(batch.subarray(i * 10, (i + 1) * 10))).toEqual(Array.from(alone));
+    }
+    // Into a caller's buffer, as the core's forwardPixels.
+    const out = new Float64Array(600 * 10);
+    expect(wasm.forwardPixels(model, digits(100, 600), out)).toBe(out);
+    expect(Array.from(out)).toEqual(Array.from(batch));
+    expect(wasm.forwardPixels(model, new Uint8Array(0))).toEqual(new Float64Array(0));
+  });
+
+  it('takes plain arrays, and pixels that are not integers 0..255 through the core (the same results)', () => {
+    const text = randomModelText({ seed: 4 });
+    const model = wasm.loadModel(text);
+    const coreModel = core.loadModel(text);
+    const px = digits(7, 1);
+    expect(Array.from(wasm.classifyPixels(model, Array.from(px)).probs)).toEqual(
+      Array.from(wasm.classifyPixels(model, px).probs),
+    );
+    for (const odd of [
+      Array.from(px, (v) => v / 2),
+      Array.from(px, (v) => (v ? v + 300 : 0)),
+      Array.from(px, (v) => -v),
+    ])
+      expect(wasm.classifyPixels(model, odd).probs).toEqual(core.classifyPixels(coreModel, odd).probs);
+  });
+});
+
+describe('core-wasm outside Node', () => {
+  /** Runs the module in a vm realm holding only the JavaScript built-ins (WebAssembly among them, unless removed). */
+  async function inRealm(withWasm: boolean, modelText: string, images: number[][]) {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'input.json'), JSON.stringify({ modelText, images }));
+    const script = path.join(dir, 'realm.mjs');
+    fs.writeFileSync(
+      script,
+      `
+      import fs from 'node:fs';
+      import vm from 'node:vm';
+      const [file, input, withWasm] = process.argv.slice(2);
+      const context = vm.createContext({});
+      if (withWasm !== 'yes') vm.runInContext('delete globalThis.WebAssembly', context);
+      const names = vm.runInContext('Object.getOwnPropertyNames(globalThis).join()', context);
+      const mod = new vm.SourceTextModule(fs.readFileSync(file, 'utf8'), { context, identifier: 'core-wasm' });
+      await mod.link((spec) => { throw new Error('core-wasm imports ' + spec); });
+      await mod.evaluate();
+      context.cw = mod.namespace;
+      context.input = fs.readFileSync(input, 'utf8');
+      const out = vm.runInContext(\`
+        const { modelText, images } = JSON.parse(input);
+        const model = cw.loadModel(modelText, 'model.json');
+        JSON.stringify({ engine: model.engine, simd: cw.wasmSimd, probs: images.map((px) => Array.from(cw.classifyPixels(model, px).probs)) });
+      \`, context);
+      process.stdout.write(JSON.stringify({ names, ...JSON.parse(out) }));
+    `,
+    );
+    const { stdout } = await run(process.execPath, [
+      '--experimental-vm-modules',
+      '--no-warnings',
+      script,
+      MODULE,
+      path.join(dir, 'input.json'),
+      withWasm ? 'yes' : 'no',
+    ]);
+    return JSON.parse(stdout) as { names: string; engine: string; simd: boolean; probs: number[][] };
+  }
+
+  const modelText = randomModelText({ seed: 21 });
+  const images = [0, 1, 2].map((i) => Array.from(digits(i, 1)));
+
+  it('runs its kernel in a realm with only the JavaScript built-ins and WebAssembly', async () => {
+    const got = await inRealm(true, modelText, images);
+    for (const g of ['process', 'Buffer', 'require', 'atob', 'TextDecoder', 'fetch', 'window'])
+      expect(got.names.split(',')).not.toContain(g);
+    expect(got.engine).toBe('wasm');
+    const model = wasm.loadModel(modelText);
+    // The same kernel in both realms: the same bits.
+    expect(got.probs).toEqual(images.map((px) => Array.from(wasm.classifyPixels(model, px).probs)));
+  });
+
+  it('falls back to the portable core, with the core’s exact results, in a realm without WebAssembly', async () => {
+    const got = await inRealm(false, modelText, images);
+    expect(got.names.split(',')).not.toContain('WebAssembly');
+    expect(got.simd).toBe(false);
+    expect(got.engine).toBe('core');
+    const model = core.loadModel(modelText);
+    expect(got.probs).toEqual(images.map((px) => Array.from(core.classifyPixels(model, px).probs)));
+  });
+
+  it('falls back to the portable core in a Node runtime without WebAssembly (--jitless)', async () => {
+    const dir = tempDir();
+    const modelFile = path.join(dir, 'model.json');
+    fs.writeFileSync(modelFile, modelText);
+    const { stdout } = await run(process.execPath, [
+      '--jitless',
+      '--no-warnings',
+      '--input-type=module',
+      '-e',
+      `
+      import fs from 'node:fs';
+      const cw = await import(${JSON.stringify(pathToFileURL(MODULE).href)});
+      const core = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/core/index.js')).href)});
+      const text = fs.readFileSync(${JSON.stringify(modelFile)}, 'utf8');
+      const images = ${JSON.stringify(images)};
+      const m = cw.loadModel(text), c = core.loadModel(text);
+      const same = images.every((px) => cw.classifyPixels(m, px).probs.every((p, j) => p === core.classifyPixels(c, px).probs[j]));
+      console.log(JSON.stringify({ wasm: typeof WebAssembly, simd: cw.wasmSimd, engine: m.engine, same }));
+      `,
+    ]);
+    expect(JSON.parse(stdout)).toEqual({ wasm: 'undefined', simd: false, engine: 'core', same: true });
+  });
+});
+
+describe('core-wasm on threads', () => {
+  it('runs one model from two threads on one copy of the weights, with the one-thread results', async () => {
+    const dir = tempDir();
+    const modelText = randomModelText({ seed: 8 });
+    const worker = path.join(dir, 'worker.mjs');
+    fs.writeFileSync(
+      worker,
+      `
+      import { parentPort, workerData } from 'node:worker_threads';
+      const cw = await import(workerData.url);
+      const model = cw.attachModel(workerData.shared);
+      parentPort.postMessage(Array.from(cw.forwardPixels(model, workerData.pixels)));
+      `,
+    );
+    const main = path.join(dir, 'main.mjs');
+    fs.writeFileSync(
+      main,
+      `
+      import fs from 'node:fs';
+      import { Worker } from 'node:worker_threads';
+      const [url, modelFile, pixelsFile] = process.argv.slice(2);
+      const cw = await import(url);
+      const text = fs.readFileSync(modelFile, 'utf8');
+      const pixels = new Uint8Array(fs.readFileSync(pixelsFile));
+      const shared = cw.loadModel(text, 'model.json', { threads: 2 });
+      const w = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { url, shared: cw.shareModel(shared, 1), pixels } });
+      const message = new Promise((r) => w.once('message', r));
+      // This thread runs its slot while the worker runs its own.
+      let ours;
+      for (let k = 0; k < 20; k++) ours = Array.from(cw.forwardPixels(shared, pixels));
+      const theirs = await message;
+      const alone = Array.from(cw.forwardPixels(cw.loadModel(text), pixels));
+      console.log(JSON.stringify({ same: JSON.stringify(theirs) === JSON.stringify(alone) && JSON.stringify(ours) === JSON.stringify(alone), n: alone.length }));
+      `,
+    );
+    fs.writeFileSync(path.join(dir, 'model.json'), modelText);
+    fs.writeFileSync(path.join(dir, 'pixels.bin'), digits(0, 300));
+    const { stdout } = await run(process.execPath, [
+      main,
+      pathToFileURL(MODULE).href,
+      path.join(dir, 'model.json'),
+      path.join(dir, 'pixels.bin'),
+    ]);
+    expect(JSON.parse(stdout)).toEqual({ same: true, n: 3000 });
+    const model = wasm.loadModel(modelText);
+    expect(() => wasm.shareModel(model, 1)).toThrow(/not loaded with threads > 1/);
+  });
+});

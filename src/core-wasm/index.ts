@@ -149,8 +149,8 @@ const D_LAYERS = 0,
   D_ROWS = 2,
   D_STRIDE = 3,
   D_IN_SCALE = 4,
-  D_IDX = 6,
-  D_VAL = 7,
+  D_LIST = 6,
+  D_TMP = 7,
   D_BUF_A = 8,
   D_BUF_B = 9,
   D_CLASSES = 10,
@@ -233,8 +233,8 @@ function layout(raw: RawModel, slots: number, shared: boolean): Kernel {
   const classes = raw.labels.length;
   const slotPlan = Array.from({ length: slots }, () => ({
     desc: take(4 * (D_LAYER0 + L_SIZE * layers.length)),
-    idx: take(4 * maxRows),
-    val: take(16 * maxRows),
+    list: take(16 * maxRows),
+    tmp: take(32),
     a: take(8 * maxCols),
     b: take(8 * maxCols),
     input: take(BLOCK * stride),
@@ -272,8 +272,8 @@ function layout(raw: RawModel, slots: number, shared: boolean): Kernel {
     i32[d + D_ROWS] = rows;
     i32[d + D_STRIDE] = stride;
     f64[(s.desc >> 3) + D_IN_SCALE / 2] = raw.input.scale;
-    i32[d + D_IDX] = s.idx;
-    i32[d + D_VAL] = s.val;
+    i32[d + D_LIST] = s.list;
+    i32[d + D_TMP] = s.tmp;
     i32[d + D_BUF_A] = s.a;
     i32[d + D_BUF_B] = s.b;
     i32[d + D_CLASSES] = classes;

@@ -19,8 +19,8 @@ const D_FIRST = 1; //      first layer: 0 = integer pairs on u8 pixels, 1 = floa
 const D_ROWS = 2; //       input size
 const D_STRIDE = 3; //     bytes from one input to the next (pixels padded with zeros to a multiple of 16)
 const D_IN_SCALE = 4; //   f64 input.scale, at desc + 4 * D_IN_SCALE (8-byte aligned)
-const D_IDX = 6; //        scratch: i32 list (row byte offsets of the nonzero inputs, or of the inked pairs)
-const D_VAL = 7; //        scratch: f64 list (values of the nonzero inputs) / v128 list (pixel pairs, splatted)
+const D_LIST = 6; //       scratch: the nonzero inputs, as records (see firstInt and gatherF64)
+const D_TMP = 7; //        scratch: 32 bytes
 const D_BUF_A = 8; //      scratch: f64 activations, ping
 const D_BUF_B = 9; //      scratch: f64 activations, pong
 const D_CLASSES = 10; //   outputs of the last layer
@@ -43,46 +43,52 @@ const L_SIZE = 8;
  * in blocks of up to 28 (7 i32x4 accumulators: with the 7 loads and the pixels, 15 registers, as
  * many as V8 gives a function on x64 without spilling).
  */
-function firstInt(lay: usize, px: usize, stride: i32, idx: usize, val: usize, out: usize, relu: bool): void {
+function firstInt(lay: usize, px: usize, stride: i32, list: usize, tmp: usize, out: usize, relu: bool): void {
   const cols = load<i32>(lay + (L_COLS << 2));
   const w = <usize>load<i32>(lay + (L_W << 2));
   const b = <usize>load<i32>(lay + (L_B << 2));
   const f = <usize>load<i32>(lay + (L_F << 2));
   const pairBytes = cols << 2; // cols x 2 rows x i16
   const zero = i32x4.splat(0);
-  let m = 0;
+  // Records of 8 bytes: the pair's weight offset, and its two pixels as the i16 lanes of an i32.
+  let r = list;
   for (let o = 0; o < stride; o += 16) {
-    let bits = <u32>i16x8.bitmask(i16x8.ne(v128.load(px + o), zero));
-    while (bits) {
-      const pair = (o >> 1) + <i32>ctz(bits);
+    const v = v128.load(px + o);
+    let bits = <u32>i16x8.bitmask(i16x8.ne(v, zero));
+    if (!bits) continue;
+    // Widening the bytes to u16 lanes makes each pair's i32 (low pixel, high pixel) as the kernel takes it.
+    v128.store(tmp, i16x8.extend_low_i8x16_u(v));
+    v128.store(tmp, i16x8.extend_high_i8x16_u(v), 16);
+    const first = (o >> 1) * pairBytes;
+    do {
+      const t = <i32>ctz(bits);
       bits &= bits - 1;
-      const two = <u32>load<u16>(px + (<usize>pair << 1));
-      store<i32>(idx + (<usize>m << 2), pair * pairBytes);
-      v128.store(val + (<usize>m << 4), i32x4.splat((two & 255) | ((two >> 8) << 16)));
-      m++;
-    }
+      store<i32>(r, first + t * pairBytes);
+      store<i32>(r, load<i32>(tmp + (<usize>t << 2)), 4);
+      r += 8;
+    } while (bits);
   }
   const vecs = cols >> 2;
   let j = 0;
-  for (; j + 7 <= vecs; j += 7) intPass(w, j, idx, val, m, out, b, f, relu, 7);
+  for (; j + 7 <= vecs; j += 7) intPass(w, j, list, r, out, b, f, relu, 7);
   switch (vecs - j) {
-    case 6: intPass(w, j, idx, val, m, out, b, f, relu, 6); break;
-    case 5: intPass(w, j, idx, val, m, out, b, f, relu, 5); break;
-    case 4: intPass(w, j, idx, val, m, out, b, f, relu, 4); break;
-    case 3: intPass(w, j, idx, val, m, out, b, f, relu, 3); break;
-    case 2: intPass(w, j, idx, val, m, out, b, f, relu, 2); break;
-    case 1: intPass(w, j, idx, val, m, out, b, f, relu, 1); break;
+    case 6: intPass(w, j, list, r, out, b, f, relu, 6); break;
+    case 5: intPass(w, j, list, r, out, b, f, relu, 5); break;
+    case 4: intPass(w, j, list, r, out, b, f, relu, 4); break;
+    case 3: intPass(w, j, list, r, out, b, f, relu, 3); break;
+    case 2: intPass(w, j, list, r, out, b, f, relu, 2); break;
+    case 1: intPass(w, j, list, r, out, b, f, relu, 1); break;
   }
 }
 
-/** Columns [4j, 4j + 4n) of the integer first layer: one pass over the m listed pairs. */
-@inline function intPass(w: usize, j: i32, idx: usize, val: usize, m: i32, out: usize, b: usize, f: usize, relu: bool, n: i32): void {
+/** Columns [4j, 4j + 4n) of the integer first layer: one pass over the pair records in [list, end). */
+@inline function intPass(w: usize, j: i32, list: usize, end: usize, out: usize, b: usize, f: usize, relu: bool, n: i32): void {
   const zero = i32x4.splat(0);
   let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero;
   const base = w + (<usize>j << 4);
-  for (let t = 0; t < m; t++) {
-    const p = base + <usize>load<i32>(idx + (<usize>t << 2));
-    const v = v128.load(val + (<usize>t << 4));
+  for (let r = list; r < end; r += 8) {
+    const p = base + <usize>load<i32>(r);
+    const v = v128.load32_splat(r, 4);
     a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(p), v));
     if (n > 1) a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(p, 16), v));
     if (n > 2) a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(p, 32), v));
@@ -116,29 +122,29 @@ function firstInt(lay: usize, px: usize, stride: i32, idx: usize, val: usize, ou
 }
 
 /**
- * A float64 layer over the `m` nonzero inputs listed at idx (row byte offsets) and val (values):
- * out[j] = relu?(b[j] + Σ val[t] * w[row t][j]), summed in list order; columns in blocks of up to
- * 14 (7 f64x2 accumulators) per pass over the list.
+ * A float64 layer over the nonzero inputs listed as records in [list, end) (16 bytes: the value as
+ * f64, the row's byte offset as i32): out[j] = relu?(b[j] + Σ value * w[row][j]), summed in list
+ * order; columns in blocks of up to 14 (7 f64x2 accumulators) per pass over the list.
  */
-function accumulate(lay: usize, idx: usize, val: usize, m: i32, out: usize, relu: bool): void {
+function accumulate(lay: usize, list: usize, end: usize, out: usize, relu: bool): void {
   const cols = load<i32>(lay + (L_COLS << 2));
   const w = <usize>load<i32>(lay + (L_W << 2));
   const b = <usize>load<i32>(lay + (L_B << 2));
   const vecs = cols >> 1;
   let j = 0;
-  for (; j + 7 <= vecs; j += 7) f64Pass(w, j, idx, val, m, out, b, relu, 7);
+  for (; j + 7 <= vecs; j += 7) f64Pass(w, j, list, end, out, b, relu, 7);
   switch (vecs - j) {
-    case 6: f64Pass(w, j, idx, val, m, out, b, relu, 6); break;
-    case 5: f64Pass(w, j, idx, val, m, out, b, relu, 5); break;
-    case 4: f64Pass(w, j, idx, val, m, out, b, relu, 4); break;
-    case 3: f64Pass(w, j, idx, val, m, out, b, relu, 3); break;
-    case 2: f64Pass(w, j, idx, val, m, out, b, relu, 2); break;
-    case 1: f64Pass(w, j, idx, val, m, out, b, relu, 1); break;
+    case 6: f64Pass(w, j, list, end, out, b, relu, 6); break;
+    case 5: f64Pass(w, j, list, end, out, b, relu, 5); break;
+    case 4: f64Pass(w, j, list, end, out, b, relu, 4); break;
+    case 3: f64Pass(w, j, list, end, out, b, relu, 3); break;
+    case 2: f64Pass(w, j, list, end, out, b, relu, 2); break;
+    case 1: f64Pass(w, j, list, end, out, b, relu, 1); break;
   }
 }
 
-/** Columns [2j, 2j + 2n) of a float64 layer: one pass over the m listed inputs. */
-@inline function f64Pass(w: usize, j: i32, idx: usize, val: usize, m: i32, out: usize, b: usize, relu: bool, n: i32): void {
+/** Columns [2j, 2j + 2n) of a float64 layer: one pass over the records in [list, end). */
+@inline function f64Pass(w: usize, j: i32, list: usize, end: usize, out: usize, b: usize, relu: bool, n: i32): void {
   const o = <usize>j << 4;
   const bj = b + o;
   let a0 = v128.load(bj), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
@@ -149,9 +155,9 @@ function accumulate(lay: usize, idx: usize, val: usize, m: i32, out: usize, relu
   if (n > 5) a5 = v128.load(bj, 80);
   if (n > 6) a6 = v128.load(bj, 96);
   const base = w + o;
-  for (let t = 0; t < m; t++) {
-    const p = base + <usize>load<i32>(idx + (<usize>t << 2));
-    const v = f64x2.splat(load<f64>(val + (<usize>t << 3)));
+  for (let r = list; r < end; r += 16) {
+    const p = base + <usize>load<i32>(r, 8);
+    const v = v128.load64_splat(r);
     a0 = f64x2.add(a0, f64x2.mul(v, v128.load(p)));
     if (n > 1) a1 = f64x2.add(a1, f64x2.mul(v, v128.load(p, 16)));
     if (n > 2) a2 = f64x2.add(a2, f64x2.mul(v, v128.load(p, 32)));
@@ -175,33 +181,39 @@ function accumulate(lay: usize, idx: usize, val: usize, m: i32, out: usize, relu
   if (n > 6) v128.store(q, a6, 96);
 }
 
-/** The nonzero entries of n f64 values at x, listed as (row byte offset, value); returns their count. Branch-free. */
-function gatherF64(x: usize, n: i32, rowBytes: i32, idx: usize, val: usize): i32 {
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const v = load<f64>(x + (<usize>i << 3));
-    store<i32>(idx + (<usize>m << 2), i * rowBytes);
-    store<f64>(val + (<usize>m << 3), v);
-    m += i32(v != 0);
+/**
+ * The nonzero entries of n f64 values at x as records at `list` (value, then row byte offset);
+ * returns the end of the records. Branch-free: every entry is written, the end only moves past a
+ * nonzero one (ReLU outputs are zero at random, which defeats branch prediction).
+ */
+function gatherF64(x: usize, n: i32, rowBytes: i32, list: usize): usize {
+  let r = list;
+  let off = 0;
+  for (let p = x, end = x + (<usize>n << 3); p < end; p += 8) {
+    const v = load<f64>(p);
+    store<f64>(r, v);
+    store<i32>(r, off, 8);
+    off += rowBytes;
+    r += <usize>(v != 0) << 4;
   }
-  return m;
+  return r;
 }
 
-/** The inked pixels of one image as (row byte offset, pixel * scale); returns their count. */
-function gatherPixels(px: usize, rows: i32, scale: f64, rowBytes: i32, idx: usize, val: usize): i32 {
+/** The inked pixels of one image as records (pixel * scale, row byte offset); returns the end of the records. */
+function gatherPixels(px: usize, rows: i32, scale: f64, rowBytes: i32, list: usize): usize {
   const zero = i32x4.splat(0);
-  let m = 0;
+  let r = list;
   for (let o = 0; o < rows; o += 16) {
     let bits = <u32>i8x16.bitmask(i8x16.ne(v128.load(px + o), zero));
     while (bits) {
       const i = o + <i32>ctz(bits);
       bits &= bits - 1;
-      store<i32>(idx + (<usize>m << 2), i * rowBytes);
-      store<f64>(val + (<usize>m << 3), <f64>load<u8>(px + i) * scale);
-      m++;
+      store<f64>(r, <f64>load<u8>(px + i) * scale);
+      store<i32>(r, i * rowBytes, 8);
+      r += 16;
     }
   }
-  return m;
+  return r;
 }
 
 /**
@@ -255,29 +267,28 @@ export function forward(desc: usize, input: usize, count: i32, out: usize): void
   const rows = word(desc, D_ROWS);
   const stride = <usize>word(desc, D_STRIDE);
   const classes = word(desc, D_CLASSES);
-  const idx = <usize>word(desc, D_IDX);
-  const val = <usize>word(desc, D_VAL);
+  const list = <usize>word(desc, D_LIST);
+  const tmp = <usize>word(desc, D_TMP);
   const bufA = <usize>word(desc, D_BUF_A);
   const bufB = <usize>word(desc, D_BUF_B);
   const inScale = load<f64>(desc + (D_IN_SCALE << 2));
+  const lay0 = desc + (D_LAYER0 << 2);
   for (let s = 0; s < count; s++) {
     const x = input + <usize>s * stride;
-    const lay0 = desc + (D_LAYER0 << 2);
-    const last0 = layers == 1;
     if (first == 0) {
-      firstInt(lay0, x, <i32>stride, idx, val, bufA, !last0);
+      firstInt(lay0, x, <i32>stride, list, tmp, bufA, layers > 1);
     } else {
       const rowBytes = load<i32>(lay0 + (L_COLS << 2)) << 3;
-      const m = first == 1 ? gatherPixels(x, rows, inScale, rowBytes, idx, val) : gatherF64(x, rows, rowBytes, idx, val);
-      accumulate(lay0, idx, val, m, bufA, !last0);
+      const end = first == 1 ? gatherPixels(x, rows, inScale, rowBytes, list) : gatherF64(x, rows, rowBytes, list);
+      accumulate(lay0, list, end, bufA, layers > 1);
     }
     let a = bufA, z = bufB;
     for (let k = 1; k < layers; k++) {
       const lay = lay0 + (<usize>(k * L_SIZE) << 2);
       // The previous layer's real columns are this layer's rows (its padding columns are zeros anyway).
       const n = load<i32>(lay + (L_ROWS << 2));
-      const m = gatherF64(a, n, load<i32>(lay + (L_COLS << 2)) << 3, idx, val);
-      accumulate(lay, idx, val, m, z, k < layers - 1);
+      const end = gatherF64(a, n, load<i32>(lay + (L_COLS << 2)) << 3, list);
+      accumulate(lay, list, end, z, k < layers - 1);
       const t = a; a = z; z = t;
     }
     softmax(a, classes, out + <usize>s * (<usize>classes << 3));

@@ -1,6 +1,7 @@
 // Build: compile src/ to dist/ (with .d.ts), then re-emit the browser core on its own, type-checked
-// with no Node types, stripped of comments and of whitespace (terser, names kept: the module ships to
-// browsers under a 4 KB gzipped budget, and stays readable enough to debug), and copy the web page's files (src/web/assets) as they
+// with no Node types, stripped of comments and of whitespace, local variables renamed (terser; every
+// function keeps its name: the module ships to browsers under a 5 KB gzipped budget, and stack traces
+// stay readable), and copy the web page's files (src/web/assets) as they
 // are; then the trainer's AssemblyScript SIMD kernels (src/train/wasm → dist/train/kernels.wasm, with
 // asc from node_modules: offline, npm packages only), and the inference kernel (src/core-wasm/wasm →
 // dist/core-wasm/forward.wasm) bundled with the core-wasm module and the core's parser into one
@@ -25,9 +26,10 @@ try {
   const { minify } = await import('terser');
   const core = 'dist/core/index.js';
   const { code } = await minify(fs.readFileSync(core, 'utf8'), {
-    module: true,
+    // module: false keeps top-level function names (module: true would rename them too); locals are renamed.
+    module: false,
     compress: false,
-    mangle: false,
+    mangle: true,
     format: { comments: false, semicolons: false },
   });
   fs.writeFileSync(core, code + '\n');

@@ -15,6 +15,8 @@ import type { Model } from './core/index.js';
 
 export {
   classifyPixels,
+  classifyValues,
+  prepareImage,
   preprocess,
   toGray,
   type Preprocessed,
@@ -22,19 +24,34 @@ export {
   forward,
   forwardBatch,
   forwardPixels,
+  forwardValues,
   loadModel,
   MAX_MODEL_BYTES,
+  MODEL_FORMAT,
+  MODEL_VERSION,
   ModelError,
   parseRawModel,
   pixelsToInput,
   softmax,
   type Classification,
+  type ImageInput,
+  type LayerDtype,
   type Model,
+  type ModelInfo,
   type RawLayer,
   type RawModel,
+  type VectorInput,
 } from './core/index.js';
 export { DigitkitError, ExitCode, type ExitCodeValue } from './errors.js';
-export { formatModel, readModelFile, type ModelFile, type ModelToWrite, type LayerToWrite } from './node/model-file.js';
+export {
+  describeInput,
+  formatModel,
+  readModelFile,
+  type InputToWrite,
+  type ModelFile,
+  type ModelToWrite,
+  type LayerToWrite,
+} from './node/model-file.js';
 export { loadMnist, type LoadedMnist, type MnistSplit } from './data/load.js';
 export { embeddedMnistDir, MNIST_FILES } from './data/mnist.js';
 export { predictSplit, type SplitPredictions } from './quant/predict-split.js';
@@ -59,6 +76,8 @@ export {
   type PredictReport,
 } from './predict.js';
 export {
+  decodeValues,
+  encodeValues,
   formatFixtures,
   parseFixtures,
   readFixturesFile,

@@ -5,7 +5,7 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import { invalidInput, usageError } from './errors.js';
-import { readModelFile } from './node/model-file.js';
+import { describeInput, readModelFile } from './node/model-file.js';
 import type { InvertMode } from './predict/classify.js';
 import { assignSaveNames, expandInputs, predictJob, runJobs, type Prediction } from './predict/jobs.js';
 
@@ -40,9 +40,10 @@ export interface PredictReport {
 /** Classify every input. Throws only for problems with the run itself (model: exit 3, usage: exit 2). */
 export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   const { model } = await readModelFile(opts.model);
-  if (model.input.width !== 28 || model.input.height !== 28) {
+  const { input } = model;
+  if (input.kind !== 'image' || input.preprocess !== 'digit' || input.size !== 784) {
     throw invalidInput(
-      `${opts.model}: input is ${model.input.width}x${model.input.height}, predict needs a 28x28 model`,
+      `${opts.model}: input is ${describeInput(input)}${input.kind === 'image' ? ` "${input.preprocess}"` : ''}, predict needs a 28x28 digit model`,
     );
   }
   const jobs = await expandInputs(opts.inputs);

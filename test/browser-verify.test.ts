@@ -57,10 +57,11 @@ describe('digitkit verify --browser', () => {
 
   it('catches a core that is wrong only in a browser (Node passes it; --browser exits 1, --json names the cases)', async () => {
     const core = coreVariant('browser-only-bug.js', (js) =>
-      // The shipped core is whitespace-minified: one statement per line, no semicolons.
+      // The shipped core is minified (one statement per line, local names renamed; top-level names kept).
       js.replace(
-        'const probs=forwardPixels(model,pixels)\n',
-        "$&if (typeof document != 'undefined') probs[0] += 3e-6;\n",
+        'export const classifyPixels=classify(forwardPixels,"pixels")\n',
+        'const classifyExact=classify(forwardPixels,"pixels")\n' +
+          "export const classifyPixels=(m,p)=>{const c=classifyExact(m,p);if(typeof document!='undefined')c.probs[0]+=3e-6;return c}\n",
       ),
     );
     expect((await verify(['--core', core])).code).toBe(0);

@@ -121,7 +121,7 @@ describe('reading fixtures (every problem is exit 3 naming the file and field)',
   it('empty cases: nothing checked is never a pass', () =>
     bad((d) => (d.cases = []), 'cases is empty: there is nothing to verify'));
   it('wrong format', () => bad((d) => (d.format = 'x'), 'format is "x", expected "digitkit-fixtures"'));
-  it('unknown version', () => bad((d) => (d.version = 2), 'version is 2, this reader knows version 1'));
+  it('unknown version', () => bad((d) => (d.version = 3), 'version is 3, this reader knows versions 1 and 2'));
   it('bad sha256', () =>
     bad((d) => (d.model.sha256 = 'ABC'), 'model.sha256 is "ABC", expected 64 lowercase hex digits'));
   it('negative tolerance', () => bad((d) => (d.tolerance = -1), 'tolerance is -1, expected a finite number >= 0'));

@@ -282,7 +282,7 @@ describe('digitkit predict: the run itself', () => {
     fs.writeFileSync(small, randomModel(14));
     const r3 = await runCli(['predict', path.join(tmp, 'whatever.png'), '--model', small]);
     expect(r3.code).toBe(3);
-    expect(r3.stderr).toContain('predict needs a 28x28 model');
+    expect(r3.stderr).toContain('predict needs a 28x28 digit model');
   });
 
   it('usage errors are exit 2', async () => {

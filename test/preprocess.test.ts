@@ -239,7 +239,7 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
 });
 
 describe('the shipped core', () => {
-  it('stays within its 4 KB gzipped budget (the browser downloads it)', () => {
+  it('stays within its 5 KB gzipped budget (the browser downloads it)', () => {
     const file = fs.readFileSync(path.join(ROOT, 'dist/core/index.js'));
     // Both gzip(1) -9 and zlib level 9 (what servers use): they differ by a few dozen bytes.
     const gz = Math.max(
@@ -247,6 +247,6 @@ describe('the shipped core', () => {
       gzipSync(file, { level: 9 }).length,
     );
     console.log(`core: dist/core/index.js is ${gz} bytes gzipped`);
-    expect(gz).toBeLessThanOrEqual(4096);
+    expect(gz).toBeLessThanOrEqual(5120);
   });
 });

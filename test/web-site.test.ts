@@ -60,7 +60,7 @@ describe('digitkit web <outdir>', () => {
     }
   });
 
-  it('fits the budgets: the core <= 4 KB gzipped, the whole page <= 200,000 bytes with the int8 model', async () => {
+  it('fits the budgets: the core <= 5 KB gzipped, the whole page <= 200,000 bytes with the int8 model', async () => {
     // The shipped model when it exists; otherwise a random int8 model of the same shape, and the
     // page's own files must leave room for any int8 model within the shipped one's 150,000-byte cap.
     const int8 = fs.existsSync(SHIPPED_MODEL) ? SHIPPED_MODEL : model;
@@ -69,7 +69,7 @@ describe('digitkit web <outdir>', () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.model.dtype).toBe('int8');
     expect(doc.coreGzipBytes).toBe(gzipSync(fs.readFileSync(SHIPPED_CORE), { level: 9 }).length);
-    expect(doc.coreGzipBytes).toBeLessThanOrEqual(4096);
+    expect(doc.coreGzipBytes).toBeLessThanOrEqual(5120);
     expect(doc.totalBytes).toBe(doc.files.reduce((s: number, f: { bytes: number }) => s + f.bytes, 0));
     expect(doc.totalBytes).toBeLessThanOrEqual(200_000);
     const pageOnly = doc.totalBytes - fs.statSync(int8).size;

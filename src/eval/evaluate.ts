@@ -5,9 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import type { ModelInfo } from '../core/index.js';
 import { loadMnist, type MnistSplit } from '../data/load.js';
 import { invalidInput } from '../errors.js';
-import { readModelFile, type ModelFile } from '../node/model-file.js';
+import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
 import { readHistory, type History } from './curves-chart.js';
 import { predictImages, type Predictions } from './inference.js';
 import { agreement, classStats, confusionMatrix, correctCount, type ClassStats } from './metrics.js';
@@ -31,7 +32,7 @@ export interface ModelEval {
   path: string;
   sha256: string;
   bytes: number;
-  dtype: 'int8' | 'float32';
+  dtype: ModelInfo['dtype'];
   /** `meta.testAccuracy` as the trainer recorded it, when present. */
   metaTestAccuracy?: number;
   count: number;
@@ -84,9 +85,11 @@ export interface EvalOptions {
 const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
 
 function checkFitsMnist(m: ModelFile, split: MnistSplit): void {
-  const { width, height } = m.model.input;
-  if (width !== split.cols || height !== split.rows) {
-    throw invalidInput(`${m.path}: input is ${width}x${height}, the MNIST test digits are ${split.cols}x${split.rows}`);
+  const { input } = m.model;
+  if (input.kind !== 'image' || input.size !== split.cols * split.rows) {
+    throw invalidInput(
+      `${m.path}: input is ${describeInput(input)}, the MNIST test digits are ${split.cols}x${split.rows}`,
+    );
   }
   if (m.model.labels.length !== 10) {
     throw invalidInput(`${m.path}: has ${m.model.labels.length} output labels, MNIST has 10 classes`);

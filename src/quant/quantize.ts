@@ -10,7 +10,7 @@ import { loadMnist } from '../data/load.js';
 import { DEFAULT_DATA_DIR } from '../data/mnist.js';
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import { formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
+import { describeInput, formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
 import { predictSplit } from './predict-split.js';
 
 /** The size the shipped int8 model must stay within (issue 4); meta is trimmed to fit. */
@@ -163,10 +163,9 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
   if (src.raw.dtype !== 'float32')
     throw invalidInput(`${inPath}: dtype is "${src.raw.dtype}", expected a float32 model to quantize`);
   const { test } = await loadMnist(opts.data ?? DEFAULT_DATA_DIR, ['t10k']);
-  const size = src.raw.input.width * src.raw.input.height;
-  if (!test || test.rows * test.cols !== size) {
+  if (!test || src.raw.input.kind !== 'image' || test.rows * test.cols !== src.raw.input.size) {
     throw invalidInput(
-      `${inPath}: input is ${src.raw.input.width}x${src.raw.input.height}, the test images are ${test?.rows}x${test?.cols}`,
+      `${inPath}: input is ${describeInput(src.raw.input)}, the test images are ${test?.rows}x${test?.cols}`,
     );
   }
 

@@ -9,6 +9,7 @@ import { findChromium, launchChromium, type Chromium } from '../browser/chromium
 import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
 import { startStaticServer } from '../web/serve.js';
 import {
+  caseInputs,
   compareProbs,
   displayPath,
   loadVerifyInputs,
@@ -76,7 +77,7 @@ export async function runVerifyBrowser(opts: BrowserVerifyOptions = {}): Promise
         coreUrl,
         modelText: model.bytes.toString('utf8'),
         source: model.path,
-        pixels: fixtures.cases.map((c) => c.pixels),
+        ...caseInputs(fixtures.cases),
       });
     } catch (err) {
       const e = pageError(err);

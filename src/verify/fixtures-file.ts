@@ -7,23 +7,26 @@ import { invalidInput } from '../errors.js';
 import { readInputFile } from '../node/input-file.js';
 
 export const FIXTURES_FORMAT = 'digitkit-fixtures';
-export const FIXTURES_VERSION = 1;
+/** The newest version this reader knows (it reads 1 and 2); the writer uses 1 whenever every case has pixels. */
+export const FIXTURES_VERSION = 2;
 /** Files above this size are rejected before parsing. */
 export const MAX_FIXTURES_BYTES = 64 * 1024 * 1024;
 
 export interface FixtureCase {
   id: string;
-  /** The true class of the digit. */
+  /** The index of the true class. */
   label: number;
-  /** base64 of the raw 0..255 pixels, row-major, ink = 255. */
-  pixels: string;
+  /** Image models: base64 of the model's input pixels (uint8, row-major, channels interleaved). */
+  pixels?: string;
+  /** Vector models (version 2): base64 of the raw feature values, float64 little-endian. */
+  values?: string;
   /** Expected probabilities, one per class. */
   probs: number[];
 }
 
 export interface Fixtures {
   format: typeof FIXTURES_FORMAT;
-  version: typeof FIXTURES_VERSION;
+  version: 1 | 2;
   model: { path: string; sha256: string };
   tolerance: number;
   reference: string;
@@ -32,6 +35,21 @@ export interface Fixtures {
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const show = (v: unknown) => (v === undefined ? 'missing' : (JSON.stringify(v)?.slice(0, 40) ?? String(v)));
+
+/** A case's `values` as numbers, or null when it is not base64 of whole float64s. */
+export function decodeValues(s: string): Float64Array | null {
+  const b = decodeBase64(s);
+  if (!b || b.length % 8) return null;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return Float64Array.from({ length: b.length / 8 }, (_, i) => dv.getFloat64(8 * i, true));
+}
+
+/** Base64 of raw feature values, float64 little-endian (a case's `values`). */
+export function encodeValues(v: ArrayLike<number>): string {
+  const b = Buffer.alloc(8 * v.length);
+  for (let i = 0; i < v.length; i++) b.writeDoubleLE(v[i], 8 * i);
+  return b.toString('base64');
+}
 
 /** Validate a fixtures document (text or parsed JSON); `source` names the file in errors. */
 export function parseFixtures(text: string | unknown, source: string): Fixtures {
@@ -48,8 +66,8 @@ export function parseFixtures(text: string | unknown, source: string): Fixtures 
   }
   if (!isObject(doc)) return fail('', 'is not a JSON object');
   if (doc.format !== FIXTURES_FORMAT) fail('format', `is ${show(doc.format)}, expected "${FIXTURES_FORMAT}"`);
-  if (doc.version !== FIXTURES_VERSION)
-    fail('version', `is ${show(doc.version)}, this reader knows version ${FIXTURES_VERSION}`);
+  const version = doc.version as 1 | 2;
+  if (version !== 1 && version !== 2) fail('version', `is ${show(version)}, this reader knows versions 1 and 2`);
   const model = doc.model;
   if (!isObject(model)) return fail('model', `is ${show(model)}, expected an object with path and sha256`);
   if (typeof model.path !== 'string') fail('model.path', `is ${show(model.path)}, expected a string`);
@@ -72,18 +90,29 @@ export function parseFixtures(text: string | unknown, source: string): Fixtures 
     ids.add(c.id as string);
     if (!Number.isInteger(c.label) || (c.label as number) < 0)
       fail(`${at}.label`, `is ${show(c.label)}, expected a class index`);
-    if (typeof c.pixels !== 'string' || !decodeBase64(c.pixels))
-      fail(`${at}.pixels`, 'is not valid base64 (RFC 4648, with padding)');
+    // Exactly one input per case: pixels (an image model's), or values (a vector model's, version 2).
+    if (c.values === undefined || version === 1) {
+      if (c.values !== undefined) fail(`${at}.values`, 'is not allowed in a version-1 file (pixels only)');
+      if (typeof c.pixels !== 'string' || !decodeBase64(c.pixels))
+        fail(`${at}.pixels`, 'is not valid base64 (RFC 4648, with padding)');
+    } else {
+      if (c.pixels !== undefined) fail(at, 'has both pixels and values, expected one of them');
+      const v = typeof c.values === 'string' ? decodeValues(c.values) : null;
+      if (!v?.length) fail(`${at}.values`, 'is not base64 of float64 values (8 bytes each, RFC 4648 with padding)');
+      const nan = v!.findIndex((x) => !Number.isFinite(x));
+      if (nan >= 0) fail(`${at}.values`, `holds a non-finite value at index ${nan}`);
+    }
     const probs = c.probs;
     if (!Array.isArray(probs) || probs.length === 0)
       return fail(`${at}.probs`, `is ${show(probs)}, expected an array of numbers`);
     const bad = probs.findIndex((p) => typeof p !== 'number' || !Number.isFinite(p));
     if (bad >= 0) fail(`${at}.probs[${bad}]`, `is ${show(probs[bad])}, expected a finite number`);
-    return { id: c.id as string, label: c.label as number, pixels: c.pixels as string, probs };
+    const input = c.values === undefined ? { pixels: c.pixels as string } : { values: c.values as string };
+    return { id: c.id as string, label: c.label as number, ...input, probs };
   });
   return {
     format: FIXTURES_FORMAT,
-    version: FIXTURES_VERSION,
+    version,
     model: { path: model.path as string, sha256: model.sha256 as string },
     tolerance: tol as number,
     reference: doc.reference as string,
@@ -102,17 +131,20 @@ export async function readFixturesFile(file: string): Promise<Fixtures> {
   return parseFixtures(bytes.toString('utf8'), file);
 }
 
-/** Serialize fixtures: fixed key order, one case per line, numbers in full float64 precision. */
+/**
+ * Serialize fixtures: fixed key order, one case per line, numbers in full float64 precision. Version 1
+ * whenever every case has pixels (version-1 readers keep working), else 2.
+ */
 export function formatFixtures(f: Fixtures): string {
   const head = {
     format: f.format,
-    version: f.version,
+    version: f.cases.every((c) => c.values === undefined) ? 1 : 2,
     model: f.model,
     tolerance: f.tolerance,
     reference: f.reference,
   };
   const cases = f.cases.map(
-    (c) => '  ' + JSON.stringify({ id: c.id, label: c.label, pixels: c.pixels, probs: c.probs }),
+    (c) => '  ' + JSON.stringify({ id: c.id, label: c.label, pixels: c.pixels, values: c.values, probs: c.probs }),
   );
   return `${JSON.stringify(head).slice(0, -1)},\n"cases": [\n${cases.join(',\n')}\n]}\n`;
 }

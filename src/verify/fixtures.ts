@@ -7,9 +7,9 @@ import { loadMnist, type MnistSplit } from '../data/load.js';
 import { DEFAULT_DATA_DIR } from '../data/mnist.js';
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import { readModelFile, type ModelFile } from '../node/model-file.js';
+import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
 import { predictSplit } from '../quant/predict-split.js';
-import { FIXTURES_FORMAT, FIXTURES_VERSION, formatFixtures, type Fixtures } from './fixtures-file.js';
+import { FIXTURES_FORMAT, formatFixtures, type Fixtures } from './fixtures-file.js';
 import { referenceProbs } from './reference.js';
 
 export const DEFAULT_TOLERANCE = 1e-6;
@@ -50,9 +50,9 @@ export function makeFixtures(
 ): Fixtures {
   const classes = model.raw.labels.length;
   const size = test.rows * test.cols;
-  if (size !== model.raw.input.width * model.raw.input.height) {
+  if (model.raw.input.kind !== 'image' || size !== model.raw.input.size) {
     throw invalidInput(
-      `${model.path}: input is ${model.raw.input.width}x${model.raw.input.height}, the test images are ${test.rows}x${test.cols}`,
+      `${model.path}: input is ${describeInput(model.raw.input)}, the test images are ${test.rows}x${test.cols}`,
     );
   }
   let maxLabel = 0;
@@ -74,7 +74,7 @@ export function makeFixtures(
   });
   return {
     format: FIXTURES_FORMAT,
-    version: FIXTURES_VERSION,
+    version: 1,
     model: { path: modelPath.split('\\').join('/'), sha256: model.sha256 },
     tolerance: DEFAULT_TOLERANCE,
     reference: 'float64',

@@ -16,9 +16,15 @@ function neumaier(acc: { s: number; c: number }, x: number): void {
   acc.s = t;
 }
 
-/** Softmax probabilities for one image of raw 0..255 pixels (row-major, ink = 255). */
-export function referenceProbs(raw: RawModel, pixels: ArrayLike<number>): number[] {
-  let a: number[] = Array.from(pixels, (p) => p * raw.input.scale);
+/**
+ * Softmax probabilities for one raw input: an image model's 0..255 pixels (row-major, channels
+ * interleaved), or a vector model's feature values (x = (v - offset) * scale).
+ */
+export function referenceProbs(raw: RawModel, input: ArrayLike<number>): number[] {
+  const inp = raw.input;
+  let a: number[] = Array.from(input, (v, i) =>
+    inp.kind === 'vector' ? (v - inp.offset[i]) * inp.scale[i] : v * inp.scale,
+  );
   raw.layers.forEach(({ rows, cols, q, scale, b }, k) => {
     if (a.length !== rows) throw new Error(`reference: layer ${k} expects ${rows} inputs, got ${a.length}`);
     const z: number[] = [];
@@ -31,6 +37,7 @@ export function referenceProbs(raw: RawModel, pixels: ArrayLike<number>): number
     a = k < raw.layers.length - 1 ? z.map((v) => (v > 0 ? v : 0)) : z;
   });
   const max = Math.max(...a);
+  if (!Number.isFinite(max)) throw new RangeError('reference: the logits are not finite for this input');
   const e = a.map((v) => Math.exp(v - max));
   const sum = { s: 0, c: 0 };
   for (const v of e) neumaier(sum, v);

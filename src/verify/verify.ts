@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { decodeBase64 } from '../core/index.js';
 import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
 import { readModelFile, type ModelFile } from '../node/model-file.js';
-import { readFixturesFile, type FixtureCase, type Fixtures } from './fixtures-file.js';
+import { decodeValues, readFixturesFile, type FixtureCase, type Fixtures } from './fixtures-file.js';
 
 /** The core module that ships (the file `digitkit/core` exports). */
 export const SHIPPED_CORE = fileURLToPath(new URL('../../dist/core/index.js', import.meta.url));
@@ -23,21 +23,38 @@ export interface RunCasesArgs {
   modelText: string;
   /** Names the model in the core's error messages. */
   source: string;
-  /** Each case's pixels, base64 (as in the fixtures file). */
-  pixels: string[];
+  /** Each case's input, base64 as in the fixtures file: pixels, or (`values`) float64 feature values. */
+  inputs: string[];
+  /** The inputs are a vector model's feature values (float64 little-endian), not pixels. */
+  values?: boolean;
 }
+
+/** A fixtures file's cases as runCases takes them. */
+export const caseInputs = (cases: readonly FixtureCase[]): Pick<RunCasesArgs, 'inputs' | 'values'> => ({
+  inputs: cases.map((c) => (c.values ?? c.pixels)!),
+  values: cases.some((c) => c.values !== undefined),
+});
 
 /**
  * Run cases through a core module and return each case's probabilities. Self-contained on purpose:
  * it uses nothing but its argument and the module's public API (loadModel, decodeBase64,
- * classifyPixels), so the same function can be handed to a browser (Playwright's page.evaluate).
+ * classifyPixels, classifyValues), so the same function can be handed to a browser (Playwright's
+ * page.evaluate).
  */
 export async function runCases(args: RunCasesArgs): Promise<number[][]> {
   const core = await import(args.coreUrl);
   const model = core.loadModel(args.modelText, args.source);
-  return args.pixels.map((p) =>
-    Array.from(core.classifyPixels(model, core.decodeBase64(p)).probs as ArrayLike<number>),
-  );
+  return args.inputs.map((s) => {
+    const b: Uint8Array = core.decodeBase64(s);
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const c = args.values
+      ? core.classifyValues(
+          model,
+          Array.from({ length: b.length / 8 }, (_, i) => dv.getFloat64(8 * i, true)),
+        )
+      : core.classifyPixels(model, b);
+    return Array.from(c.probs as ArrayLike<number>);
+  });
 }
 
 export interface CaseDiff {
@@ -133,18 +150,20 @@ export async function loadVerifyInputs(opts: VerifyOptions = {}): Promise<Verify
         `if this model is the one you mean to ship, ${regenerate(modelPath, fixturesPath)}`,
     );
   }
-  const size = model.raw.input.width * model.raw.input.height;
+  const { size, kind } = model.raw.input;
   const classes = model.raw.labels.length;
   fixtures.cases.forEach((c, k) => {
-    const bytes = decodeBase64(c.pixels)!.length;
+    const count = c.values !== undefined ? decodeValues(c.values)!.length : decodeBase64(c.pixels!)!.length;
     const misfit =
-      bytes !== size
-        ? `pixels decode to ${bytes} bytes, the model takes ${size}`
-        : c.probs.length !== classes
-          ? `probs has ${c.probs.length} entries, the model has ${classes} classes`
-          : c.label >= classes
-            ? `label ${c.label} is not one of the model's ${classes} classes`
-            : '';
+      (c.values !== undefined) !== (kind === 'vector')
+        ? `has ${c.values !== undefined ? 'values' : 'pixels'}, the model is ${kind === 'vector' ? 'a vector' : 'an image'} model`
+        : count !== size
+          ? `${c.values !== undefined ? 'values decode to' : 'pixels decode to'} ${count} ${c.values !== undefined ? 'values' : 'bytes'}, the model takes ${size}`
+          : c.probs.length !== classes
+            ? `probs has ${c.probs.length} entries, the model has ${classes} classes`
+            : c.label >= classes
+              ? `label ${c.label} is not one of the model's ${classes} classes`
+              : '';
     if (misfit)
       throw invalidInput(`${fixturesPath}: cases[${k}] (${c.id}): ${misfit}; ${regenerate(modelPath, fixturesPath)}`);
   });
@@ -188,7 +207,7 @@ export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyReport>
       coreUrl,
       modelText: model.bytes.toString('utf8'),
       source: model.path,
-      pixels: fixtures.cases.map((c) => c.pixels),
+      ...caseInputs(fixtures.cases),
     });
   } catch (err) {
     const e = err as Error;

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { DigitkitError, ExitCode, invalidInput, usageError } from '../errors.js';
-import { readModelFile } from '../node/model-file.js';
+import { describeInput, readModelFile } from '../node/model-file.js';
 import { writeSynced } from '../node/atomic.js';
 import { SHIPPED_CORE } from '../verify/verify.js';
 
@@ -85,9 +85,9 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
   const outDir = opts.outDir;
   const modelPath = opts.model ?? 'models/mnist-int8.json';
   const model = await readModelFile(modelPath);
-  const { width, height } = model.raw.input;
-  if (width !== 28 || height !== 28)
-    throw invalidInput(`${modelPath}: input is ${width}x${height}, the page feeds a 28x28 model`);
+  const { input } = model.raw;
+  if (input.kind !== 'image' || input.preprocess !== 'digit' || input.size !== 784)
+    throw invalidInput(`${modelPath}: input is ${describeInput(input)}, the page feeds a 28x28 digit model`);
   const { exists, previous } = await inspectOutDir(outDir, Boolean(opts.force));
 
   const files = new Map<string, Uint8Array>();

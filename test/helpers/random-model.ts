@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatModel, type LayerToWrite } from '../../src/node/model-file.js';
+import type { LayerDtype } from '../../src/core/index.js';
+import { formatModel, type InputToWrite, type LayerToWrite } from '../../src/node/model-file.js';
 
 export const MNIST_SHAPE = [784, 128, 64, 10];
 
@@ -20,7 +21,12 @@ export function rng(seed: number): () => number {
 }
 
 export interface RandomModelOptions {
-  dtype?: 'int8' | 'float32';
+  /** Every layer's dtype (default int8), unless `dtypes` gives one per layer. */
+  dtype?: LayerDtype;
+  dtypes?: LayerDtype[];
+  /** Default: MNIST's 28x28 gray digit input. */
+  input?: InputToWrite;
+  labels?: string[];
   perChannel?: boolean;
   shape?: number[];
   seed?: number;
@@ -35,17 +41,24 @@ export function randomLayers(o: RandomModelOptions = {}): LayerToWrite[] {
     const rows = shape[k];
     const limit = Math.sqrt(6 / rows) * (k === 0 ? 4 : 1.5);
     const b = Float32Array.from({ length: cols }, () => (rand() - 0.5) * 0.2);
-    if (o.dtype === 'float32') {
-      return { rows, cols, w: Float32Array.from({ length: rows * cols }, () => (rand() * 2 - 1) * limit), b };
+    const dtype = o.dtypes?.[k] ?? o.dtype ?? 'int8';
+    if (dtype === 'float32') {
+      return { rows, cols, dtype, w: Float32Array.from({ length: rows * cols }, () => (rand() * 2 - 1) * limit), b };
     }
-    const w = Int8Array.from({ length: rows * cols }, () => Math.round((rand() * 2 - 1) * 127));
-    const scale = o.perChannel ? Array.from({ length: cols }, () => (limit / 127) * (0.5 + rand())) : limit / 127;
-    return { rows, cols, w, scale, b };
+    const Q = dtype === 'int4' ? 7 : 127;
+    const w = Int8Array.from({ length: rows * cols }, () => Math.round((rand() * 2 - 1) * Q));
+    const scale = o.perChannel ? Array.from({ length: cols }, () => (limit / Q) * (0.5 + rand())) : limit / Q;
+    return { rows, cols, dtype, w, scale, b };
   });
 }
 
 export function randomModelText(o: RandomModelOptions = {}): string {
-  return formatModel({ dtype: o.dtype ?? 'int8', layers: randomLayers(o), meta: o.meta ?? { seed: o.seed ?? 1 } });
+  return formatModel({
+    layers: randomLayers(o),
+    input: o.input,
+    labels: o.labels,
+    meta: o.meta ?? { seed: o.seed ?? 1 },
+  });
 }
 
 /** A fresh temporary directory, removed when the test process exits. */

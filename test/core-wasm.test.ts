@@ -13,8 +13,9 @@ import { describe, expect, it } from 'vitest';
 import * as core from '../src/core/index.js';
 import { loadMnist } from '../src/data/load.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
-import { formatModel } from '../src/node/model-file.js';
-import { readFixturesFile } from '../src/verify/fixtures-file.js';
+import { formatModel, readModelFile, type LayerToWrite } from '../src/node/model-file.js';
+import { readFixturesFile, type Fixtures } from '../src/verify/fixtures-file.js';
+import { makeFixtures } from '../src/verify/fixtures.js';
 import { referenceProbs } from '../src/verify/reference.js';
 import { ROOT } from './helpers/cli.js';
 import { randomLayers, randomModelText, rng, tempDir } from './helpers/random-model.js';
@@ -25,6 +26,29 @@ const run = promisify(execFile);
 
 const { test: t10k } = await loadMnist(embeddedMnistDir(), ['t10k']);
 const digits = (from: number, n: number) => t10k!.images.subarray(from * 784, (from + n) * 784);
+
+/** The UCI wine measurements scikit-learn ships (178 rows, 13 features), and standardising statistics. */
+function wine() {
+  const rows = fs
+    .readFileSync('/usr/lib/python3/dist-packages/sklearn/datasets/data/wine_data.csv', 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(',').map(Number).slice(0, 13));
+  const mean = rows[0].map((_, j) => rows.reduce((s, r) => s + r[j], 0) / rows.length);
+  const invStd = mean.map((m, j) => 1 / Math.sqrt(rows.reduce((s, r) => s + (r[j] - m) ** 2, 0) / rows.length));
+  return { rows, mean, invStd };
+}
+
+/** The largest |p - expected| over a fixtures file's cases, run through core-wasm. */
+function worstOnFixtures(model: ReturnType<typeof wasm.loadModel>, fixtures: Fixtures): number {
+  let worst = 0;
+  for (const c of fixtures.cases) {
+    const probs = wasm.classifyPixels(model, wasm.decodeBase64(c.pixels!)!).probs;
+    c.probs.forEach((p, j) => (worst = Math.max(worst, Math.abs(probs[j] - p))));
+  }
+  return worst;
+}
 
 /** The largest |p - reference| over `n` images of `size` pixels, and over every class. */
 function worstVsReference(
@@ -103,15 +127,136 @@ describe('core-wasm parity with the float64 reference', () => {
   it('passes the shipped fixtures (models/mnist-int8.json) within their tolerance, far inside it', async () => {
     const fixtures = await readFixturesFile(path.join(ROOT, 'fixtures/parity.json'));
     const model = wasm.loadModel(fs.readFileSync(path.join(ROOT, 'models/mnist-int8.json'), 'utf8'));
-    let worst = 0;
-    for (const c of fixtures.cases) {
-      const probs = wasm.classifyPixels(model, wasm.decodeBase64(c.pixels)!).probs;
-      c.probs.forEach((p, j) => (worst = Math.max(worst, Math.abs(probs[j] - p))));
-    }
+    const worst = worstOnFixtures(model, fixtures);
     expect(fixtures.cases.length).toBe(100);
     expect(worst).toBeLessThanOrEqual(fixtures.tolerance);
     // The first layer is exact integers, the rest float64: rounding noise only.
     expect(worst).toBeLessThan(1e-12);
+  });
+
+  it('passes fixtures made for the shipped float32 model and for an int4 model quantized from it', async () => {
+    const dir = tempDir();
+    const f32 = await readModelFile(path.join(ROOT, 'models/mnist-f32.json'));
+    // int4 per output column by the contract's rule: scale = max|w| / 7, q = round(w / scale).
+    const layers: LayerToWrite[] = f32.raw.layers.map((l) => {
+      const scale = Array.from({ length: l.cols }, (_, j) => {
+        let max = 0;
+        for (let i = 0; i < l.rows; i++) max = Math.max(max, Math.abs(l.q[i * l.cols + j]));
+        return max / 7 || 1;
+      });
+      const w = Int8Array.from(l.q, (v, i) => Math.round(v / scale[i % l.cols]));
+      return { rows: l.rows, cols: l.cols, dtype: 'int4', w, scale, b: l.b };
+    });
+    fs.writeFileSync(path.join(dir, 'mnist-int4.json'), formatModel({ layers, meta: {} }));
+    const int4 = await readModelFile(path.join(dir, 'mnist-int4.json'));
+    expect(int4.raw.layers.map((l) => l.dtype)).toEqual(['int4', 'int4', 'int4']);
+    for (const file of [f32, int4]) {
+      const fixtures = makeFixtures(file, t10k!);
+      const model = wasm.loadModel(file.bytes.toString('utf8'), file.path);
+      expect(model.engine).toBe('wasm');
+      const worst = worstOnFixtures(model, fixtures);
+      expect(worst, file.path).toBeLessThanOrEqual(fixtures.tolerance);
+      expect(worst, file.path).toBeLessThan(1e-12);
+    }
+  });
+
+  it('matches the reference for version-2 models: int4, mixed dtypes, 3 channels, vector inputs', () => {
+    const rgbInput = { width: 16, height: 12, channels: 3, scale: 1 / 255, preprocess: 'resize' as const };
+    const rgb = Uint8Array.from({ length: 16 * 12 * 3 * 30 }, (_, i) => {
+      // MNIST digits' pixels tinted per channel: real strokes, three different channels.
+      const img = Math.floor(i / (16 * 12 * 3)),
+        p = Math.floor((i % (16 * 12 * 3)) / 3);
+      return Math.round(digits(img, 1)[(p % 16) + 6 + 28 * (Math.floor(p / 16) + 8)] * [1, 0.6, 0.3][i % 3]);
+    });
+    const cases: [string, string, Uint8Array, number][] = [
+      ['int4', randomModelText({ dtype: 'int4', shape: [784, 32, 16, 10], seed: 8 }), digits(0, 200), 784],
+      [
+        'mixed',
+        randomModelText({ dtypes: ['int4', 'int8', 'float32'], shape: [784, 32, 16, 10], seed: 9 }),
+        digits(0, 200),
+        784,
+      ],
+      [
+        'mixed, float32 first',
+        randomModelText({ dtypes: ['float32', 'int4', 'int8'], shape: [784, 24, 10], seed: 10 }),
+        digits(0, 200),
+        784,
+      ],
+      ...(['int8', 'int4', 'float32'] as const).map((dtype): [string, string, Uint8Array, number] => [
+        `rgb ${dtype}`,
+        randomModelText({ dtype, shape: [576, 24, 5], seed: 6, input: rgbInput, labels: ['a', 'b', 'c', 'd', 'e'] }),
+        rgb,
+        576,
+      ]),
+    ];
+    for (const [name, text, images, size] of cases) {
+      const model = wasm.loadModel(text);
+      expect(model.engine, name).toBe('wasm');
+      expect(worstVsReference(model, core.parseRawModel(text), images, size), name).toBeLessThan(1e-12);
+    }
+    const { rows, mean, invStd } = wine();
+    for (const dtype of ['float32', 'int8', 'int4'] as const) {
+      const text = randomModelText({
+        dtype,
+        shape: [13, 16, 8, 3],
+        seed: 5,
+        input: { kind: 'vector', size: 13, offset: mean, scale: invStd },
+        labels: ['class_0', 'class_1', 'class_2'],
+      });
+      const model = wasm.loadModel(text);
+      const raw = core.parseRawModel(text);
+      const all = wasm.forwardValues(model, rows.flat());
+      let worst = 0;
+      rows.forEach((r, i) => {
+        const want = referenceProbs(raw, r);
+        const one = wasm.classifyValues(model, r).probs;
+        for (let j = 0; j < 3; j++) {
+          worst = Math.max(worst, Math.abs(one[j] - want[j]));
+          expect(all[i * 3 + j]).toBe(one[j]);
+        }
+      });
+      expect(worst, `vector ${dtype}`).toBeLessThan(1e-12);
+    }
+  });
+
+  it('checks each input kind and count as the core does, and never gives NaN probabilities', () => {
+    const { rows, mean, invStd } = wine();
+    const vecText = randomModelText({
+      dtype: 'float32',
+      shape: [13, 16, 8, 3],
+      seed: 5,
+      input: { kind: 'vector', size: 13, offset: mean, scale: invStd },
+      labels: ['a', 'b', 'c'],
+    });
+    const vec = wasm.loadModel(vecText);
+    const img = wasm.loadModel(randomModelText({ dtype: 'int4', shape: [784, 32, 10], seed: 8 }));
+    expect(() => wasm.classifyPixels(vec, new Uint8Array(13))).toThrow(
+      new RangeError("the model's input kind is vector: it does not take pixels"),
+    );
+    expect(() => wasm.forwardValues(img, new Float64Array(784))).toThrow(
+      new RangeError("the model's input kind is image: it does not take values"),
+    );
+    expect(() => wasm.classifyValues(vec, [1, 2, 3])).toThrow(new RangeError('3 values, expected 13'));
+    // Values far outside the data: the same finite probabilities as the core, or the same RangeError.
+    const coreVec = core.loadModel(vecText);
+    for (const bad of [1e300, -1e300, Number.MAX_VALUE, NaN, Infinity, -Infinity, 1e6]) {
+      const row = rows[0].slice();
+      row[12] = bad;
+      const outcome = (f: () => Float64Array) => {
+        try {
+          return Array.from(f());
+        } catch (e) {
+          return `${(e as Error).name}: ${(e as Error).message}`;
+        }
+      };
+      const got = outcome(() => wasm.classifyValues(vec, row).probs);
+      const want = outcome(() => core.classifyValues(coreVec, row).probs);
+      if (typeof want == 'string') expect(got, String(bad)).toBe(want);
+      else {
+        expect((got as number[]).every(Number.isFinite), String(bad)).toBe(true);
+        (got as number[]).forEach((p, j) => expect(Math.abs(p - want[j])).toBeLessThan(1e-12));
+      }
+    }
   });
 
   it('matches the reference on 1,000 real digits for the shipped int8 and float32 models', () => {

@@ -14,6 +14,7 @@
  */
 import {
   forwardPixels as coreForwardPixels,
+  forwardValues as coreForwardValues,
   loadRawModel as loadCoreModel,
   parseRawModel,
   decodeBase64,
@@ -21,6 +22,7 @@ import {
   type Model as CoreModel,
   type ModelInfo,
   type RawModel,
+  type VectorInput,
 } from '../core/index.js';
 import { KERNEL_BASE64 } from './kernel.js';
 
@@ -31,10 +33,20 @@ export {
   MODEL_VERSION,
   ModelError,
   parseRawModel,
+  prepareImage,
   preprocess,
   toGray,
 } from '../core/index.js';
-export type { Classification, ModelInfo, Preprocessed, RawLayer, RawModel } from '../core/index.js';
+export type {
+  Classification,
+  ImageInput,
+  LayerDtype,
+  ModelInfo,
+  Preprocessed,
+  RawLayer,
+  RawModel,
+  VectorInput,
+} from '../core/index.js';
 
 // ---- the WebAssembly JS API (no DOM or Node types here: the few members used, spelled out) ----
 
@@ -48,7 +60,8 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
 }
 interface KernelExports {
-  forward(desc: number, input: number, count: number, out: number): void;
+  /** Returns the index of the first input whose logits are not finite, or -1. */
+  forward(desc: number, input: number, count: number, out: number): number;
 }
 const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
@@ -161,9 +174,10 @@ const D_LAYERS = 0,
   L_B = 3,
   L_F = 4,
   L_SIZE = 8;
-/** First layer: exact integer pairs on u8 pixels, or float64 on u8 pixels. */
+/** First layer: exact integer pairs on u8 pixels, float64 on u8 pixels, float64 on f64 inputs (vectors). */
 const FIRST_INT = 0,
-  FIRST_PIXELS = 1;
+  FIRST_PIXELS = 1,
+  FIRST_VALUES = 2;
 /** Images per call into the kernel (their pixels and probabilities stay in the model's memory). */
 const BLOCK = 256;
 /** |Σ pixel * q| <= rows * 255 * 127 must stay below 2^31 for the integer first layer. */
@@ -207,10 +221,12 @@ export interface Model extends ModelInfo {
  * (one per thread that runs it). Returns the kernel, ready.
  */
 function layout(raw: RawModel, slots: number, shared: boolean): Kernel {
-  const layers = raw.layers;
+  const { layers, input } = raw;
   const rows = layers[0].rows;
-  const intFirst = layers[0].q instanceof Int8Array && rows <= MAX_INT_ROWS;
-  const stride = up(rows, 16);
+  const image = input.kind == 'image';
+  const intFirst = image && layers[0].dtype != 'float32' && rows <= MAX_INT_ROWS;
+  // Bytes from one input to the next: pixels as u8, vector values as f64; a multiple of 16.
+  const stride = up(image ? rows : rows * 8, 16);
   let end = 64;
   const take = (bytes: number) => {
     const at = end;
@@ -230,6 +246,7 @@ function layout(raw: RawModel, slots: number, shared: boolean): Kernel {
   });
   const maxCols = Math.max(...plan.map((p) => p.cols));
   const maxRows = Math.max(stride, ...layers.map((l) => l.rows));
+  const inScale = image ? input.scale : 1;
   const classes = raw.labels.length;
   const slotPlan = Array.from({ length: slots }, () => ({
     desc: take(4 * (D_LAYER0 + L_SIZE * layers.length)),
@@ -257,7 +274,7 @@ function layout(raw: RawModel, slots: number, shared: boolean): Kernel {
       for (let i = 0; i < l.rows; i++)
         for (let j = 0, o = (p.w >> 1) + (i >> 1) * p.cols * 2 + (i & 1); j < l.cols; j++, o += 2)
           i16[o] = l.q[i * l.cols + j];
-      for (let j = 0; j < l.cols; j++) f64[(p.f >> 3) + j] = sc(j) * raw.input.scale;
+      for (let j = 0; j < l.cols; j++) f64[(p.f >> 3) + j] = sc(j) * inScale;
     } else {
       // Dequantized in float64 as the reference does: q * scale (float32 weights as they are).
       for (let i = 0; i < l.rows; i++)
@@ -268,10 +285,10 @@ function layout(raw: RawModel, slots: number, shared: boolean): Kernel {
   for (const s of slotPlan) {
     const d = s.desc >> 2;
     i32[d + D_LAYERS] = layers.length;
-    i32[d + D_FIRST] = intFirst ? FIRST_INT : FIRST_PIXELS;
+    i32[d + D_FIRST] = intFirst ? FIRST_INT : image ? FIRST_PIXELS : FIRST_VALUES;
     i32[d + D_ROWS] = rows;
     i32[d + D_STRIDE] = stride;
-    f64[(s.desc >> 3) + D_IN_SCALE / 2] = raw.input.scale;
+    f64[(s.desc >> 3) + D_IN_SCALE / 2] = inScale;
     i32[d + D_LIST] = s.list;
     i32[d + D_TMP] = s.tmp;
     i32[d + D_BUF_A] = s.a;
@@ -317,13 +334,10 @@ export interface LoadOptions {
   threads?: number;
 }
 
-/** Make a validated raw model runnable: on the kernel where wasm SIMD is, else on the portable core. */
-export function loadRawModel(raw: RawModel, options: LoadOptions = {}): Model {
-  const threads = options.threads ?? 1;
-  if (!(Number.isInteger(threads) && threads >= 1))
-    throw new RangeError(`threads ${threads}: expected an integer >= 1`);
-  const kernel = wasmSimd ? layout(raw, threads, threads > 1) : undefined;
+/** The model's public fields: the core's (minus its float64 weights), and what runs it. */
+function modelOf(raw: RawModel, kernel: Kernel | undefined): Model {
   return {
+    version: raw.version,
     dtype: raw.dtype,
     input: raw.input,
     labels: raw.labels,
@@ -333,6 +347,14 @@ export function loadRawModel(raw: RawModel, options: LoadOptions = {}): Model {
     kernel,
     raw,
   };
+}
+
+/** Make a validated raw model runnable: on the kernel where wasm SIMD is, else on the portable core. */
+export function loadRawModel(raw: RawModel, options: LoadOptions = {}): Model {
+  const threads = options.threads ?? 1;
+  if (!(Number.isInteger(threads) && threads >= 1))
+    throw new RangeError(`threads ${threads}: expected an integer >= 1`);
+  return modelOf(raw, wasmSimd ? layout(raw, threads, threads > 1) : undefined);
 }
 
 /** Parse, validate and lay out a model file's text (or parsed JSON); errors are the core's. */
@@ -360,17 +382,7 @@ export function shareModel(model: Model, slot: number): SharedModel {
 
 /** In another thread: run a shared model on its memory, in its own slot. */
 export function attachModel(shared: SharedModel): Model {
-  const { raw } = shared;
-  return {
-    dtype: raw.dtype,
-    input: raw.input,
-    labels: raw.labels,
-    meta: raw.meta,
-    layers: raw.layers.map((l) => ({ rows: l.rows, cols: l.cols })),
-    engine: 'wasm',
-    kernel: instantiate(shared.memory, shared.stride, shared.slots, shared.slot, true),
-    raw,
-  };
+  return modelOf(shared.raw, instantiate(shared.memory, shared.stride, shared.slots, shared.slot, true));
 }
 
 /** The portable core's model for the same file (made once, on first use). */
@@ -388,42 +400,97 @@ function allBytes(pixels: ArrayLike<number>): boolean {
   return true;
 }
 
+/** The core's checks on a batch of raw inputs: the model's kind, and a whole number of inputs. */
+function batchOf(model: Model, kind: string, what: string, raw: ArrayLike<number>): number {
+  const size = model.input.size,
+    n = raw.length / size;
+  if (model.input.kind != kind)
+    throw new RangeError(`the model's input kind is ${model.input.kind}: it does not take ${what}`);
+  if (n % 1) throw new RangeError(`${raw.length} ${what}, expected a multiple of ${size}`);
+  return n;
+}
+
 /**
- * Probabilities for every image in `pixels` (raw 0..255 values, ink = 255; images back to back,
- * `layers[0].rows` each), `labels.length` per image, as the core's `forwardPixels`.
+ * Run `n` inputs through the kernel, BLOCK at a time: `put(s, count)` writes inputs s .. s+count-1 into
+ * the slot's input block; the probabilities go to `res`.
  */
-export function forwardPixels(model: Model, pixels: ArrayLike<number>, out?: Float64Array): Float64Array {
-  const size = model.layers[0].rows,
-    classes = model.labels.length,
-    n = pixels.length / size;
-  if (n % 1) throw new RangeError(`${pixels.length} pixels, expected a multiple of ${size}`);
-  const res = out ?? new Float64Array(n * classes);
-  const k = model.kernel;
-  if (!k || !allBytes(pixels)) return coreForwardPixels(coreOf(model), pixels, res);
-  const { exports, u8, f64, stride } = k,
+function runKernel(
+  k: Kernel,
+  n: number,
+  classes: number,
+  res: Float64Array,
+  put: (s: number, count: number, at: number) => void,
+) {
+  const { exports, f64 } = k,
     { desc, input, output } = k.slots[k.slot];
-  const bytes = pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray;
   for (let s = 0; s < n; s += BLOCK) {
     const count = Math.min(BLOCK, n - s);
-    if (bytes && stride == size) {
-      u8.set((pixels as Uint8Array).subarray(s * size, (s + count) * size), input);
-    } else {
-      // Each image at its stride (the padding stays zero: nothing else writes there).
-      for (let t = 0; t < count; t++)
-        for (let i = 0, o = input + t * stride, p = (s + t) * size; i < size; i++) u8[o + i] = pixels[p + i];
-    }
-    exports.forward(desc, input, count, output);
+    put(s, count, input);
+    if (exports.forward(desc, input, count, output) >= 0)
+      throw new RangeError("the logits are not finite (an input far outside the model's range?)");
     res.set(f64.subarray(output >> 3, (output >> 3) + count * classes), s * classes);
   }
   return res;
 }
 
-/** Classify one image of 0..255 pixels (ink = 255 on 0), as the core's `classifyPixels`. */
-export function classifyPixels(model: Model, pixels: ArrayLike<number>): Classification {
-  if (pixels.length != model.layers[0].rows)
-    throw new RangeError(`${pixels.length} pixels, expected ${model.layers[0].rows}`);
-  const probs = forwardPixels(model, pixels);
-  let index = 0;
-  for (let j = 1; j < probs.length; j++) if (probs[j] > probs[index]) index = j;
-  return { index, label: model.labels[index], probability: probs[index], probs };
+/**
+ * Probabilities for every image in `pixels` (an image model's raw 0..255 values, channels
+ * interleaved; images back to back, `input.size` each), `labels.length` per image, as the core's
+ * `forwardPixels`.
+ */
+export function forwardPixels(model: Model, pixels: ArrayLike<number>, out?: Float64Array): Float64Array {
+  const n = batchOf(model, 'image', 'pixels', pixels),
+    size = model.input.size,
+    classes = model.labels.length;
+  const res = out ?? new Float64Array(n * classes);
+  const k = model.kernel;
+  if (!k || !allBytes(pixels)) return coreForwardPixels(coreOf(model), pixels, res);
+  const { u8, stride } = k;
+  const bytes = pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray;
+  return runKernel(k, n, classes, res, (s, count, at) => {
+    if (bytes && stride == size) {
+      u8.set((pixels as Uint8Array).subarray(s * size, (s + count) * size), at);
+    } else {
+      // Each image at its stride (the padding stays zero: nothing else writes there).
+      for (let t = 0; t < count; t++)
+        for (let i = 0, o = at + t * stride, p = (s + t) * size; i < size; i++) u8[o + i] = pixels[p + i];
+    }
+  });
 }
+
+/**
+ * Probabilities for every row in `values` (a vector model's raw feature values, rows back to back,
+ * `input.size` each), as the core's `forwardValues`: x = (v - offset) * scale, then the layers.
+ */
+export function forwardValues(model: Model, values: ArrayLike<number>, out?: Float64Array): Float64Array {
+  const n = batchOf(model, 'vector', 'values', values),
+    size = model.input.size,
+    classes = model.labels.length;
+  const res = out ?? new Float64Array(n * classes);
+  const k = model.kernel;
+  if (!k) return coreForwardValues(coreOf(model), values, res);
+  const { f64, stride } = k;
+  const { offset, scale } = model.input as VectorInput;
+  return runKernel(k, n, classes, res, (s, count, at) => {
+    for (let t = 0; t < count; t++)
+      for (let i = 0, o = (at + t * stride) >> 3, p = (s + t) * size; i < size; i++)
+        f64[o + i] = (values[p + i] - offset[i]) * scale[i];
+  });
+}
+
+/** The most probable class of one input, as the core's classifyPixels / classifyValues. */
+const classify =
+  (forwardOne: (model: Model, raw: ArrayLike<number>) => Float64Array, what: string) =>
+  (model: Model, raw: ArrayLike<number>): Classification => {
+    if (raw.length != model.input.size) throw new RangeError(`${raw.length} ${what}, expected ${model.input.size}`);
+    const probs = forwardOne(model, raw);
+    let index = 0;
+    for (let j = 1; j < probs.length; j++) if (probs[j] > probs[index]) index = j;
+    return { index, label: model.labels[index], probability: probs[index], probs };
+  };
+
+/** Classify one image of 0..255 pixels (for a digit model: ink = 255 on 0), `input.size` of them. */
+export const classifyPixels = classify(forwardPixels, 'pixels');
+
+/** Classify one row of a vector model's raw feature values. */
+export const classifyValues = classify(forwardValues, 'values');

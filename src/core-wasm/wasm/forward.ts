@@ -112,10 +112,11 @@ function firstInt(lay: usize, px: usize, stride: i32, list: usize, tmp: usize, o
   let lo = f64x2.add(v128.load(b), f64x2.mul(v128.load(f), f64x2.convert_low_i32x4_s(a)));
   let hi = f64x2.add(v128.load(b, 16), f64x2.mul(v128.load(f, 16), f64x2.convert_low_i32x4_s(i64x2.shuffle(a, a, 1, 0))));
   if (relu) {
-    // pmax(0, z) = 0 < z ? z : 0: one maxpd (NaN goes to 0, as the portable core skips it).
+    // pmax(z, 0) = z < 0 ? 0 : z, one maxpd: a NaN stays NaN (as in the portable core, it reaches
+    // the logits, and the loader refuses them, rather than ReLU hiding it).
     const zero = f64x2.splat(0);
-    lo = f64x2.pmax(zero, lo);
-    hi = f64x2.pmax(zero, hi);
+    lo = f64x2.pmax(lo, zero);
+    hi = f64x2.pmax(hi, zero);
   }
   v128.store(out, lo);
   v128.store(out, hi, 16);
@@ -168,8 +169,8 @@ function accumulate(lay: usize, list: usize, end: usize, out: usize, relu: bool)
   }
   if (relu) {
     const zero = f64x2.splat(0);
-    a0 = f64x2.pmax(zero, a0); a1 = f64x2.pmax(zero, a1); a2 = f64x2.pmax(zero, a2); a3 = f64x2.pmax(zero, a3);
-    a4 = f64x2.pmax(zero, a4); a5 = f64x2.pmax(zero, a5); a6 = f64x2.pmax(zero, a6);
+    a0 = f64x2.pmax(a0, zero); a1 = f64x2.pmax(a1, zero); a2 = f64x2.pmax(a2, zero); a3 = f64x2.pmax(a3, zero);
+    a4 = f64x2.pmax(a4, zero); a5 = f64x2.pmax(a5, zero); a6 = f64x2.pmax(a6, zero);
   }
   const q = out + o;
   v128.store(q, a0);
@@ -244,10 +245,11 @@ function gatherPixels(px: usize, rows: i32, scale: f64, rowBytes: i32, list: usi
   return y * reinterpret<f64>(<u64>(0x3ff + k + 1000) << 52) * reinterpret<f64>(<u64>(0x3ff - 1000) << 52);
 }
 
-/** Probabilities from the n logits at z into out: softmax, the max subtracted first. */
-function softmax(z: usize, n: i32, out: usize): void {
+/** Probabilities from the n logits at z into out: softmax, the max subtracted first. False when a logit is not finite. */
+function softmax(z: usize, n: i32, out: usize): bool {
   let max = load<f64>(z);
   for (let j = 1; j < n; j++) max = Math.max(max, load<f64>(z + (<usize>j << 3)));
+  if (max - max != 0) return false; // NaN or an infinity
   let sum: f64 = 0;
   for (let j = 0; j < n; j++) {
     const e = expNonPositive(load<f64>(z + (<usize>j << 3)) - max);
@@ -255,13 +257,15 @@ function softmax(z: usize, n: i32, out: usize): void {
     sum += e;
   }
   for (let j = 0; j < n; j++) store<f64>(out + (<usize>j << 3), load<f64>(out + (<usize>j << 3)) / sum);
+  return true;
 }
 
 /**
  * Forward `count` inputs, the first at `input` and each `desc[D_STRIDE]` bytes after the previous one,
- * writing `desc[D_CLASSES]` probabilities (f64) per input at `out`.
+ * writing `desc[D_CLASSES]` probabilities (f64) per input at `out`. Returns -1, or the index of the
+ * first input whose logits are not finite (it stops there).
  */
-export function forward(desc: usize, input: usize, count: i32, out: usize): void {
+export function forward(desc: usize, input: usize, count: i32, out: usize): i32 {
   const layers = word(desc, D_LAYERS);
   const first = word(desc, D_FIRST);
   const rows = word(desc, D_ROWS);
@@ -291,6 +295,7 @@ export function forward(desc: usize, input: usize, count: i32, out: usize): void
       accumulate(lay, list, end, z, k < layers - 1);
       const t = a; a = z; z = t;
     }
-    softmax(a, classes, out + <usize>s * (<usize>classes << 3));
+    if (!softmax(a, classes, out + <usize>s * (<usize>classes << 3))) return s;
   }
+  return -1;
 }

@@ -183,19 +183,25 @@ function accumulate(lay: usize, list: usize, end: usize, out: usize, relu: bool)
 }
 
 /**
- * The nonzero entries of n f64 values at x as records at `list` (value, then row byte offset);
- * returns the end of the records. Branch-free: every entry is written, the end only moves past a
- * nonzero one (ReLU outputs are zero at random, which defeats branch prediction).
+ * The nonzero entries of n f64 values at x (n even: a layer's padded columns, whose padding is 0)
+ * as records at `list` (value, then row byte offset); returns the end of the records. Two values
+ * per step, branch-free: both records are written, the end only moves past nonzero ones (ReLU
+ * outputs are zero at random, which defeats branch prediction). A NaN counts as nonzero.
  */
 function gatherF64(x: usize, n: i32, rowBytes: i32, list: usize): usize {
+  const zero = f64x2.splat(0);
   let r = list;
   let off = 0;
-  for (let p = x, end = x + (<usize>n << 3); p < end; p += 8) {
-    const v = load<f64>(p);
-    store<f64>(r, v);
+  for (let p = x, end = x + (<usize>n << 3); p < end; p += 16) {
+    const v = v128.load(p);
+    const bits = <usize>i64x2.bitmask(f64x2.ne(v, zero));
+    v128.store64_lane(r, v, 0);
     store<i32>(r, off, 8);
-    off += rowBytes;
-    r += <usize>(v != 0) << 4;
+    r += (bits & 1) << 4;
+    v128.store64_lane(r, v, 1);
+    store<i32>(r, off + rowBytes, 8);
+    r += (bits & 2) << 3;
+    off += rowBytes << 1;
   }
   return r;
 }
@@ -283,14 +289,15 @@ export function forward(desc: usize, input: usize, count: i32, out: usize): i32 
       firstInt(lay0, x, <i32>stride, list, tmp, bufA, layers > 1);
     } else {
       const rowBytes = load<i32>(lay0 + (L_COLS << 2)) << 3;
-      const end = first == 1 ? gatherPixels(x, rows, inScale, rowBytes, list) : gatherF64(x, rows, rowBytes, list);
+      // (Vector inputs: the loader pads each row with zeros to an even count.)
+      const end = first == 1 ? gatherPixels(x, rows, inScale, rowBytes, list) : gatherF64(x, (rows + 1) & ~1, rowBytes, list);
       accumulate(lay0, list, end, bufA, layers > 1);
     }
     let a = bufA, z = bufB;
     for (let k = 1; k < layers; k++) {
       const lay = lay0 + (<usize>(k * L_SIZE) << 2);
-      // The previous layer's real columns are this layer's rows (its padding columns are zeros anyway).
-      const n = load<i32>(lay + (L_ROWS << 2));
+      // The previous layer's padded columns (an even count; the padding holds zeros, never listed).
+      const n = load<i32>(lay - (L_SIZE << 2) + (L_COLS << 2));
       const end = gatherF64(a, n, load<i32>(lay + (L_COLS << 2)) << 3, list);
       accumulate(lay, list, end, z, k < layers - 1);
       const t = a; a = z; z = t;

@@ -68,16 +68,22 @@ function firstInt(lay: usize, px: usize, stride: i32, list: usize, tmp: usize, o
       r += 8;
     } while (bits);
   }
+  // Column blocks as even as they can be with at most 7 vectors each (32 vectors: 7, 7, 6, 6, 6):
+  // every pass over the records costs the same overhead, so no pass is left nearly empty.
   const vecs = cols >> 2;
-  let j = 0;
-  for (; j + 7 <= vecs; j += 7) intPass(w, j, list, r, out, b, f, relu, 7);
-  switch (vecs - j) {
-    case 6: intPass(w, j, list, r, out, b, f, relu, 6); break;
-    case 5: intPass(w, j, list, r, out, b, f, relu, 5); break;
-    case 4: intPass(w, j, list, r, out, b, f, relu, 4); break;
-    case 3: intPass(w, j, list, r, out, b, f, relu, 3); break;
-    case 2: intPass(w, j, list, r, out, b, f, relu, 2); break;
-    case 1: intPass(w, j, list, r, out, b, f, relu, 1); break;
+  const passes = (vecs + 6) / 7;
+  for (let k = 0, j = 0; k < passes; k++) {
+    const n = (vecs - j) / (passes - k);
+    switch (n) {
+      case 7: intPass(w, j, list, r, out, b, f, relu, 7); break;
+      case 6: intPass(w, j, list, r, out, b, f, relu, 6); break;
+      case 5: intPass(w, j, list, r, out, b, f, relu, 5); break;
+      case 4: intPass(w, j, list, r, out, b, f, relu, 4); break;
+      case 3: intPass(w, j, list, r, out, b, f, relu, 3); break;
+      case 2: intPass(w, j, list, r, out, b, f, relu, 2); break;
+      default: intPass(w, j, list, r, out, b, f, relu, 1); break;
+    }
+    j += n;
   }
 }
 
@@ -132,15 +138,19 @@ function accumulate(lay: usize, list: usize, end: usize, out: usize, relu: bool)
   const w = <usize>load<i32>(lay + (L_W << 2));
   const b = <usize>load<i32>(lay + (L_B << 2));
   const vecs = cols >> 1;
-  let j = 0;
-  for (; j + 7 <= vecs; j += 7) f64Pass(w, j, list, end, out, b, relu, 7);
-  switch (vecs - j) {
-    case 6: f64Pass(w, j, list, end, out, b, relu, 6); break;
-    case 5: f64Pass(w, j, list, end, out, b, relu, 5); break;
-    case 4: f64Pass(w, j, list, end, out, b, relu, 4); break;
-    case 3: f64Pass(w, j, list, end, out, b, relu, 3); break;
-    case 2: f64Pass(w, j, list, end, out, b, relu, 2); break;
-    case 1: f64Pass(w, j, list, end, out, b, relu, 1); break;
+  const passes = (vecs + 6) / 7;
+  for (let k = 0, j = 0; k < passes; k++) {
+    const n = (vecs - j) / (passes - k);
+    switch (n) {
+      case 7: f64Pass(w, j, list, end, out, b, relu, 7); break;
+      case 6: f64Pass(w, j, list, end, out, b, relu, 6); break;
+      case 5: f64Pass(w, j, list, end, out, b, relu, 5); break;
+      case 4: f64Pass(w, j, list, end, out, b, relu, 4); break;
+      case 3: f64Pass(w, j, list, end, out, b, relu, 3); break;
+      case 2: f64Pass(w, j, list, end, out, b, relu, 2); break;
+      default: f64Pass(w, j, list, end, out, b, relu, 1); break;
+    }
+    j += n;
   }
 }
 

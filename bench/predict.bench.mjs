@@ -84,7 +84,7 @@ const threaded = (n) =>
     [
       '--input-type=module',
       '-e',
-      `const { runPredict } = await import(${JSON.stringify(path.join(ROOT, 'dist/predict.js'))}); await runPredict({ inputs: [${JSON.stringify(dir)}], model: ${JSON.stringify(MODEL)}, threads: ${n} });`,
+      `const { runPredict } = await import(${JSON.stringify(path.join(ROOT, 'dist/predict/predict.js'))}); await runPredict({ inputs: [${JSON.stringify(dir)}], model: ${JSON.stringify(MODEL)}, threads: ${n} });`,
     ],
     3,
   );

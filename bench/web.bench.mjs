@@ -5,9 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { findChromium, launchChromium } from '../dist/browser/chromium.js';
+import { findChromium, launchChromium } from '../dist/node/chromium.js';
 import { embeddedMnistDir } from '../dist/data/mnist.js';
-import { startStaticServer } from '../dist/web/serve.js';
+import { startStaticServer } from '../dist/node/static-server.js';
 import { benchModel, benchTemp, BIN, ROOT } from './setup.mjs';
 
 const MODEL = benchModel('web');

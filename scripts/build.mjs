@@ -1,7 +1,7 @@
-// Build: compile src/ to dist/ (with .d.ts), then re-emit the browser core on its own, type-checked
-// with no Node types, stripped of comments and of whitespace, local variables renamed (terser; every
-// function keeps its name: the module ships to browsers under a 5 KB gzipped budget, and stack traces
-// stay readable), and copy the web page's files (src/web/assets) as they
+// Build: start from an empty dist/, compile src/ to it (with .d.ts), then re-emit the browser core on its
+// own, type-checked with no Node types, stripped of comments and of whitespace, local variables renamed
+// (terser; every function keeps its name: the module ships to browsers under a 5 KB gzipped budget, and
+// stack traces stay readable), and copy the web page's files (src/web/assets) as they
 // are; then the trainer's AssemblyScript SIMD kernels (src/train/wasm → dist/train/kernels.wasm, with
 // asc from node_modules: offline, npm packages only), and the inference kernel (src/core-wasm/wasm →
 // dist/core-wasm/forward.wasm) bundled with the core-wasm module and the core's parser into one
@@ -14,6 +14,21 @@ import path from 'node:path';
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
 const run = (args) => execFileSync(process.execPath, [tsc, ...args], { stdio: 'inherit' });
+
+// dist/ starts empty, so nothing compiled from a deleted or moved source survives in it. The kernels
+// are kept aside (rename keeps their mtime): asc takes seconds, and they are rebuilt below anyway
+// whenever a source is newer.
+const WASM_OUT = 'dist/train/kernels.wasm';
+const FORWARD_OUT = 'dist/core-wasm/forward.wasm';
+const kept = [WASM_OUT, FORWARD_OUT]
+  .filter((f) => fs.existsSync(f))
+  .map((f) => [f, `.${path.basename(f)}.build-${process.pid}`]);
+for (const [f, aside] of kept) fs.renameSync(f, aside);
+rmSync('dist', { recursive: true, force: true });
+for (const [f, aside] of kept) {
+  fs.mkdirSync(path.dirname(f), { recursive: true });
+  fs.renameSync(aside, f);
+}
 
 try {
   run(['-p', 'tsconfig.json']);
@@ -33,7 +48,6 @@ try {
     format: { comments: false, semicolons: false },
   });
   fs.writeFileSync(core, code + '\n');
-  rmSync('dist/web/assets', { recursive: true, force: true });
   cpSync('src/web/assets', 'dist/web/assets', { recursive: true });
 } catch (err) {
   console.error(`build failed: ${err.message}`);
@@ -53,7 +67,7 @@ async function assemble(dir, entry, out, flags) {
     process.exit(1);
   }
 }
-await assemble('src/train/wasm', 'train.ts', 'dist/train/kernels.wasm', [
+await assemble('src/train/wasm', 'train.ts', WASM_OUT, [
   '--runtime',
   'stub',
   '--use',
@@ -70,7 +84,7 @@ await assemble('src/train/wasm', 'train.ts', 'dist/train/kernels.wasm', [
 ]);
 // The inference kernel imports nothing but its memory (no runtime, no data segments, exp its own);
 // the declared maximum lets the loader mark the memory shared for threads (see src/core-wasm/index.ts).
-await assemble('src/core-wasm/wasm', 'forward.ts', 'dist/core-wasm/forward.wasm', [
+await assemble('src/core-wasm/wasm', 'forward.ts', FORWARD_OUT, [
   '--runtime',
   'stub',
   '--use',
@@ -89,7 +103,7 @@ await assemble('src/core-wasm/wasm', 'forward.ts', 'dist/core-wasm/forward.wasm'
 try {
   const { rolldown } = await import('rolldown');
   const kernelJs = path.resolve('dist/core-wasm/kernel.js');
-  const base64 = fs.readFileSync('dist/core-wasm/forward.wasm').toString('base64');
+  const base64 = fs.readFileSync(FORWARD_OUT).toString('base64');
   const bundle = await rolldown({
     input: 'dist/core-wasm/index.js',
     platform: 'neutral',

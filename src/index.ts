@@ -52,6 +52,14 @@ export {
   type ModelToWrite,
   type LayerToWrite,
 } from './node/model-file.js';
+export {
+  DEFAULT_DATA_DIR,
+  DEFAULT_FIXTURES,
+  DEFAULT_FLOAT_MODEL,
+  DEFAULT_MODEL,
+  DEFAULT_MODELS_DIR,
+  SHIPPED_CORE,
+} from './node/paths.js';
 export { loadMnist, type LoadedMnist, type MnistSplit } from './data/load.js';
 export { embeddedMnistDir, MNIST_FILES } from './data/mnist.js';
 export { predictSplit, type SplitPredictions } from './quant/predict-split.js';
@@ -74,7 +82,7 @@ export {
   type Prediction,
   type PredictOptions,
   type PredictReport,
-} from './predict.js';
+} from './predict/predict.js';
 export {
   decodeValues,
   encodeValues,
@@ -96,7 +104,6 @@ export {
   loadVerifyInputs,
   runCases,
   runVerify,
-  SHIPPED_CORE,
   type ParityReport,
   type RunCasesArgs,
   type VerifyOptions,
@@ -104,7 +111,7 @@ export {
 } from './verify/verify.js';
 export { runVerifyBrowser, type BrowserVerifyOptions, type BrowserVerifyReport } from './verify/browser.js';
 export { writeSite, type WebOptions, type WebReport } from './web/site.js';
-export { startStaticServer, type StaticServer } from './web/serve.js';
+export { startStaticServer, type StaticServer } from './node/static-server.js';
 
 /** Read, validate and load a model file (the contract's checks; exit-3 DigitkitError naming the file). */
 export async function loadModelFile(file: string): Promise<Model> {

@@ -7,6 +7,13 @@ import { performance } from 'node:perf_hooks';
 import { runDownload, type DownloadReport } from './data/download.js';
 import type { SourceChoice } from './data/sources.js';
 import { DigitkitError, ExitCode } from './errors.js';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_FIXTURES,
+  DEFAULT_MODELS_DIR,
+  FLOAT_MODEL_NAME,
+  INT8_MODEL_NAME,
+} from './node/paths.js';
 import { runQuantize, type QuantizeReport } from './quant/quantize.js';
 import { defaultCheckpointPath, runTrain, type TrainEvent, type TrainResult } from './train/run.js';
 import type { StepInfo } from './train/loop.js';
@@ -62,11 +69,11 @@ export class PipelineInterrupted extends DigitkitError {
 }
 
 export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks = {}): Promise<PipelineReport> {
-  const data = o.data ?? 'data/mnist';
-  const modelsDir = o.modelsDir ?? 'models';
-  const floatModel = path.join(modelsDir, 'mnist-f32.json');
-  const intModel = path.join(modelsDir, 'mnist-int8.json');
-  const fixtures = o.fixtures ?? 'fixtures/parity.json';
+  const data = o.data ?? DEFAULT_DATA_DIR;
+  const modelsDir = o.modelsDir ?? DEFAULT_MODELS_DIR;
+  const floatModel = path.join(modelsDir, FLOAT_MODEL_NAME);
+  const intModel = path.join(modelsDir, INT8_MODEL_NAME);
+  const fixtures = o.fixtures ?? DEFAULT_FIXTURES;
   const seconds = {} as Record<Stage, number>;
 
   const stage = async <T>(name: Stage, work: () => Promise<T>): Promise<T> => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, expect, it } from 'vitest';
 // The compiled library: worker threads run dist/predict/worker.js.
-import { runPredict } from '../dist/predict.js';
+import { runPredict } from '../dist/predict/predict.js';
 import { digitAt, LOOKS, loadT10k, renderDigit, requireTestModel, rng } from './helpers/render.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-predict-threads-'));

@@ -181,7 +181,7 @@ describe('digitkit quantize', () => {
     const out = path.join(dir, 'nodata.json');
     const r = await runCli(['quantize', '--in', f32, '--out', out, '--data', path.join(dir, 'no-such-dir')]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/t10k-images-idx3-ubyte not found: run `digitkit download --dir .*no-such-dir` first/);
+    expect(r.stderr).toMatch(/t10k-images-idx3-ubyte: not found: run `digitkit download --dir .*no-such-dir` first/);
     expect(fs.existsSync(out)).toBe(false);
   });
 

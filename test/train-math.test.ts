@@ -7,7 +7,7 @@ import { createMlpScratch, mlpLossAndGrad } from '../src/train/mlp.js';
 import { heInit, layerViews, paramLayout } from '../src/train/params.js';
 import { Rng } from '../src/train/rng.js';
 import { learningRate } from '../src/train/schedule.js';
-import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/node/checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/train/checkpoint.js';
 import { DigitkitError } from '../src/errors.js';
 
 describe('backward pass', () => {

@@ -6,7 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { embeddedMnistDir } from '../src/data/mnist.js';
 import { runFixtures } from '../src/verify/fixtures.js';
-import { compareProbs, runVerify, SHIPPED_CORE } from '../src/verify/verify.js';
+import { SHIPPED_CORE } from '../src/node/paths.js';
+import { compareProbs, runVerify } from '../src/verify/verify.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { tempDir, writeRandomModel } from './helpers/random-model.js';
 

@@ -106,6 +106,11 @@ describe('digitkit web <outdir>', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ previous: 'site', model: { path: other, dtype: 'float32' } });
     expect(fs.readFileSync(path.join(out, 'model.json'))).toEqual(fs.readFileSync(other));
+    // A site written before the page was formatted (its tag ends with ">", not " />") is one too.
+    const index = path.join(out, 'index.html');
+    fs.writeFileSync(index, fs.readFileSync(index, 'utf8').replace(/(content="digitkit web")\s*\/>/, '$1>'));
+    expect(fs.readFileSync(index, 'utf8')).toContain('<meta name="generator" content="digitkit web">');
+    expect((await web([out, '--model', model])).code).toBe(0);
     const empty = fresh('empty');
     fs.mkdirSync(empty);
     expect((await web([empty, '--model', model])).code).toBe(0);
@@ -208,7 +213,7 @@ describe('digitkit web --serve', () => {
       const index = await get(s.url, '/');
       expect(index.status).toBe(200);
       expect(index.type).toBe('text/html; charset=utf-8');
-      expect(index.body.toString()).toContain('<canvas id="pad"');
+      expect(index.body.toString()).toMatch(/<canvas\s+id="pad"/);
       const core = await get(s.url, `/${CORE_FILE}`);
       expect(core.type).toBe('text/javascript; charset=utf-8');
       expect(core.body).toEqual(fs.readFileSync(SHIPPED_CORE));

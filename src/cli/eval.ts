@@ -1,6 +1,6 @@
 /** `digitkit eval`: test-set accuracy, per-class precision/recall, confusion matrix, PNG reports, model comparison. */
 import type { Command } from 'commander';
-import { DEFAULT_DATA_DIR } from '../data/mnist.js';
+import { DEFAULT_DATA_DIR, DEFAULT_MODEL } from '../node/paths.js';
 import { handler } from './context.js';
 import { createBar, type Bar } from './progress.js';
 
@@ -16,7 +16,7 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description('Test-set accuracy, per-class precision/recall and confusion matrix; PNG reports; compare two models')
-    .option('--model <file>', 'model to evaluate', 'models/mnist-int8.json')
+    .option('--model <file>', 'model to evaluate', DEFAULT_MODEL)
     .option('--data <dir>', 'directory with the MNIST IDX files', DEFAULT_DATA_DIR)
     .option(
       '--report <dir>',

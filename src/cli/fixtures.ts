@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { FixturesReport } from '../verify/fixtures.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
 
@@ -15,10 +16,10 @@ export function register(program: Command): void {
   program
     .command('fixtures')
     .description('Write parity fixtures: test images and the probabilities a float64 reference gives for them')
-    .option('--model <file>', 'model the fixtures pin', 'models/mnist-int8.json')
-    .option('--out <file>', 'fixtures file to write', 'fixtures/parity.json')
+    .option('--model <file>', 'model the fixtures pin', DEFAULT_MODEL)
+    .option('--out <file>', 'fixtures file to write', DEFAULT_FIXTURES)
     .option('--count <n>', 'number of cases (at least one per class)', intOption(1, 10_000), 100)
-    .option('--data <dir>', 'MNIST directory (cases come from the t10k files)', 'data/mnist')
+    .option('--data <dir>', 'MNIST directory (cases come from the t10k files)', DEFAULT_DATA_DIR)
     .option('--json', 'print one JSON document')
     .action(
       handler<Opts>(async (opts, ctx) => {

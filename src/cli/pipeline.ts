@@ -1,7 +1,13 @@
 /** `digitkit pipeline`: download → train → quantize → fixtures → verify with defaults, then one summary. */
 import type { Command } from 'commander';
 import { DigitkitError, ExitCode } from '../errors.js';
-import { DEFAULT_DATA_DIR } from '../data/mnist.js';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_FIXTURES,
+  DEFAULT_MODELS_DIR,
+  FLOAT_MODEL_NAME,
+  INT8_MODEL_NAME,
+} from '../node/paths.js';
 import { SOURCE_CHOICES, type SourceChoice } from '../data/sources.js';
 import { FAST_EPOCHS } from '../train/config.js';
 import type { PipelineReport } from '../pipeline.js';
@@ -72,8 +78,8 @@ export function register(program: Command): void {
       choiceOption(SOURCE_CHOICES),
       'auto',
     )
-    .option('--models <dir>', 'folder for mnist-f32.json and mnist-int8.json', 'models')
-    .option('--fixtures <file>', 'parity fixtures to write and verify', 'fixtures/parity.json')
+    .option('--models <dir>', `folder for ${FLOAT_MODEL_NAME} and ${INT8_MODEL_NAME}`, DEFAULT_MODELS_DIR)
+    .option('--fixtures <file>', 'parity fixtures to write and verify', DEFAULT_FIXTURES)
     .option('--fast', `train's quick preset (${FAST_EPOCHS} epochs)`)
     .option('--epochs <n>', "training epochs (default: train's)", intOption(1, 100_000))
     .option('--seed <n>', "training seed (default: train's)", intOption(0, 0xffffffff))

@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { DigitkitError, ExitCode } from '../errors.js';
-import type { Prediction } from '../predict.js';
+import type { Prediction } from '../predict/predict.js';
+import { DEFAULT_MODEL } from '../node/paths.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption } from './options.js';
 
@@ -51,7 +52,7 @@ export function register(program: Command): void {
     .command('predict')
     .description('Classify image files through the shipped core')
     .argument('<inputs...>', 'image files, directories (every image in them) or - (stdin)')
-    .option('--model <path>', 'model file', 'models/mnist-int8.json')
+    .option('--model <path>', 'model file', DEFAULT_MODEL)
     .option('--top <k>', 'how many classes to list per image', intOption(1, 10), 3)
     .option(
       '--invert <mode>',
@@ -63,7 +64,10 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON array of {file, digit, probability, top, error?}')
     .action(
       handler<PredictFlags>(async (opts, ctx, args) => {
-        const [{ runPredict }, { createBar }] = await Promise.all([import('../predict.js'), import('./progress.js')]);
+        const [{ runPredict }, { createBar }] = await Promise.all([
+          import('../predict/predict.js'),
+          import('./progress.js'),
+        ]);
         let bar: ReturnType<typeof createBar> | undefined;
         const report = await runPredict({
           inputs: args,

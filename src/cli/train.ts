@@ -3,8 +3,8 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from './commander.js';
 import { DigitkitError, ExitCode } from '../errors.js';
-import { DEFAULT_DATA_DIR } from '../data/mnist.js';
-import { DEFAULTS, FAST_EPOCHS, type TrainConfig } from '../train/config.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL } from '../node/paths.js';
+import { DEFAULTS, FAST_EPOCHS, layerSizes, type TrainConfig } from '../train/config.js';
 import type { TrainEvent } from '../train/run.js';
 import type { StepInfo } from '../train/loop.js';
 import { handler, type CommandContext } from './context.js';
@@ -103,7 +103,7 @@ export function progressPrinter(ctx: CommandContext) {
         batch = c.batch;
         total = c.epochs;
         ctx.out(
-          `training ${[784, ...c.hidden, 10].join('-')} on ${int(e.trainImages)} images (${int(e.valImages)} held out for validation): ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
+          `training ${layerSizes(c).join('-')} on ${int(e.trainImages)} images (${int(e.valImages)} held out for validation): ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
         );
         if (e.resumed)
           ctx.out(`resumed at epoch ${e.resumed.epoch + 1}, step ${e.resumed.stepInEpoch}/${e.stepsPerEpoch}`);
@@ -143,10 +143,10 @@ export function register(program: Command): void {
   program
     .command('train')
     .description(
-      'Train the 784-128-64-10 MLP from scratch (reproducible: same seed, data and flags give the same bytes)',
+      `Train the ${layerSizes(DEFAULTS).join('-')} MLP from scratch (reproducible: same seed, data and flags give the same bytes)`,
     )
     .option('--data <dir>', 'folder with the MNIST IDX files', DEFAULT_DATA_DIR)
-    .option('--out <file>', 'float32 model to write', 'models/mnist-f32.json')
+    .option('--out <file>', 'float32 model to write', DEFAULT_FLOAT_MODEL)
     .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs}; ${FAST_EPOCHS} with --fast)`, intOption(1, 100_000))
     .option('--fast', `quick preset: ${FAST_EPOCHS} epochs (≥ 98.5% test accuracy)`)
     .option('--batch <n>', `mini-batch size, at most 8192 (default ${DEFAULTS.batch})`, intOption(1, 8192))

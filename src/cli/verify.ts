@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
 import type { VerifyReport } from '../verify/verify.js';
+import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
 import { handler } from './context.js';
 import { numberOption } from './options.js';
 
@@ -24,8 +25,8 @@ export function register(program: Command): void {
     .description(
       'Check that the shipped inference core reproduces the parity fixtures (exit 0 only if every case is within tolerance)',
     )
-    .option('--model <file>', 'model the fixtures were made for', 'models/mnist-int8.json')
-    .option('--fixtures <file>', 'parity fixtures', 'fixtures/parity.json')
+    .option('--model <file>', 'model the fixtures were made for', DEFAULT_MODEL)
+    .option('--fixtures <file>', 'parity fixtures', DEFAULT_FIXTURES)
     .option('--tolerance <x>', "max |Δp| allowed (default: the fixtures' own tolerance)", numberOption({ min: 0 }))
     .option('--core <file>', 'verify another build of the core module instead of the shipped dist/core/index.js')
     .option('--browser', 'run the cases in headless Chromium instead of Node (the same module, served from 127.0.0.1)')

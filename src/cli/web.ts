@@ -3,6 +3,7 @@
  * static site, and optionally serve it on 127.0.0.1 until Ctrl-C (which ends --serve normally: exit 0).
  */
 import type { Command } from 'commander';
+import { DEFAULT_MODEL } from '../node/paths.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
 
@@ -21,7 +22,7 @@ export function register(program: Command): void {
     .command('web')
     .description('Write the browser demo (draw a digit, see what the shipped core predicts) as a static site')
     .argument('<outdir>', 'directory to write (new, empty, or a site written before; anything else needs --force)')
-    .option('--model <file>', 'model the page loads', 'models/mnist-int8.json')
+    .option('--model <file>', 'model the page loads', DEFAULT_MODEL)
     .option(
       '--force',
       'write into a non-empty directory that is not a digitkit site (same-named files are replaced, others kept)',
@@ -59,7 +60,7 @@ export function register(program: Command): void {
           return { json: r };
         }
 
-        const { startStaticServer } = await import('../web/serve.js');
+        const { startStaticServer } = await import('../node/static-server.js');
         const signal = ctx.handleInterrupt();
         const server = await startStaticServer(outDir, { port: opts.port });
         // Under --json the document (with the URL) goes out now, not when the server stops.

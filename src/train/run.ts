@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { loadMnist } from '../data/load.js';
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../node/checkpoint.js';
+import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { formatModel } from '../node/model-file.js';
 import {
   DEFAULTS,
@@ -19,6 +19,7 @@ import {
   validateConfig,
   type TrainConfig,
 } from './config.js';
+import { PIXELS } from './augment.js';
 import { createReferenceEngine, type Engine, type EngineOptions } from './engine.js';
 import { createFastEngine } from './pool.js';
 import {
@@ -182,7 +183,7 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
       maxBatch: config.batch,
       smoothing: config.labelSmoothing,
       train: {
-        images: train.images.subarray(0, config.limit * 784),
+        images: train.images.subarray(0, config.limit * PIXELS),
         labels: train.labels.subarray(0, config.limit),
         count: config.limit,
       },

@@ -4,17 +4,17 @@
  * `import()` (the bytes of the file, never injected source); the cases run through verify's own
  * `runCases`, and the verdict is verify's own `compareProbs`.
  */
-import fsp from 'node:fs/promises';
-import { findChromium, launchChromium, type Chromium } from '../browser/chromium.js';
+import { findChromium, launchChromium, type Chromium } from '../node/chromium.js';
 import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
-import { startStaticServer } from '../web/serve.js';
+import { readInputFile } from '../node/input-file.js';
+import { SHIPPED_CORE } from '../node/paths.js';
+import { startStaticServer } from '../node/static-server.js';
 import {
   caseInputs,
   compareProbs,
   displayPath,
   loadVerifyInputs,
   runCases,
-  SHIPPED_CORE,
   type VerifyOptions,
   type VerifyReport,
 } from './verify.js';
@@ -44,9 +44,7 @@ export async function runVerifyBrowser(opts: BrowserVerifyOptions = {}): Promise
   const executable = findChromium(opts.chromium);
   const { fixtures, fixturesPath, model, tolerance } = await loadVerifyInputs(opts);
   const corePath = opts.core ?? SHIPPED_CORE;
-  const core = await fsp.readFile(corePath).catch((err: NodeJS.ErrnoException) => {
-    throw invalidInput(`${corePath}: cannot read the core module (${err.code ?? err.message})`);
-  });
+  const core = await readInputFile(corePath, { kind: 'core module', missing: 'no such core module' });
 
   const server = await startStaticServer(
     new Map<string, string | Uint8Array>([

@@ -122,12 +122,11 @@ export function parseFixtures(text: string | unknown, source: string): Fixtures 
 
 /** Read and validate a fixtures file; unreadable or invalid is exit 3 naming the file. */
 export async function readFixturesFile(file: string): Promise<Fixtures> {
-  const bytes = await readInputFile(
-    file,
-    'fixtures',
-    MAX_FIXTURES_BYTES,
-    `no such fixtures file (make one with \`digitkit fixtures --out ${file}\`)`,
-  );
+  const bytes = await readInputFile(file, {
+    kind: 'fixtures',
+    limit: MAX_FIXTURES_BYTES,
+    missing: `no such fixtures file (make one with \`digitkit fixtures --out ${file}\`)`,
+  });
   return parseFixtures(bytes.toString('utf8'), file);
 }
 

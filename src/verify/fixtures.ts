@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { loadMnist, type MnistSplit } from '../data/load.js';
-import { DEFAULT_DATA_DIR } from '../data/mnist.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
@@ -101,8 +101,8 @@ export interface FixturesReport {
 }
 
 export async function runFixtures(opts: FixturesOptions = {}): Promise<FixturesReport> {
-  const modelPath = opts.model ?? 'models/mnist-int8.json';
-  const out = opts.out ?? 'fixtures/parity.json';
+  const modelPath = opts.model ?? DEFAULT_MODEL;
+  const out = opts.out ?? DEFAULT_FIXTURES;
   const model = await readModelFile(modelPath);
   const { test } = await loadMnist(opts.data ?? DEFAULT_DATA_DIR, ['t10k']);
   const fixtures = makeFixtures(model, test!, opts.count ?? DEFAULT_CASES);

@@ -7,14 +7,12 @@
  * model's sha256), a runner (`runCases`), and `compareProbs` (the verdict).
  */
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { decodeBase64 } from '../core/index.js';
 import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
 import { readModelFile, type ModelFile } from '../node/model-file.js';
+import { DEFAULT_FIXTURES, DEFAULT_MODEL, SHIPPED_CORE } from '../node/paths.js';
 import { decodeValues, readFixturesFile, type FixtureCase, type Fixtures } from './fixtures-file.js';
-
-/** The core module that ships (the file `digitkit/core` exports). */
-export const SHIPPED_CORE = fileURLToPath(new URL('../../dist/core/index.js', import.meta.url));
 
 export interface RunCasesArgs {
   /** URL the module is imported from: file:// in Node, http(s):// in a browser. */
@@ -140,8 +138,8 @@ const regenerate = (model: string, fixtures: string) =>
  * the fixtures' sha256, and every case fits the model's input and classes. Any problem: exit 3.
  */
 export async function loadVerifyInputs(opts: VerifyOptions = {}): Promise<VerifyInputs> {
-  const fixturesPath = opts.fixtures ?? 'fixtures/parity.json';
-  const modelPath = opts.model ?? 'models/mnist-int8.json';
+  const fixturesPath = opts.fixtures ?? DEFAULT_FIXTURES;
+  const modelPath = opts.model ?? DEFAULT_MODEL;
   const fixtures = await readFixturesFile(fixturesPath);
   const model = await readModelFile(modelPath);
   if (model.sha256 !== fixtures.model.sha256) {

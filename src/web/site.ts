@@ -13,11 +13,13 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { DigitkitError, ExitCode, invalidInput, usageError } from '../errors.js';
 import { describeInput, readModelFile } from '../node/model-file.js';
 import { writeSynced } from '../node/atomic.js';
-import { SHIPPED_CORE } from '../verify/verify.js';
+import { readInputFile, type InputFileRules } from '../node/input-file.js';
+import { DEFAULT_MODEL, SHIPPED_CORE } from '../node/paths.js';
 
 /** The page's own files (src/web/assets, copied to dist/web/assets by the build). */
 const ASSETS = new URL('./assets/', import.meta.url);
@@ -26,8 +28,11 @@ export const PAGE_ASSETS = ['index.html', 'style.css', 'app.js'];
 export const CORE_FILE = 'digitkit-core.js';
 export const MODEL_FILE = 'model.json';
 export const SITE_FILES = [...PAGE_ASSETS, CORE_FILE, MODEL_FILE];
-/** index.html carries this, so a later run knows the directory is a site it wrote. */
-export const SITE_MARKER = '<meta name="generator" content="digitkit web">';
+/**
+ * index.html carries this tag, so a later run knows the directory is a site it wrote. Either HTML
+ * spelling counts: sites written before the page was formatted end it with ">", now with " />".
+ */
+export const SITE_MARKER = /<meta name="generator" content="digitkit web"\s*\/?>/;
 /** The page with the int8 model must stay within this (the issue's budget). */
 export const PAGE_BUDGET_BYTES = 200_000;
 
@@ -50,6 +55,16 @@ export interface WebReport {
   previous: 'none' | 'site' | 'forced';
 }
 
+/** The page's own files and the core come with this install: one missing means it is broken. */
+const PAGE_FILE: InputFileRules = {
+  kind: 'page',
+  error: (message) =>
+    new DigitkitError(
+      ExitCode.checkFailed,
+      `${message}; the page's files are missing from this install: run \`npm run build\``,
+    ),
+};
+
 const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
 /** What is at `dir` now, refusing anything a site must not replace (exit 2). */
@@ -70,7 +85,7 @@ async function inspectOutDir(
   if (blocking)
     throw usageError(`${path.join(dir, blocking.name)}: exists and is not a file; the site writes a file there`);
   const index = await fsp.readFile(path.join(dir, 'index.html'), 'utf8').catch(() => '');
-  if (index.includes(SITE_MARKER)) return { exists: true, previous: 'site' };
+  if (SITE_MARKER.test(index)) return { exists: true, previous: 'site' };
   if (!force) {
     throw usageError(
       `${dir}: not empty and not a site \`digitkit web\` wrote (${entries.length} entries); ` +
@@ -83,7 +98,7 @@ async function inspectOutDir(
 /** Write the site (see the file comment for how it stays whole). Model problems: exit 3; outdir problems: exit 2. */
 export async function writeSite(opts: WebOptions): Promise<WebReport> {
   const outDir = opts.outDir;
-  const modelPath = opts.model ?? 'models/mnist-int8.json';
+  const modelPath = opts.model ?? DEFAULT_MODEL;
   const model = await readModelFile(modelPath);
   const { input } = model.raw;
   if (input.kind !== 'image' || input.preprocess !== 'digit' || input.size !== 784)
@@ -91,15 +106,8 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
   const { exists, previous } = await inspectOutDir(outDir, Boolean(opts.force));
 
   const files = new Map<string, Uint8Array>();
-  try {
-    for (const name of PAGE_ASSETS) files.set(name, await fsp.readFile(new URL(name, ASSETS)));
-    files.set(CORE_FILE, await fsp.readFile(SHIPPED_CORE));
-  } catch (err) {
-    throw new DigitkitError(
-      ExitCode.checkFailed,
-      `the page's files are missing from this install (${errCode(err)}): run \`npm run build\``,
-    );
-  }
+  for (const name of PAGE_ASSETS) files.set(name, await readInputFile(fileURLToPath(new URL(name, ASSETS)), PAGE_FILE));
+  files.set(CORE_FILE, await readInputFile(SHIPPED_CORE, PAGE_FILE));
   files.set(MODEL_FILE, model.bytes);
 
   const parent = path.dirname(path.resolve(outDir));

@@ -10,13 +10,13 @@
  *
  * Written atomically (temp file + rename), so a crash leaves the previous checkpoint intact.
  */
-import fsp from 'node:fs/promises';
 import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { invalidInput } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
-import type { TrainConfig } from '../train/config.js';
-import type { TrainProgress } from '../train/loop.js';
+import { writeFileAtomic } from '../node/atomic.js';
+import { readInputFile } from '../node/input-file.js';
+import type { TrainConfig } from './config.js';
+import type { TrainProgress } from './loop.js';
 
 export const CHECKPOINT_FORMAT = 'digitkit-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -145,13 +145,5 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
 }
 
 export async function readCheckpoint(file: string): Promise<Checkpoint> {
-  let bytes: Buffer;
-  try {
-    bytes = await fsp.readFile(file);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw invalidInput(`${file}: no such checkpoint`);
-    throw invalidInput(`${file}: cannot read checkpoint (${e.code ?? e.message})`);
-  }
-  return decodeCheckpoint(bytes, file);
+  return decodeCheckpoint(await readInputFile(file, { kind: 'checkpoint', missing: 'no such checkpoint' }), file);
 }

@@ -4,13 +4,13 @@
  */
 import fsp from 'node:fs/promises';
 import os from 'node:os';
-import { invalidInput, usageError } from './errors.js';
-import { describeInput, readModelFile } from './node/model-file.js';
-import type { InvertMode } from './predict/classify.js';
-import { assignSaveNames, expandInputs, predictJob, runJobs, type Prediction } from './predict/jobs.js';
+import { invalidInput, usageError } from '../errors.js';
+import { describeInput, readModelFile } from '../node/model-file.js';
+import type { InvertMode } from './classify.js';
+import { assignSaveNames, expandInputs, predictJob, runJobs, type Prediction } from './jobs.js';
 
-export { classifyImage, topK, type ImageClassification, type InvertMode, type TopEntry } from './predict/classify.js';
-export { MAX_IMAGE_FILE_BYTES, type Prediction } from './predict/jobs.js';
+export { classifyImage, topK, type ImageClassification, type InvertMode, type TopEntry } from './classify.js';
+export { MAX_IMAGE_FILE_BYTES, type Prediction } from './jobs.js';
 
 export interface PredictOptions {
   /** Files, directories, or `-` (one image from `readStdin`). */
@@ -71,7 +71,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   const cores = os.availableParallelism();
   const threads = opts.threads ?? (jobs.length >= 64 && cores >= 4 ? Math.min(cores, 4) : 1);
   // Worker threads (and node:worker_threads) are loaded only for a run that uses them.
-  const pool = threads > 1 && !jobs.some((j) => j.stdin) ? await import('./predict/threads.js') : undefined;
+  const pool = threads > 1 && !jobs.some((j) => j.stdin) ? await import('./threads.js') : undefined;
   if (pool?.workersAvailable()) {
     await pool.runInWorkers(
       threads,

@@ -19,6 +19,7 @@ import { makeFixtures } from '../src/verify/fixtures.js';
 import { referenceProbs } from '../src/verify/reference.js';
 import { ROOT } from './helpers/cli.js';
 import { randomLayers, randomModelText, rng, tempDir } from './helpers/random-model.js';
+import { digitAt, LOOKS, renderDigit } from './helpers/render.js';
 
 const MODULE = path.join(ROOT, 'dist/core-wasm/index.js');
 const wasm: typeof import('../src/core-wasm/index.js') = await import(pathToFileURL(MODULE).href);
@@ -457,5 +458,45 @@ describe('core-wasm on threads', () => {
     expect(JSON.parse(stdout)).toEqual({ same: true, n: 3000 });
     const model = wasm.loadModel(modelText);
     expect(() => wasm.shareModel(model, 1)).toThrow(/not loaded with threads > 1/);
+  });
+});
+
+describe('predict and eval on core-wasm (as built)', () => {
+  it('classify through the kernel, with the portable core’s answers', async () => {
+    const dir = tempDir();
+    const modelFile = path.join(ROOT, 'models/mnist-int8.json');
+    const coreModel = core.loadModel(fs.readFileSync(modelFile, 'utf8'));
+    // predict: 12 real t10k digits drawn on 200x200 canvases, dark ink on white.
+    const files: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const { bytes, ext } = await renderDigit(digitAt(t10k!, i).pixels, LOOKS['canvas 200x200'], rng(i + 1));
+      files.push(path.join(dir, `d${i}.${ext}`));
+      fs.writeFileSync(files[i], bytes);
+    }
+    const { runPredict } = await import(pathToFileURL(path.join(ROOT, 'dist/predict/predict.js')).href);
+    const { classifyImage } = await import(pathToFileURL(path.join(ROOT, 'dist/predict/classify.js')).href);
+    const report = await runPredict({ inputs: files, model: modelFile, threads: 1 });
+    expect(report.engine).toBe('wasm');
+    expect(report.rejected).toBe(0);
+    for (const [i, r] of report.results.entries()) {
+      const { pixels } = await classifyImage(
+        fs.readFileSync(files[i]),
+        wasm.loadModel(fs.readFileSync(modelFile, 'utf8')),
+      );
+      const want = core.classifyPixels(coreModel, pixels);
+      expect(r.digit).toBe(want.index);
+      expect(Math.abs(r.probability - want.probability)).toBeLessThan(1e-12);
+    }
+    // eval: every t10k digit, the same predictions and accuracy as the core's forward pass.
+    const { runEval } = await import(pathToFileURL(path.join(ROOT, 'dist/eval/evaluate.js')).href);
+    const ev = await runEval({ model: modelFile, data: embeddedMnistDir() });
+    const probs = core.forwardPixels(coreModel, t10k!.images);
+    let correct = 0;
+    for (let i = 0; i < t10k!.count; i++) {
+      let best = 0;
+      for (let j = 1; j < 10; j++) if (probs[i * 10 + j] > probs[i * 10 + best]) best = j;
+      correct += +(best === t10k!.labels[i]);
+    }
+    expect(ev.model.accuracy).toBe(correct / t10k!.count);
   });
 });

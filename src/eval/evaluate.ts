@@ -11,6 +11,7 @@ import { invalidInput } from '../errors.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
 import { readHistory, type History } from './curves-chart.js';
 import { predictImages, type Predictions } from './inference.js';
+import { loadRawModel } from '../core-wasm/index.js';
 import { agreement, classStats, confusionMatrix, correctCount, type ClassStats } from './metrics.js';
 import { ensureReportDir, writeReport, type ReportFiles } from './report.js';
 
@@ -175,7 +176,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   for (const m of b ? [a, b] : [a]) checkFitsMnist(m, test);
 
   const run = (m: ModelFile) =>
-    predictImages(m.model, test.images, test.count, (done) => opts.onProgress?.(m.path, done, test.count));
+    predictImages(loadRawModel(m.raw), test.images, test.count, (done) => opts.onProgress?.(m.path, done, test.count));
   const pa = run(a);
   const report: EvalReport = {
     format: EVAL_FORMAT,

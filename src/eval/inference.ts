@@ -1,8 +1,9 @@
 /**
- * Run a model over a block of MNIST images through the shipped inference core (the same code
- * the browser and `verify` run), in chunks so the float64 input copy stays small.
+ * Run a model over a block of MNIST images through digitkit/core-wasm (the WebAssembly kernel where
+ * the runtime has wasm SIMD, else the portable core; both verified against the same fixtures), on
+ * the raw pixels, in chunks so progress can be reported.
  */
-import { forwardBatch, pixelsToInput, type Model } from '../core/index.js';
+import { forwardPixels, type Model } from '../core-wasm/index.js';
 import { argmaxAt } from './metrics.js';
 
 export interface Predictions {
@@ -23,15 +24,16 @@ export function predictImages(
   count: number,
   onProgress?: (done: number) => void,
 ): Predictions {
-  const pixelsPer = model.layers[0].rows;
+  const pixelsPer = model.input.size;
   const classes = model.labels.length;
   const probs = new Float64Array(count * classes);
-  const x = new Float64Array(CHUNK * pixelsPer);
   for (let start = 0; start < count; start += CHUNK) {
     const n = Math.min(CHUNK, count - start);
-    const input = x.subarray(0, n * pixelsPer);
-    pixelsToInput(model, images.subarray(start * pixelsPer, (start + n) * pixelsPer), input);
-    forwardBatch(model, input, n, probs.subarray(start * classes, (start + n) * classes));
+    forwardPixels(
+      model,
+      images.subarray(start * pixelsPer, (start + n) * pixelsPer),
+      probs.subarray(start * classes, (start + n) * classes),
+    );
     onProgress?.(start + n);
   }
   const predicted = new Uint8Array(count);

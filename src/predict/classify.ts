@@ -1,5 +1,8 @@
-/** One encoded image -> the core's preprocessing -> the core's forward pass. */
-import { classifyPixels, preprocess, type Model } from '../core/index.js';
+/**
+ * One encoded image -> the core's preprocessing -> the forward pass of digitkit/core-wasm (the
+ * WebAssembly kernel where the runtime has wasm SIMD, the portable core otherwise).
+ */
+import { classifyPixels, preprocess, type Model } from '../core-wasm/index.js';
 import { decodeImage, imageRejected } from '../node/image.js';
 
 export type InvertMode = 'auto' | 'yes' | 'no';

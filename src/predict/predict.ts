@@ -1,10 +1,12 @@
 /**
- * `digitkit predict` as a library: image files (or bytes) -> the core's preprocessing -> the core's
- * forward pass. Returns data; a bad image is a per-file error, never a reason to stop the others.
+ * `digitkit predict` as a library: image files (or bytes) -> the core's preprocessing -> the forward
+ * pass (digitkit/core-wasm: its WebAssembly kernel where the runtime has wasm SIMD, else the portable
+ * core). Returns data; a bad image is a per-file error, never a reason to stop the others.
  */
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import { invalidInput, usageError } from '../errors.js';
+import { loadRawModel } from '../core-wasm/index.js';
 import { describeInput, readModelFile } from '../node/model-file.js';
 import type { InvertMode } from './classify.js';
 import { assignSaveNames, expandInputs, predictJob, runJobs, type Prediction } from './jobs.js';
@@ -32,6 +34,8 @@ export interface PredictOptions {
 
 export interface PredictReport {
   model: string;
+  /** What ran the forward pass: the WebAssembly kernel, or the portable core (no wasm SIMD here). */
+  engine: 'wasm' | 'core';
   results: Prediction[];
   /** How many inputs were rejected (exit 5 when > 0). */
   rejected: number;
@@ -39,13 +43,14 @@ export interface PredictReport {
 
 /** Classify every input. Throws only for problems with the run itself (model: exit 3, usage: exit 2). */
 export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
-  const { model } = await readModelFile(opts.model);
-  const { input } = model;
+  const { raw } = await readModelFile(opts.model);
+  const { input } = raw;
   if (input.kind !== 'image' || input.preprocess !== 'digit' || input.size !== 784) {
     throw invalidInput(
       `${opts.model}: input is ${describeInput(input)}${input.kind === 'image' ? ` "${input.preprocess}"` : ''}, predict needs a 28x28 digit model`,
     );
   }
+  const model = loadRawModel(raw);
   const jobs = await expandInputs(opts.inputs);
   const saveDir = opts.savePreprocessed;
   if (saveDir) {
@@ -89,5 +94,10 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
       opts.signal,
     );
   }
-  return { model: opts.model, results, rejected: results.filter((r) => r.error !== undefined).length };
+  return {
+    model: opts.model,
+    engine: model.engine,
+    results,
+    rejected: results.filter((r) => r.error !== undefined).length,
+  };
 }

@@ -486,6 +486,9 @@ describe('predict and eval on core-wasm (as built)', () => {
       const want = core.classifyPixels(coreModel, pixels);
       expect(r.digit).toBe(want.index);
       expect(Math.abs(r.probability - want.probability)).toBeLessThan(1e-12);
+      // The library's classifyImage still takes a core model (what loadModelFile returns).
+      const viaCore = await classifyImage(fs.readFileSync(files[i]), coreModel);
+      expect(viaCore.probability).toBe(want.probability);
     }
     // eval: every t10k digit, the same predictions and accuracy as the core's forward pass.
     const { runEval } = await import(pathToFileURL(path.join(ROOT, 'dist/eval/evaluate.js')).href);

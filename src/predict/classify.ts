@@ -1,8 +1,15 @@
 /**
- * One encoded image -> the core's preprocessing -> the forward pass of digitkit/core-wasm (the
- * WebAssembly kernel where the runtime has wasm SIMD, the portable core otherwise).
+ * One encoded image -> the core's preprocessing -> the forward pass: of digitkit/core-wasm for its
+ * models (the WebAssembly kernel where the runtime has wasm SIMD, the portable core otherwise; what
+ * predict loads), or of the core for a core model (what the library's loadModelFile returns).
  */
-import { classifyPixels, preprocess, type Model } from '../core-wasm/index.js';
+import { classifyPixels as coreClassify, preprocess, type Model as CoreModel } from '../core/index.js';
+import { classifyPixels as wasmClassify, type Model as WasmModel } from '../core-wasm/index.js';
+
+/** A model of either module. */
+export type Model = CoreModel | WasmModel;
+const classifyPixels = (model: Model, pixels: ArrayLike<number>) =>
+  'engine' in model ? wasmClassify(model, pixels) : coreClassify(model, pixels);
 import { decodeImage, imageRejected } from '../node/image.js';
 
 export type InvertMode = 'auto' | 'yes' | 'no';

@@ -257,6 +257,36 @@ if (two) {
   console.log(`  (core forwardBatch on scaled float inputs: ${fmt(median(rates))} images/s)`);
 }
 
+// ---- the float32 model (models/mnist-f32.json): its first layer is float64 in core-wasm, not integers ----
+if (fs.existsSync('models/mnist-f32.json') && !process.env.DIGITKIT_BENCH_MODEL) {
+  const f32text = fs.readFileSync('models/mnist-f32.json', 'utf8');
+  const f32raw = core.parseRawModel(f32text);
+  const cm = core.loadModel(f32text),
+    wm = wasm.loadModel(f32text);
+  const s = ort
+    ? await ort.InferenceSession.create(onnxFromRaw(f32raw), {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+      })
+    : null;
+  const fe = {
+    core: () => core.forwardPixels(cm, test.images, out),
+    'core-wasm': () => wasm.forwardPixels(wm, test.images, out),
+    ...(s ? { onnxruntime: () => ortRun(s, 0, n) } : {}),
+  };
+  const r = Object.fromEntries(Object.keys(fe).map((k) => [k, []]));
+  for (const f of Object.values(fe)) await f();
+  for (let round = 0; round < 5; round++)
+    for (const [name, f] of Object.entries(fe)) r[name].push(await rate(f, name == 'core' ? 1 : 5));
+  console.log(
+    `float32 model, batch on 1 thread: ` +
+      Object.entries(r)
+        .map(([name, v]) => `${name} ${fmt(median(v))} images/s`)
+        .join(', '),
+  );
+}
+
 // ---- a page classifying a drawing: toGray + preprocess + classifyPixels on a 280x280 RGBA pad ----
 const pads = [];
 for (let i = 0; i < 50; i++) {

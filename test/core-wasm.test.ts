@@ -17,7 +17,7 @@ import { formatModel, readModelFile, type LayerToWrite } from '../src/node/model
 import { readFixturesFile, type Fixtures } from '../src/verify/fixtures-file.js';
 import { makeFixtures } from '../src/verify/fixtures.js';
 import { referenceProbs } from '../src/verify/reference.js';
-import { ROOT } from './helpers/cli.js';
+import { ROOT, runCli } from './helpers/cli.js';
 import { randomLayers, randomModelText, rng, tempDir } from './helpers/random-model.js';
 import { digitAt, LOOKS, renderDigit } from './helpers/render.js';
 
@@ -501,5 +501,65 @@ describe('predict and eval on core-wasm (as built)', () => {
       correct += +(best === t10k!.labels[i]);
     }
     expect(ev.model.accuracy).toBe(correct / t10k!.count);
+  });
+});
+
+describe('digitkit verify through core-wasm', () => {
+  it('passes the shipped fixtures with --core dist/core-wasm/index.js (the kernel, not the fallback)', async () => {
+    const r = await runCli(['verify', '--core', 'dist/core-wasm/index.js']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^core\s+dist\/core-wasm\/index\.js$/m);
+    expect(r.stdout.trim().split('\n').pop()).toBe('PARITY OK');
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('core-wasm in Chromium', () => {
+  it('runs its kernel in the browser (wasm SIMD there), with the bits Node computes, and passes verify', async () => {
+    const { findChromium, launchChromium } = await import('../src/node/chromium.js');
+    const { startStaticServer } = await import('../src/node/static-server.js');
+    const modelText = fs.readFileSync(path.join(ROOT, 'models/mnist-int8.json'), 'utf8');
+    const fixtures = await readFixturesFile(path.join(ROOT, 'fixtures/parity.json'));
+    const server = await startStaticServer(
+      new Map<string, string | Uint8Array>([
+        ['/index.html', '<!doctype html><meta charset="utf-8"><title>core-wasm</title><link rel="icon" href="data:,">'],
+        ['/core-wasm.js', fs.readFileSync(MODULE)],
+        ['/model.json', modelText],
+      ]),
+    );
+    const browser = await launchChromium(findChromium());
+    try {
+      const page = await browser.newPage();
+      await page.goto(server.url);
+      // A string, not a function: vitest would rewrite a function's import() for Node.
+      const args = JSON.stringify({
+        url: new URL('core-wasm.js', server.url).href,
+        pixels: fixtures.cases.map((c) => c.pixels!),
+      });
+      const got: { simd: boolean; engine: string; probs: number[][] } = await page.evaluate(`(async () => {
+        const { url, pixels } = ${args};
+        const cw = await import(url);
+        const model = cw.loadModel(await (await fetch('model.json')).text(), 'model.json');
+        return {
+          simd: cw.wasmSimd,
+          engine: model.engine,
+          probs: pixels.map((p) => Array.from(cw.classifyPixels(model, cw.decodeBase64(p)).probs)),
+        };
+      })()`);
+      expect(got.simd).toBe(true);
+      expect(got.engine).toBe('wasm');
+      const model = wasm.loadModel(modelText);
+      expect(got.probs).toEqual(
+        fixtures.cases.map((c) => Array.from(wasm.classifyPixels(model, wasm.decodeBase64(c.pixels!)!).probs)),
+      );
+      let worst = 0;
+      fixtures.cases.forEach((c, k) =>
+        c.probs.forEach((p, j) => (worst = Math.max(worst, Math.abs(got.probs[k][j] - p)))),
+      );
+      expect(worst).toBeLessThan(1e-12);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
   });
 });

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadMnist } from '../dist/data/load.js';
-import { instantiate, kernelModule, WA } from '../dist/train/kernels-wasm.js';
+import { instantiate, kernelModule, WA } from '../dist/train/wasm-loader.js';
 import { drawAugment } from '../dist/train/augment.js';
 import { Rng } from '../dist/train/rng.js';
 import { benchTemp, ROOT, trainData } from './setup.mjs';

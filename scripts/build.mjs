@@ -54,9 +54,10 @@ try {
   process.exit(1);
 }
 
-// The kernels: rebuilt only when a source (or this script) is newer than the .wasm, since asc takes seconds.
-async function assemble(dir, entry, out, flags) {
-  const sources = [...fs.readdirSync(dir).map((f) => path.join(dir, f)), 'scripts/build.mjs'];
+// The kernels: rebuilt only when a source (an ABI file and this script included) is newer than the
+// .wasm, since asc takes seconds.
+async function assemble(dir, entry, out, flags, extra = []) {
+  const sources = [...fs.readdirSync(dir).map((f) => path.join(dir, f)), ...extra, 'scripts/build.mjs'];
   const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
   if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= newest) return;
   const { default: asc } = await import('assemblyscript/asc');
@@ -67,21 +68,27 @@ async function assemble(dir, entry, out, flags) {
     process.exit(1);
   }
 }
-await assemble('src/train/wasm', 'train.ts', WASM_OUT, [
-  '--runtime',
-  'stub',
-  '--use',
-  'abort=',
-  // f64 exp/log come from the host's Math (no lookup tables as data segments in the shared memory)
-  '--use',
-  'Math=JSMath',
-  '--enable',
-  'simd,threads',
-  '--importMemory',
-  '--sharedMemory',
-  '--maximumMemory',
-  '65536',
-]);
+await assemble(
+  'src/train/wasm',
+  'train.ts',
+  WASM_OUT,
+  [
+    '--runtime',
+    'stub',
+    '--use',
+    'abort=',
+    // f64 exp/log come from the host's Math (no lookup tables as data segments in the shared memory)
+    '--use',
+    'Math=JSMath',
+    '--enable',
+    'simd,threads',
+    '--importMemory',
+    '--sharedMemory',
+    '--maximumMemory',
+    '65536',
+  ],
+  ['src/train/wasm-abi.ts'],
+);
 // The inference kernel imports nothing but its memory (no runtime, no data segments, exp its own);
 // the declared maximum lets the loader mark the memory shared for threads (see src/core-wasm/index.ts).
 await assemble('src/core-wasm/wasm', 'forward.ts', FORWARD_OUT, [

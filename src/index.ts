@@ -62,7 +62,13 @@ export {
 } from './node/paths.js';
 export { loadMnist, type LoadedMnist, type MnistSplit } from './data/load.js';
 export { embeddedMnistDir, MNIST_FILES } from './data/mnist.js';
-export { predictSplit, type SplitPredictions } from './quant/predict-split.js';
+export {
+  accuracyOf,
+  classifyBatch,
+  type BatchInputs,
+  type BatchOptions,
+  type BatchPredictions,
+} from './infer/batch.js';
 export {
   MAX_INT8_BYTES,
   quantizeModel,

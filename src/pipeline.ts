@@ -22,7 +22,6 @@ import { runFixtures, type FixturesReport } from './verify/fixtures.js';
 import { runVerify, type VerifyReport } from './verify/verify.js';
 
 export type Stage = 'download' | 'train' | 'quantize' | 'fixtures' | 'verify';
-export const STAGES: readonly Stage[] = ['download', 'train', 'quantize', 'fixtures', 'verify'];
 
 export interface PipelineOptions {
   /** MNIST directory (default data/mnist). */

@@ -4,11 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { adamStep } from '../src/train/adam.js';
 import { AUG_STRIDE, augmentImage, PIXELS } from '../src/train/augment.js';
-import { createReferenceEngine, type Engine, type ImageSet } from '../src/train/engine.js';
-import { instantiate, kernelModule, WA, type KernelExports } from '../src/train/kernels-wasm.js';
+import type { Engine, ImageSet } from '../src/train/engine.js';
+import { createReferenceEngine } from '../src/train/reference-engine.js';
+import { instantiate, kernelModule, WA, type KernelExports } from '../src/train/wasm-loader.js';
 import { linearBackward, linearForward, softmaxCrossEntropy } from '../src/train/layers.js';
 import { heInit } from '../src/train/params.js';
-import { createFastEngine } from '../src/train/pool.js';
+import { createFastEngine } from '../src/train/fast-engine.js';
 import { Rng } from '../src/train/rng.js';
 import { loadMnist } from '../src/data/load.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
@@ -163,6 +164,43 @@ describe('the other fast kernels against their references', () => {
     expect(relDiff(f32(P, n), p)).toBeLessThan(1e-6);
     expect(relDiff(f32(M, n), m)).toBeLessThan(1e-6);
     expect(relDiff(f32(V, n), v)).toBeLessThan(1e-6);
+  });
+
+  it('adamRow and adamStep both set moments below 1e-30 to 0 (float32 holds them), and keep the others', () => {
+    reset();
+    // g = 0: a step multiplies m by 0.9 and v by 0.999, so 1.1e-30 falls below 1e-30 and 2e-30 does not.
+    const m0 = [1.1e-30, -1.1e-30, 2e-30, -2e-30, 0.5, 1e-31, 0, 3e-7];
+    const v0 = [1.0005e-30, 2e-30, 1.0005e-30, 2e-30, 0.25, 1e-31, 0, 1e-30];
+    const zeroM = [true, true, false, false, false, true, true, false];
+    const zeroV = [true, false, true, false, false, true, true, true];
+    const n = m0.length;
+    const p = Float32Array.from(m0, (_, i) => i + 1),
+      m = Float32Array.from(m0),
+      v = Float32Array.from(v0);
+    const [P, M, V, G] = [alloc(n * 4), alloc(n * 4), alloc(n * 4), alloc(n * 4)];
+    f32(P, n).set(p);
+    f32(M, n).set(m);
+    f32(V, n).set(v);
+    f32(G, n).fill(0);
+    adamStep(p, new Float32Array(n), m, v, 0.01, 3);
+    k.adamRow(P, M, V, G, n, 0.01 / (1 - 0.9 ** 3), 1 / (1 - 0.999 ** 3));
+    for (const [mm, vv] of [
+      [m, v],
+      [f32(M, n), f32(V, n)],
+    ]) {
+      expect(Array.from(mm, (x) => x === 0)).toEqual(zeroM);
+      expect(Array.from(vv, (x) => x === 0)).toEqual(zeroV);
+    }
+    // The kept moments are what the formula gives (float32 below 1e-30 would still be nonzero).
+    expect(relDiff(m, f32(M, n))).toBeLessThan(1e-6);
+    expect(
+      relDiff(
+        m.filter((x, i) => !zeroM[i]),
+        m0.filter((x, i) => !zeroM[i]).map((x) => 0.9 * x),
+      ),
+    ).toBeLessThan(1e-6);
+    expect(Math.fround(1.1e-30 * 0.9)).not.toBe(0);
+    expect(relDiff(f32(P, n), p)).toBeLessThan(1e-6);
   });
 
   it('softmaxXent = softmaxCrossEntropy, to the bit (same float64 steps)', () => {

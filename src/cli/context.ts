@@ -80,10 +80,6 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
   return { ctx, dispose: () => process.off('SIGINT', onSigint) };
 }
 
-export function errorCode(err: unknown): ExitCodeValue {
-  return err instanceof DigitkitError ? err.code : ExitCode.checkFailed;
-}
-
 /** Print an error the way every command does: one line on stderr, or the JSON error document. */
 export function reportError(err: unknown, json: boolean, command?: string): ExitCodeValue {
   const code = err instanceof DigitkitError ? err.code : 1;

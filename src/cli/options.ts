@@ -38,8 +38,3 @@ export function choiceOption<T extends string>(choices: readonly T[]) {
     return value as T;
   };
 }
-
-/** Repeatable string option: `--mirror a --mirror b` → ['a', 'b']. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}

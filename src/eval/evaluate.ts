@@ -10,8 +10,8 @@ import { loadMnist, type MnistSplit } from '../data/load.js';
 import { invalidInput } from '../errors.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
 import { readHistory, type History } from './curves-chart.js';
-import { predictImages, type Predictions } from './inference.js';
 import { loadRawModel } from '../core-wasm/index.js';
+import { classifyBatch, type BatchPredictions } from '../infer/batch.js';
 import { agreement, classStats, confusionMatrix, correctCount, type ClassStats } from './metrics.js';
 import { ensureReportDir, writeReport, type ReportFiles } from './report.js';
 
@@ -123,7 +123,7 @@ function trainingHistory(m: ModelFile): { history: History; from?: string } | nu
   return own ? { history: own } : null;
 }
 
-function summarize(m: ModelFile, split: MnistSplit, p: Predictions): ModelEval {
+function summarize(m: ModelFile, split: MnistSplit, p: BatchPredictions): ModelEval {
   const confusion = confusionMatrix(split.labels, p.predicted, p.classes);
   const correct = correctCount(confusion);
   const errors: EvalError[] = [];
@@ -176,7 +176,10 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   for (const m of b ? [a, b] : [a]) checkFitsMnist(m, test);
 
   const run = (m: ModelFile) =>
-    predictImages(loadRawModel(m.raw), test.images, test.count, (done) => opts.onProgress?.(m.path, done, test.count));
+    // On digitkit/core-wasm: its kernel where the runtime has wasm SIMD (the portable core otherwise).
+    classifyBatch(loadRawModel(m.raw), test.images, {
+      onProgress: (done, total) => opts.onProgress?.(m.path, done, total),
+    });
   const pa = run(a);
   const report: EvalReport = {
     format: EVAL_FORMAT,

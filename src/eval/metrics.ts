@@ -17,13 +17,6 @@ export interface ClassStats {
   recall: number | null;
 }
 
-/** Index of the largest of `classes` values at `probs[offset..]` (first one wins a tie, like the core). */
-export function argmaxAt(probs: ArrayLike<number>, offset: number, classes: number): number {
-  let best = 0;
-  for (let j = 1; j < classes; j++) if (probs[offset + j] > probs[offset + best]) best = j;
-  return best;
-}
-
 export function confusionMatrix(truth: ArrayLike<number>, predicted: ArrayLike<number>, classes: number): number[][] {
   if (truth.length !== predicted.length) throw new Error(`${truth.length} labels but ${predicted.length} predictions`);
   const m = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));

@@ -1,7 +1,8 @@
 /**
  * Float model → int8 model (shared/contracts/model-format.md): symmetric, scale = max|w| / 127 per
  * layer or per output column, round half away from zero, clamp to ±127; biases stay float.
- * `runQuantize` also measures what quantization cost on the t10k test set.
+ * `runQuantize` also measures what quantization cost on the t10k test set, through the shipped
+ * inference path (infer/batch.ts).
  */
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -11,7 +12,7 @@ import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from '../node/pa
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
-import { predictSplit } from './predict-split.js';
+import { accuracyOf, classifyBatch } from '../infer/batch.js';
 
 /** The size the shipped int8 model must stay within (issue 4); meta is trimmed to fit. */
 export const MAX_INT8_BYTES = 150_000;
@@ -171,8 +172,10 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
 
   const { layers, errors } = quantizeModel(src.raw, perChannel);
   const base = { dtype: 'int8' as const, layers, input: src.raw.input, labels: src.raw.labels };
-  const floatPred = predictSplit(src.model, test);
-  const int8Pred = predictSplit(loadModel(formatModel(base), outPath), test);
+  const floatPred = classifyBatch(src.model, test.images);
+  const int8Pred = classifyBatch(loadModel(formatModel(base), outPath), test.images);
+  const floatAccuracy = accuracyOf(floatPred, test.labels);
+  const int8Accuracy = accuracyOf(int8Pred, test.labels);
   let agree = 0;
   for (let s = 0; s < test.count; s++) if (floatPred.predicted[s] === int8Pred.predicted[s]) agree++;
 
@@ -185,17 +188,17 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
         granularity,
         rounding: 'half away from zero',
         source: { file: path.basename(inPath), sha256: src.sha256 },
-        floatTestAccuracy: round6(floatPred.accuracy),
+        floatTestAccuracy: round6(floatAccuracy),
         agreement: round6(agree / test.count),
       },
-      testAccuracy: round6(int8Pred.accuracy),
+      testAccuracy: round6(int8Accuracy),
     },
     (m) => Buffer.byteLength(formatModel({ ...base, meta: m })),
   );
   const text = formatModel({ ...base, meta });
   await writeFileAtomic(outPath, text);
 
-  const deltaPp = (int8Pred.accuracy - floatPred.accuracy) * 100;
+  const deltaPp = (int8Accuracy - floatAccuracy) * 100;
   const bytes = Buffer.byteLength(text);
   return {
     in: { path: inPath, bytes: src.bytes.length, sha256: src.sha256 },
@@ -212,8 +215,8 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
     })),
     accuracy: {
       images: test.count,
-      float: floatPred.accuracy,
-      int8: int8Pred.accuracy,
+      float: floatAccuracy,
+      int8: int8Accuracy,
       deltaPp,
       agreement: agree / test.count,
     },

@@ -11,8 +11,10 @@
  */
 import type { Rng } from './rng.js';
 
-export const SIDE = 28;
-export const PIXELS = SIDE * SIDE;
+import { AUG_STRIDE, FIXED_ONE, SIDE } from './wasm-abi.js';
+
+// The image geometry and the transform layout are shared with the wasm kernels (wasm-abi.ts).
+export { AUG_STRIDE, FIXED_ONE, PIXELS, SIDE } from './wasm-abi.js';
 const CENTRE = (SIDE - 1) / 2;
 /** Pixel to input: value · (1/255), the model file's input.scale. */
 const INV255 = 1 / 255;
@@ -22,9 +24,6 @@ export interface AugmentConfig {
   rotate: number;
   zoom: number;
 }
-
-/** Number of float64 values describing one image's transform. */
-export const AUG_STRIDE = 4;
 
 /** Draw one image's transform into out[off..off+4). Always four PRNG draws, whatever the ranges. */
 export function drawAugment(rng: Rng, cfg: AugmentConfig, out: Float64Array, off: number): void {
@@ -38,8 +37,6 @@ export function drawAugment(rng: Rng, cfg: AugmentConfig, out: Float64Array, off
   out[off + 3] = cfg.rotate === 0 ? 0 : Math.sin(theta) / scale;
 }
 
-/** 16.16 fixed point. */
-export const FIXED_ONE = 65536;
 /** Blend (an integer ≤ 255·2^32) to input value: · (1/255) / 2^32, exactly INV255 on an unblended pixel. */
 const BLEND_SCALE = INV255 / (FIXED_ONE * FIXED_ONE);
 const fixed = (x: number) => Math.floor(x * FIXED_ONE + 0.5);

@@ -4,7 +4,8 @@
  * resumed run must match it exactly.
  */
 import { usageError } from '../errors.js';
-import type { ScheduleName } from './schedule.js';
+import { PIXELS } from './augment.js';
+import type { Schedule, ScheduleName } from './schedule.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -25,7 +26,7 @@ export interface TrainConfig {
   val: number;
 }
 
-export const INPUTS = 784;
+/** MNIST's ten digits: the classes the trainer's output layer has. */
 export const CLASSES = 10;
 
 /**
@@ -74,7 +75,17 @@ export function defaultVal(limit: number): number {
   return Math.min(DEFAULTS.val, Math.floor(limit / 12));
 }
 
-export const layerSizes = (c: Pick<TrainConfig, 'hidden'>): number[] => [INPUTS, ...c.hidden, CLASSES];
+export const layerSizes = (c: Pick<TrainConfig, 'hidden'>): number[] => [PIXELS, ...c.hidden, CLASSES];
+
+/** Images trained on each epoch: the first `limit` minus the `val` held out. */
+export const trainCount = (c: TrainConfig) => c.limit - c.val;
+export const stepsPerEpoch = (c: TrainConfig) => Math.ceil(trainCount(c) / c.batch);
+
+/** The learning-rate schedule a configuration asks for, in optimizer steps. */
+export function scheduleOf(c: TrainConfig): Schedule {
+  const spe = stepsPerEpoch(c);
+  return { name: c.schedule, base: c.lr, warmupSteps: Math.round(c.warmup * spe), totalSteps: c.epochs * spe };
+}
 
 /** Check ranges the option parsers cannot (relations between flags); throws a usage error (exit 2). */
 export function validateConfig(c: TrainConfig, available: number): void {

@@ -7,11 +7,11 @@
  * any step and resuming gives the same bytes as never stopping.
  */
 import { AUG_STRIDE, drawAugment } from './augment.js';
-import type { TrainConfig } from './config.js';
+import { scheduleOf, stepsPerEpoch, trainCount, type TrainConfig } from './config.js';
 import type { Engine } from './engine.js';
 import { heInit, layerViews } from './params.js';
 import { Rng, type RngState } from './rng.js';
-import { learningRate, type Schedule } from './schedule.js';
+import { learningRate } from './schedule.js';
 
 export interface History {
   loss: number[];
@@ -69,14 +69,6 @@ export interface LoopHooks {
 
 /** Rounded for the model file: 6 significant digits say enough and keep meta small. */
 export const round6 = (x: number) => Number(x.toPrecision(6));
-
-export const trainCount = (c: TrainConfig) => c.limit - c.val;
-export const stepsPerEpoch = (c: TrainConfig) => Math.ceil(trainCount(c) / c.batch);
-
-export function scheduleOf(c: TrainConfig): Schedule {
-  const spe = stepsPerEpoch(c);
-  return { name: c.schedule, base: c.lr, warmupSteps: Math.round(c.warmup * spe), totalSteps: c.epochs * spe };
-}
 
 /** Fresh state: He-initialised parameters, zero moments, epoch 0. */
 export function initialProgress(c: TrainConfig, engine: Engine): TrainProgress {

@@ -16,17 +16,18 @@ import {
   defaultVal,
   defaultWarmup,
   layerSizes,
+  stepsPerEpoch,
+  trainCount,
   validateConfig,
   type TrainConfig,
 } from './config.js';
 import { PIXELS } from './augment.js';
-import { createReferenceEngine, type Engine, type EngineOptions } from './engine.js';
-import { createFastEngine } from './pool.js';
+import type { Engine, EngineOptions } from './engine.js';
+import { createFastEngine } from './fast-engine.js';
+import { createReferenceEngine } from './reference-engine.js';
 import {
   initialProgress,
   round6,
-  stepsPerEpoch,
-  trainCount,
   trainedLayers,
   trainLoop,
   type EpochRecord,

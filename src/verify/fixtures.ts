@@ -8,7 +8,7 @@ import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths
 import { invalidInput, usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
-import { predictSplit } from '../quant/predict-split.js';
+import { classifyBatch } from '../infer/batch.js';
 import { FIXTURES_FORMAT, formatFixtures, type Fixtures } from './fixtures-file.js';
 import { referenceProbs } from './reference.js';
 
@@ -62,7 +62,7 @@ export function makeFixtures(
   if (!Number.isInteger(count) || count < classes)
     throw usageError(`--count ${count}: need at least ${classes}, one case per class`);
   if (count > test.count) throw usageError(`--count ${count}: the test set has ${test.count} images`);
-  const { margin } = predictSplit(model.model, test);
+  const { margin } = classifyBatch(model.model, test.images);
   const cases = chooseCases(test.labels, margin, count, classes).map((i) => {
     const pixels = test.images.subarray(i * size, (i + 1) * size);
     return {

@@ -5,17 +5,16 @@
 // Arithmetic rules that keep results identical on every thread count and every x86/ARM CPU:
 // f32 add and mul each rounded (no FMA, no relaxed SIMD), and a fixed summation order.
 
-const B1: f32 = 0.9;
-const B1C: f32 = 0.1;
-const B2: f32 = 0.999;
-const B2C: f32 = 0.001;
-const EPS: f32 = 1e-8;
-/**
- * Moments below this are set to 0. Without it the moments of weights that never see a nonzero input
- * (MNIST's border pixels) decay into subnormal floats within two epochs, and subnormal arithmetic is
- * ~100x slower on x86; wasm cannot switch on flush-to-zero, so Adam does it (exactly, every thread alike).
- */
-const TINY: f32 = 1e-30;
+import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, ADAM_TINY, FIXED_ONE, SIDE } from '../wasm-abi';
+
+// Adam's constants in f32, as adamRow computes with them (why moments below ADAM_TINY are flushed to 0:
+// see wasm-abi.ts).
+const B1: f32 = <f32>ADAM_BETA1;
+const B1C: f32 = <f32>(1 - ADAM_BETA1);
+const B2: f32 = <f32>ADAM_BETA2;
+const B2C: f32 = <f32>(1 - ADAM_BETA2);
+const EPS: f32 = <f32>ADAM_EPS;
+const TINY: f32 = <f32>ADAM_TINY;
 
 /**
  * THE kernel: out[0..width) = init[0..width) (or 0 when init is 0) + Σ_k coef[k] · base[rows[k]·width ..],
@@ -118,7 +117,8 @@ export function reluMask(d: usize, h: usize, n: i32): void {
 
 /**
  * Adam over one row: m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; p -= lrC1 · m / (sqrt(v · invC2) + ε),
- * with lrC1 = lr / (1 - β1^t) and invC2 = 1 / (1 - β2^t) computed once per step; |m|, v < 1e-30 → 0.
+ * with lrC1 = lr / (1 - β1^t) and invC2 = 1 / (1 - β2^t) computed once per step; |m|, v below
+ * ADAM_TINY (1e-30) → 0, as adam.ts's reference does.
  */
 export function adamRow(p: usize, m: usize, v: usize, g: usize, n: i32, lrC1: f32, invC2: f32): void {
   const b1 = f32x4.splat(B1), b1c = f32x4.splat(B1C), b2 = f32x4.splat(B2), b2c = f32x4.splat(B2C);
@@ -189,11 +189,9 @@ export function argmax(z: usize, k: i32): i32 {
   return best;
 }
 
-const SIDE = 28;
-const CENTRE: f64 = 13.5;
+const CENTRE: f64 = <f64>(SIDE - 1) / 2;
 const INV255: f64 = 1.0 / 255;
-const FIXED_ONE = 65536; // 16.16 fixed point, as augment.ts
-const BLEND_SCALE: f64 = INV255 / (65536.0 * 65536.0);
+const BLEND_SCALE: f64 = INV255 / (<f64>FIXED_ONE * <f64>FIXED_ONE);
 
 /** Bounding box of a 28x28 image's nonzero pixels → box[0..4) = minX, maxX, minY, maxY (an empty image gives 1, 0, 1, 0). */
 export function imageBox(src: usize, box: usize): void {
@@ -212,7 +210,10 @@ export function imageBox(src: usize, box: usize): void {
   store<u8>(box, minX); store<u8>(box, maxX, 1); store<u8>(box, minY, 2); store<u8>(box, maxY, 3);
 }
 
-/** Interval of u where lo <= p + q·u <= hi, intersected into [range[0], range[1]] (empty when range[0] > range[1]). */
+/**
+ * One end of the interval of u where lo <= p + q·u <= hi, intersected with [umin, umax]: the upper end
+ * when `upper`, else the lower one (the interval is empty when the lower end is above the upper).
+ */
 @inline function clip(lo: f64, hi: f64, p: f64, q: f64, umin: f64, umax: f64, upper: bool): f64 {
   if (q > 0) return upper ? min<f64>(umax, (hi - p) / q) : max<f64>(umin, (lo - p) / q);
   if (q < 0) return upper ? min<f64>(umax, (lo - p) / q) : max<f64>(umin, (hi - p) / q);
@@ -231,7 +232,7 @@ export const EXTRACT_SCRATCH = PAD * PAD + PAD * 4;
 /**
  * Augment one image (transform t = [dx, dy, a, b] as in augment.ts) and emit its nonzero pixels, in
  * index order, as (idx, val = pixel · (1/255)) lists; rowStart[y] (if given) = entries before output row y,
- * rowStart[28] = total. The values are exactly those of augmentImage() in augment.ts, but only output
+ * rowStart[SIDE] = total. The values are exactly those of augmentImage() in augment.ts, but only output
  * pixels whose source point lies within a pixel of the source's nonzero box are computed (the rest are
  * 0 there too), from a zero-padded copy of the image in `pad` (EXTRACT_SCRATCH bytes of scratch).
  */

@@ -1,6 +1,6 @@
 // AssemblyScript entry module (see kernels.ts). One instance per thread, all on the same shared,
-// fixed-size memory; every address comes from the descriptor that pool.ts writes (offsets below must
-// match DESC/CTRL/LAYER there). Nothing here allocates.
+// fixed-size memory; every address comes from the descriptor that memory-plan.ts writes, at the slots
+// named in ../wasm-abi.ts (the one file both sides compile). Nothing here allocates.
 //
 // One optimizer step is two phases, each a queue of work items taken with an atomic counter, with a
 // barrier between them (in JS):
@@ -12,20 +12,14 @@
 import { adamRow, argmax, combineRows, extract, EXTRACT_SCRATCH, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
 export { adamRow, argmax, combineRows, extract, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
 
-// Descriptor slots (i32), written by pool.ts.
-const D_LAYERS = 0, D_MAXBATCH = 1, D_PARAMS = 3, D_M = 4, D_V = 5, D_LAYER_TABLE = 6, D_SPIDX = 7, D_SPVAL = 8,
-  D_NNZ = 9, D_ROWSTART = 10, D_LOSS = 11, D_CORRECT = 12, D_ORDER = 13, D_AUG = 14, D_TRAIN_IMG = 15, D_TRAIN_LBL = 16,
-  D_TRAIN_BOX = 17, D_TEST_IMG = 18, D_TEST_LBL = 19, D_TEST_BOX = 20, D_CTRL = 21, D_SCRATCH = 22, D_SCRATCH_SIZE = 23,
-  D_MAXWIDTH = 24;
-const D_SMOOTHING_BYTE = 200; // f64
-// Layer table: 8 i32 per layer.
-const L_ROWS = 0, L_COLS = 1, L_W = 2, L_B = 3, L_WT = 4, L_ACTS = 5, L_DELTAS = 6;
-// Control block slots (i32); the contended ones sit 64 bytes apart.
-const C_FROM = 0, C_N = 1, C_SET = 2, C_LRC1 = 3, C_INVC2 = 4, C_QA = 64, C_QB = 80, C_CORRECT = 96;
+import {
+  C_CORRECT, C_FROM, C_INVC2, C_LRC1, C_N, C_QA, C_QB, C_SET, D_AUG, D_CORRECT, D_CTRL, D_LAYER_TABLE, D_LAYERS, D_LOSS,
+  D_M, D_MAXBATCH, D_MAXWIDTH, D_NNZ, D_ORDER, D_PARAMS, D_ROWSTART, D_SCRATCH, D_SCRATCH_SIZE, D_SMOOTHING_BYTE, D_SPIDX,
+  D_SPVAL, D_TEST_BOX, D_TEST_IMG, D_TEST_LBL, D_TRAIN_BOX, D_TRAIN_IMG, D_TRAIN_LBL, D_V, L_ACTS, L_B, L_COLS, L_DELTAS,
+  L_ROWS, L_W, L_WT, LAYER_SLOTS, PIXELS, ROW_STARTS, SIDE, AUG_STRIDE, BOX_BYTES,
+} from '../wasm-abi';
 
-const PIXELS = 784;
-const ROWSTART = 29;
-const BLOCK0 = 28; // first-layer rows per phase-B item: one image row, so rowStart finds its entries
+const BLOCK0 = SIDE; // first-layer rows per phase-B item: one image row, so rowStart finds its entries
 const BLOCKK = 16; // rows per item in the other layers
 const A_BLOCK = 2; // images per phase-A item
 const E_BLOCK = 16; // images per evaluation item
@@ -42,15 +36,14 @@ let colCount: usize = 0, colR: usize = 0, colV: usize = 0, ident: usize = 0, one
 let nUnits = 0;
 
 @inline function d32(desc: usize, slot: i32): i32 { return load<i32>(desc + (<usize>slot << 2)); }
-@inline function lay(k: i32, f: i32): i32 { return load<i32>(table + (<usize>(k * 8 + f) << 2)); }
+@inline function lay(k: i32, f: i32): i32 { return load<i32>(table + (<usize>(k * LAYER_SLOTS + f) << 2)); }
 @inline function ctl(slot: i32): usize { return ctrl + (<usize>slot << 2); }
 @inline function f4(n: i32): usize { return <usize>n << 2; }
 @inline function align16(n: usize): usize { return (n + 15) & ~(<usize>15); }
 
-
 /**
  * Carve one thread's scratch starting at `s`: sets the scratch globals and returns the bytes used.
- * (Also how pool.ts learns the size, via scratchBytes, so the two can never disagree.)
+ * (Also how fast-engine.ts learns the size, via scratchBytes, so the two can never disagree.)
  */
 function carveScratch(s: usize, batch: i32, width: i32): usize {
   const start = s;
@@ -68,7 +61,7 @@ function carveScratch(s: usize, batch: i32, width: i32): usize {
   return s - start;
 }
 
-/** Scratch bytes one thread needs (pool.ts asks before laying out memory). */
+/** Scratch bytes one thread needs (fast-engine.ts asks before memory-plan.ts lays out the memory). */
 export function scratchBytes(maxBatchArg: i32, maxWidthArg: i32): i32 {
   return <i32>carveScratch(0, maxBatchArg, maxWidthArg);
 }
@@ -88,9 +81,9 @@ export function setup(desc: usize, tid: i32): void {
   nUnits += L;
 }
 
-/** Bounding boxes of `count` images (4 bytes each), once per run. */
+/** Bounding boxes of `count` images (BOX_BYTES each), once per run. */
 export function computeBoxes(images: usize, count: i32, boxes: usize): void {
-  for (let i = 0; i < count; i++) imageBox(images + <usize>i * PIXELS, boxes + (<usize>i << 2));
+  for (let i = 0; i < count; i++) imageBox(images + <usize>i * PIXELS, boxes + <usize>i * BOX_BYTES);
 }
 
 /** Wᵀ for every layer but the first (whose input gradient is never needed), from the parameters. */
@@ -106,13 +99,16 @@ function transposeRows(k: i32, i0: i32, i1: i32): void {
   }
 }
 
-/** Forward from the sparse input (idx, val, nnz) through every layer into outs (one row per layer, via `act`). */
-
+/**
+ * Phase A for image r of the batch: augment it into its sparse input (the idx/val lists and rowStart
+ * of row r), forward through every layer into row r of each layer's activations, the loss, and
+ * backward into row r of each layer's deltas (phase B sums those rows over the batch).
+ */
 function trainImage(r: i32, gradScale: f64): void {
   const from = load<i32>(ctl(C_FROM));
   const img = load<i32>(order + f4(from + r));
   const idx = spIdx + <usize>r * f4(PIXELS), val = spVal + <usize>r * f4(PIXELS);
-  const nnz = extract(idx, val, rowStartArr + <usize>r * f4(ROWSTART), trainImg + <usize>img * PIXELS, trainBox + (<usize>img << 2), augArr + (<usize>r << 5), pad);
+  const nnz = extract(idx, val, rowStartArr + <usize>r * f4(ROW_STARTS), trainImg + <usize>img * PIXELS, trainBox + <usize>img * BOX_BYTES, augArr + <usize>r * (AUG_STRIDE << 3), pad);
   store<i32>(nnzArr + f4(r), nnz);
   // forward
   let cols = lay(0, L_COLS);
@@ -160,7 +156,7 @@ function unitFirstLayer(y: i32, n: i32, lrC1: f32, invC2: f32): void {
   for (let c = 0; c <= cnt; c++) store<i32>(colCount + f4(c), 0);
   // counting sort of the batch's entries in this pixel row by pixel, images kept in order
   for (let r = 0; r < n; r++) {
-    const rs = rowStartArr + <usize>r * f4(ROWSTART);
+    const rs = rowStartArr + <usize>r * f4(ROW_STARTS);
     const s = load<i32>(rs + f4(y)), e = load<i32>(rs + f4(y + 1));
     const idx = spIdx + <usize>r * f4(PIXELS);
     for (let q = s; q < e; q++) {
@@ -171,7 +167,7 @@ function unitFirstLayer(y: i32, n: i32, lrC1: f32, invC2: f32): void {
   for (let c = 1; c <= cnt; c++) store<i32>(colCount + f4(c), load<i32>(colCount + f4(c)) + load<i32>(colCount + f4(c - 1)));
   // colCount[c] is now the start of column c; fill advances it to the start of c + 1
   for (let r = 0; r < n; r++) {
-    const rs = rowStartArr + <usize>r * f4(ROWSTART);
+    const rs = rowStartArr + <usize>r * f4(ROW_STARTS);
     const s = load<i32>(rs + f4(y)), e = load<i32>(rs + f4(y + 1));
     const idx = spIdx + <usize>r * f4(PIXELS), val = spVal + <usize>r * f4(PIXELS);
     for (let q = s; q < e; q++) {
@@ -256,7 +252,7 @@ export function evalPhase(): void {
     const e = min(b + E_BLOCK, n);
     for (let q = b; q < e; q++) {
       const img = from + q;
-      const nnz = extract(eIdx, eVal, 0, images + <usize>img * PIXELS, boxes + (<usize>img << 2), t, pad);
+      const nnz = extract(eIdx, eVal, 0, images + <usize>img * PIXELS, boxes + <usize>img * BOX_BYTES, t, pad);
       let cols = lay(0, L_COLS);
       let out = bufA;
       combineRows(out, params + f4(lay(0, L_B)), params + f4(lay(0, L_W)), eIdx, eVal, nnz, cols);

@@ -1,20 +1,24 @@
-/** A training worker thread: instantiate the kernels on the shared memory, then run whatever the main thread dispatches. */
+/**
+ * A worker thread of the fast engine (fast-engine.ts): instantiate the kernels on the shared memory,
+ * then run whatever the main thread dispatches.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
-import { instantiate } from './kernels-wasm.js';
-import type { WorkerInit } from './pool.js';
-import { barrier, C, CMD, fail, nextCommand } from './sync.js';
+import type { WorkerInit } from './fast-engine.js';
+import { instantiate } from './wasm-loader.js';
+import { barrier, CMD, fail, nextCommand } from './sync.js';
+import { C_CMD, C_FAILED, C_SEQ, CTRL_BYTES } from './wasm-abi.js';
 
 const init = workerData as WorkerInit;
 const k = instantiate(init.module, init.memory);
 k.setup(init.desc, init.tid);
-const ctl = new Int32Array(init.memory.buffer as unknown as ArrayBuffer, init.ctrl, 128);
-let seen = Atomics.load(ctl, C.SEQ);
+const ctl = new Int32Array(init.memory.buffer as unknown as ArrayBuffer, init.ctrl, CTRL_BYTES / 4);
+let seen = Atomics.load(ctl, C_SEQ);
 parentPort!.postMessage('ready');
 
 for (;;) {
   seen = nextCommand(ctl, seen);
-  const cmd = Atomics.load(ctl, C.CMD);
-  if (cmd === CMD.QUIT || Atomics.load(ctl, C.FAILED)) break;
+  const cmd = Atomics.load(ctl, C_CMD);
+  if (cmd === CMD.QUIT || Atomics.load(ctl, C_FAILED)) break;
   try {
     if (cmd === CMD.STEP) {
       k.phaseA();

@@ -6,22 +6,34 @@
  * see wasm/train.ts for why.
  */
 import { Worker } from 'node:worker_threads';
-import { AUG_STRIDE, PIXELS } from './augment.js';
-import { ADAM_BETA1, ADAM_BETA2 } from './adam.js';
+import { adamCorrections } from './adam.js';
 import type { Engine, EngineOptions } from './engine.js';
+import { planMemory, writeDescriptor } from './memory-plan.js';
 import {
   distFile,
   instantiate,
   kernelModule,
-  planMemory,
   WA,
-  writeDescriptor,
   type KernelExports,
   type WasmMemory,
   type WasmModule,
-} from './kernels-wasm.js';
+} from './wasm-loader.js';
 import { paramLayout } from './params.js';
-import { barrier, C, CMD, dispatch, fail } from './sync.js';
+import { barrier, CMD, dispatch, fail } from './sync.js';
+import {
+  AUG_STRIDE,
+  C_CORRECT,
+  C_FAILED,
+  C_FROM,
+  C_INVC2,
+  C_LRC1,
+  C_N,
+  C_QA,
+  C_QB,
+  C_SET,
+  CTRL_BYTES,
+  PIXELS,
+} from './wasm-abi.js';
 
 export interface WorkerInit {
   module: WasmModule;
@@ -61,8 +73,8 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
   k.computeBoxes(plan.trainImg, o.train.count, plan.trainBox);
   if (o.test) k.computeBoxes(plan.testImg, testCount, plan.testBox);
 
-  const ctl = new Int32Array(buf, plan.ctrl, 128);
-  const ctlF = new Float32Array(buf, plan.ctrl, 128);
+  const ctl = new Int32Array(buf, plan.ctrl, CTRL_BYTES / 4);
+  const ctlF = new Float32Array(buf, plan.ctrl, CTRL_BYTES / 4);
   const P = layout.count;
   const state = new Float32Array(buf, plan.state, 3 * P);
   const loss = new Float64Array(buf, plan.loss, o.maxBatch);
@@ -79,7 +91,7 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
       const init: WorkerInit = { module, memory, desc: plan.desc, ctrl: plan.ctrl, tid, threads };
       // (--input-type, valid for `node -e`, would stop a worker started from a file)
       const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-      const w = new Worker(distFile('worker.js'), { workerData: init, execArgv });
+      const w = new Worker(distFile('fast-engine-worker.js'), { workerData: init, execArgv });
       workers.push(w);
       exits.push(new Promise((resolve) => w.once('exit', resolve)));
       await new Promise<void>((resolve, reject) => {
@@ -106,7 +118,7 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
       fail(ctl);
       throw err;
     }
-    if (!barrier(ctl, threads) || Atomics.load(ctl, C.FAILED)) throw new Error('a training worker failed');
+    if (!barrier(ctl, threads) || Atomics.load(ctl, C_FAILED)) throw new Error('a training worker failed');
   };
 
   return {
@@ -117,14 +129,13 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
     aug,
     paramsChanged: () => k.syncTransposed(),
     trainStep(from, n, lr, t) {
-      const c1 = 1 - ADAM_BETA1 ** t;
-      const c2 = 1 - ADAM_BETA2 ** t;
-      ctl[C.FROM] = from;
-      ctl[C.N] = n;
-      ctlF[C.LRC1] = lr / c1;
-      ctlF[C.INVC2] = 1 / c2;
-      ctl[C.QA] = 0;
-      ctl[C.QB] = 0;
+      const [c1, c2] = adamCorrections(t);
+      ctl[C_FROM] = from;
+      ctl[C_N] = n;
+      ctlF[C_LRC1] = lr / c1;
+      ctlF[C_INVC2] = 1 / c2;
+      ctl[C_QA] = 0;
+      ctl[C_QB] = 0;
       run(CMD.STEP, () => {
         k.phaseA();
         if (!barrier(ctl, threads)) throw new Error('a training worker failed');
@@ -140,13 +151,13 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
     },
     evaluate(set, from, n) {
       if (set === 'test' && !hasTest) throw new Error('no test set loaded');
-      ctl[C.SET] = set === 'test' ? 1 : 0;
-      ctl[C.FROM] = from;
-      ctl[C.N] = n;
-      ctl[C.QA] = 0;
-      ctl[C.CORRECT] = 0;
+      ctl[C_SET] = set === 'test' ? 1 : 0;
+      ctl[C_FROM] = from;
+      ctl[C_N] = n;
+      ctl[C_QA] = 0;
+      ctl[C_CORRECT] = 0;
       run(CMD.EVAL, () => k.evalPhase());
-      return Atomics.load(ctl, C.CORRECT);
+      return Atomics.load(ctl, C_CORRECT);
     },
     async close() {
       if (!workers.length) return;

@@ -1,0 +1,164 @@
+/**
+ * The memory the kernels work on: ONE shared WebAssembly.Memory of fixed size (never grown, so no
+ * view ever goes stale) holding parameters, Adam moments, the batch's activations, the training and
+ * test images, and per-thread scratch; and the descriptor that tells the kernels where each is
+ * (slots in wasm-abi.ts).
+ */
+import * as ABI from './wasm-abi.js';
+import { AUG_STRIDE, BOX_BYTES, CTRL_BYTES, DESC_BYTES, LAYER_SLOTS, PIXELS, ROW_STARTS } from './wasm-abi.js';
+import type { ParamLayout } from './params.js';
+import type { WasmMemory } from './wasm-loader.js';
+
+/** Bytes 0..64 KiB stay free for the module's own use (it declares no data, but keep its stack area clear). */
+const RESERVED = 65536;
+
+export interface MemoryPlan {
+  bytes: number;
+  pages: number;
+  desc: number;
+  /** Layer table: 8 int32 per layer (rows, cols, W and b float offsets, Wᵀ, activations, deltas). */
+  table: number;
+  ctrl: number;
+  state: number;
+  order: number;
+  aug: number;
+  loss: number;
+  correct: number;
+  trainImg: number;
+  trainLbl: number;
+  trainBox: number;
+  testImg: number;
+  testLbl: number;
+  testBox: number;
+  /** Per layer: Wᵀ (0 for the first), activations and deltas of the batch. */
+  layers: { wT: number; acts: number; deltas: number }[];
+  spIdx: number;
+  spVal: number;
+  rowStart: number;
+  scratch: number;
+  scratchSize: number;
+  maxWidth: number;
+  descriptor: Int32Array;
+}
+
+export interface PlanInput {
+  layout: ParamLayout;
+  maxBatch: number;
+  trainCount: number;
+  testCount: number;
+  threads: number;
+  smoothing: number;
+  scratchBytes: number;
+}
+
+/** Lay out the whole run in one block; returns the offsets and the descriptor the kernels read. */
+export function planMemory(p: PlanInput): MemoryPlan {
+  let at = RESERVED;
+  const take = (bytes: number, align = 64) => {
+    at = Math.ceil(at / align) * align;
+    const off = at;
+    at += bytes;
+    return off;
+  };
+  const L = p.layout.layers.length;
+  const B = p.maxBatch;
+  const desc = take(DESC_BYTES);
+  const table = take(L * LAYER_SLOTS * 4);
+  const ctrl = take(CTRL_BYTES);
+  const state = take(3 * p.layout.count * 4);
+  const layers = p.layout.layers.map((l, k) => ({
+    wT: k === 0 ? 0 : take(l.rows * l.cols * 4),
+    acts: take(B * l.cols * 4),
+    deltas: take(B * l.cols * 4),
+  }));
+  const spIdx = take(B * PIXELS * 4);
+  const spVal = take(B * PIXELS * 4);
+  const nnz = take(B * 4);
+  const rowStart = take(B * ROW_STARTS * 4);
+  const loss = take(B * 8);
+  const correct = take(B * 4);
+  const order = take(p.trainCount * 4);
+  const aug = take(B * AUG_STRIDE * 8);
+  const trainImg = take(p.trainCount * PIXELS);
+  const trainLbl = take(p.trainCount);
+  const trainBox = take(p.trainCount * BOX_BYTES);
+  const testImg = take(Math.max(1, p.testCount) * PIXELS);
+  const testLbl = take(Math.max(1, p.testCount));
+  const testBox = take(Math.max(1, p.testCount) * BOX_BYTES);
+  const scratchSize = Math.ceil(p.scratchBytes / 64) * 64;
+  const scratch = take(p.threads * scratchSize);
+  const bytes = Math.ceil(at / 65536) * 65536;
+  const maxWidth = Math.max(...p.layout.sizes.slice(1));
+
+  const d = new Int32Array(DESC_BYTES / 4);
+  const set = (slot: number, v: number) => {
+    d[slot] = v;
+  };
+  set(ABI.D_LAYERS, L);
+  set(ABI.D_MAXBATCH, B);
+  set(ABI.D_MAXWIDTH, maxWidth);
+  set(ABI.D_PARAMS, state);
+  set(ABI.D_M, state + p.layout.count * 4);
+  set(ABI.D_V, state + 2 * p.layout.count * 4);
+  set(ABI.D_LAYER_TABLE, table);
+  set(ABI.D_SPIDX, spIdx);
+  set(ABI.D_SPVAL, spVal);
+  set(ABI.D_NNZ, nnz);
+  set(ABI.D_ROWSTART, rowStart);
+  set(ABI.D_LOSS, loss);
+  set(ABI.D_CORRECT, correct);
+  set(ABI.D_ORDER, order);
+  set(ABI.D_AUG, aug);
+  set(ABI.D_TRAIN_IMG, trainImg);
+  set(ABI.D_TRAIN_LBL, trainLbl);
+  set(ABI.D_TRAIN_BOX, trainBox);
+  set(ABI.D_TEST_IMG, testImg);
+  set(ABI.D_TEST_LBL, testLbl);
+  set(ABI.D_TEST_BOX, testBox);
+  set(ABI.D_CTRL, ctrl);
+  set(ABI.D_SCRATCH, scratch);
+  set(ABI.D_SCRATCH_SIZE, scratchSize);
+  new Float64Array(d.buffer, ABI.D_SMOOTHING_BYTE, 1)[0] = p.smoothing;
+  return {
+    bytes,
+    pages: bytes / 65536,
+    desc,
+    table,
+    ctrl,
+    state,
+    order,
+    aug,
+    loss,
+    correct,
+    trainImg,
+    trainLbl,
+    trainBox,
+    testImg,
+    testLbl,
+    testBox,
+    layers,
+    spIdx,
+    spVal,
+    rowStart,
+    scratch,
+    scratchSize,
+    maxWidth,
+    descriptor: d,
+  };
+}
+
+/** Write the descriptor and layer table into memory (once, before any thread's setup()). */
+export function writeDescriptor(memory: WasmMemory, plan: MemoryPlan, layout: ParamLayout): void {
+  new Int32Array(memory.buffer, plan.desc, plan.descriptor.length).set(plan.descriptor);
+  const t = new Int32Array(memory.buffer, plan.table, layout.layers.length * LAYER_SLOTS);
+  layout.layers.forEach((l, k) => {
+    const row = t.subarray(k * LAYER_SLOTS, (k + 1) * LAYER_SLOTS);
+    row[ABI.L_ROWS] = l.rows;
+    row[ABI.L_COLS] = l.cols;
+    row[ABI.L_W] = l.w;
+    row[ABI.L_B] = l.b;
+    row[ABI.L_WT] = plan.layers[k].wT;
+    row[ABI.L_ACTS] = plan.layers[k].acts;
+    row[ABI.L_DELTAS] = plan.layers[k].deltas;
+  });
+}

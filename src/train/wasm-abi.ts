@@ -1,0 +1,90 @@
+/**
+ * The contract between training's TypeScript side and its AssemblyScript kernels (wasm/): where the
+ * kernels find things in the shared memory (descriptor, layer table and control-block slots) and the
+ * constants both sides compute with. Plain `export const` numbers only, so that tsc and asc compile
+ * this one file (wasm/train.ts and wasm/kernels.ts import it as '../wasm-abi'): nothing is copied.
+ * scripts/build.mjs rebuilds the kernels when it changes.
+ */
+
+// ---- the descriptor: i32 slots at plan.desc (memory-plan.ts writes it, wasm/train.ts setup() reads it)
+export const D_LAYERS = 0;
+export const D_MAXBATCH = 1;
+export const D_PARAMS = 3;
+export const D_M = 4;
+export const D_V = 5;
+export const D_LAYER_TABLE = 6;
+export const D_SPIDX = 7;
+export const D_SPVAL = 8;
+export const D_NNZ = 9;
+export const D_ROWSTART = 10;
+export const D_LOSS = 11;
+export const D_CORRECT = 12;
+export const D_ORDER = 13;
+export const D_AUG = 14;
+export const D_TRAIN_IMG = 15;
+export const D_TRAIN_LBL = 16;
+export const D_TRAIN_BOX = 17;
+export const D_TEST_IMG = 18;
+export const D_TEST_LBL = 19;
+export const D_TEST_BOX = 20;
+export const D_CTRL = 21;
+export const D_SCRATCH = 22;
+export const D_SCRATCH_SIZE = 23;
+export const D_MAXWIDTH = 24;
+/** Byte offset of the label smoothing (one f64) inside the descriptor. */
+export const D_SMOOTHING_BYTE = 200;
+export const DESC_BYTES = 256;
+
+// ---- the layer table: LAYER_SLOTS i32 per layer (byte offsets, or sizes)
+export const LAYER_SLOTS = 8;
+export const L_ROWS = 0;
+export const L_COLS = 1;
+/** W and b: offsets in floats inside the parameters. */
+export const L_W = 2;
+export const L_B = 3;
+/** Wᵀ (0 for the first layer), the batch's activations and deltas: byte offsets. */
+export const L_WT = 4;
+export const L_ACTS = 5;
+export const L_DELTAS = 6;
+
+// ---- the control block: i32 slots at plan.ctrl (sync.ts); the contended ones sit 64 bytes apart
+export const C_FROM = 0;
+export const C_N = 1;
+/** 0: training images, 1: test images (evaluation). */
+export const C_SET = 2;
+/** f32: lr / (1 - β1^t) and 1 / (1 - β2^t) for this step. */
+export const C_LRC1 = 3;
+export const C_INVC2 = 4;
+export const C_CMD = 5;
+export const C_SEQ = 16;
+export const C_ARRIVED = 32;
+export const C_GEN = 48;
+/** Work queues (next item to take) of phase A / evaluation and of phase B. */
+export const C_QA = 64;
+export const C_QB = 80;
+export const C_CORRECT = 96;
+export const C_FAILED = 112;
+export const CTRL_BYTES = 512;
+
+// ---- images
+export const SIDE = 28;
+export const PIXELS = SIDE * SIDE;
+/** Entries before each output row of an image's nonzero list, and the total: SIDE + 1 i32. */
+export const ROW_STARTS = SIDE + 1;
+/** An image's nonzero bounding box: minX, maxX, minY, maxY, one byte each. */
+export const BOX_BYTES = 4;
+/** One image's augmentation transform [dx, dy, a, b]: this many f64. */
+export const AUG_STRIDE = 4;
+/** Augmentation's source points are 16.16 fixed point. */
+export const FIXED_ONE = 65536;
+
+// ---- Adam (the kernels use these as f32)
+export const ADAM_BETA1 = 0.9;
+export const ADAM_BETA2 = 0.999;
+export const ADAM_EPS = 1e-8;
+/**
+ * Moments below this are set to 0. Without it the moments of weights that never see a nonzero input
+ * (MNIST's border pixels) decay into subnormal floats within two epochs, and subnormal arithmetic is
+ * ~100x slower on x86; wasm cannot switch on flush-to-zero, so Adam does it (exactly, every thread alike).
+ */
+export const ADAM_TINY = 1e-30;

@@ -1,8 +1,11 @@
 // The browser side: how long `digitkit verify --browser` takes next to `digitkit verify`, how long
-// Chromium takes to start and the page to get ready, and what one update of the page costs while
-// drawing (getImageData + toGray + preprocess + classifyPixels on the 280x280 pad, in Chromium).
+// Chromium takes to start and the page to get ready, how long the page's self-test takes, and what one
+// update of the page costs while drawing (getImageData + toGray + preprocess + classifyPixels on the
+// 280x280 pad, then the explain module's attribution and hidden layers, in Chromium), and the bytes.
 // Model: $DIGITKIT_MODEL, else models/mnist-int8.json. Fixtures: made for it here (100 cases).
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { findChromium, launchChromium } from '../dist/node/chromium.js';
@@ -25,7 +28,7 @@ const RUNS = 5;
 const fixtures = path.join(tmp, 'parity.json');
 const site = path.join(tmp, 'site');
 cli(['fixtures', '--model', MODEL, '--out', fixtures, '--data', embeddedMnistDir()]);
-cli(['web', site, '--model', MODEL]);
+cli(['web', site, '--model', MODEL, '--fixtures', fixtures]);
 const verify = (extra) =>
   median(Array.from({ length: RUNS }, () => cli(['verify', '--model', MODEL, '--fixtures', fixtures, ...extra])));
 const node = verify([]);
@@ -40,6 +43,14 @@ const t1 = performance.now();
 await page.goto(server.url);
 await page.waitForFunction(() => window.digitkit?.ready);
 const ready = performance.now() - t1;
+await page.waitForFunction(() => window.digitkit.selfTest.status !== 'pending');
+const selfTest = await page.evaluate(() => window.digitkit.selfTest);
+const selfTests = [];
+for (let k = 0; k < RUNS; k++) {
+  await page.reload();
+  await page.waitForFunction(() => window.digitkit?.selfTest?.ms !== undefined);
+  selfTests.push(await page.evaluate(() => window.digitkit.selfTest.ms));
+}
 const box = await page.locator('#pad').boundingBox();
 await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
 await page.mouse.down();
@@ -47,19 +58,27 @@ await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.8, { steps
 await page.mouse.up();
 const update = await page.evaluate(async () => {
   const core = await import('./digitkit-core.js');
+  const explain = await import('./digitkit-explain.js');
   const pad = document.getElementById('pad');
   const ink = pad.getContext('2d');
   const model = core.loadModel(await (await fetch('model.json')).text());
-  const once = () =>
-    core.classifyPixels(
-      model,
-      core.preprocess(core.toGray(ink.getImageData(0, 0, pad.width, pad.height).data), pad.width, pad.height).pixels,
-    );
-  for (let i = 0; i < 50; i++) once();
-  const n = 500,
-    t = performance.now();
-  for (let i = 0; i < n; i++) once();
-  return (performance.now() - t) / n;
+  const pixels = () =>
+    core.preprocess(core.toGray(ink.getImageData(0, 0, pad.width, pad.height).data), pad.width, pad.height).pixels;
+  const p = pixels();
+  const x = core.pixelsToInput(model, p);
+  const k = core.classifyPixels(model, p).index;
+  const time = (f, n) => {
+    for (let i = 0; i < 20; i++) f();
+    const t = performance.now();
+    for (let i = 0; i < n; i++) f();
+    return (performance.now() - t) / n;
+  };
+  return {
+    classify: time(() => core.classifyPixels(model, pixels()), 300),
+    ig: time(() => explain.integratedGradients(model, x, k), 100),
+    saliency: time(() => explain.saliency(model, x, k), 300),
+    hidden: time(() => explain.hiddenActivations(model, x), 300),
+  };
 });
 await chromium.close();
 await server.close();
@@ -73,5 +92,17 @@ console.log(`digitkit verify --browser, 100 cases       ${ms(browser)} (median o
 console.log(`Chromium launch (headless, fresh profile)  ${ms(launch)}`);
 console.log(`page load until the model is ready        ${ms(ready)}`);
 console.log(
-  `one page update while drawing             ${update.toFixed(2)} ms (getImageData + toGray + preprocess + classify, 280x280 pad)`,
+  `${`page self-test, ${selfTest.cases} fixtures`.padEnd(43)}${selfTest.status}, max |Δp| ${selfTest.maxDiff.toExponential(2)}, ${ms(median(selfTests))} (median of ${RUNS} page loads)`,
+);
+console.log(
+  `one page update while drawing             ${update.classify.toFixed(2)} ms (getImageData + toGray + preprocess + classify, 280x280 pad)`,
+);
+console.log(
+  `${"  + the overlay's attribution".padEnd(43)}${update.ig.toFixed(2)} ms integrated gradients (exact), ${update.saliency.toFixed(2)} ms saliency; hidden layers ${update.hidden.toFixed(3)} ms`,
+);
+const sizes = fs.readdirSync(site).map((f) => [f, fs.statSync(path.join(site, f)).size]);
+const pageBytes = sizes.filter(([f]) => f !== 'fixtures.json').reduce((s, [, b]) => s + b, 0);
+const explainGz = gzipSync(fs.readFileSync(path.join(site, 'digitkit-explain.js')), { level: 9 }).length;
+console.log(
+  `bytes: page ${pageBytes} (budget 200,000), fixtures.json ${sizes.find(([f]) => f === 'fixtures.json')?.[1]} (budget 150,000), digitkit-explain.js ${sizes.find(([f]) => f === 'digitkit-explain.js')[1]} (${explainGz} gzipped, budget 2,048)`,
 );

@@ -33,21 +33,24 @@ for (const [f, aside] of kept) {
 try {
   run(['-p', 'tsconfig.json']);
   run(['-p', 'src/core/tsconfig.json']);
+  run(['-p', 'src/explain/tsconfig.json']);
 } catch {
   console.error('build failed (see the TypeScript errors above)');
   process.exit(1);
 }
 try {
   const { minify } = await import('terser');
-  const core = 'dist/core/index.js';
-  const { code } = await minify(fs.readFileSync(core, 'utf8'), {
-    // module: false keeps top-level function names (module: true would rename them too); locals are renamed.
-    module: false,
-    compress: false,
-    mangle: true,
-    format: { comments: false, semicolons: false },
-  });
-  fs.writeFileSync(core, code + '\n');
+  // The core and the explain module (import-free, opt-in, 2 KB gzipped budget) ship the same way.
+  for (const file of ['dist/core/index.js', 'dist/explain/index.js']) {
+    const { code } = await minify(fs.readFileSync(file, 'utf8'), {
+      // module: false keeps top-level function names (module: true would rename them too); locals are renamed.
+      module: false,
+      compress: false,
+      mangle: true,
+      format: { comments: false, semicolons: false },
+    });
+    fs.writeFileSync(file, code + '\n');
+  }
   cpSync('src/web/assets', 'dist/web/assets', { recursive: true });
 } catch (err) {
   console.error(`build failed: ${err.message}`);

@@ -1,7 +1,7 @@
 /**
  * digitkit as a library: the functions the `digitkit` commands call, typed, for servers and build
  * scripts that would rather not shell out. Everything here runs in Node; the browser-safe inference
- * core on its own is `digitkit/core`.
+ * core on its own is `digitkit/core`, and the browser-safe explain module `digitkit/explain`.
  *
  *   import { loadModelFile, classifyPixels, runVerify } from 'digitkit';
  *   const model = await loadModelFile('models/mnist-int8.json');
@@ -117,6 +117,22 @@ export {
 } from './verify/verify.js';
 export { runVerifyBrowser, type BrowserVerifyOptions, type BrowserVerifyReport } from './verify/browser.js';
 export { writeSite, type WebOptions, type WebReport } from './web/site.js';
+export { hiddenActivations, integratedGradients, logits, saliency, type Net } from './explain/index.js';
+export {
+  runExplain,
+  type Explanation,
+  type ExplainOptions,
+  type ExplainRejected,
+  type ExplainReport,
+} from './explain/run.js';
+export {
+  renderImagePanel,
+  renderVectorPanel,
+  type ImagePanel,
+  type Method,
+  type PanelClass,
+  type VectorPanel,
+} from './explain/panel.js';
 export { startStaticServer, type StaticServer } from './node/static-server.js';
 
 /** Read, validate and load a model file (the contract's checks; exit-3 DigitkitError naming the file). */

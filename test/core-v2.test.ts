@@ -30,34 +30,12 @@ import { referenceProbs } from '../src/verify/reference.js';
 import { runVerify } from '../src/verify/verify.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { randomLayers, randomModelText, rng, tempDir } from './helpers/random-model.js';
+import { wine } from './helpers/wine.js';
 
 const FILE = 'models/v2.json';
 const { test: t10k } = await loadMnist(embeddedMnistDir(), ['t10k']);
 const digit = (i: number) => t10k!.images.subarray(i * 784, (i + 1) * 784);
 
-/** The UCI wine data (178 rows, 13 features, 3 classes) from scikit-learn's copy, as numbers. */
-function wine(): { x: number[][]; y: number[]; names: string[] } {
-  const file = '/usr/lib/python3/dist-packages/sklearn/datasets/data/wine_data.csv';
-  // First line: count, features, class names; then rows of 13 values and the class index.
-  const lines = fs.readFileSync(file, 'utf8').trim().split('\n').slice(1);
-  const rows = lines.map((l) => l.split(',').map(Number));
-  const names = [
-    'alcohol',
-    'malic_acid',
-    'ash',
-    'alcalinity',
-    'magnesium',
-    'phenols',
-    'flavanoids',
-    'nonflav',
-    'proanth',
-    'color',
-    'hue',
-    'od280',
-    'proline',
-  ];
-  return { x: rows.map((r) => r.slice(0, 13)), y: rows.map((r) => r[13]), names };
-}
 const WINE = wine();
 /** Standardising statistics as a trainer would store them (mean, 1/std). */
 const mean = WINE.names.map((_, j) => WINE.x.reduce((s, r) => s + r[j], 0) / WINE.x.length);

@@ -10,6 +10,10 @@ import { embeddedMnistDir } from '../src/data/mnist.js';
 import { confusionLayout } from '../src/eval/confusion-chart.js';
 import { CURVES_SIZE } from '../src/eval/curves-chart.js';
 import { gridLayout } from '../src/eval/digit-grid.js';
+import { errorsExplainedLayout } from '../src/eval/errors-explained.js';
+import { heatRgb, scaleOf } from '../src/eval/heatmap.js';
+import { loadModel, pixelsToInput } from '../src/core/index.js';
+import { saliency } from '../src/explain/index.js';
 import type { EvalReport } from '../src/eval/evaluate.js';
 import { runCli } from './helpers/cli.js';
 import {
@@ -109,6 +113,7 @@ describe('digitkit eval --report --compare with a good model', () => {
     expect(rep.report!.files).toEqual([
       'confusion.png',
       'errors.png',
+      'errors-explained.png',
       'curves.png',
       'disagreements.png',
       'report.json',
@@ -164,6 +169,36 @@ describe('digitkit eval --report --compare with a good model', () => {
     }
   });
 
+  it('errors-explained.png: the 20 most confident mistakes, each with the saliency for its true and predicted class', async () => {
+    const model = loadModel(fs.readFileSync(goodFile, 'utf8'));
+    const sorted = [...rep.model.errors].sort((a, b) => b.probability - a.probability || a.index - b.index);
+    const shown = sorted.slice(0, 20);
+    const L = errorsExplainedLayout(shown.length);
+    const img = await decode(path.join(dir, 'errors-explained.png'));
+    expect([img.info.width, img.info.height]).toEqual([L.width, L.height]);
+    for (const k of [0, 7, shown.length - 1]) {
+      const e = shown[k];
+      const pixels = digitOf(t10k, e.index);
+      const x = pixelsToInput(model, pixels);
+      // The model is one linear layer: d logit[c] / d x is the weight column, whatever the digit.
+      const col = (c: number) => Array.from({ length: 784 }, (_, i) => model.layers[0].w[i * 10 + c]);
+      const maps = [saliency(model, x, e.label), saliency(model, x, e.predicted)];
+      expect(Array.from(maps[0])).toEqual(col(e.label));
+      const max = Math.max(scaleOf(maps[0]), scaleOf(maps[1]));
+      for (const j of [0, 1, 2]) {
+        const at = L.at(k, j);
+        for (const i of [0, 100, 300, 406, 500, 783]) {
+          const want =
+            j === 0 ? new Array(3).fill(255 - pixels[i]) : heatRgb(maps[j - 1][i] / max, 255 - pixels[i] * 0.6);
+          expect(
+            img.at(at.x + (i % 28) * 3 + 1, at.y + Math.floor(i / 28) * 3 + 1),
+            `tile ${k}, image ${j}, pixel ${i}`,
+          ).toEqual(want);
+        }
+      }
+    }
+  });
+
   it('curves.png plots the recorded loss and validation accuracy', async () => {
     const img = await decode(path.join(dir, 'curves.png'));
     expect([img.info.width, img.info.height]).toEqual([CURVES_SIZE.width, CURVES_SIZE.height]);
@@ -215,7 +250,7 @@ describe('digitkit eval in the terminal', () => {
         .split(/\s+/),
     ).toEqual(['0', '–', '0.00%', '980']);
     // No training history: no curves.png, and the output says why.
-    expect(fs.readdirSync(dir).sort()).toEqual(['confusion.png', 'errors.png', 'report.json']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['confusion.png', 'errors-explained.png', 'errors.png', 'report.json']);
     expect(plain).toContain("no curves.png: the model's meta has no training history");
     expect(plain).toContain('errors.png shows the 100 most confident of 8865 mistakes');
   });

@@ -1,7 +1,6 @@
 // `digitkit web <outdir>`: what the site holds (the shipped core byte for byte, the model as given),
 // its size budget, refusing to clobber a user's directory, never leaving a half-written site, and
 // `--serve` on 127.0.0.1. The page itself runs in a real browser in web-browser.test.ts.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
@@ -9,15 +8,21 @@ import net from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CORE_FILE, SITE_FILES, writeSite } from '../src/web/site.js';
-import { BIN, ROOT, runCli } from './helpers/cli.js';
+import { CORE_FILE, EXPLAIN_FILE, FIXTURES_FILE, SITE_FILES, writeSite } from '../src/web/site.js';
+import { ROOT, runCli } from './helpers/cli.js';
+import { serveSite } from './helpers/serve.js';
 import { snapshot, expectUntouched } from './helpers/mnist-dir.js';
+import { embeddedMnistDir } from '../src/data/mnist.js';
 import { tempDir, writeRandomModel } from './helpers/random-model.js';
 
 const dir = tempDir('digitkit-web-site-');
 const model = writeRandomModel(dir, 'model.json', { seed: 51 });
 const SHIPPED_MODEL = path.join(ROOT, 'models/mnist-int8.json');
 const SHIPPED_CORE = path.join(ROOT, 'dist/core/index.js');
+const SHIPPED_EXPLAIN = path.join(ROOT, 'dist/explain/index.js');
+const SHIPPED_FIXTURES = path.join(ROOT, 'fixtures/parity.json');
+/** The site's files when there are no fixtures for its model (no self-test). */
+const WITHOUT_FIXTURES = SITE_FILES.filter((f) => f !== FIXTURES_FILE);
 let n = 0;
 const fresh = (name = 'site') => path.join(dir, `${name}-${++n}`);
 const web = (args: string[]) => runCli(['web', ...args]);
@@ -28,39 +33,82 @@ const strays = (target: string) =>
 afterEach(() => vi.restoreAllMocks());
 
 describe('digitkit web <outdir>', () => {
-  it('writes index.html, the page script and style, the shipped core byte for byte and the model as given', async () => {
+  it('writes index.html, the page scripts and style, the shipped core and explain modules byte for byte and the model as given', async () => {
     const out = fresh();
     const r = await web([out, '--model', model]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(fs.readdirSync(out).sort()).toEqual([...SITE_FILES].sort());
+    expect(fs.readdirSync(out).sort()).toEqual([...WITHOUT_FIXTURES].sort());
     expect(fs.readFileSync(path.join(out, CORE_FILE))).toEqual(fs.readFileSync(SHIPPED_CORE));
+    expect(fs.readFileSync(path.join(out, EXPLAIN_FILE))).toEqual(fs.readFileSync(SHIPPED_EXPLAIN));
     expect(fs.readFileSync(path.join(out, 'model.json'))).toEqual(fs.readFileSync(model));
     expect(r.stdout).toMatch(
-      new RegExp(`^wrote ${out}: 5 files, [\\d,]+ bytes \\(the page budget is 200,000 with the int8 model\\)$`, 'm'),
+      new RegExp(`^wrote ${out}: 7 files, [\\d,]+ bytes \\(the page budget is 200,000 with the int8 model\\)$`, 'm'),
     );
     expect(r.stdout).toMatch(
       /^ {2}digitkit-core\.js +[\d,]+ {2}\([\d,]+ gzipped; dist\/core\/index\.js as shipped\)$/m,
     );
+    expect(r.stdout).toMatch(
+      /^ {2}digitkit-explain\.js +[\d,]+ {2}\([\d,]+ gzipped; dist\/explain\/index\.js as shipped\)$/m,
+    );
+    // The fixtures in fixtures/ are for the shipped model, not this one: no self-test, and it says why.
+    expect(r.stdout).toContain(
+      'no self-test on the page: fixtures/parity.json was made for another model (models/mnist-int8.json)',
+    );
     expect(strays(out)).toEqual([]);
+  });
+
+  it("copies the model's fixtures for the page's self-test: fixtures/parity.json for the shipped model, --fixtures for another; a mismatch named with --fixtures is exit 3", async () => {
+    const out = fresh();
+    const r = await web([out, '--json']);
+    expect(r.code).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual([...SITE_FILES].sort());
+    expect(fs.readFileSync(path.join(out, FIXTURES_FILE))).toEqual(fs.readFileSync(SHIPPED_FIXTURES));
+    expect(JSON.parse(r.stdout).selfTest).toEqual({
+      fixtures: 'fixtures/parity.json',
+      cases: 100,
+      bytes: fs.statSync(SHIPPED_FIXTURES).size,
+      budgetBytes: 150_000,
+    });
+    // Rewritten for a model those fixtures do not fit: the old fixtures.json must not stay beside it.
+    expect((await web([out, '--model', model])).code).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual([...WITHOUT_FIXTURES].sort());
+    // Fixtures made for this model, named with --fixtures.
+    const fx = path.join(dir, 'random-fixtures.json');
+    const f = await runCli(['fixtures', '--model', model, '--out', fx, '--count', '12', '--data', embeddedMnistDir()]);
+    expect(f.code).toBe(0);
+    expect((await web([out, '--model', model, '--fixtures', fx])).code).toBe(0);
+    expect(fs.readFileSync(path.join(out, FIXTURES_FILE))).toEqual(fs.readFileSync(fx));
+    // Fixtures for another model, named explicitly: refused like verify refuses them, nothing written.
+    const none = fresh();
+    const bad = await web([none, '--model', model, '--fixtures', SHIPPED_FIXTURES]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain(`the model ${SHIPPED_FIXTURES} was made for (models/mnist-int8.json)`);
+    expect(fs.existsSync(none)).toBe(false);
+    expect(strays(none)).toEqual([]);
   });
 
   it('the page loads the core as a module script and asks for nothing outside the site (no absolute URL, no CDN)', () => {
     const out = path.join(dir, 'site-1');
     const html = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
     const js = fs.readFileSync(path.join(out, 'app.js'), 'utf8');
+    const engine = fs.readFileSync(path.join(out, 'engine.js'), 'utf8');
     expect(html).toContain('<script type="module" src="app.js"></script>');
-    expect(js).toMatch(/^import \{[^}]*\} from '\.\/digitkit-core\.js';$/m);
-    expect(js.match(/\bimport\b.*\bfrom\b/g)).toHaveLength(1);
+    // The page's model-running code is engine.js, the one file that imports the shipped modules.
+    expect(js.match(/\bimport\b.*\bfrom\b.*/g)).toEqual(["import * as engine from './engine.js';"]);
+    expect([...engine.matchAll(/\bimport\b[^;]*\bfrom '([^']*)';/g)].map((m) => m[1])).toEqual([
+      './digitkit-core.js',
+      './digitkit-explain.js',
+    ]);
     // A Content-Security-Policy that lets the page reach its own origin only, in case a change forgets.
     expect(html).toContain("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'");
-    for (const f of ['index.html', 'app.js', 'style.css']) {
+    for (const f of ['index.html', 'app.js', 'engine.js', 'style.css']) {
       const text = fs.readFileSync(path.join(out, f), 'utf8');
       expect(text, f).not.toMatch(/https?:|(?:src|href)=["']?\/\/|url\(/i);
     }
   });
 
-  it('fits the budgets: the core <= 5 KB gzipped, the whole page <= 200,000 bytes with the int8 model', async () => {
+  it('fits the budgets: the core <= 5 KB and explain <= 2 KB gzipped, the whole page <= 200,000 bytes with the int8 model, fixtures.json <= 150,000', async () => {
     // The shipped model when it exists; otherwise a random int8 model of the same shape, and the
     // page's own files must leave room for any int8 model within the shipped one's 150,000-byte cap.
     const int8 = fs.existsSync(SHIPPED_MODEL) ? SHIPPED_MODEL : model;
@@ -70,12 +118,19 @@ describe('digitkit web <outdir>', () => {
     expect(doc.model.dtype).toBe('int8');
     expect(doc.coreGzipBytes).toBe(gzipSync(fs.readFileSync(SHIPPED_CORE), { level: 9 }).length);
     expect(doc.coreGzipBytes).toBeLessThanOrEqual(5120);
-    expect(doc.totalBytes).toBe(doc.files.reduce((s: number, f: { bytes: number }) => s + f.bytes, 0));
+    expect(doc.explainGzipBytes).toBe(gzipSync(fs.readFileSync(SHIPPED_EXPLAIN), { level: 9 }).length);
+    expect(doc.explainGzipBytes).toBeLessThanOrEqual(2048);
+    // The page is every file but fixtures.json, which only the self-test fetches (its own budget).
+    type F = { name: string; bytes: number };
+    const page = doc.files.filter((f: F) => f.name !== FIXTURES_FILE);
+    expect(doc.totalBytes).toBe(page.reduce((s: number, f: F) => s + f.bytes, 0));
     expect(doc.totalBytes).toBeLessThanOrEqual(200_000);
     const pageOnly = doc.totalBytes - fs.statSync(int8).size;
     expect(pageOnly + 150_000).toBeLessThanOrEqual(200_000);
+    const fixtures = doc.files.find((f: F) => f.name === FIXTURES_FILE);
+    if (int8 === SHIPPED_MODEL) expect(fixtures.bytes).toBeLessThanOrEqual(150_000);
     console.log(
-      `web: page ${doc.totalBytes} bytes with ${path.relative(ROOT, int8)} (${pageOnly} without the model), core ${doc.coreGzipBytes} bytes gzipped`,
+      `web: page ${doc.totalBytes} bytes with ${path.relative(ROOT, int8)} (${pageOnly} without the model), core ${doc.coreGzipBytes} and explain ${doc.explainGzipBytes} bytes gzipped, fixtures.json ${fixtures?.bytes ?? 'none'} bytes`,
     );
   });
 
@@ -114,7 +169,7 @@ describe('digitkit web <outdir>', () => {
     const empty = fresh('empty');
     fs.mkdirSync(empty);
     expect((await web([empty, '--model', model])).code).toBe(0);
-    expect(fs.readdirSync(empty).sort()).toEqual([...SITE_FILES].sort());
+    expect(fs.readdirSync(empty).sort()).toEqual([...WITHOUT_FIXTURES].sort());
   });
 
   it('an invalid or missing model is exit 3 and writes nothing; an outdir that is a file is exit 2', async () => {
@@ -135,11 +190,12 @@ describe('digitkit web <outdir>', () => {
   });
 
   it('a write that fails halfway leaves no outdir (new) or the old site as it was (rewrite), and no staging files', async () => {
+    // The third file written into the staging directory fails (reads of the model and fixtures do not count).
     const failThirdOpen = () => {
       const open = fsp.open;
       let calls = 0;
       vi.spyOn(fsp, 'open').mockImplementation(((...a: Parameters<typeof fsp.open>) => {
-        if (++calls === 3)
+        if (String(a[0]).includes('.tmp-') && ++calls === 3)
           return Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
         return open(...a);
       }) as typeof fsp.open);
@@ -162,32 +218,7 @@ describe('digitkit web <outdir>', () => {
   });
 });
 
-/** Start `digitkit web <out> --serve` and resolve with the URL it prints. */
-function serve(
-  args: string[],
-): Promise<{ url: string; stop: () => Promise<{ code: number | null; stdout: string }>; stderr: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'web', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
-  let stdout = '';
-  let stderr = '';
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const m = /^serving .* at (http:\/\/127\.0\.0\.1:\d+\/) \(Ctrl-C stops\)$/m.exec(stdout);
-      if (m)
-        resolve({
-          url: m[1],
-          stderr: () => stderr,
-          stop: async () => {
-            child.kill('SIGINT');
-            return { code: await exited, stdout };
-          },
-        });
-    });
-    exited.then((code) => reject(new Error(`exited ${code} before serving: ${stderr}`)));
-  });
-}
+const serve = serveSite;
 
 /** A raw request (fetch would normalise the path). */
 function get(url: string, rawPath: string, method = 'GET'): Promise<{ status: number; type?: string; body: Buffer }> {

@@ -18,5 +18,6 @@ export const COMMANDS: ReadonlyArray<CommandEntry> = [
   { name: 'predict', load: () => import('./predict.js') },
   { name: 'pipeline', load: () => import('./pipeline.js') },
   { name: 'eval', load: () => import('./eval.js') },
+  { name: 'explain', load: () => import('./explain.js') },
   { name: 'web', load: () => import('./web.js') },
 ];

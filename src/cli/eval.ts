@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .option('--data <dir>', 'directory with the MNIST IDX files', DEFAULT_DATA_DIR)
     .option(
       '--report <dir>',
-      'write confusion.png, errors.png, curves.png (if the model has a training history), report.json',
+      'write confusion.png, errors.png, errors-explained.png, curves.png (if the model has a training history), report.json',
     )
     .option('--compare <file>', 'a second model: both accuracies, agreement, and the digits where they disagree')
     .option('--json', 'print one JSON document (the same numbers as report.json)')

@@ -17,7 +17,7 @@ interface PredictFlags {
   json?: boolean;
 }
 
-async function readStdin(): Promise<Buffer> {
+export async function readStdin(): Promise<Buffer> {
   if (process.stdin.isTTY)
     throw new DigitkitError(
       ExitCode.usage,

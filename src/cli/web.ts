@@ -9,6 +9,7 @@ import { intOption } from './options.js';
 
 interface Opts {
   model: string;
+  fixtures?: string;
   force?: boolean;
   serve?: boolean;
   port: number;
@@ -24,6 +25,10 @@ export function register(program: Command): void {
     .argument('<outdir>', 'directory to write (new, empty, or a site written before; anything else needs --force)')
     .option('--model <file>', 'model the page loads', DEFAULT_MODEL)
     .option(
+      '--fixtures <file>',
+      "parity fixtures for the page's self-test, made for the model (default: fixtures/parity.json if it was)",
+    )
+    .option(
       '--force',
       'write into a non-empty directory that is not a digitkit site (same-named files are replaced, others kept)',
     )
@@ -34,23 +39,35 @@ export function register(program: Command): void {
       handler<Opts>(async (opts, ctx, args) => {
         const { writeSite } = await import('../web/site.js');
         const outDir = args[0];
-        const r = await writeSite({ outDir, model: opts.model, force: opts.force });
+        const r = await writeSite({ outDir, model: opts.model, fixtures: opts.fixtures, force: opts.force });
         const { color } = ctx;
+        const t = r.selfTest;
         ctx.out(
-          `wrote ${outDir}: ${r.files.length} files, ${n(r.totalBytes)} bytes (the page budget is ${n(r.budgetBytes)} with the int8 model)`,
+          `wrote ${outDir}: ${r.files.length} files, ${n(r.totalBytes)} bytes (the page budget is ${n(r.budgetBytes)} with the int8 model)` +
+            (t.fixtures ? `, and fixtures.json for the self-test` : ''),
         );
         const width = Math.max(...r.files.map((f) => f.name.length));
         for (const f of r.files) {
           const note =
             f.name === 'digitkit-core.js'
               ? `  (${n(r.coreGzipBytes)} gzipped; dist/core/index.js as shipped)`
-              : f.name === 'model.json'
-                ? `  (${r.model.path}, ${r.model.dtype})`
-                : '';
+              : f.name === 'digitkit-explain.js'
+                ? `  (${n(r.explainGzipBytes)} gzipped; dist/explain/index.js as shipped)`
+                : f.name === 'model.json'
+                  ? `  (${r.model.path}, ${r.model.dtype})`
+                  : f.name === 'fixtures.json' && t.fixtures
+                    ? `  (${t.fixtures}, ${t.cases} cases; loaded by the self-test only, budget ${n(t.budgetBytes)})`
+                    : '';
           ctx.out(`  ${f.name.padEnd(width)}  ${n(f.bytes).padStart(9)}${color.dim(note)}`);
         }
         if (r.totalBytes > r.budgetBytes)
           ctx.out(color.yellow(`${n(r.totalBytes - r.budgetBytes)} bytes over the page budget (is the model int8?)`));
+        if (t.fixtures === null)
+          ctx.out(
+            color.yellow(
+              `no self-test on the page: ${t.reason} (make fixtures with \`digitkit fixtures --model ${r.model.path} --out F\`, then pass --fixtures F)`,
+            ),
+          );
         if (!opts.serve) {
           ctx.out(
             color.dim(

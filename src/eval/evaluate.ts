@@ -204,7 +204,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     };
   }
   if (opts.report !== undefined) {
-    await writeReport(opts.report, report, test);
+    await writeReport(opts.report, report, test, a.model);
   }
   return report;
 }

@@ -4,12 +4,14 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import type { Model } from '../core/index.js';
 import type { MnistSplit } from '../data/load.js';
 import { usageError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { confusionSvg } from './confusion-chart.js';
 import { curvesSvg } from './curves-chart.js';
 import { renderDigitGrid, type Tile } from './digit-grid.js';
+import { EXPLAINED_ERRORS, renderErrorsExplained } from './errors-explained.js';
 import type { EvalReport } from './evaluate.js';
 import { svgToPng, textRenders } from './render.js';
 import { BAD, GOOD, MUTED, pct, percent, type Segment } from './svg.js';
@@ -55,7 +57,8 @@ export async function ensureReportDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit): Promise<void> {
+/** `model` (the one evaluated) adds errors-explained.png: its most confident mistakes with their saliency. */
+export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit, model?: Model): Promise<void> {
   const m = rep.model;
   const name = path.basename(m.path);
   const labels = m.classes.map((c) => c.label);
@@ -117,6 +120,20 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
       test.cols,
     ),
   );
+
+  if (model) {
+    const shown = errors.slice(0, EXPLAINED_ERRORS);
+    await put(
+      'errors-explained.png',
+      await renderErrorsExplained(
+        model,
+        `Why the most confident mistakes happen: ${name}`,
+        `the ${shown.length} most confident of ${m.errors.length} mistakes · saliency (d logit / d x) for the true and the predicted class, one scale per digit · red raises the class, blue lowers it`,
+        shown.map((e) => ({ ...e, pixels: digit(test, e.index) })),
+        test.cols,
+      ),
+    );
+  }
 
   const history = m.history;
   if (history) await put('curves.png', await svgToPng(curvesSvg(history, `Training history: ${name}`, m.historyFrom)));

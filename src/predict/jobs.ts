@@ -96,7 +96,7 @@ const IMAGE_FILE: InputFileRules = {
   error: (message) => new DigitkitError(ExitCode.imageRejected, message),
 };
 
-async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Promise<Buffer> {
+export async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Promise<Buffer> {
   if (job.stdin) {
     if (!readStdin) throw imageRejected('-', 'no standard input to read');
     return readStdin();

@@ -1,7 +1,9 @@
 /**
  * `digitkit web <outdir>`: the browser demo as a self-contained static site. The page imports the
  * core module exactly as shipped (a byte-identical copy of dist/core/index.js, the file `verify`
- * tests) and runs the core's own preprocessing, so a drawing is classified as `predict` would.
+ * tests) and runs the core's own preprocessing, so a drawing is classified as `predict` would; the
+ * explain module (dist/explain/index.js, as shipped) draws what the network sees. The parity fixtures
+ * made for the model go beside it as fixtures.json, and the page runs them on load (its self-test).
  *
  * Nothing half-written ever appears in <outdir>: every file is written and fsynced in a staging
  * directory beside it first (all the work that can fail happens there), then committed by rename.
@@ -19,26 +21,38 @@ import { DigitkitError, ExitCode, invalidInput, usageError } from '../errors.js'
 import { describeInput, readModelFile } from '../node/model-file.js';
 import { writeSynced } from '../node/atomic.js';
 import { readInputFile, type InputFileRules } from '../node/input-file.js';
-import { DEFAULT_MODEL, SHIPPED_CORE } from '../node/paths.js';
+import { DEFAULT_FIXTURES, DEFAULT_MODEL, SHIPPED_CORE, SHIPPED_EXPLAIN } from '../node/paths.js';
+import { readFixturesFile } from '../verify/fixtures-file.js';
+import { loadVerifyInputs } from '../verify/verify.js';
 
 /** The page's own files (src/web/assets, copied to dist/web/assets by the build). */
 const ASSETS = new URL('./assets/', import.meta.url);
-export const PAGE_ASSETS = ['index.html', 'style.css', 'app.js'];
-/** What the page script imports: the shipped core, under a name that says what it is. */
+export const PAGE_ASSETS = ['index.html', 'style.css', 'app.js', 'engine.js'];
+/** What the page's engine imports: the shipped core and explain modules, under names that say what they are. */
 export const CORE_FILE = 'digitkit-core.js';
+export const EXPLAIN_FILE = 'digitkit-explain.js';
 export const MODEL_FILE = 'model.json';
-export const SITE_FILES = [...PAGE_ASSETS, CORE_FILE, MODEL_FILE];
+/** The parity fixtures for the model, fetched by the page's self-test only (counted apart from the page). */
+export const FIXTURES_FILE = 'fixtures.json';
+export const SITE_FILES = [...PAGE_ASSETS, CORE_FILE, EXPLAIN_FILE, MODEL_FILE, FIXTURES_FILE];
 /**
  * index.html carries this tag, so a later run knows the directory is a site it wrote. Either HTML
  * spelling counts: sites written before the page was formatted end it with ">", now with " />".
  */
 export const SITE_MARKER = /<meta name="generator" content="digitkit web"\s*\/?>/;
-/** The page with the int8 model must stay within this (the issue's budget). */
+/** The page with the int8 model must stay within this (the issue's budget); fixtures.json is not counted. */
 export const PAGE_BUDGET_BYTES = 200_000;
+/** fixtures.json, loaded only for the self-test, has its own budget (100 cases of 28x28 are ~131 KB). */
+export const FIXTURES_BUDGET_BYTES = 150_000;
 
 export interface WebOptions {
   outDir: string;
   model?: string;
+  /**
+   * Fixtures for the page's self-test: must be made for the model (exit 3 otherwise). Default:
+   * DEFAULT_FIXTURES when it exists and was made for the model, else no self-test (`selfTest` says why).
+   */
+  fixtures?: string;
   /** Write into a non-empty directory that is not a previous digitkit site. */
   force?: boolean;
 }
@@ -46,10 +60,14 @@ export interface WebOptions {
 export interface WebReport {
   outDir: string;
   files: { name: string; bytes: number }[];
-  /** Every file together: what a browser downloads. */
+  /** Every file but fixtures.json together: what a browser downloads to show the page. */
   totalBytes: number;
   budgetBytes: number;
   coreGzipBytes: number;
+  explainGzipBytes: number;
+  /** The self-test's fixtures (fixtures.json), or null with the reason there is none. */
+  selfTest:
+    { fixtures: string; cases: number; bytes: number; budgetBytes: number } | { fixtures: null; reason: string };
   model: { path: string; sha256: string; dtype: string };
   /** What was at <outdir> before: nothing (or an empty directory), an earlier site, or other files (--force). */
   previous: 'none' | 'site' | 'forced';
@@ -104,11 +122,14 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
   if (input.kind !== 'image' || input.preprocess !== 'digit' || input.size !== 784)
     throw invalidInput(`${modelPath}: input is ${describeInput(input)}, the page feeds a 28x28 digit model`);
   const { exists, previous } = await inspectOutDir(outDir, Boolean(opts.force));
+  const selfTest = await findFixtures(modelPath, opts.fixtures);
 
   const files = new Map<string, Uint8Array>();
   for (const name of PAGE_ASSETS) files.set(name, await readInputFile(fileURLToPath(new URL(name, ASSETS)), PAGE_FILE));
   files.set(CORE_FILE, await readInputFile(SHIPPED_CORE, PAGE_FILE));
+  files.set(EXPLAIN_FILE, await readInputFile(SHIPPED_EXPLAIN, PAGE_FILE));
   files.set(MODEL_FILE, model.bytes);
+  if (selfTest.bytes) files.set(FIXTURES_FILE, selfTest.bytes);
 
   const parent = path.dirname(path.resolve(outDir));
   await fsp.mkdir(parent, { recursive: true }).catch((err) => {
@@ -137,6 +158,8 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
     if (!moved) {
       await fsp.mkdir(outDir, { recursive: true });
       for (const name of files.keys()) await fsp.rename(path.join(stage, name), path.join(outDir, name));
+      // An earlier site's fixtures are for its model: a site without a self-test must not keep them.
+      if (!files.has(FIXTURES_FILE)) await fsp.rm(path.join(outDir, FIXTURES_FILE), { force: true });
     }
   } catch (err) {
     if (err instanceof DigitkitError) throw err;
@@ -150,10 +173,42 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
   return {
     outDir,
     files: list,
-    totalBytes: list.reduce((s, f) => s + f.bytes, 0),
+    totalBytes: list.filter((f) => f.name !== FIXTURES_FILE).reduce((s, f) => s + f.bytes, 0),
     budgetBytes: PAGE_BUDGET_BYTES,
     coreGzipBytes: gzipSync(files.get(CORE_FILE)!, { level: 9 }).length,
+    explainGzipBytes: gzipSync(files.get(EXPLAIN_FILE)!, { level: 9 }).length,
+    selfTest: selfTest.bytes
+      ? {
+          fixtures: selfTest.path,
+          cases: selfTest.cases,
+          bytes: selfTest.bytes.length,
+          budgetBytes: FIXTURES_BUDGET_BYTES,
+        }
+      : { fixtures: null, reason: selfTest.reason },
     model: { path: modelPath, sha256: model.sha256, dtype: model.raw.dtype },
     previous,
   };
+}
+
+type FoundFixtures =
+  { path: string; bytes: Uint8Array; cases: number; reason?: undefined } | { bytes?: undefined; reason: string };
+
+/**
+ * The fixtures the page's self-test runs: `explicit` (--fixtures) must exist and be made for the model
+ * (verify's own checks; exit 3 otherwise); without it, DEFAULT_FIXTURES is used only when it is.
+ */
+async function findFixtures(model: string, explicit?: string): Promise<FoundFixtures> {
+  const file = explicit ?? DEFAULT_FIXTURES;
+  if (!explicit && !fs.existsSync(file)) return { reason: `no ${file}` };
+  try {
+    if (!explicit) {
+      const [f, m] = await Promise.all([readFixturesFile(file), readModelFile(model)]);
+      if (f.model.sha256 !== m.sha256) return { reason: `${file} was made for another model (${f.model.path})` };
+    }
+    const { fixtures } = await loadVerifyInputs({ model, fixtures: file });
+    return { path: file, bytes: await fsp.readFile(file), cases: fixtures.cases.length };
+  } catch (err) {
+    if (explicit || !(err instanceof DigitkitError)) throw err;
+    return { reason: err.message };
+  }
 }

@@ -1,30 +1,50 @@
-// digitkit web: draw on the pad; the drawing goes through the core's own preprocessing (toGray, then
-// preprocess: the steps `digitkit predict` runs on an image file) and forward pass as you draw.
-// `window.digitkit` exposes the 28x28 input and the prediction (tests read them).
-import { classifyPixels, loadModel, preprocess, toGray } from './digitkit-core.js';
+// digitkit web: draw on the pad (or drop an image file on it); the picture goes through the core's own
+// preprocessing (the steps `digitkit predict` runs on an image file) and forward pass as you draw, and
+// digitkit/explain shows why: an attribution overlay on the pad and the hidden layers' activations.
+// On load the page runs the parity fixtures beside the model through the same core (the self-test).
+// All model-running code is in engine.js. `window.digitkit` exposes what the page shows (tests read it).
+import * as engine from './engine.js';
 
 const $ = (id) => document.getElementById(id);
 const pad = $('pad');
 const ink = pad.getContext('2d', { willReadFrequently: true });
+const overlay = $('overlay').getContext('2d', { willReadFrequently: true }); // tests read it back
 const thumb = $('input').getContext('2d');
 const state = (window.digitkit = {
   ready: false,
   found: false,
   pixels: null,
   prediction: null,
+  /** What the overlay shows: { class, method, max, attribution } (null when nothing is drawn or it is off). */
+  overlay: null,
+  /** Each hidden layer's activations, as drawn. */
+  hidden: null,
+  /** 'pad' (drawn here) or the name of a dropped or opened image file. */
+  source: 'pad',
   updates: 0,
+  announcements: 0,
+  selfTest: { status: 'pending' },
   error: null,
 });
 let model = null;
 let last = null; // the pointer's previous point while drawing
 let queued = false;
+/** A dropped or opened image: its gray pixels, preprocessed input, and where it sits on the pad; null: the pad's drawing. */
+let picture = null;
 
 // Dark ink on white, like a digit drawn on paper or exported from a canvas; the pen is ~1/14 of the
 // pad, about MNIST's stroke width once preprocess scales the digit to 20 pixels.
-function clear() {
+function blank() {
+  picture = null;
+  state.source = 'pad';
   ink.fillStyle = '#fff';
   ink.fillRect(0, 0, pad.width, pad.height);
+}
+
+function clear() {
+  blank();
   update();
+  announce();
 }
 
 function stroke(a, b) {
@@ -45,6 +65,7 @@ function point(e) {
 
 pad.addEventListener('pointerdown', (e) => {
   if (!model) return;
+  if (picture) blank(); // drawing starts a new digit over a shown image
   pad.setPointerCapture(e.pointerId);
   last = point(e);
   stroke(last, last);
@@ -64,12 +85,68 @@ const end = () => {
   if (!last) return;
   last = null;
   update(); // the final result, at once (not a frame later)
+  announce(); // once per stroke, not every frame
 };
 pad.addEventListener('pointerup', end);
 pad.addEventListener('pointercancel', end);
 $('clear').addEventListener('click', clear);
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && model) clear();
+});
+for (const id of ['show-overlay', 'overlay-class', 'overlay-method']) $(id).addEventListener('change', () => update());
 
-// At most one classification per frame while drawing.
+// An image file dropped on the pad, or opened with the button: classified like `digitkit predict` would.
+pad.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  pad.classList.add('dropping');
+});
+pad.addEventListener('dragleave', () => pad.classList.remove('dropping'));
+pad.addEventListener('drop', (e) => {
+  e.preventDefault();
+  pad.classList.remove('dropping');
+  const file = e.dataTransfer?.files[0];
+  if (file) openImage(file);
+});
+$('file').addEventListener('change', (e) => {
+  const file = e.target.files[0];
+  e.target.value = '';
+  if (file) openImage(file);
+});
+
+/** predict's limit, checked before the pixels are read. */
+const MAX_PIXELS = 50_000_000;
+
+async function openImage(file) {
+  if (!model) return;
+  let bmp;
+  try {
+    // As decoded, like predict: no colour-space conversion, alpha not premultiplied, EXIF orientation applied.
+    bmp = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  } catch {
+    return message(`${file.name}: not an image this browser can decode`, true);
+  }
+  const { width: w, height: h } = bmp;
+  if (w * h > MAX_PIXELS) return message(`${file.name}: ${w}x${h} is larger than the ${MAX_PIXELS}-pixel limit`, true);
+  const c = document.createElement('canvas');
+  c.width = w;
+  c.height = h;
+  const cx = c.getContext('2d', { willReadFrequently: true });
+  cx.drawImage(bmp, 0, 0);
+  const input = engine.inputFromRgba(model, cx.getImageData(0, 0, w, h).data, w, h);
+  // Shown on the pad, whole, over white (alpha too); the model gets the full-size picture.
+  blank();
+  const k = Math.min(pad.width / w, pad.height / h);
+  const fit = { k, ox: (pad.width - w * k) / 2, oy: (pad.height - h * k) / 2 };
+  ink.imageSmoothingQuality = 'high';
+  ink.drawImage(bmp, fit.ox, fit.oy, w * k, h * k);
+  picture = { ...input, width: w, height: h, fit };
+  state.source = file.name;
+  message(`${file.name} (${w}×${h}): ${input.found ? 'classified as predict would' : 'no digit found in it'}`);
+  update();
+  announce();
+}
+
+// At most one update per frame while drawing.
 function schedule() {
   if (queued) return;
   queued = true;
@@ -79,54 +156,244 @@ function schedule() {
   });
 }
 
-function update() {
-  if (!model) return;
-  const pre = preprocess(toGray(ink.getImageData(0, 0, pad.width, pad.height).data), pad.width, pad.height);
-  const c = pre.found ? classifyPixels(model, pre.pixels) : null;
-  state.found = pre.found;
-  state.pixels = Array.from(pre.pixels);
-  state.prediction = c && { label: c.label, index: c.index, probability: c.probability, probs: Array.from(c.probs) };
-  state.updates++;
-  show(pre.pixels, c);
+/** The picture the model is looking at now: the dropped image, or the pad's drawing. */
+function current() {
+  if (picture) return picture;
+  const { width: w, height: h } = pad;
+  return {
+    ...engine.inputFromRgba(model, ink.getImageData(0, 0, w, h).data, w, h),
+    width: w,
+    height: h,
+    fit: { k: 1, ox: 0, oy: 0 },
+  };
 }
 
-function show(pixels, c) {
-  $('digit').textContent = c ? c.label : '–';
-  $('confidence').textContent = c ? `${(c.probability * 100).toFixed(1)}%` : 'draw a digit';
+function update() {
+  if (!model) return;
+  const src = current();
+  const c = src.found ? engine.classify(model, src.pixels) : null;
+  const chosen = $('overlay-class').value;
+  const k = c ? (chosen === 'top' ? c.index : Number(chosen)) : null;
+  const method = $('overlay-method').value;
+  const ex = c ? engine.explain(model, src.pixels, k, method) : null;
+  state.found = src.found;
+  state.pixels = Array.from(src.pixels);
+  state.prediction = c && { label: c.label, index: c.index, probability: c.probability, probs: Array.from(c.probs) };
+  state.hidden = ex && ex.hidden.map((h) => Array.from(h));
+  state.overlay = null;
+  overlay.clearRect(0, 0, pad.width, pad.height);
+  if (ex && $('show-overlay').checked)
+    state.overlay = {
+      class: k,
+      method,
+      max: drawOverlay(src, ex.attribution),
+      attribution: Array.from(ex.attribution),
+    };
+  state.updates++;
+  show(src.pixels, c, k, ex);
+}
+
+/**
+ * Where the model's 28x28 pixels came from on the pad. preprocess crops the ink's bounding box (the
+ * pixels that differ from the border's median by more than 40, in the polarity it chose), scales it so
+ * its longer side is 20 and places it in 28x28; where it placed it is read off its output.
+ */
+function frame(src) {
+  const { gray: g, width: w, height: h, pixels, inverted, fit } = src,
+    n = w * h,
+    border = [];
+  for (let i = 0; i < w; i++) border.push(g[i], g[n - w + i]);
+  for (let i = 0; i < n; i += w) border.push(g[i], g[i + w - 1]);
+  const bg = Uint8Array.from(border).sort()[border.length >> 1],
+    sign = inverted ? -1 : 1;
+  let [x0, x1, y0, y1] = [w, -1, h, -1];
+  for (let y = 0, i = 0; y < h; y++)
+    for (let x = 0; x < w; x++, i++)
+      if ((g[i] - bg) * sign > 40) [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x), Math.min(y0, y), y];
+  let [c0, c1, r0, r1] = [28, -1, 28, -1];
+  pixels.forEach((v, i) => {
+    if (v) [c0, c1, r0, r1] = [Math.min(c0, i % 28), Math.max(c1, i % 28), Math.min(r0, (i / 28) | 0), (i / 28) | 0];
+  });
+  if (x1 < 0 || c1 < 0) return null;
+  const bw = x1 - x0 + 1,
+    bh = y1 - y0 + 1,
+    s = 20 / Math.max(bw, bh),
+    ow = Math.round(bw * s) || 1,
+    oh = Math.round(bh * s) || 1;
+  // The box's first column and row in 28x28: its visible ink spans [lo, hi] within [d, d + size).
+  const place = (lo, hi, size) => Math.round((Math.max(0, hi - size + 1) + Math.min(lo, 28 - size)) / 2);
+  const dx = place(c0, c1, ow),
+    dy = place(r0, r1, oh);
+  return {
+    x: (X) => fit.ox + fit.k * (x0 + ((X - dx) * bw) / ow),
+    y: (Y) => fit.oy + fit.k * (y0 + ((Y - dy) * bh) / oh),
+  };
+}
+
+/** The attribution map over the picture on the pad, red raising the class, blue lowering it; returns its scale. */
+function drawOverlay(src, a) {
+  const f = frame(src);
+  let max = 0;
+  for (const v of a) max = Math.max(max, Math.abs(v));
+  if (!f || !max) return max;
+  for (let i = 0; i < a.length; i++) {
+    const t = a[i] / max;
+    if (Math.abs(t) < 0.02) continue;
+    // The square root lifts the many small values into view (the legend's extremes stay ±max).
+    const alpha = Math.sqrt(Math.abs(t)).toFixed(3);
+    const X = i % 28,
+      Y = (i / 28) | 0,
+      x = Math.floor(f.x(X)),
+      y = Math.floor(f.y(Y));
+    overlay.fillStyle = t > 0 ? `rgba(214,39,40,${alpha})` : `rgba(31,111,216,${alpha})`;
+    overlay.fillRect(x, y, Math.ceil(f.x(X + 1)) - x, Math.ceil(f.y(Y + 1)) - y);
+  }
+  return max;
+}
+
+/** A hidden layer as a small grid of cells (a power-of-two number of columns), shaded by activation. */
+function drawLayer(canvas, a) {
+  const cols = 2 ** Math.ceil(Math.log2(Math.sqrt(a.length))),
+    rows = Math.ceil(a.length / cols);
+  if (canvas.width !== cols || canvas.height !== rows) {
+    Object.assign(canvas, { width: cols, height: rows });
+    Object.assign(canvas.style, { width: `${cols * 9}px`, height: `${rows * 9}px` });
+  }
+  const cx = canvas.getContext('2d'),
+    img = cx.createImageData(cols, rows);
+  const max = Math.max(...a) || 1;
+  a.forEach((v, i) => {
+    const t = v / max;
+    img.data.set([255 - 244 * t, 255 - 197 * t, 255 - 138 * t, 255], 4 * i);
+  });
+  cx.putImageData(img, 0, 0);
+}
+
+function show(pixels, c, k, ex) {
+  $('digit').textContent = c ? c.label : '';
+  $('confidence').textContent = c
+    ? `${(c.probability * 100).toFixed(1)}%`
+    : state.source === 'pad'
+      ? 'Draw a digit on the pad, or drop an image on it.'
+      : `No digit found in ${state.source}.`;
   $('bars')
     .querySelectorAll('li')
     .forEach((li, j) => {
       const p = c ? c.probs[j] : 0;
       li.classList.toggle('top', Boolean(c) && j === c.index);
+      li.classList.toggle('explained', Boolean(state.overlay) && j === k);
       li.querySelector('i').style.width = `${(p * 100).toFixed(1)}%`;
       li.querySelector('.pct').textContent = c ? `${(p * 100).toFixed(1)}%` : '';
     });
+  // Nothing drawn: say so in words instead of showing empty (black) pictures.
+  $('empty').hidden = Boolean(c);
+  $('seen').hidden = !c;
+  if (!c) return;
   // The input as the model sees it: ink 255 (white) on 0 (black), as `predict --save-preprocessed` writes it.
   const img = thumb.createImageData(28, 28);
   pixels.forEach((v, i) => img.data.set([v, v, v, 255], 4 * i));
   thumb.putImageData(img, 0, 0);
+  const box = $('hidden');
+  ex.hidden.forEach((a, l) => {
+    let fig = box.children[l];
+    if (!fig) {
+      fig = document.createElement('figure');
+      fig.innerHTML = '<canvas></canvas><figcaption></figcaption>';
+      box.append(fig);
+    }
+    drawLayer(fig.firstChild, a);
+    const on = a.filter((v) => v > 0).length;
+    fig.lastChild.textContent = `hidden layer ${l + 1}: ${on} of ${a.length} units active`;
+  });
+}
+
+/** Tell screen readers the result once (a stroke ended, an image was opened, the pad was cleared). */
+function announce() {
+  const p = state.prediction;
+  const text = p
+    ? `Prediction: ${p.label}, ${(p.probability * 100).toFixed(0)} percent.`
+    : state.source === 'pad'
+      ? 'The pad is empty.'
+      : `No digit found in ${state.source}.`;
+  const live = $('announce');
+  // The same words twice in a row would not be read again: clear first, set on the next frame.
+  live.textContent = '';
+  requestAnimationFrame(() => (live.textContent = text));
+  state.announcements++;
+}
+
+function message(text, error = false) {
+  $('status').textContent = text;
+  $('status').className = error ? 'error' : '';
+}
+
+/** SHA-256 of the bytes, hex, where the browser offers it (secure contexts: https, localhost). */
+async function sha256(bytes) {
+  if (!globalThis.crypto?.subtle) return null;
+  const d = await crypto.subtle.digest('SHA-256', bytes);
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The fixtures beside the model, through the same core in this browser; the verdict in words. */
+async function selfTest(modelBytes) {
+  const out = $('selftest');
+  const res = await fetch('fixtures.json');
+  if (res.status === 404) {
+    state.selfTest = { status: 'none' };
+    out.textContent =
+      'Self-test: no fixtures.json beside the model (write the site with `digitkit web --fixtures FILE`).';
+    return;
+  }
+  if (!res.ok) throw new Error(`fixtures.json: HTTP ${res.status}`);
+  const fixtures = await res.json();
+  if (fixtures?.format !== 'digitkit-fixtures' || !Array.isArray(fixtures.cases) || !fixtures.cases.length)
+    throw new Error('fixtures.json is not a digitkit-fixtures file with cases');
+  const r = engine.runFixtures(model, fixtures);
+  const hash = await sha256(modelBytes);
+  const sameModel = hash === null ? null : hash === fixtures.model?.sha256;
+  const ok = r.passed === r.cases && sameModel !== false;
+  const diff = `max |Δp| ${r.maxDiff.toExponential(2)}`,
+    tol = r.tolerance.toExponential(0);
+  const where = r.worst ? ` (case ${r.worst.id}, class ${model.labels[r.worst.class]})` : '';
+  state.selfTest = { status: ok ? 'ok' : 'failed', ...r, sha256: hash, sameModel };
+  out.className = ok ? 'ok' : 'failed';
+  out.textContent = ok
+    ? `Parity verified in this browser: ${diff}, ${r.passed}/${r.cases} cases within ${tol} (${r.ms.toFixed(0)} ms)` +
+      (sameModel === null ? '; model hash not checked (no SHA-256 in a page not served over https or localhost)' : '')
+    : `Parity FAILED in this browser: ${diff}${where}, ${r.passed}/${r.cases} cases within ${tol}` +
+      (sameModel === false
+        ? `; model.json is not the model the fixtures were made for (sha256 ${hash.slice(0, 12)}…, expected ${String(fixtures.model?.sha256).slice(0, 12)}…)`
+        : '');
 }
 
 try {
   const res = await fetch('model.json');
   if (!res.ok) throw new Error(`model.json: HTTP ${res.status}`);
-  model = loadModel(await res.text(), 'model.json');
-  for (const label of model.labels) {
+  const bytes = await res.arrayBuffer();
+  model = engine.load(new TextDecoder().decode(bytes), 'model.json');
+  for (const [j, label] of model.labels.entries()) {
     const li = document.createElement('li');
     li.innerHTML = '<span></span><span class="bar"><i></i></span><span class="pct"></span>';
     li.firstChild.textContent = label;
     $('bars').append(li);
+    $('overlay-class').append(new Option(`class ${label}`, String(j)));
   }
   const acc = model.meta?.testAccuracy;
-  $('status').textContent =
+  message(
     `${model.dtype} model, ${model.layers
       .map((l) => l.rows)
       .concat(model.labels.length)
-      .join('→')}` + (typeof acc == 'number' ? `, ${(acc * 100).toFixed(2)}% on MNIST's test set` : '');
-  clear();
+      .join('→')}` + (typeof acc == 'number' ? `, ${(acc * 100).toFixed(2)}% on its test set` : ''),
+  );
+  blank();
+  update();
   state.ready = true;
+  await selfTest(bytes).catch((err) => {
+    state.selfTest = { status: 'error', error: err.message };
+    $('selftest').className = 'failed';
+    $('selftest').textContent = `Self-test could not run: ${err.message}`;
+  });
 } catch (err) {
   state.error = err.message;
-  $('status').textContent = `Could not load the model: ${err.message}`;
-  $('status').className = 'error';
+  message(`Could not load the model: ${err.message}`, true);
 }

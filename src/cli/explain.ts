@@ -1,0 +1,84 @@
+/**
+ * `digitkit explain IMAGE... [--model M] [--class K | --top N] [--method saliency|ig] [--out DIR] [--json]`:
+ * what the network sees in each image, as a PNG panel (and the numbers with --json).
+ */
+import type { Command } from 'commander';
+import { ExitCode } from '../errors.js';
+import { DEFAULT_EXPLAIN_DIR, DEFAULT_MODEL } from '../node/paths.js';
+import type { Explanation, ExplainRejected } from '../explain/run.js';
+import { handler } from './context.js';
+import { choiceOption, intOption } from './options.js';
+
+interface ExplainFlags {
+  model: string;
+  class?: string;
+  top?: number;
+  method: 'saliency' | 'ig';
+  out: string;
+  invert: 'auto' | 'yes' | 'no';
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('explain')
+    .description(
+      'Show what the network sees in images: attribution maps, hidden activations and probabilities, as PNG panels',
+    )
+    .argument('<inputs...>', 'image files, directories (every image in them) or - (stdin)')
+    .option('--model <path>', 'model file', DEFAULT_MODEL)
+    .option('--class <k>', 'the class to explain: a label of the model, or an index into its labels')
+    .option('--top <n>', 'explain the n most probable classes (default 1)', intOption(1))
+    .option(
+      '--method <m>',
+      'saliency (d logit / d input, the gradient) or ig (integrated gradients from a blank input, exact)',
+      choiceOption(['saliency', 'ig'] as const),
+      'saliency',
+    )
+    .option('--out <dir>', 'directory for the panels (<name>.explain.png)', DEFAULT_EXPLAIN_DIR)
+    .option(
+      '--invert <mode>',
+      'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)',
+      choiceOption(['auto', 'yes', 'no'] as const),
+      'auto',
+    )
+    .option(
+      '--json',
+      'print a JSON array: per image and class {file, class, label, probability, pixels, method, attribution, panel}, or {file, error}',
+    )
+    .action(
+      handler<ExplainFlags>(async (opts, ctx, args) => {
+        const { runExplain } = await import('../explain/run.js');
+        const { readStdin } = await import('./predict.js');
+        const report = await runExplain({
+          inputs: args,
+          model: opts.model,
+          class: opts.class,
+          top: opts.top,
+          method: opts.method,
+          out: opts.out,
+          invert: opts.invert,
+          readStdin,
+          signal: ctx.handleInterrupt(),
+        });
+        const c = ctx.color;
+        const done = new Set<string>();
+        for (const r of report.results) {
+          if ('error' in r) {
+            ctx.err(c.red(`digitkit explain: ${r.file}: ${(r as ExplainRejected).error}`));
+            continue;
+          }
+          const e = r as Explanation;
+          ctx.out(`${e.file}  class ${c.bold(e.label)} ${(e.probability * 100).toFixed(1).padStart(5)}%  → ${e.panel}`);
+          done.add(e.file);
+        }
+        if (report.results.length > 1)
+          ctx.out(
+            c.dim(
+              `${done.size + report.rejected} inputs: ${done.size} explained (${report.method}), ${report.rejected} rejected`,
+            ),
+          );
+        return { json: report.results, exitCode: report.rejected > 0 ? ExitCode.imageRejected : ExitCode.ok };
+      }),
+    );
+}

@@ -5,11 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { pct } from '../dist/format.js';
 import { benchTemp, BIN, ROOT, trainData } from './setup.mjs';
 
 const DATA = trainData();
 const TMP = benchTemp('digitkit-accuracy-');
-const pct = (x) => `${(100 * x).toFixed(2)}%`;
 
 function train(flags) {
   const r = spawnSync(

@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { loadMnist } from '../dist/data/load.js';
 import { instantiate, kernelModule, WA } from '../dist/train/wasm-loader.js';
 import { drawAugment } from '../dist/train/augment.js';
+import { int } from '../dist/format.js';
 import { Rng } from '../dist/train/rng.js';
 import { benchTemp, ROOT, trainData } from './setup.mjs';
 
@@ -28,7 +29,6 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const fmt = (x, d = 3) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
-const int = (x) => Math.round(x).toLocaleString('en-US');
 
 // ---- the yardstick ----
 function yardstickEnv(threads) {

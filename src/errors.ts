@@ -9,6 +9,8 @@ export const ExitCode = {
   invalidInput: 3,
   unavailable: 4,
   imageRejected: 5,
+  /** A bug in digitkit: an error no code path expected (sysexits' EX_SOFTWARE). */
+  internal: 70,
   interrupted: 130,
 } as const;
 
@@ -27,13 +29,32 @@ export class DigitkitError extends Error {
 }
 
 export const usageError = (message: string) => new DigitkitError(ExitCode.usage, message);
+
+/**
+ * A bad option value (exit 2), found by the library function that owns the rule. `option` is its
+ * name in that function's options (camelCase, e.g. labelSmoothing) and the message describes the
+ * value: "labelSmoothing 1: expected a number in [0, 1)". The CLI names the flag instead
+ * (--label-smoothing): each flag is its option's name in kebab case.
+ */
+export class OptionError extends DigitkitError {
+  constructor(
+    readonly option: string,
+    readonly problem: string,
+  ) {
+    super(ExitCode.usage, `${option} ${problem}`);
+    this.name = 'OptionError';
+  }
+}
+
+/** The command-line flag of a library option: labelSmoothing → --label-smoothing. */
+export const flagOf = (option: string) => '--' + option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 export const invalidInput = (message: string, detail?: unknown) =>
   new DigitkitError(ExitCode.invalidInput, message, detail);
 
-/** Thrown when the user interrupts (SIGINT); the CLI exits 130. */
+/** Thrown when the user interrupts (SIGINT, Ctrl-C); the CLI exits 130. */
 export class InterruptedError extends DigitkitError {
-  constructor(message = 'interrupted') {
-    super(ExitCode.interrupted, message);
+  constructor(message = 'interrupted', detail?: unknown) {
+    super(ExitCode.interrupted, message, detail);
     this.name = 'InterruptedError';
   }
 }

@@ -42,7 +42,7 @@ export {
   type RawModel,
   type VectorInput,
 } from './core/index.js';
-export { DigitkitError, ExitCode, type ExitCodeValue } from './errors.js';
+export { DigitkitError, ExitCode, InterruptedError, OptionError, type ExitCodeValue } from './errors.js';
 export {
   describeInput,
   formatModel,
@@ -116,6 +116,15 @@ export {
   type VerifyReport,
 } from './verify/verify.js';
 export { runVerifyBrowser, type BrowserVerifyOptions, type BrowserVerifyReport } from './verify/browser.js';
+export {
+  runVerifyRuntimes,
+  type RuntimeRow,
+  type RuntimesReport,
+  type RuntimesVerifyOptions,
+} from './verify/verify-runtimes.js';
+export { RUNTIME_NAMES, type RuntimeName } from './verify/runtimes/runtime.js';
+export { modelToOnnx, runExport, type ExportOptions, type ExportReport } from './onnx/export.js';
+export { runImport, type ImportOptions, type ImportReport } from './onnx/import.js';
 export { writeSite, type WebOptions, type WebReport } from './web/site.js';
 export { hiddenActivations, integratedGradients, logits, saliency, type Net } from './explain/index.js';
 export {

@@ -5,8 +5,9 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runDownload, type DownloadReport } from './data/download.js';
+import { MNIST_TEST_IMAGES } from './data/mnist.js';
 import type { SourceChoice } from './data/sources.js';
-import { DigitkitError, ExitCode } from './errors.js';
+import { InterruptedError } from './errors.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_FIXTURES,
@@ -15,10 +16,10 @@ import {
   INT8_MODEL_NAME,
 } from './node/paths.js';
 import { runQuantize, type QuantizeReport } from './quant/quantize.js';
-import { defaultCheckpointPath, runTrain, type TrainEvent, type TrainResult } from './train/run.js';
+import { defaultCheckpointPath, runTrain, validateThreads, type TrainEvent, type TrainResult } from './train/run.js';
 import type { StepInfo } from './train/loop.js';
-import type { TrainConfig } from './train/config.js';
-import { runFixtures, type FixturesReport } from './verify/fixtures.js';
+import { CLASSES, validateConfig, type TrainConfig } from './train/config.js';
+import { runFixtures, validateCount, type FixturesReport } from './verify/fixtures.js';
 import { runVerify, type VerifyReport } from './verify/verify.js';
 
 export type Stage = 'download' | 'train' | 'quantize' | 'fixtures' | 'verify';
@@ -58,10 +59,9 @@ export interface PipelineReport {
 }
 
 /** Thrown when Ctrl-C stops training: the checkpoint and the command that continues it. */
-export class PipelineInterrupted extends DigitkitError {
+export class PipelineInterrupted extends InterruptedError {
   constructor(readonly result: Extract<TrainResult, { status: 'interrupted' }>) {
     super(
-      ExitCode.interrupted,
       `interrupted at epoch ${result.epoch + 1}, step ${result.stepInEpoch}/${result.stepsPerEpoch} of training; checkpoint saved to ${result.checkpoint}`,
     );
   }
@@ -74,9 +74,13 @@ export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks 
   const intModel = path.join(modelsDir, INT8_MODEL_NAME);
   const fixtures = o.fixtures ?? DEFAULT_FIXTURES;
   const seconds = {} as Record<Stage, number>;
+  // Every setting is checked before the first stage: a bad one must not wait for training to fail.
+  validateConfig(o.train ?? {});
+  validateThreads(o.threads);
+  if (o.count !== undefined) validateCount(o.count, CLASSES, MNIST_TEST_IMAGES);
 
   const stage = async <T>(name: Stage, work: () => Promise<T>): Promise<T> => {
-    if (o.signal?.aborted) throw o.signal.reason ?? new DigitkitError(ExitCode.interrupted, 'interrupted');
+    if (o.signal?.aborted) throw o.signal.reason ?? new InterruptedError();
     hooks.onStage?.(name, 'start');
     const t0 = performance.now();
     const result = await work();

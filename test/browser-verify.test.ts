@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { embeddedMnistDir } from '../src/data/mnist.js';
 import { runFixtures } from '../src/verify/fixtures.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { coreVariant } from './helpers/fixtures-for.js';
 import { tempDir, writeRandomModel } from './helpers/random-model.js';
 
 const dir = tempDir('digitkit-browser-verify-');
@@ -24,16 +25,6 @@ beforeAll(async () => {
 
 const verify = (args: string[], env: Record<string, string | undefined> = {}) =>
   runCli(['verify', '--model', model, '--fixtures', fixtures, ...args], { env });
-
-/** A copy of the shipped core with `edit` applied to its source. */
-function coreVariant(name: string, edit: (js: string) => string): string {
-  const js = fs.readFileSync(CORE, 'utf8');
-  const out = edit(js);
-  expect(out).not.toBe(js);
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, out);
-  return file;
-}
 
 const maxOf = (stdout: string, where: string) => {
   const m = new RegExp(`^max \\|Δp\\| {2}(\\S+) \\(case t10k-\\d+, class \\d\\)${where}$`, 'm').exec(stdout);
@@ -56,7 +47,7 @@ describe('digitkit verify --browser', () => {
   });
 
   it('catches a core that is wrong only in a browser (Node passes it; --browser exits 1, --json names the cases)', async () => {
-    const core = coreVariant('browser-only-bug.js', (js) =>
+    const core = coreVariant(dir, 'browser-only-bug.js', (js) =>
       // The shipped core is minified (one statement per line, local names renamed; top-level names kept).
       js.replace(
         'export const classifyPixels=classify(forwardPixels,"pixels")\n',
@@ -74,7 +65,7 @@ describe('digitkit verify --browser', () => {
   });
 
   it('a core module that does not load in a browser (it imports node:fs) is exit 3, though Node loads it', async () => {
-    const core = coreVariant('imports-node.js', (js) => `import 'node:fs';\n${js}`);
+    const core = coreVariant(dir, 'imports-node.js', (js) => `import 'node:fs';\n${js}`);
     expect((await verify(['--core', core])).code).toBe(0);
     const r = await verify(['--core', core, '--browser']);
     expect(r.code).toBe(3);

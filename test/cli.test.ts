@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/cli/commands.js';
 import { ROOT, runCli } from './helpers/cli.js';
@@ -17,8 +20,8 @@ describe('digitkit CLI', () => {
   it('a bad flag value is one line on stderr naming the command and the flag, exit 2', async () => {
     for (const args of [
       ['train', '--batch', 'abc'],
-      ['train', '--hidden', '0'],
-      ['train', '--lr', '-1'],
+      ['train', '--hidden', '1,x'],
+      ['train', '--lr', 'fast'],
       ['download', '--source', 'ftp'],
     ]) {
       const r = await runCli(args);
@@ -29,6 +32,73 @@ describe('digitkit CLI', () => {
       expect(lines[0]).toMatch(
         new RegExp(`^digitkit ${args[0]}: option '${args[1]} <[a-z]+>' argument '${args[2]}' is invalid`),
       );
+    }
+  });
+
+  it("a value out of range is the library's rule, worded with the flag: one line, exit 2, before any work", async () => {
+    const noData = path.join(os.tmpdir(), `digitkit-cli-no-data-${process.pid}`);
+    for (const [args, line] of [
+      [['train', '--lr', '-1', '--data', noData], '--lr -1: expected a number > 0 and at most 10'],
+      [['train', '--label-smoothing', '1', '--data', noData], '--label-smoothing 1: expected a number in [0, 1)'],
+      [
+        ['train', '--hidden', '0', '--data', noData],
+        '--hidden 0: expected 1 to 8 layer widths, each an integer from 1 to 4096',
+      ],
+      [['train', '--threads', '0', '--data', noData], '--threads 0: expected an integer from 1 to 64'],
+      [['pipeline', '--epochs', '0', '--data', noData], '--epochs 0: expected an integer from 1 to 100000'],
+      [['pipeline', '--count', '5', '--data', noData], '--count 5: need at least 10, one case per class'],
+      [['verify', '--tolerance', '-1'], '--tolerance -1: expected a finite number >= 0'],
+      [['web', 'never-written', '--serve', '--port', '70000'], '--port 70000: expected an integer from 0 to 65535'],
+    ] as const) {
+      const r = await runCli([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^digitkit ${args[0]}: ${line.replace(/[[\]()+.]/g, '\\$&')}`));
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
+    // Checked before anything is read or written: no data was looked for, no site was written.
+    expect(fs.existsSync(noData)).toBe(false);
+    expect(fs.existsSync(path.join(ROOT, 'never-written'))).toBe(false);
+    // The library says the same with the option's own name.
+    const { validateConfig } = await import('../src/train/config.js');
+    expect(() => validateConfig({ labelSmoothing: 1 })).toThrow('labelSmoothing 1: expected a number in [0, 1)');
+  });
+
+  it('a bug (an error no code path expected) exits 70 as an internal error, never 1 (check failed)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-cli-crash-'));
+    try {
+      const dist = (f: string) => JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/cli', f)).href);
+      // In a command's body: what handler() makes of a TypeError.
+      const inCommand = path.join(dir, 'in-command.mjs');
+      fs.writeFileSync(
+        inCommand,
+        `const { handler } = await import(${dist('context.js')});
+        const cmd = { opts: () => ({ json: process.argv.includes('--json') }), args: [], name: () => 'train' };
+        await handler(async () => null.x)(cmd);`,
+      );
+      // Outside any command: an error thrown from a timer while the CLI runs.
+      const outside = path.join(dir, 'outside.mjs');
+      fs.writeFileSync(
+        outside,
+        `const { main } = await import(${dist('main.js')});
+        setTimeout(() => { throw new RangeError('boom'); }, 0);
+        await main(['node', 'digitkit', 'help']);
+        await new Promise((r) => setTimeout(r, 1000));`,
+      );
+      const run = (file: string, ...args: string[]) =>
+        spawnSync(process.execPath, [file, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const text = run(inCommand);
+      expect(text.status).toBe(70);
+      expect(text.stderr).toMatch(
+        /^digitkit train: internal error \(a bug in digitkit; DIGITKIT_DEBUG=1 prints where\): /,
+      );
+      const json = run(inCommand, '--json');
+      expect(json.status).toBe(70);
+      expect(JSON.parse(json.stdout).error.code).toBe(70);
+      const timer = run(outside);
+      expect(timer.status).toBe(70);
+      expect(timer.stderr).toContain('internal error (a bug in digitkit; DIGITKIT_DEBUG=1 prints where): boom');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

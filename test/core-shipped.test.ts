@@ -1,7 +1,7 @@
 // The core as it ships (dist/core/index.js): no imports, no Node globals, loads in a realm that
 // has nothing but the JavaScript built-ins (as a browser page would give it), bundles for the
 // browser, and fits its size budget.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -25,7 +25,10 @@ describe('the shipped core module (dist/core/index.js)', () => {
   });
 
   it('is at most 5 KB (5,120 bytes) gzipped (the budget, preprocessing and the version-2 contract included)', () => {
-    expect(gzipSync(fs.readFileSync(CORE), { level: 9 }).length).toBeLessThanOrEqual(5120);
+    const file = fs.readFileSync(CORE);
+    // Both gzip(1) -9 and zlib level 9 (what servers use): they differ by a few dozen bytes.
+    expect(execFileSync('gzip', ['-9', '-c'], { input: file }).length).toBeLessThanOrEqual(5120);
+    expect(gzipSync(file, { level: 9 }).length).toBeLessThanOrEqual(5120);
   });
 
   it('bundles for the browser with no import left over and no warning', async () => {

@@ -3,7 +3,6 @@
 // size with 1 or 3 channels and a preprocess mode, vector inputs with offset/scale, any labels. One
 // test per rejection the contract lists for version 2; version-1 files are still written whenever a
 // model fits version 1. Real data: MNIST t10k digits, and the UCI wine measurements scikit-learn ships.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,10 +24,11 @@ import {
 import { loadMnist } from '../src/data/load.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
 import { formatModel, readModelFile } from '../src/node/model-file.js';
-import { encodeValues, formatFixtures, parseFixtures, type Fixtures } from '../src/verify/fixtures-file.js';
+import { encodeValues, formatFixtures, parseFixtures } from '../src/verify/fixtures-file.js';
 import { referenceProbs } from '../src/verify/reference.js';
 import { runVerify } from '../src/verify/verify.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { fixturesFor } from './helpers/fixtures-for.js';
 import { randomLayers, randomModelText, rng, tempDir } from './helpers/random-model.js';
 import { wine } from './helpers/wine.js';
 
@@ -474,25 +474,6 @@ describe('prepareImage: a picture as the model says (input.preprocess)', () => {
 describe('the version-2 fixtures contract and verify', () => {
   const dir = tempDir();
 
-  /** Fixtures for a model file over raw inputs, probabilities from the float64 reference. */
-  function fixturesFor(modelFile: string, inputs: ArrayLike<number>[], labels: number[], vector: boolean): Fixtures {
-    const text = fs.readFileSync(modelFile, 'utf8');
-    const raw = parseRawModel(text);
-    return {
-      format: 'digitkit-fixtures',
-      version: 2,
-      model: { path: modelFile, sha256: createHashHex(text) },
-      tolerance: 1e-6,
-      reference: 'float64',
-      cases: inputs.map((v, k) => ({
-        id: `case-${k}`,
-        label: labels[k],
-        ...(vector ? { values: encodeValues(v) } : { pixels: Buffer.from(Uint8Array.from(v)).toString('base64') }),
-        probs: referenceProbs(raw, v),
-      })),
-    };
-  }
-
   it('a vector model: values cases (float64, exact) verify in Node, and a wrong probability fails', async () => {
     const model = path.join(dir, 'wine.json');
     fs.writeFileSync(model, vectorText('int8'));
@@ -602,7 +583,3 @@ describe('the version-2 fixtures contract and verify', () => {
     }
   });
 });
-
-function createHashHex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}

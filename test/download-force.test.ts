@@ -9,6 +9,7 @@ import {
   prepareGzips,
   startMirrorServer,
   useMirrorServer,
+  webDownloadArgs,
   type Fault,
 } from './helpers/mirror-server.js';
 import {
@@ -65,18 +66,7 @@ describe('https mirrors', () => {
   it('downloads over TLS from a trusted server, and names a certificate it cannot trust', async () => {
     const tls = await startMirrorServer({ tls: true });
     try {
-      const args = (dir: string) => [
-        'download',
-        '--dir',
-        dir,
-        '--source',
-        'web',
-        '--no-default-mirrors',
-        '--mirror',
-        tls.mirror('404'),
-        '--mirror',
-        tls.mirror('ok'),
-      ];
+      const args = (dir: string) => webDownloadArgs(tls, dir, ['404', 'ok']);
       const dir = seededDir();
       const r = await runCli(args(dir), { env: { DIGITKIT_MIRROR: undefined, NODE_EXTRA_CA_CERTS: MIRROR_TLS_PEM } });
       expect(r.code).toBe(0);

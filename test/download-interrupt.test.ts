@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BIN } from './helpers/cli.js';
-import { prepareGzips, useMirrorServer } from './helpers/mirror-server.js';
+import { prepareGzips, useMirrorServer, webDownloadArgs } from './helpers/mirror-server.js';
 import { expectUntouched, LABELS, removeTempDirs, seededDir, snapshot, strayFiles } from './helpers/mnist-dir.js';
 
 const mirrors = useMirrorServer();
@@ -22,25 +22,10 @@ async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise
 
 /** Start a download from the stalling mirror, SIGINT it once a partial temp file is on disk. */
 async function interruptDownload(dir: string, extra: string[]) {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'download',
-      '--dir',
-      dir,
-      '--source',
-      'web',
-      '--no-default-mirrors',
-      '--mirror',
-      mirrors.mirror('stall'),
-      ...extra,
-    ],
-    {
-      env: { ...process.env, NO_COLOR: '1', DIGITKIT_MIRROR: undefined },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [BIN, ...webDownloadArgs(mirrors.server, dir, ['stall']), ...extra], {
+    env: { ...process.env, NO_COLOR: '1', DIGITKIT_MIRROR: undefined },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.resume();

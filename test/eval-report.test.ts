@@ -11,7 +11,7 @@ import { confusionLayout } from '../src/eval/confusion-chart.js';
 import { CURVES_SIZE } from '../src/eval/curves-chart.js';
 import { gridLayout } from '../src/eval/digit-grid.js';
 import { errorsExplainedLayout } from '../src/eval/errors-explained.js';
-import { heatRgb, scaleOf } from '../src/eval/heatmap.js';
+import { heatRgb, scaleOf } from '../src/draw/heatmap.js';
 import { loadModel, pixelsToInput } from '../src/core/index.js';
 import { saliency } from '../src/explain/index.js';
 import type { EvalReport } from '../src/eval/evaluate.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase64, loadModel, pixelsToInput } from '../src/core/index.js';
-import { heatRgb, LOWER, RAISE, scaleOf } from '../src/eval/heatmap.js';
+import { heatRgb, LOWER, RAISE, scaleOf } from '../src/draw/heatmap.js';
 import { hiddenActivations, integratedGradients, logits, saliency } from '../src/explain/index.js';
 import { imagePanelLayout, renderVectorPanel } from '../src/explain/panel.js';
 import type { Explanation, ExplainRejected } from '../src/explain/run.js';

@@ -9,18 +9,22 @@ import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatModel } from '../src/node/model-file.js';
+import type { Prediction } from '../src/predict/jobs.js';
 import { runCli } from './helpers/cli.js';
 import { randomLayers } from './helpers/random-model.js';
-import { digitAt, loadT10k, PNG_SIGNATURE, pngChunk, renderDigit, rng, type Look } from './helpers/render.js';
+import {
+  blankPaperJpeg,
+  digitAt,
+  loadT10k,
+  PNG_SIGNATURE,
+  pngChunk,
+  renderDigit,
+  rng,
+  type Look,
+} from './helpers/render.js';
 
-interface Row {
-  file: string;
-  digit: number | null;
-  probability: number | null;
-  top: { digit: number; p: number }[];
-  error?: string;
-  preprocessed?: string;
-}
+/** One entry of `predict --json`. */
+type Row = Prediction;
 
 let tmp: string;
 let model: string;
@@ -168,17 +172,7 @@ describe('digitkit predict: bad input', () => {
         .png()
         .toBuffer(),
     );
-    const paper = await sharp({
-      create: {
-        width: 300,
-        height: 200,
-        channels: 3,
-        background: '#efe9dc',
-        noise: { type: 'gaussian', mean: 232, sigma: 5 },
-      },
-    })
-      .jpeg({ quality: 35 })
-      .toBuffer();
+    const paper = await blankPaperJpeg(300, 200, '#efe9dc', { mean: 232, sigma: 5 }, 35);
     fs.writeFileSync(path.join(dir, 'paper.jpg'), paper);
     for (const invert of ['auto', 'yes', 'no']) {
       const res = await runCli(['predict', dir, '--invert', invert, '--json', '--model', model]);

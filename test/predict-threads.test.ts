@@ -43,6 +43,7 @@ it('worker threads give the same predictions, errors and saved inputs as one thr
     expect(progress).toBe(82);
     const saved = report.results.map((p) => (p.preprocessed ? fs.readFileSync(p.preprocessed) : null));
     return {
+      threads: report.threads,
       results: report.results.map((p) => ({ ...p, preprocessed: p.preprocessed && path.basename(p.preprocessed) })),
       saved,
       rejected: report.rejected,
@@ -51,5 +52,7 @@ it('worker threads give the same predictions, errors and saved inputs as one thr
   const one = await run(1);
   const three = await run(3);
   expect(one.rejected).toBe(2);
-  expect(three).toEqual(one);
+  // Three worker threads ran (predict would silently fall back to this thread without them).
+  expect([one.threads, three.threads]).toEqual([1, 3]);
+  expect({ ...three, threads: 1 }).toEqual(one);
 });

@@ -6,17 +6,12 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyPixels, loadModel, preprocess, toGray } from '../dist/core/index.js';
+import type { Prediction } from '../src/predict/jobs.js';
 import { runCli } from './helpers/cli.js';
-import { digitAt, LOOKS, loadT10k, renderDigit, requireTestModel, rng, type Look } from './helpers/render.js';
+import { digitAt, LOOKS, loadT10k, renderDigit, requireTestModel, rng, type Look, type Rgb } from './helpers/render.js';
 
-interface Row {
-  file: string;
-  digit: number | null;
-  probability: number | null;
-  top: { digit: number; p: number }[];
-  error?: string;
-  preprocessed?: string;
-}
+/** One entry of `predict --json`. */
+type Row = Prediction;
 
 let tmp: string;
 beforeAll(() => {
@@ -86,26 +81,21 @@ describe('digitkit predict: accuracy on t10k digits drawn the way users draw the
 
 describe('digitkit predict: what users hand it', () => {
   // Digits the model reads with confidence in their original 28x28 form, redrawn several ways.
+  const on = (ink: Rgb, background: Rgb | null, extra: Partial<Look> = {}): Look => ({
+    width: 220,
+    height: 180,
+    size: [110, 150],
+    ink,
+    background,
+    ...extra,
+  });
   const looks: Record<string, Look> = {
-    'dark on white': { width: 220, height: 180, size: [110, 150], ink: [0, 0, 0], background: [255, 255, 255] },
-    'transparent background, dark strokes': {
-      width: 220,
-      height: 180,
-      size: [110, 150],
-      ink: [25, 25, 25],
-      background: null,
-    },
-    'inverted colours': { width: 220, height: 180, size: [110, 150], ink: [255, 255, 255], background: [0, 0, 0] },
-    'blue on yellow': { width: 220, height: 180, size: [110, 150], ink: [20, 40, 200], background: [255, 235, 120] },
-    'white on red': { width: 220, height: 180, size: [110, 150], ink: [255, 255, 255], background: [200, 30, 40] },
-    'jpeg, grey paper': {
-      width: 220,
-      height: 180,
-      size: [110, 150],
-      ink: [40, 35, 50],
-      background: [200, 196, 185],
-      jpeg: { quality: [50, 50] },
-    },
+    'dark on white': on([0, 0, 0], [255, 255, 255]),
+    'transparent background, dark strokes': on([25, 25, 25], null),
+    'inverted colours': on([255, 255, 255], [0, 0, 0]),
+    'blue on yellow': on([20, 40, 200], [255, 235, 120]),
+    'white on red': on([255, 255, 255], [200, 30, 40]),
+    'jpeg, grey paper': on([40, 35, 50], [200, 196, 185], { jpeg: { quality: [50, 50] } }),
   };
   // t10k indices 0..4 are a 7, 2, 1, 0, 4.
   const digits = [0, 1, 2, 3, 4];

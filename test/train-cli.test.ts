@@ -110,19 +110,8 @@ describe('digitkit train: checkpoints', () => {
 
   it('Ctrl-C writes a checkpoint, prints the exact resume command, exits 130 and leaves the old model alone', async () => {
     // 16 epochs of 5500 images: the signal lands long before the run could finish
-    const args = [
-      'train',
-      '--data',
-      DATA,
-      '--out',
-      out('int.json'),
-      '--limit',
-      '6000',
-      '--epochs',
-      '16',
-      '--seed',
-      '9',
-    ];
+    const recipe = ['--limit', '6000', '--epochs', '16', '--seed', '9'];
+    const args = ['train', '--data', DATA, '--out', out('int.json'), ...recipe];
     fs.writeFileSync(out('int.json'), 'previous model');
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
@@ -146,16 +135,7 @@ describe('digitkit train: checkpoints', () => {
     const resumed = await runCli(cmd!.split(' ').slice(1), { timeoutMs: 120_000 });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/^resumed at epoch ([2-9]|1[0-6]), step \d+\/43$/m);
-    const straight = await train([
-      '--out',
-      out('int-straight.json'),
-      '--limit',
-      '6000',
-      '--epochs',
-      '16',
-      '--seed',
-      '9',
-    ]);
+    const straight = await train(['--out', out('int-straight.json'), ...recipe]);
     expect(straight.code).toBe(0);
     expect(bytes('int.json').equals(bytes('int-straight.json'))).toBe(true);
   });

@@ -3,8 +3,8 @@
 // the reference engine on whole training steps.
 import { describe, expect, it } from 'vitest';
 import { adamStep } from '../src/train/adam.js';
-import { AUG_STRIDE, augmentImage, PIXELS } from '../src/train/augment.js';
-import type { Engine, ImageSet } from '../src/train/engine.js';
+import { addNoise, AUG_STRIDE, augmentImage, drawAugment, PIXELS } from '../src/train/augment.js';
+import { MNIST_INPUT, type Engine, type SampleSet, type TrainInput } from '../src/train/engine.js';
 import { createReferenceEngine } from '../src/train/reference-engine.js';
 import { instantiate, kernelModule, WA, type KernelExports } from '../src/train/wasm-loader.js';
 import { linearBackward, linearForward, softmaxCrossEntropy } from '../src/train/layers.js';
@@ -13,6 +13,7 @@ import { createFastEngine } from '../src/train/fast-engine.js';
 import { Rng } from '../src/train/rng.js';
 import { loadMnist } from '../src/data/load.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
+import { wine } from './helpers/sklearn-csv.js';
 
 // One small memory for the kernel-level tests, carved by a bump allocator.
 const memory = new WA.Memory({ initial: 64, maximum: 64, shared: true });
@@ -277,12 +278,12 @@ describe('the fast engine against the reference engine', () => {
   const mnist = loadMnist(embeddedMnistDir());
   async function engines(sizes: number[], maxBatch: number, threads: number, smoothing = 0.1) {
     const { train, test } = await mnist;
-    const set = (s: typeof train, n: number): ImageSet => ({
-      images: s!.images.subarray(0, n * PIXELS),
+    const set = (s: typeof train, n: number): SampleSet => ({
+      inputs: s!.images.subarray(0, n * PIXELS),
       labels: s!.labels.subarray(0, n),
       count: n,
     });
-    const o = { sizes, maxBatch, smoothing, train: set(train, 600), test: set(test, 500) };
+    const o = { sizes, maxBatch, smoothing, input: MNIST_INPUT, train: set(train, 600), test: set(test, 500) };
     return [createReferenceEngine(o), await createFastEngine(o, threads)] as const;
   }
   function sameStart(a: Engine, b: Engine, seed: number) {
@@ -354,5 +355,266 @@ describe('the fast engine against the reference engine', () => {
     }
     expect(Buffer.from(states[1].buffer).equals(Buffer.from(states[0].buffer))).toBe(true);
     expect(Buffer.from(states[2].buffer).equals(Buffer.from(states[0].buffer))).toBe(true);
+  });
+});
+
+describe('other inputs: images of any shape, vectors', () => {
+  // Real data made into other shapes: 12x10 crops of MNIST digits in three channels (the digit, its
+  // negative, the digit shifted), and the UCI wine measurements (13 standardised features, 3 classes).
+  const mnist = loadMnist(embeddedMnistDir());
+  const COLOR: TrainInput = { kind: 'image', width: 10, height: 12, channels: 3 };
+  function colorCrops(images: Uint8Array, count: number): Uint8Array {
+    const out = new Uint8Array(count * 360);
+    for (let i = 0; i < count; i++)
+      for (let y = 0; y < 12; y++)
+        for (let x = 0; x < 10; x++) {
+          const d = (r: number, c: number) => images[i * PIXELS + r * 28 + c];
+          const o = (i * 120 + y * 10 + x) * 3;
+          out[o] = d(y + 8, x + 9);
+          out[o + 1] = 255 - d(y + 8, x + 9);
+          out[o + 2] = d(y + 6, x + 11);
+        }
+    return out;
+  }
+  function wineSet(): { train: SampleSet; test: SampleSet } {
+    const { x, y } = wine();
+    const order = Array.from(x.keys()).sort((a, b) => ((a * 7919) % 178) - ((b * 7919) % 178));
+    const mean = x[0].map((_, j) => x.reduce((s, r) => s + r[j], 0) / x.length);
+    const std = x[0].map((_, j) => Math.sqrt(x.reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / x.length));
+    const set = (rows: number[]): SampleSet => ({
+      inputs: Float32Array.from(rows.flatMap((r) => x[r].map((v, j) => (v - mean[j]) / std[j]))),
+      labels: Uint8Array.from(rows.map((r) => y[r])),
+      count: rows.length,
+    });
+    return { train: set(order.slice(0, 140)), test: set(order.slice(140)) };
+  }
+
+  it('extractImage (the general path) = augmentImage on every shape, flipped or not, to the bit', async () => {
+    const { test } = await mnist;
+    reset();
+    const shapes = [
+      { width: 28, height: 28, channels: 1 },
+      { width: 10, height: 12, channels: 3 },
+      { width: 31, height: 17, channels: 3 },
+      { width: 5, height: 3, channels: 1 },
+    ];
+    const SRC = alloc(31 * 28 * 3),
+      T = alloc(40),
+      IDX = alloc(28 * 31 * 3 * 4),
+      VAL = alloc(28 * 31 * 3 * 4),
+      RS = alloc(32 * 4);
+    const t = new Float64Array(buf, T, 5);
+    let checked = 0;
+    for (const shape of shapes) {
+      const size = shape.width * shape.height * shape.channels;
+      const dense = new Float32Array(size);
+      for (let i = 0; i < 12; i++) {
+        // the digit's pixels in order, cycling, with a blank stretch: sparse and dense regions
+        const img = Uint8Array.from({ length: size }, (_, p) =>
+          p % 97 < 20 ? 0 : test!.images[i * PIXELS + (p % PIXELS)],
+        );
+        new Uint8Array(buf, SRC, size).set(img);
+        for (let trial = 0; trial < 10; trial++) {
+          const th = trial < 4 ? 0 : (rng.uniform() * 2 - 1) * 0.4;
+          const s = trial < 4 ? 1 : 1 + (rng.uniform() * 2 - 1) * 0.3;
+          t.set([rng.int(7) - 3, rng.int(7) - 3, Math.cos(th) / s, Math.sin(th) / s, trial % 2]);
+          augmentImage(dense, 0, img, 0, t, 0, shape);
+          const nnz = k.extractImage(IDX, VAL, RS, SRC, T, shape.width, shape.height, shape.channels);
+          const got = new Float32Array(size);
+          const idx = i32(IDX, nnz),
+            val = f32(VAL, nnz),
+            rs = i32(RS, shape.height + 1);
+          for (let q = 0; q < nnz; q++) got[idx[q]] = val[q];
+          if (!Buffer.from(got.buffer).equals(Buffer.from(dense.buffer)))
+            expect(Array.from(got)).toEqual(Array.from(dense));
+          expect(nnz).toBe(dense.filter((v) => v !== 0).length);
+          const row = shape.width * shape.channels;
+          let ordered = true;
+          for (let q = 1; q < nnz; q++) ordered &&= idx[q] > idx[q - 1];
+          for (let y = 0; y < shape.height; y++)
+            for (let q = rs[y]; q < rs[y + 1]; q++) ordered &&= Math.floor(idx[q] / row) === y;
+          expect(ordered).toBe(true);
+          expect(rs[shape.height]).toBe(nnz);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(4 * 12 * 10);
+  });
+
+  it('a flip mirrors each row, and a shifted flip mirrors the shifted image (channels kept together)', () => {
+    const shape = { width: 4, height: 2, channels: 2 };
+    const img = Uint8Array.from({ length: 16 }, (_, i) => i * 10);
+    const out = new Float32Array(16);
+    augmentImage(out, 0, img, 0, new Float64Array([0, 0, 1, 0, 1]), 0, shape);
+    // row 0 pixels (0,10) (20,30) (40,50) (60,70) mirrored: (60,70) (40,50) (20,30) (0,10)
+    expect(Array.from(out.subarray(0, 8), (v) => Math.round(v * 255))).toEqual([60, 70, 40, 50, 20, 30, 0, 10]);
+    augmentImage(out, 0, img, 0, new Float64Array([1, 0, 1, 0, 1]), 0, shape);
+    // row 1 shifted right by one: 0 (80,90) (100,110) (120,130); mirrored
+    expect(Array.from(out.subarray(8, 16), (v) => Math.round(v * 255))).toEqual([120, 130, 100, 110, 80, 90, 0, 0]);
+  });
+
+  it('extractVector = addNoise to the bit, with rowStart per block of features', () => {
+    reset();
+    for (const [size, block] of [
+      [13, 32],
+      [45, 32],
+      [64, 16],
+      [1, 32],
+    ]) {
+      const x = randArray(size, 0.2);
+      const noise = Float64Array.from({ length: size }, () => 0.1 * rng.normal());
+      const want = new Float32Array(size);
+      addNoise(want, 0, x, 0, noise, 0, size);
+      const SRC = alloc(size * 4),
+        N = alloc(size * 8),
+        IDX = alloc(size * 4),
+        VAL = alloc(size * 4),
+        RS = alloc((size / block + 2) * 4);
+      f32(SRC, size).set(x);
+      new Float64Array(buf, N, size).set(noise);
+      for (const withNoise of [true, false]) {
+        const nnz = k.extractVector(IDX, VAL, RS, SRC, withNoise ? N : 0, size, block);
+        const got = new Float32Array(size);
+        for (let q = 0; q < nnz; q++) got[i32(IDX, nnz)[q]] = f32(VAL, nnz)[q];
+        expect(Array.from(got)).toEqual(Array.from(withNoise ? want : x));
+        const blocks = Math.ceil(size / block);
+        const rs = i32(RS, blocks + 1);
+        expect(rs[blocks]).toBe(nnz);
+        for (let b = 0; b < blocks; b++)
+          for (let q = rs[b]; q < rs[b + 1]; q++) expect(Math.floor(i32(IDX, nnz)[q] / block)).toBe(b);
+      }
+    }
+  });
+
+  async function pair(input: TrainInput, sizes: number[], maxBatch: number, threads: number) {
+    const { train, test } = await mnist;
+    let o;
+    if (input.kind === 'vector') o = { sizes, maxBatch, smoothing: 0.1, input, ...wineSet() };
+    else {
+      const set = (s: typeof train, n: number): SampleSet => ({
+        inputs: colorCrops(s!.images, n),
+        labels: s!.labels.subarray(0, n),
+        count: n,
+      });
+      o = { sizes, maxBatch, smoothing: 0.1, input, train: set(train, 300), test: set(test, 200) };
+    }
+    return [createReferenceEngine(o), await createFastEngine(o, threads)] as const;
+  }
+
+  it.each([
+    ['a 10x12x3 image', COLOR, [360, 33, 10], 32, 2, { shift: 2, rotate: 0, zoom: 0, flip: true }],
+    ['a 10x12x3 image, rotated and zoomed', COLOR, [360, 20, 12, 10], 16, 3, { shift: 1, rotate: 15, zoom: 0.1 }],
+    ['MNIST digits, some flipped', MNIST_INPUT, [784, 24, 10], 32, 2, { shift: 1, rotate: 10, zoom: 0.1, flip: true }],
+    [
+      'a vector with noise',
+      { kind: 'vector', size: 13 } as TrainInput,
+      [13, 40, 3],
+      32,
+      2,
+      { shift: 0, rotate: 0, zoom: 0, noise: 0.3 },
+    ],
+    [
+      'a vector without noise',
+      { kind: 'vector', size: 13 } as TrainInput,
+      [13, 8, 3],
+      7,
+      1,
+      { shift: 0, rotate: 0, zoom: 0 },
+    ],
+  ] as const)(
+    '%s: the fast engine follows the reference (loss, accuracy, Adam moments, parameters after 8 steps)',
+    async (_name, input, sizes, batch, threads, cfg) => {
+      const [ref, fast] = await (input === MNIST_INPUT
+        ? (async () => {
+            const { train, test } = await mnist;
+            const set = (s: typeof train, n: number): SampleSet => ({
+              inputs: s!.images.subarray(0, n * PIXELS),
+              labels: s!.labels.subarray(0, n),
+              count: n,
+            });
+            const o = {
+              sizes: [...sizes],
+              maxBatch: batch,
+              smoothing: 0.1,
+              input,
+              train: set(train, 300),
+              test: set(test, 200),
+            };
+            return [createReferenceEngine(o), await createFastEngine(o, threads)] as const;
+          })()
+        : pair(input, [...sizes], batch, threads));
+      try {
+        heInit(ref.params, ref.layout, Rng.fromSeed(4));
+        fast.state.set(ref.state);
+        ref.paramsChanged();
+        fast.paramsChanged();
+        const count = ref.order.length;
+        for (let i = 0; i < count; i++) ref.order[i] = fast.order[i] = (i * 101) % count;
+        const P = ref.layout.count;
+        const r = Rng.fromSeed(5);
+        for (let t = 1; t <= 8; t++) {
+          for (let i = 0; i < batch; i++) drawAugment(r, cfg, ref.aug, i * ref.augStride, input);
+          fast.aug.set(ref.aug);
+          const from = ((t - 1) * batch) % (count - batch);
+          const a = ref.trainStep(from, batch, 0.002, t);
+          const b = fast.trainStep(from, batch, 0.002, t);
+          expect(Math.abs(a.loss - b.loss) / a.loss).toBeLessThan(1e-5);
+          expect(Math.abs(a.correct - b.correct)).toBeLessThanOrEqual(t === 1 ? 0 : 1);
+          if (t === 1) expect(relDiff(fast.state.subarray(P, 2 * P), ref.state.subarray(P, 2 * P))).toBeLessThan(1e-4);
+        }
+        expect(relDiff(fast.params, ref.params)).toBeLessThan(1e-4);
+        const n = input.kind === 'vector' ? 38 : 200;
+        expect(Math.abs(fast.evaluate('test', 0, n) - ref.evaluate('test', 0, n))).toBeLessThanOrEqual(1);
+        expect(Math.abs(fast.evaluate('train', 10, 100) - ref.evaluate('train', 10, 100))).toBeLessThanOrEqual(1);
+      } finally {
+        await fast.close();
+      }
+    },
+  );
+
+  it('gives the same bits with 1 or 3 threads for an RGB image and a vector input', async () => {
+    for (const [input, sizes] of [
+      [COLOR, [360, 40, 10]],
+      [{ kind: 'vector', size: 13 }, [13, 40, 3]],
+    ] as [TrainInput, number[]][]) {
+      const states: Float32Array[] = [];
+      for (const threads of [1, 3]) {
+        const [ref, fast] = await pair(input, sizes, 24, threads);
+        try {
+          heInit(fast.params, fast.layout, Rng.fromSeed(8));
+          fast.paramsChanged();
+          for (let i = 0; i < fast.order.length; i++) fast.order[i] = i;
+          const r = Rng.fromSeed(9);
+          const cfg = { shift: 1, rotate: 5, zoom: 0.05, flip: true, noise: 0.2 };
+          for (let t = 1; t <= 4; t++) {
+            for (let i = 0; i < 24; i++) drawAugment(r, cfg, fast.aug, i * fast.augStride, input);
+            fast.trainStep(t * 24, 24, 0.002, t);
+          }
+          states.push(fast.state.slice());
+          expect(ref.augStride).toBe(fast.augStride);
+        } finally {
+          await fast.close();
+        }
+      }
+      expect(Buffer.from(states[1].buffer).equals(Buffer.from(states[0].buffer))).toBe(true);
+    }
+  });
+
+  it("refuses samples that do not fit the network (the trainer's shape check)", async () => {
+    const { train } = await mnist;
+    const o = {
+      sizes: [784, 10, 10],
+      maxBatch: 8,
+      smoothing: 0,
+      input: COLOR,
+      train: { inputs: colorCrops(train!.images, 20), labels: train!.labels.subarray(0, 20), count: 20 },
+    };
+    expect(() => createReferenceEngine(o)).toThrow('the network takes 784 inputs, the samples have 360 values each');
+    await expect(createFastEngine(o, 1)).rejects.toThrow('the network takes 784 inputs');
+    const v = { ...o, sizes: [13, 4, 3], input: { kind: 'vector', size: 13 } as TrainInput };
+    expect(() => createReferenceEngine(v)).toThrow(
+      'the training samples are a Uint8Array, vectors need a Float32Array',
+    );
   });
 });

@@ -269,3 +269,35 @@ describe('checkpoint format', () => {
     }
   });
 });
+
+describe('augmentation draws for other inputs', () => {
+  it('with flip an image takes a fifth draw and about half are mirrored; a vector takes one normal per feature, only with noise', () => {
+    const t = new Float64Array(AUG_STRIDE);
+    const a = Rng.fromSeed(9);
+    const b = Rng.fromSeed(9);
+    let flipped = 0;
+    for (let i = 0; i < 1000; i++) {
+      drawAugment(a, { shift: 1, rotate: 0, zoom: 0, flip: true }, t, 0);
+      for (let k = 0; k < 5; k++) b.nextU32();
+      flipped += t[4];
+    }
+    expect(a.state()).toEqual(b.state());
+    expect(flipped).toBeGreaterThan(450);
+    expect(flipped).toBeLessThan(550);
+    const v = new Float64Array(13);
+    const r = Rng.fromSeed(2);
+    const before = r.state();
+    drawAugment(r, { shift: 0, rotate: 0, zoom: 0 }, v, 0, { kind: 'vector', size: 13 });
+    expect(r.state()).toEqual(before);
+    expect(Array.from(v).every((x) => x === 0)).toBe(true);
+    const draws: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      drawAugment(r, { shift: 0, rotate: 0, zoom: 0, noise: 0.5 }, v, 0, { kind: 'vector', size: 13 });
+      draws.push(...v);
+    }
+    const mean = draws.reduce((s, x) => s + x, 0) / draws.length;
+    const sd = Math.sqrt(draws.reduce((s, x) => s + (x - mean) ** 2, 0) / draws.length);
+    expect(Math.abs(mean)).toBeLessThan(0.02);
+    expect(Math.abs(sd - 0.5)).toBeLessThan(0.02);
+  });
+});

@@ -20,4 +20,6 @@ export const COMMANDS: ReadonlyArray<CommandEntry> = [
   { name: 'eval', load: () => import('./eval.js') },
   { name: 'explain', load: () => import('./explain.js') },
   { name: 'web', load: () => import('./web.js') },
+  { name: 'export', load: () => import('./export.js') },
+  { name: 'import', load: () => import('./import.js') },
 ];

@@ -5,7 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
-import { DigitkitError, ExitCode, type ExitCodeValue } from '../errors.js';
+import { DigitkitError, ExitCode, flagOf, InterruptedError, OptionError, type ExitCodeValue } from '../errors.js';
 
 export interface CommandContext {
   /** --json was given: stdout carries only JSON; human lines are suppressed. */
@@ -19,6 +19,12 @@ export interface CommandContext {
   out(line?: string): void;
   /** A diagnostic line on stderr (kept under --json, so stdout stays one JSON document). */
   err(line: string): void;
+  /**
+   * Under --json, one JSON record on stdout now, on one line (a command that reports as it goes:
+   * train's epochs and summary, web --serve's document before it serves); nothing otherwise. A
+   * command either emits records or returns one `json` document, which the handler prints.
+   */
+  emit(record: unknown): void;
   /** Aborted on the first Ctrl-C. Commands that call `handleInterrupt()` clean up themselves and throw InterruptedError. */
   signal: AbortSignal;
   /** Declare that this command watches `signal`; otherwise Ctrl-C exits 130 at once. */
@@ -56,7 +62,7 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
       // Second Ctrl-C, or a command that has nothing to clean up: stop now (temp files are removed on exit).
       process.exit(ExitCode.interrupted);
     }
-    controller.abort(new DigitkitError(ExitCode.interrupted, 'interrupted'));
+    controller.abort(new InterruptedError());
   };
   process.on('SIGINT', onSigint);
   const tty = !json && Boolean(process.stdout.isTTY);
@@ -71,6 +77,9 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
     err: (line) => {
       process.stderr.write(line + '\n');
     },
+    emit: (record) => {
+      if (json) process.stdout.write(JSON.stringify(record) + '\n');
+    },
     signal: controller.signal,
     handleInterrupt: () => {
       handled = true;
@@ -80,10 +89,21 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
   return { ctx, dispose: () => process.off('SIGINT', onSigint) };
 }
 
-/** Print an error the way every command does: one line on stderr, or the JSON error document. */
+/**
+ * Print an error the way every command does: one line on stderr, or the JSON error document. Every
+ * expected failure is a DigitkitError carrying its exit code; anything else is a bug in digitkit
+ * (exit 70, ExitCode.internal), never mistaken for a failed check (exit 1).
+ */
 export function reportError(err: unknown, json: boolean, command?: string): ExitCodeValue {
-  const code = err instanceof DigitkitError ? err.code : 1;
-  const message = err instanceof Error ? err.message : String(err);
+  const code = err instanceof DigitkitError ? err.code : ExitCode.internal;
+  const text = err instanceof Error ? err.message : String(err);
+  // A library names a bad value by its option; the user typed a flag.
+  const message =
+    err instanceof OptionError
+      ? `${flagOf(err.option)} ${err.problem}`
+      : err instanceof DigitkitError
+        ? text
+        : `internal error (a bug in digitkit; DIGITKIT_DEBUG=1 prints where): ${text}`;
   if (json) {
     const doc: Record<string, unknown> = { code, message };
     if (err instanceof DigitkitError && err.detail !== undefined) doc.detail = err.detail;

@@ -29,6 +29,14 @@ function mirrorOption(value: string, previous: string[] = []): string[] {
   }
 }
 
+/** --timeout: seconds, which the CLI turns into the library's milliseconds, so the range is checked here. */
+function secondsOption(value: string): number {
+  const s = numberOption(value);
+  if (!(s > 0)) throw new InvalidArgumentError(`expected a number > 0, got ${s}`);
+  if (s > 86_400) throw new InvalidArgumentError(`expected a number <= 86400 (a day), got ${s}`);
+  return s;
+}
+
 const rate = (bytes: number, seconds: number) => (seconds > 0 ? `${formatBytes(Math.round(bytes / seconds))}/s` : '');
 
 function describeSource(source: SourceKind | undefined, location: string | undefined): string {
@@ -132,12 +140,7 @@ export function register(program: Command): void {
       mirrorOption,
     )
     .option('--no-default-mirrors', 'try only --mirror / DIGITKIT_MIRROR, not the built-in mirrors')
-    .option(
-      '--timeout <seconds>',
-      'give up on a request when no data arrives for this long',
-      numberOption({ min: 0, exclusiveMin: true, max: 86_400 }),
-      30,
-    )
+    .option('--timeout <seconds>', 'give up on a request when no data arrives for this long', secondsOption, 30)
     .option('--force', 'fetch again even files that verify (a failed fetch keeps the old file)')
     .option('--json', 'print one JSON document')
     .addHelpText(

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { DEFAULT_EXPLAIN_DIR, DEFAULT_MODEL } from '../node/paths.js';
 import type { Explanation, ExplainRejected } from '../explain/run.js';
+import { pct } from '../format.js';
 import { handler } from './context.js';
 import { choiceOption, intOption } from './options.js';
 
@@ -28,7 +29,7 @@ export function register(program: Command): void {
     .argument('<inputs...>', 'image files, directories (every image in them) or - (stdin)')
     .option('--model <path>', 'model file', DEFAULT_MODEL)
     .option('--class <k>', 'the class to explain: a label of the model, or an index into its labels')
-    .option('--top <n>', 'explain the n most probable classes (default 1)', intOption(1))
+    .option('--top <n>', 'explain the n most probable classes (default 1)', intOption)
     .option(
       '--method <m>',
       'saliency (d logit / d input, the gradient) or ig (integrated gradients from a blank input, exact)',
@@ -69,7 +70,7 @@ export function register(program: Command): void {
             continue;
           }
           const e = r as Explanation;
-          ctx.out(`${e.file}  class ${c.bold(e.label)} ${(e.probability * 100).toFixed(1).padStart(5)}%  → ${e.panel}`);
+          ctx.out(`${e.file}  class ${c.bold(e.label)} ${pct(e.probability, 1).padStart(6)}  → ${e.panel}`);
           done.add(e.file);
         }
         if (report.results.length > 1)

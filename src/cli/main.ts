@@ -40,11 +40,15 @@ function usageLine(cmd: CommandType, text: string): string {
 export async function main(argv: string[]): Promise<void> {
   // `digitkit … | head`: a closed pipe ends the output quietly instead of crashing.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? ExitCode.ok);
     throw err;
   });
-  const program = await buildProgram(argv);
   const json = argv.includes('--json');
+  // An error thrown outside a command's await chain (a timer, an event handler) is a bug too: exit 70.
+  const crash = (err: unknown) => process.exit(reportError(err, json));
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  const program = await buildProgram(argv);
   program.exitOverride();
   const silence = (cmd: CommandType) => {
     cmd.exitOverride();
@@ -62,7 +66,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-        process.exitCode = err.exitCode === 0 ? 0 : ExitCode.usage;
+        process.exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
         return;
       }
       process.exitCode = ExitCode.usage;

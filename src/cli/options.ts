@@ -1,34 +1,32 @@
 /**
- * Option-value parsers for commander. Each throws commander's InvalidArgumentError, which the
- * CLI turns into a one-line usage error and exit code 2.
+ * Option-value parsers for commander: syntax only (is it an integer, a number, one of the choices?).
+ * Ranges belong to the library functions, which know why a value is out of range and throw an
+ * OptionError that the CLI words with the flag's name. A parser throws commander's
+ * InvalidArgumentError, which the CLI turns into a one-line usage error and exit code 2.
  */
 import { InvalidArgumentError } from './commander.js';
 
-export function intOption(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-    const n = Number(value);
-    if (n < min || n > max)
-      throw new InvalidArgumentError(
-        max === Number.MAX_SAFE_INTEGER
-          ? `expected an integer >= ${min}, got ${n}`
-          : `expected an integer in [${min}, ${max}], got ${n}`,
-      );
-    return n;
-  };
+/** An integer, written as one (no 1.5, no 1e3). */
+export function intOption(value: string): number {
+  const n = Number(value);
+  if (!/^\s*-?\d+\s*$/.test(value) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+  return n;
 }
 
-export function numberOption(opts: { min?: number; max?: number; exclusiveMin?: boolean } = {}) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
-    if (opts.min !== undefined && (opts.exclusiveMin ? n <= opts.min : n < opts.min)) {
-      throw new InvalidArgumentError(`expected a number ${opts.exclusiveMin ? '>' : '>='} ${opts.min}, got ${n}`);
-    }
-    if (opts.max !== undefined && n > opts.max)
-      throw new InvalidArgumentError(`expected a number <= ${opts.max}, got ${n}`);
-    return n;
-  };
+/** A finite number. */
+export function numberOption(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
+  return n;
+}
+
+/** Comma-separated integers: "128,64" → [128, 64]. */
+export function intListOption(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  if (parts.some((p) => !/^\d+$/.test(p)))
+    throw new InvalidArgumentError(`expected comma-separated integers, got "${value}"`);
+  return parts.map(Number);
 }
 
 export function choiceOption<T extends string>(choices: readonly T[]) {
@@ -37,4 +35,9 @@ export function choiceOption<T extends string>(choices: readonly T[]) {
       throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got "${value}"`);
     return value as T;
   };
+}
+
+/** Repeatable string option: `--core a --core b` -> ['a', 'b']. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { DigitkitError, ExitCode } from '../errors.js';
 import type { Prediction } from '../predict/predict.js';
 import { DEFAULT_MODEL } from '../node/paths.js';
+import { pct } from '../format.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption } from './options.js';
 
@@ -28,8 +29,6 @@ export async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const percent = (p: number) => `${(p * 100).toFixed(1)}%`;
-
 function printResults(ctx: CommandContext, results: Prediction[]): void {
   const c = ctx.color;
   const width = Math.max(...results.map((r) => r.file.length));
@@ -40,9 +39,9 @@ function printResults(ctx: CommandContext, results: Prediction[]): void {
     }
     const p = r.probability!;
     const shade = p >= 0.9 ? c.green : p >= 0.6 ? c.yellow : c.red;
-    const top = r.top.map((t) => `${t.digit} ${percent(t.p).padStart(6)}`).join('  ');
+    const top = r.top.map((t) => `${t.digit} ${pct(t.p, 1).padStart(6)}`).join('  ');
     ctx.out(
-      `${r.file.padEnd(width)}  ${c.bold(String(r.digit))}  ${shade(percent(p).padStart(6))}   ${c.dim('top: ' + top)}`,
+      `${r.file.padEnd(width)}  ${c.bold(String(r.digit))}  ${shade(pct(p, 1).padStart(6))}   ${c.dim('top: ' + top)}`,
     );
   }
 }
@@ -53,7 +52,7 @@ export function register(program: Command): void {
     .description('Classify image files through the shipped core')
     .argument('<inputs...>', 'image files, directories (every image in them) or - (stdin)')
     .option('--model <path>', 'model file', DEFAULT_MODEL)
-    .option('--top <k>', 'how many classes to list per image', intOption(1, 10), 3)
+    .option('--top <k>', 'how many classes to list per image', intOption, 3)
     .option(
       '--invert <mode>',
       'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)',

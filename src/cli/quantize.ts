@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { QuantizeReport } from '../quant/quantize.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from '../node/paths.js';
+import { int, pct, sci } from '../format.js';
 import { handler } from './context.js';
 
 interface Opts {
@@ -10,9 +11,6 @@ interface Opts {
   data: string;
   json?: boolean;
 }
-
-const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-const sci = (x: number) => x.toExponential(2);
 
 export function register(program: Command): void {
   program
@@ -31,7 +29,7 @@ export function register(program: Command): void {
         const a = r.accuracy;
         ctx.out(`wrote ${r.out.path} (${r.granularity} int8, sha256 ${r.out.sha256.slice(0, 12)}…)`);
         ctx.out(
-          `size      float ${r.in.bytes.toLocaleString('en-US')} bytes -> int8 ${r.out.bytes.toLocaleString('en-US')} bytes (${(r.in.bytes / r.out.bytes).toFixed(1)}x smaller)`,
+          `size      float ${int(r.in.bytes)} bytes -> int8 ${int(r.out.bytes)} bytes (${(r.in.bytes / r.out.bytes).toFixed(1)}x smaller)`,
         );
         r.layers.forEach((l, k) => {
           const scale =
@@ -45,9 +43,7 @@ export function register(program: Command): void {
         if (!r.targets.accuracyOk)
           ctx.out(color.yellow(`warning: int8 accuracy is more than ${r.targets.maxDropPp} pp below float`));
         if (!r.targets.sizeOk)
-          ctx.out(
-            color.yellow(`warning: ${r.out.path} is larger than ${r.targets.maxBytes.toLocaleString('en-US')} bytes`),
-          );
+          ctx.out(color.yellow(`warning: ${r.out.path} is larger than ${int(r.targets.maxBytes)} bytes`));
         return { json: r };
       }),
     );

@@ -1,14 +1,14 @@
 /** `digitkit train`: flags → runTrain(); progress bar / lines / JSON records; Ctrl-C → checkpoint + resume command. */
 import os from 'node:os';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from './commander.js';
-import { DigitkitError, ExitCode } from '../errors.js';
+import { InterruptedError } from '../errors.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL } from '../node/paths.js';
-import { DEFAULTS, FAST_EPOCHS, layerSizes, type TrainConfig } from '../train/config.js';
+import { DEFAULTS, FAST_EPOCHS, layerSizes, LIMITS, type TrainConfig } from '../train/config.js';
 import type { TrainEvent } from '../train/run.js';
 import type { StepInfo } from '../train/loop.js';
+import { int, pct } from '../format.js';
 import { handler, type CommandContext } from './context.js';
-import { choiceOption, intOption, numberOption } from './options.js';
+import { choiceOption, intListOption, intOption, numberOption } from './options.js';
 import { createBar, type Bar } from './progress.js';
 
 interface Flags {
@@ -34,18 +34,7 @@ interface Flags {
   json?: boolean;
 }
 
-function hiddenOption(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  if (parts.length > 8 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 4096)) {
-    throw new InvalidArgumentError(`expected 1 to 8 comma-separated layer widths in [1, 4096], got "${value}"`);
-  }
-  return parts.map(Number);
-}
-
 export const defaultThreads = () => Math.max(1, Math.min(os.availableParallelism(), 8));
-
-const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
-const int = (x: number) => Math.round(x).toLocaleString('en-US');
 
 /** The command line that continues this run: the same arguments, with --resume pointing at the checkpoint. */
 export function resumeCommand(argv: string[], checkpoint: string, command: 'train' | 'pipeline' = 'train'): string {
@@ -113,23 +102,21 @@ export function progressPrinter(ctx: CommandContext) {
         bar?.stop();
         bar = null;
         if (ctx.json) {
-          process.stdout.write(
-            JSON.stringify({
-              type: 'epoch',
-              epoch: e.epoch,
-              epochs: e.epochs,
-              loss: e.loss,
-              trainAccuracy: e.trainAccuracy,
-              valAccuracy: e.valAccuracy,
-              lr: e.lr,
-              seconds: e.seconds,
-              imagesPerSecond: e.imagesPerSecond,
-            }) + '\n',
-          );
+          ctx.emit({
+            type: 'epoch',
+            epoch: e.epoch,
+            epochs: e.epochs,
+            loss: e.loss,
+            trainAccuracy: e.trainAccuracy,
+            valAccuracy: e.valAccuracy,
+            lr: e.lr,
+            seconds: e.seconds,
+            imagesPerSecond: e.imagesPerSecond,
+          });
         } else {
           const w = String(e.epochs).length;
           ctx.out(
-            `epoch ${String(e.epoch).padStart(w)}/${e.epochs}  loss ${e.loss.toFixed(4)}  train ${pct(e.trainAccuracy)}  val ${pct(e.valAccuracy)}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)}s  ${int(e.imagesPerSecond)} img/s`,
+            `epoch ${String(e.epoch).padStart(w)}/${e.epochs}  loss ${e.loss.toFixed(4)}  train ${pct(e.trainAccuracy)}  val ${e.valAccuracy === null ? '-' : pct(e.valAccuracy)}  lr ${e.lr.toExponential(2)}  ${e.seconds.toFixed(1)}s  ${int(e.imagesPerSecond)} img/s`,
           );
         }
         break;
@@ -147,14 +134,10 @@ export function register(program: Command): void {
     )
     .option('--data <dir>', 'folder with the MNIST IDX files', DEFAULT_DATA_DIR)
     .option('--out <file>', 'float32 model to write', DEFAULT_FLOAT_MODEL)
-    .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs}; ${FAST_EPOCHS} with --fast)`, intOption(1, 100_000))
+    .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs}; ${FAST_EPOCHS} with --fast)`, intOption)
     .option('--fast', `quick preset: ${FAST_EPOCHS} epochs (≥ 98.5% test accuracy)`)
-    .option('--batch <n>', `mini-batch size, at most 8192 (default ${DEFAULTS.batch})`, intOption(1, 8192))
-    .option(
-      '--lr <rate>',
-      `peak learning rate (default ${DEFAULTS.lr})`,
-      numberOption({ min: 0, exclusiveMin: true, max: 10 }),
-    )
+    .option('--batch <n>', `mini-batch size, at most ${LIMITS.batch} (default ${DEFAULTS.batch})`, intOption)
+    .option('--lr <rate>', `peak learning rate (default ${DEFAULTS.lr})`, numberOption)
     .option(
       '--schedule <name>',
       `cosine | constant (default ${DEFAULTS.schedule}; constant for runs under 3 epochs)`,
@@ -163,29 +146,17 @@ export function register(program: Command): void {
     .option(
       '--warmup <epochs>',
       'linear warm-up, in epochs (default 1 for cosine, or a tenth of a shorter run; 0 for constant)',
-      numberOption({ min: 0 }),
+      numberOption,
     )
-    .option(
-      '--label-smoothing <s>',
-      `label smoothing in [0, 1) (default ${DEFAULTS.labelSmoothing})`,
-      numberOption({ min: 0, max: 0.999 }),
-    )
-    .option('--hidden <widths>', `hidden layer widths (default ${DEFAULTS.hidden.join(',')})`, hiddenOption)
-    .option('--shift <px>', `random shift in [-px, px] on each axis (default ${DEFAULTS.shift})`, intOption(0, 8))
-    .option(
-      '--rotate <deg>',
-      `random rotation in [-deg, deg] (default ${DEFAULTS.rotate})`,
-      numberOption({ min: 0, max: 180 }),
-    )
-    .option(
-      '--zoom <fraction>',
-      `random zoom in [1-f, 1+f] (default ${DEFAULTS.zoom})`,
-      numberOption({ min: 0, max: 0.5 }),
-    )
-    .option('--seed <n>', `PRNG seed (default ${DEFAULTS.seed})`, intOption(0, 0xffffffff))
-    .option('--threads <n>', 'worker threads (default: cores, at most 8); never changes the result', intOption(1, 64))
-    .option('--limit <n>', 'train on the first n training images (default all)', intOption(2))
-    .option('--val <k>', 'hold out the last k of them for validation (default 5000, or 1/12 of --limit)', intOption(0))
+    .option('--label-smoothing <s>', `label smoothing in [0, 1) (default ${DEFAULTS.labelSmoothing})`, numberOption)
+    .option('--hidden <widths>', `hidden layer widths (default ${DEFAULTS.hidden.join(',')})`, intListOption)
+    .option('--shift <px>', `random shift in [-px, px] on each axis (default ${DEFAULTS.shift})`, intOption)
+    .option('--rotate <deg>', `random rotation in [-deg, deg] (default ${DEFAULTS.rotate})`, numberOption)
+    .option('--zoom <fraction>', `random zoom in [1-f, 1+f] (default ${DEFAULTS.zoom})`, numberOption)
+    .option('--seed <n>', `PRNG seed (default ${DEFAULTS.seed})`, intOption)
+    .option('--threads <n>', 'worker threads (default: cores, at most 8); never changes the result', intOption)
+    .option('--limit <n>', 'train on the first n training images (default all)', intOption)
+    .option('--val <k>', 'hold out the last k of them for validation (default 5000, or 1/12 of --limit)', intOption)
     .option('--checkpoint <file>', 'checkpoint written after every epoch (default: beside --out, .ckpt)')
     .option('--resume <file>', 'continue from a checkpoint (its settings apply; contradicting flags are an error)')
     .option('--json', 'one JSON record per epoch on stdout, then a summary record')
@@ -222,32 +193,27 @@ export function register(program: Command): void {
         });
         if (r.status === 'interrupted') {
           const cmd = resumeCommand(process.argv, r.checkpoint);
-          throw new DigitkitError(
-            ExitCode.interrupted,
+          throw new InterruptedError(
             `interrupted at epoch ${r.epoch + 1}, step ${r.stepInEpoch}/${r.stepsPerEpoch}; checkpoint saved to ${r.checkpoint}; resume with: ${cmd}`,
             { checkpoint: r.checkpoint, resume: cmd },
           );
         }
-        if (ctx.json) {
-          process.stdout.write(
-            JSON.stringify({
-              type: 'summary',
-              out: r.out,
-              bytes: r.bytes,
-              sha256: r.sha256,
-              checkpoint: r.checkpoint,
-              config: r.config,
-              valAccuracy: r.valAccuracy,
-              testAccuracy: r.testAccuracy,
-              seconds: r.seconds,
-              imagesPerSecond: r.imagesPerSecond,
-            }) + '\n',
-          );
-        } else {
-          ctx.out(
-            `test accuracy ${pct(r.testAccuracy)}${r.valAccuracy === null ? '' : ` (validation ${pct(r.valAccuracy)})`}; wrote ${r.out} (${int(r.bytes)} bytes, sha256 ${r.sha256.slice(0, 16)}…); checkpoint ${r.checkpoint}`,
-          );
-        }
+        ctx.out(
+          `test accuracy ${pct(r.testAccuracy)}${r.valAccuracy === null ? '' : ` (validation ${pct(r.valAccuracy)})`}; wrote ${r.out} (${int(r.bytes)} bytes, sha256 ${r.sha256.slice(0, 16)}…); checkpoint ${r.checkpoint}`,
+        );
+        // Under --json: the last record, after the epochs' (JSON Lines, even when no epoch was left to run).
+        ctx.emit({
+          type: 'summary',
+          out: r.out,
+          bytes: r.bytes,
+          sha256: r.sha256,
+          checkpoint: r.checkpoint,
+          config: r.config,
+          valAccuracy: r.valAccuracy,
+          testAccuracy: r.testAccuracy,
+          seconds: r.seconds,
+          imagesPerSecond: r.imagesPerSecond,
+        });
       }),
     );
 }

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { DEFAULT_MODEL } from '../node/paths.js';
+import { int } from '../format.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
 
@@ -15,8 +16,6 @@ interface Opts {
   port: number;
   json?: boolean;
 }
-
-const n = (x: number) => x.toLocaleString('en-US');
 
 export function register(program: Command): void {
   program
@@ -33,35 +32,37 @@ export function register(program: Command): void {
       'write into a non-empty directory that is not a digitkit site (same-named files are replaced, others kept)',
     )
     .option('--serve', 'then serve the site on 127.0.0.1 until Ctrl-C')
-    .option('--port <n>', 'port for --serve (0: any free port)', intOption(0, 65535), 8000)
+    .option('--port <n>', 'port for --serve (0: any free port)', intOption, 8000)
     .option('--json', 'print one JSON document')
     .action(
       handler<Opts>(async (opts, ctx, args) => {
         const { writeSite } = await import('../web/site.js');
+        // Checked before the site is written: a bad --port must not leave a site behind for nothing.
+        if (opts.serve) (await import('../node/static-server.js')).validatePort(opts.port);
         const outDir = args[0];
         const r = await writeSite({ outDir, model: opts.model, fixtures: opts.fixtures, force: opts.force });
         const { color } = ctx;
         const t = r.selfTest;
         ctx.out(
-          `wrote ${outDir}: ${r.files.length} files, ${n(r.totalBytes)} bytes (the page budget is ${n(r.budgetBytes)} with the int8 model)` +
+          `wrote ${outDir}: ${r.files.length} files, ${int(r.totalBytes)} bytes (the page budget is ${int(r.budgetBytes)} with the int8 model)` +
             (t.fixtures ? `, and fixtures.json for the self-test` : ''),
         );
         const width = Math.max(...r.files.map((f) => f.name.length));
         for (const f of r.files) {
           const note =
             f.name === 'digitkit-core.js'
-              ? `  (${n(r.coreGzipBytes)} gzipped; dist/core/index.js as shipped)`
+              ? `  (${int(r.coreGzipBytes)} gzipped; dist/core/index.js as shipped)`
               : f.name === 'digitkit-explain.js'
-                ? `  (${n(r.explainGzipBytes)} gzipped; dist/explain/index.js as shipped)`
+                ? `  (${int(r.explainGzipBytes)} gzipped; dist/explain/index.js as shipped)`
                 : f.name === 'model.json'
                   ? `  (${r.model.path}, ${r.model.dtype})`
                   : f.name === 'fixtures.json' && t.fixtures
-                    ? `  (${t.fixtures}, ${t.cases} cases; loaded by the self-test only, budget ${n(t.budgetBytes)})`
+                    ? `  (${t.fixtures}, ${t.cases} cases; loaded by the self-test only, budget ${int(t.budgetBytes)})`
                     : '';
-          ctx.out(`  ${f.name.padEnd(width)}  ${n(f.bytes).padStart(9)}${color.dim(note)}`);
+          ctx.out(`  ${f.name.padEnd(width)}  ${int(f.bytes).padStart(9)}${color.dim(note)}`);
         }
         if (r.totalBytes > r.budgetBytes)
-          ctx.out(color.yellow(`${n(r.totalBytes - r.budgetBytes)} bytes over the page budget (is the model int8?)`));
+          ctx.out(color.yellow(`${int(r.totalBytes - r.budgetBytes)} bytes over the page budget (is the model int8?)`));
         if (t.fixtures === null)
           ctx.out(
             color.yellow(
@@ -81,7 +82,7 @@ export function register(program: Command): void {
         const signal = ctx.handleInterrupt();
         const server = await startStaticServer(outDir, { port: opts.port });
         // Under --json the document (with the URL) goes out now, not when the server stops.
-        if (ctx.json) process.stdout.write(JSON.stringify({ ...r, url: server.url }, null, 2) + '\n');
+        ctx.emit({ ...r, url: server.url });
         ctx.out(`serving ${outDir} at ${color.bold(server.url)} (Ctrl-C stops)`);
         await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
         await server.close();

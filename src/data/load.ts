@@ -33,7 +33,12 @@ async function readNamed(dir: string, name: string): Promise<Uint8Array> {
 async function loadSplit(dir: string, split: 'train' | 't10k', sha: Record<string, string>): Promise<MnistSplit> {
   const imgName = MNIST_FILES.find((f) => f.split === split && f.kind === 'images')!.name;
   const lblName = MNIST_FILES.find((f) => f.split === split && f.kind === 'labels')!.name;
-  const [imgBytes, lblBytes] = await Promise.all([readNamed(dir, imgName), readNamed(dir, lblName)]);
+  // Read both at once, but report a problem with the images first whichever read fails first (a
+  // missing directory names the same file every time).
+  const [imgRead, lblRead] = await Promise.allSettled([readNamed(dir, imgName), readNamed(dir, lblName)]);
+  if (imgRead.status === 'rejected') throw imgRead.reason;
+  if (lblRead.status === 'rejected') throw lblRead.reason;
+  const [imgBytes, lblBytes] = [imgRead.value, lblRead.value];
   sha[imgName] = createHash('sha256').update(imgBytes).digest('hex');
   sha[lblName] = createHash('sha256').update(lblBytes).digest('hex');
   const img = parseIdx(imgBytes, path.join(dir, imgName), IDX_IMAGES_MAGIC);

@@ -20,6 +20,9 @@ export const MNIST_FILES: readonly MnistFile[] = [
   { name: 't10k-labels-idx1-ubyte', sha256: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2', bytes: 10008, kind: 'labels', split: 't10k' },
 ];
 
+/** Images in the t10k test split (its label file: an 8-byte header, then one byte per image). */
+export const MNIST_TEST_IMAGES = MNIST_FILES.find((f) => f.split === 't10k' && f.kind === 'labels')!.bytes - 8;
+
 export const DEFAULT_MIRRORS: readonly string[] = [
   'https://ossci-datasets.s3.amazonaws.com/mnist/',
   'https://storage.googleapis.com/cvdf-datasets/mnist/',

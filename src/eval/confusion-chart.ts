@@ -5,7 +5,9 @@
  * column along the bottom.
  */
 import type { ClassStats } from './metrics.js';
-import { GRID, MUTED, percent, rect, svgDocument, text } from './svg.js';
+import { pct } from '../format.js';
+import { heatColor } from '../draw/heatmap.js';
+import { GRID, MUTED, rect, svgDocument, text } from '../draw/svg.js';
 
 /** Where the cells are, so tests (and anyone) can find cell (i, j). */
 export interface ConfusionLayout {
@@ -22,25 +24,6 @@ export function confusionLayout(classes: number): ConfusionLayout {
   const x0 = 80;
   const y0 = 96;
   return { width: x0 + classes * cell + 92, height: y0 + classes * cell + 58, x0, y0, cell };
-}
-
-// A light-to-dark blue ramp (after ColorBrewer "Blues").
-const STOPS: [number, number, number][] = [
-  [247, 251, 255],
-  [198, 219, 239],
-  [107, 174, 214],
-  [33, 113, 181],
-  [8, 48, 107],
-];
-
-/** Colour for a share 0..1 of a row. The square root keeps a handful of errors visible. */
-export function heatColor(share: number): string {
-  if (share <= 0) return '#ffffff';
-  const t = Math.sqrt(Math.min(1, share)) * (STOPS.length - 1);
-  const k = Math.min(STOPS.length - 2, Math.floor(t));
-  const f = t - k;
-  const c = STOPS[k].map((v, i) => Math.round(v + (STOPS[k + 1][i] - v) * f));
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
 }
 
 export function confusionSvg(confusion: number[][], stats: ClassStats[], title: string, subtitle: string): string {
@@ -81,14 +64,14 @@ export function confusionSvg(confusion: number[][], stats: ClassStats[], title: 
     }
     const recall = stats[i].recall;
     body.push(
-      text(right + 46, y0 + i * cell + cell / 2 + 5, recall === null ? '–' : percent(recall), {
+      text(right + 46, y0 + i * cell + cell / 2 + 5, recall === null ? '–' : pct(recall, 1), {
         size: 12,
         anchor: 'middle',
       }),
     );
     const precision = stats[i].precision;
     body.push(
-      text(x0 + i * cell + cell / 2, bottom + 28, precision === null ? '–' : percent(precision), {
+      text(x0 + i * cell + cell / 2, bottom + 28, precision === null ? '–' : pct(precision, 1), {
         size: 12,
         anchor: 'middle',
       }),

@@ -3,7 +3,7 @@
  * `{loss, trainAccuracy, valAccuracy, lr}`, accuracies as fractions, any array may be absent):
  * loss per epoch on the left, train/validation accuracy per epoch on the right.
  */
-import { GRID, INK, line, MUTED, svgDocument, text } from './svg.js';
+import { GRID, INK, line, MUTED, svgDocument, text } from '../draw/svg.js';
 
 export interface History {
   loss?: number[];

@@ -4,8 +4,8 @@
  * pixel into the rendered canvas (dark ink on white, each pixel a ZOOMxZOOM block), which
  * keeps them exact and avoids embedding hundreds of data-URI images in the SVG.
  */
-import { canvasToPng, svgToCanvas } from './render.js';
-import { GRID, MUTED, rect, svgDocument, text, type Segment } from './svg.js';
+import { canvasToPng, svgToCanvas } from '../draw/render.js';
+import { GRID, MUTED, rect, svgDocument, text, type Segment } from '../draw/svg.js';
 
 export interface Tile {
   /** 28x28 (side x side) bytes, 0..255, ink = 255. */

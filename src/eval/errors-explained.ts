@@ -5,9 +5,9 @@
  */
 import { saliency } from '../explain/index.js';
 import { pixelsToInput, type Model } from '../core/index.js';
-import { legendNumber, paintAttribution, paintDigit, scaleOf } from './heatmap.js';
-import { canvasToPng, svgToCanvas } from './render.js';
-import { BAD, GRID, MUTED, pct, rect, svgDocument, text } from './svg.js';
+import { legendNumber, paintAttribution, paintDigit, scaleOf } from '../draw/heatmap.js';
+import { canvasToPng, svgToCanvas } from '../draw/render.js';
+import { BAD, GRID, MUTED, rect, shortPct, svgDocument, text } from '../draw/svg.js';
 
 /** How many mistakes the image explains. */
 export const EXPLAINED_ERRORS = 20;
@@ -70,7 +70,7 @@ export async function renderErrorsExplained(
     const y = d.y + L.map + 4;
     body.push(
       text(d.x + L.map / 2, y + 14, [{ text: `#${e.index}` }], { size: 12, anchor: 'middle', fill: MUTED }),
-      text(d.x + L.map / 2, y + 30, `${labels[e.label]} → ${labels[e.predicted]} ${pct(e.probability)}`, {
+      text(d.x + L.map / 2, y + 30, `${labels[e.label]} → ${labels[e.predicted]} ${shortPct(e.probability)}`, {
         size: 12,
         anchor: 'middle',
       }),

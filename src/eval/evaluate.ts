@@ -83,7 +83,7 @@ export interface EvalOptions {
 }
 
 /** Probabilities are written with 6 decimals: plenty for a report, and keeps report.json readable. */
-const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
+const sixDecimals = (p: number) => Math.round(p * 1e6) / 1e6;
 
 function checkFitsMnist(m: ModelFile, split: MnistSplit): void {
   const { input } = m.model;
@@ -135,8 +135,8 @@ function summarize(m: ModelFile, split: MnistSplit, p: BatchPredictions): ModelE
       index: i,
       label,
       predicted,
-      probability: round6(p.probs[i * p.classes + predicted]),
-      trueProbability: round6(p.probs[i * p.classes + label]),
+      probability: sixDecimals(p.probs[i * p.classes + predicted]),
+      trueProbability: sixDecimals(p.probs[i * p.classes + label]),
     });
   }
   const meta = m.raw.meta as Record<string, unknown> | undefined;
@@ -169,7 +169,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     opts.compare === undefined
       ? undefined
       : await readModelFile(opts.compare, 'no such model file (the file given to --compare)');
-  // An unusable --report directory is reported before the work, not after it.
+  // An unusable report directory is reported before the work, not after it.
   if (opts.report !== undefined) await ensureReportDir(opts.report);
   const mnist = await loadMnist(opts.data, ['t10k']);
   const test = mnist.test!;
@@ -198,8 +198,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
       disagreements: ag.disagree.map((i) => ({
         index: i,
         label: test.labels[i],
-        a: { predicted: pa.predicted[i], probability: round6(pa.probs[i * C + pa.predicted[i]]) },
-        b: { predicted: pb.predicted[i], probability: round6(pb.probs[i * C + pb.predicted[i]]) },
+        a: { predicted: pa.predicted[i], probability: sixDecimals(pa.probs[i * C + pa.predicted[i]]) },
+        b: { predicted: pb.predicted[i], probability: sixDecimals(pb.probs[i * C + pb.predicted[i]]) },
       })),
     };
   }

@@ -6,15 +6,16 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Model } from '../core/index.js';
 import type { MnistSplit } from '../data/load.js';
-import { usageError } from '../errors.js';
-import { writeFileAtomic } from '../node/atomic.js';
+import { OptionError } from '../errors.js';
+import { writeFileAtomic, WriteError } from '../node/atomic.js';
 import { confusionSvg } from './confusion-chart.js';
 import { curvesSvg } from './curves-chart.js';
 import { renderDigitGrid, type Tile } from './digit-grid.js';
 import { EXPLAINED_ERRORS, renderErrorsExplained } from './errors-explained.js';
 import type { EvalReport } from './evaluate.js';
-import { svgToPng, textRenders } from './render.js';
-import { BAD, GOOD, MUTED, pct, percent, type Segment } from './svg.js';
+import { svgToPng, textRenders } from '../draw/render.js';
+import { pct } from '../format.js';
+import { BAD, GOOD, MUTED, shortPct, type Segment } from '../draw/svg.js';
 
 /** At most this many digits in errors.png / disagreements.png (10 rows of 10). */
 export const MAX_TILES = 100;
@@ -51,8 +52,9 @@ export async function ensureReportDir(dir: string): Promise<void> {
       await fsp.mkdir(p);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw usageError(`--report ${dir}: cannot create ${p} (${code})`);
-      if (!(await fsp.stat(p)).isDirectory()) throw usageError(`--report ${dir}: ${p} exists and is not a directory`);
+      if (code !== 'EEXIST') throw new OptionError('report', `${dir}: cannot create ${p} (${code})`);
+      if (!(await fsp.stat(p)).isDirectory())
+        throw new OptionError('report', `${dir}: ${p} exists and is not a directory`);
     }
   }
 }
@@ -68,8 +70,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
     try {
       await writeFileAtomic(path.join(dir, file), data);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code) throw usageError(`--report ${dir}: cannot write ${file} (${code})`);
+      if (err instanceof WriteError) throw new OptionError('report', `${dir}: cannot write ${file} (${err.reason})`);
       throw err;
     }
     files.push(file);
@@ -88,7 +89,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         m.confusion,
         m.classes,
         `Confusion matrix: ${name}`,
-        `accuracy ${percent(m.accuracy, 2)} (${m.correct} of ${m.count} test digits) · shade: share of the row`,
+        `accuracy ${pct(m.accuracy)} (${m.correct} of ${m.count} test digits) · shade: share of the row`,
       ),
     ),
   );
@@ -102,7 +103,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         { text: labels[e.label], bold: true },
         { text: ' → ', fill: MUTED },
         { text: labels[e.predicted], fill: BAD, bold: true },
-        { text: `  ${pct(e.probability)}`, fill: MUTED },
+        { text: `  ${shortPct(e.probability)}`, fill: MUTED },
       ],
       [{ text: `#${e.index}`, fill: MUTED }],
     ],
@@ -147,7 +148,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
     const pred = (who: string, p: { predicted: number; probability: number }, label: number): Segment[] => [
       { text: `${who} `, fill: MUTED },
       { text: labels[p.predicted], fill: p.predicted === label ? GOOD : BAD, bold: true },
-      { text: ` ${pct(p.probability)}`, fill: MUTED },
+      { text: ` ${shortPct(p.probability)}`, fill: MUTED },
     ];
     const tiles: Tile[] = shown.map((d) => ({
       pixels: digit(test, d.index),
@@ -166,7 +167,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
       await renderDigitGrid(
         `Where the models disagree: A ${name} vs B ${nameB}`,
         [
-          `${c.disagreements.length} of ${c.agreement.count} test digits differ · agreement ${percent(c.agreement.rate, 2)} · accuracy A ${percent(m.accuracy, 2)}, B ${percent(c.model.accuracy, 2)} · green = right, red = wrong`,
+          `${c.disagreements.length} of ${c.agreement.count} test digits differ · agreement ${pct(c.agreement.rate)} · accuracy A ${pct(m.accuracy)}, B ${pct(c.model.accuracy)} · green = right, red = wrong`,
           ...leftOut(c.disagreements.length, shown.length),
         ],
         tiles,

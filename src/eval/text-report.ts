@@ -5,19 +5,20 @@
 import path from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import type { EvalReport, ModelEval } from './evaluate.js';
-import { pct, percent } from './svg.js';
+import { int, pct } from '../format.js';
+import { shortPct } from '../draw/svg.js';
 
 /** Disagreements listed in the terminal; the JSON and report.json have all of them. */
 export const MAX_LISTED = 20;
 
-const rate = (v: number | null) => (v === null ? '–' : percent(v, 2));
+const rate = (v: number | null) => (v === null ? '–' : pct(v));
 
 function describe(m: ModelEval): string {
-  return `${m.path}  (${m.dtype}, ${m.bytes.toLocaleString('en-US')} bytes, sha256 ${m.sha256.slice(0, 12)})`;
+  return `${m.path}  (${m.dtype}, ${int(m.bytes)} bytes, sha256 ${m.sha256.slice(0, 12)})`;
 }
 
 function accuracyLine(m: ModelEval): string {
-  return `${percent(m.accuracy, 2)}  (${m.correct} of ${m.count}; ${m.errors.length} misclassified)`;
+  return `${pct(m.accuracy)}  (${m.correct} of ${m.count}; ${m.errors.length} misclassified)`;
 }
 
 /**
@@ -56,7 +57,7 @@ export function formatEvalText(rep: EvalReport, color: ChalkInstance): string[] 
     const ag = rep.compare!.agreement;
     out.push(
       color.bold(
-        `agreement  ${percent(ag.rate, 2)}  (same prediction on ${ag.agree} of ${ag.count}; they disagree on ${ag.count - ag.agree})`,
+        `agreement  ${pct(ag.rate)}  (same prediction on ${ag.agree} of ${ag.count}; they disagree on ${ag.count - ag.agree})`,
       ),
     );
   } else {
@@ -66,7 +67,7 @@ export function formatEvalText(rep: EvalReport, color: ChalkInstance): string[] 
     if (m.metaTestAccuracy !== undefined && Math.abs(m.metaTestAccuracy - m.accuracy) > 1e-9) {
       out.push(
         color.yellow(
-          `note       ${path.basename(m.path)}: meta.testAccuracy says ${percent(m.metaTestAccuracy, 2)}, measured ${percent(m.accuracy, 2)}`,
+          `note       ${path.basename(m.path)}: meta.testAccuracy says ${pct(m.metaTestAccuracy)}, measured ${pct(m.accuracy)}`,
         ),
       );
     }
@@ -99,7 +100,7 @@ export function formatEvalText(rep: EvalReport, color: ChalkInstance): string[] 
   if (rep.compare && rep.compare.disagreements.length > 0) {
     const d = rep.compare.disagreements;
     const mark = (p: { predicted: number; probability: number }, label: number) => {
-      const s = `${labels[p.predicted]} (${pct(p.probability)})`;
+      const s = `${labels[p.predicted]} (${shortPct(p.probability)})`;
       return p.predicted === label ? s : `${s} ✗`;
     };
     out.push('', `where A and B disagree (test index, true digit, each model's prediction and probability; ✗ = wrong)`);

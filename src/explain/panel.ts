@@ -1,18 +1,27 @@
 /**
  * The PNG panel `digitkit explain` writes for one input, drawn with the report images' SVG → PNG path
- * (src/eval/render.ts, sharp):
+ * (src/draw/render.ts, sharp):
  * - image models: the picture as given, the model's input (28x28), one attribution map per class
  *   explained (red raises the class, blue lowers it, with a legend), each hidden layer as a strip of
  *   cells shaded by activation, and the probability bars;
  * - vector models: the same, with a bar chart of per-feature attributions (named by the model's
  *   feature names, largest first) in place of the pictures.
  */
-import { heatColor } from '../eval/confusion-chart.js';
-import { legendNumber, legendSvg, LOWER, paintAttribution, paintDigit, RAISE, scaleOf } from '../eval/heatmap.js';
-import { GRID, MUTED, pct, rect, svgDocument, text } from '../eval/svg.js';
+import {
+  heatColor,
+  legendNumber,
+  legendSvg,
+  LOWER,
+  paintAttribution,
+  paintDigit,
+  RAISE,
+  scaleOf,
+} from '../draw/heatmap.js';
+import { pct } from '../format.js';
+import { GRID, MUTED, rect, shortPct, svgDocument, text } from '../draw/svg.js';
 
 // sharp (through render.ts) is loaded when a panel is drawn, not by `import 'digitkit'`.
-const render = () => import('../eval/render.js');
+const render = () => import('../draw/render.js');
 
 export type Method = 'saliency' | 'ig';
 
@@ -119,7 +128,7 @@ function probabilityBars(
       text(x + lw - 6, cy + 12, l, { size: 12, anchor: 'end', bold: bold.has(j) }),
       rect(x + lw, cy + 3, 300, 11, '#eeeeee'),
       rect(x + lw, cy + 3, Math.max(0, 300 * probs[j]), 11, bold.has(j) ? '#2a62b8' : '#8aa4c8'),
-      text(x + lw + 308, cy + 12, `${(probs[j] * 100).toFixed(1)}%`, { size: 12, fill: MUTED }),
+      text(x + lw + 308, cy + 12, pct(probs[j], 1), { size: 12, fill: MUTED }),
     );
   });
   return out;
@@ -147,7 +156,8 @@ const header = (p: PanelBase) => [
   text(M, 30, p.title, { size: 17, bold: true }),
   text(M, 52, p.subtitle, { size: 12, fill: MUTED }),
 ];
-const classCaption = (c: PanelClass) => `${/^\d+$/.test(c.label) ? 'class ' : ''}${c.label} · ${pct(c.probability)}`;
+const classCaption = (c: PanelClass) =>
+  `${/^\d+$/.test(c.label) ? 'class ' : ''}${c.label} · ${shortPct(c.probability)}`;
 /** A feature's value as given: 4 significant digits. */
 const valueText = (v: number) =>
   v === 0 || (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6) ? String(Number(v.toPrecision(4))) : v.toExponential(3);

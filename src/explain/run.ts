@@ -6,8 +6,9 @@
  */
 import path from 'node:path';
 import { classifyPixels, pixelsToInput, preprocess, type Model } from '../core/index.js';
-import { DigitkitError, ExitCode, InterruptedError, invalidInput, usageError } from '../errors.js';
-import { writeFileAtomic } from '../node/atomic.js';
+import { DigitkitError, ExitCode, InterruptedError, invalidInput, OptionError, usageError } from '../errors.js';
+import { pct } from '../format.js';
+import { writeFileAtomic, WriteError } from '../node/atomic.js';
 import { decodeImage, imageRejected } from '../node/image.js';
 import { describeInput, readModelFile } from '../node/model-file.js';
 import { DEFAULT_EXPLAIN_DIR } from '../node/paths.js';
@@ -73,8 +74,9 @@ export function resolveClass(spec: string, labels: string[], modelPath: string):
   if (byLabel >= 0) return byLabel;
   if (/^\d+$/.test(spec) && Number(spec) < labels.length) return Number(spec);
   const shown = labels.length <= 12 ? labels.join(', ') : `${labels.slice(0, 10).join(', ')}, …`;
-  throw usageError(
-    `--class ${spec}: ${modelPath} has ${labels.length} classes; give one of its labels (${shown}) or an index 0-${labels.length - 1}`,
+  throw new OptionError(
+    'class',
+    `${spec}: ${modelPath} has ${labels.length} classes; give one of its labels (${shown}) or an index 0-${labels.length - 1}`,
   );
 }
 
@@ -92,8 +94,10 @@ function panelNames(files: string[], dir: string): string[] {
 
 export async function runExplain(opts: ExplainOptions): Promise<ExplainReport> {
   const method = opts.method ?? 'saliency';
-  if (!METHODS.includes(method)) throw usageError(`--method ${method}: expected one of ${METHODS.join(', ')}`);
+  if (!METHODS.includes(method)) throw new OptionError('method', `${method}: expected one of ${METHODS.join(', ')}`);
   if (opts.class !== undefined && opts.top !== undefined) throw usageError('give --class or --top, not both');
+  if (opts.top !== undefined && !(Number.isInteger(opts.top) && opts.top >= 1))
+    throw new OptionError('top', `${opts.top}: expected an integer >= 1 (more than the model's classes means all)`);
   const file = await readModelFile(opts.model);
   const model = file.model;
   const input = model.input;
@@ -166,7 +170,7 @@ async function explainOne(bytes: Buffer, name: string, model: Model, s: OneSetti
   }));
   const png = await renderImagePanel({
     title: name,
-    subtitle: `${s.modelName} predicts ${c.label} (${(c.probability * 100).toFixed(1)}%) · ${METHOD_TEXT[s.method].name}${pre.inverted ? ' · read as dark ink on light' : ''}`,
+    subtitle: `${s.modelName} predicts ${c.label} (${pct(c.probability, 1)}) · ${METHOD_TEXT[s.method].name}${pre.inverted ? ' · read as dark ink on light' : ''}`,
     method: s.method,
     labels: model.labels,
     probs: c.probs,
@@ -177,8 +181,9 @@ async function explainOne(bytes: Buffer, name: string, model: Model, s: OneSetti
     pixels: pre.pixels,
     side: 28,
   });
-  await writeFileAtomic(s.panel, png).catch((err: NodeJS.ErrnoException) => {
-    throw usageError(`--out ${path.dirname(s.panel)}: cannot write ${s.panel} (${err.code ?? err.message})`);
+  await writeFileAtomic(s.panel, png).catch((err: unknown) => {
+    if (!(err instanceof WriteError)) throw err;
+    throw new OptionError('out', `${path.dirname(s.panel)}: cannot write ${s.panel} (${err.reason})`);
   });
   const pixels = Buffer.from(pre.pixels.buffer, pre.pixels.byteOffset, pre.pixels.length).toString('base64');
   return maps.map((m) => ({

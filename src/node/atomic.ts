@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { DigitkitError, ExitCode } from '../errors.js';
 
 const pending = new Set<string>();
 let hooked = false;
@@ -44,17 +45,33 @@ export async function writeSynced(file: string, data: string | Uint8Array): Prom
   }
 }
 
-/** Write `data` to `target` atomically, creating the parent directory if needed. */
+/** An output file that could not be written (exit 2: the path given is unusable); `reason` is the errno code. */
+export class WriteError extends DigitkitError {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(ExitCode.usage, `${file}: cannot write (${reason})`);
+    this.name = 'WriteError';
+  }
+}
+
+const reasonOf = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+
+/**
+ * Write `data` to `target` atomically, creating the parent directory if needed. A failure is a
+ * WriteError naming the target; the old file, if any, is left as it was.
+ */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  await fsp.mkdir(path.dirname(target) || '.', { recursive: true });
   const tmp = tempPathFor(target);
-  trackTemp(tmp);
   try {
+    await fsp.mkdir(path.dirname(target) || '.', { recursive: true });
+    trackTemp(tmp);
     await writeSynced(tmp, data);
     await fsp.rename(tmp, target);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
-    throw err;
+    throw new WriteError(target, reasonOf(err));
   } finally {
     pending.delete(tmp);
   }

@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { DigitkitError, ExitCode } from '../errors.js';
+import { DigitkitError, ExitCode, OptionError } from '../errors.js';
 
 export const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -16,6 +16,7 @@ export const CONTENT_TYPES: Record<string, string> = {
   '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json',
+  '.wasm': 'application/wasm',
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
   '.txt': 'text/plain; charset=utf-8',
@@ -48,11 +49,19 @@ async function findInDirectory(root: string, urlPath: string): Promise<Found> {
   return null;
 }
 
+/** The port's rule (exit 2): a TCP port, or 0 for any free one. */
+export function validatePort(port: number): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new OptionError('port', `${port}: expected an integer from 0 to 65535 (0: any free port)`);
+}
+
 /**
  * Serve a directory (`source` a path) or in-memory routes on 127.0.0.1. `port` 0 picks a free port.
  * A port in use is exit 4 (unavailable), naming the way out.
  */
 export async function startStaticServer(source: string | Routes, opts: { port?: number } = {}): Promise<StaticServer> {
+  const port = opts.port ?? 0;
+  validatePort(port);
   const root = typeof source === 'string' ? path.resolve(source) : null;
   const server = http.createServer(async (req, res) => {
     const send = (status: number, text: string) => {
@@ -90,7 +99,6 @@ export async function startStaticServer(source: string | Routes, opts: { port?: 
       .on('error', () => res.destroy())
       .pipe(res);
   });
-  const port = opts.port ?? 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'EADDRINUSE' ? 'is in use' : `cannot be used (${err.code ?? err.message})`;

@@ -4,7 +4,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { DigitkitError, ExitCode, InterruptedError, usageError } from '../errors.js';
+import { DigitkitError, ExitCode, InterruptedError, OptionError, usageError } from '../errors.js';
 import { encodeInputPng, IMAGE_EXTENSIONS, imageRejected } from '../node/image.js';
 import { describeReadError, readInputFile, type InputFileRules } from '../node/input-file.js';
 import { classifyImage, type InvertMode, type Model, type TopEntry } from './classify.js';
@@ -35,7 +35,7 @@ export interface Job {
 export interface JobSettings {
   invert?: InvertMode;
   top?: number;
-  /** For error messages about the --save-preprocessed directory. */
+  /** For error messages about the savePreprocessed directory. */
   saveDir?: string;
   readStdin?: () => Promise<Buffer>;
 }
@@ -117,9 +117,10 @@ export async function predictJob(job: Job, model: Model, s: JobSettings): Promis
     Object.assign(r, { digit: c.digit, probability: c.probability, top: c.top, inverted: c.inverted });
     if (job.saveAs) {
       // Loaded here: a run without --save-preprocessed never needs it (nor the node:crypto it loads).
-      const { writeFileAtomic } = await import('../node/atomic.js');
-      await writeFileAtomic(job.saveAs, await encodeInputPng(c.pixels)).catch((err: NodeJS.ErrnoException) => {
-        throw usageError(`--save-preprocessed ${s.saveDir}: cannot write ${job.saveAs} (${err.code ?? err.message})`);
+      const { writeFileAtomic, WriteError } = await import('../node/atomic.js');
+      await writeFileAtomic(job.saveAs, await encodeInputPng(c.pixels)).catch((err: unknown) => {
+        if (!(err instanceof WriteError)) throw err;
+        throw new OptionError('savePreprocessed', `${s.saveDir}: cannot write ${job.saveAs} (${err.reason})`);
       });
       r.preprocessed = job.saveAs;
     }

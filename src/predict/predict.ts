@@ -5,7 +5,7 @@
  */
 import fsp from 'node:fs/promises';
 import os from 'node:os';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
 import { loadRawModel } from '../core-wasm/index.js';
 import { describeInput, readModelFile } from '../node/model-file.js';
 import type { InvertMode } from './classify.js';
@@ -39,6 +39,8 @@ export interface PredictReport {
   results: Prediction[];
   /** How many inputs were rejected (exit 5 when > 0). */
   rejected: number;
+  /** Threads that classified: 1 (this one), or the worker threads' count. */
+  threads: number;
 }
 
 /** Classify every input. Throws only for problems with the run itself (model: exit 3, usage: exit 2). */
@@ -51,6 +53,9 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
     );
   }
   const model = loadRawModel(raw);
+  const classes = model.labels.length;
+  if (opts.top !== undefined && !(Number.isInteger(opts.top) && opts.top >= 1 && opts.top <= classes))
+    throw new OptionError('top', `${opts.top}: expected an integer from 1 to ${classes} (the model's classes)`);
   const jobs = await expandInputs(opts.inputs);
   const saveDir = opts.savePreprocessed;
   if (saveDir) {
@@ -58,8 +63,9 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
     try {
       await fsp.mkdir(saveDir, { recursive: true });
     } catch (err) {
-      throw usageError(
-        `--save-preprocessed ${saveDir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? err})`,
+      throw new OptionError(
+        'savePreprocessed',
+        `${saveDir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? err})`,
       );
     }
   }
@@ -77,8 +83,9 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   const threads = opts.threads ?? (jobs.length >= 64 && cores >= 4 ? Math.min(cores, 4) : 1);
   // Worker threads (and node:worker_threads) are loaded only for a run that uses them.
   const pool = threads > 1 && !jobs.some((j) => j.stdin) ? await import('./threads.js') : undefined;
-  if (pool?.workersAvailable()) {
-    await pool.runInWorkers(
+  const inWorkers = Boolean(pool?.workersAvailable());
+  if (inWorkers) {
+    await pool!.runInWorkers(
       threads,
       { jobs, model: opts.model, settings, inFlight: opts.concurrency ?? 4 },
       settle,
@@ -99,5 +106,6 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
     engine: model.engine,
     results,
     rejected: results.filter((r) => r.error !== undefined).length,
+    threads: inWorkers ? threads : 1,
   };
 }

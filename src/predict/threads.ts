@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DigitkitError, InterruptedError, type ExitCodeValue } from '../errors.js';
+import { DigitkitError, ExitCode, InterruptedError, OptionError, type ExitCodeValue } from '../errors.js';
 import type { Job, JobSettings, Prediction } from './jobs.js';
 
 const WORKER = new URL('./worker.js', import.meta.url);
@@ -21,7 +21,9 @@ export interface WorkerData {
 }
 
 export type WorkerMessage =
-  { i: number; r: Prediction } | { done: true } | { fatal: { code: number; message: string } };
+  | { i: number; r: Prediction }
+  | { done: true }
+  | { fatal: { code: number; message: string; option?: string; problem?: string } };
 
 /** Worker threads need the compiled worker.js (not there when the sources run under a TS loader). */
 export const workersAvailable = (): boolean => fs.existsSync(fileURLToPath(WORKER));
@@ -55,8 +57,17 @@ export function runInWorkers(
       });
       workers.push(w);
       w.on('message', (m: WorkerMessage) => {
-        if ('fatal' in m) finish(new DigitkitError(m.fatal.code as ExitCodeValue, m.fatal.message));
-        else if ('done' in m) {
+        if ('fatal' in m) {
+          const { code, message, option, problem } = m.fatal;
+          // A bug in a worker (exit 70) is reported as one, like a bug on the main thread.
+          finish(
+            option
+              ? new OptionError(option, problem!)
+              : code === ExitCode.internal
+                ? new Error(message)
+                : new DigitkitError(code as ExitCodeValue, message),
+          );
+        } else if ('done' in m) {
           if (--running === 0) finish();
         } else onResult(m.i, m.r);
       });

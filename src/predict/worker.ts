@@ -1,6 +1,6 @@
 /** A `predict` worker thread: takes job indices from the shared counter until none are left. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DigitkitError } from '../errors.js';
+import { DigitkitError, ExitCode, OptionError } from '../errors.js';
 import { loadRawModel } from '../core-wasm/index.js';
 import { readModelFile } from '../node/model-file.js';
 import { predictJob, runJobs } from './jobs.js';
@@ -24,5 +24,7 @@ try {
   );
   post({ done: true });
 } catch (err) {
-  post({ fatal: { code: err instanceof DigitkitError ? err.code : 1, message: (err as Error).message } });
+  const code = err instanceof DigitkitError ? err.code : ExitCode.internal;
+  const option = err instanceof OptionError ? { option: err.option, problem: err.problem } : {};
+  post({ fatal: { code, message: (err as Error).message, ...option } });
 }

@@ -9,12 +9,13 @@ import { createHash } from 'node:crypto';
 import { loadModel, type RawLayer, type RawModel } from '../core/index.js';
 import { loadMnist } from '../data/load.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from '../node/paths.js';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
+import { round6 } from '../format.js';
 import { accuracyOf, classifyBatch } from '../infer/batch.js';
 
-/** The size the shipped int8 model must stay within (issue 4); meta is trimmed to fit. */
+/** The size the shipped int8 model must stay within; meta is trimmed to fit. */
 export const MAX_INT8_BYTES = 150_000;
 /** Target: int8 test accuracy within this many percentage points of float. */
 export const MAX_ACCURACY_DROP_PP = 0.1;
@@ -110,7 +111,6 @@ export interface QuantizeReport {
   targets: { maxDropPp: number; accuracyOk: boolean; maxBytes: number; sizeOk: boolean };
 }
 
-const round6 = (x: number) => Number(x.toPrecision(6));
 /** Which training-history series the int8 meta keeps first when not all fit (others after these). */
 const HISTORY_ORDER = ['valAccuracy', 'loss', 'trainAccuracy', 'lr'];
 const round4 = (x: unknown) => (typeof x === 'number' ? Number(x.toPrecision(4)) : x);
@@ -158,7 +158,7 @@ export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeR
   const outPath = opts.out ?? DEFAULT_MODEL;
   const perChannel = Boolean(opts.perChannel);
   if (path.resolve(inPath) === path.resolve(outPath))
-    throw usageError(`--out ${outPath} is the input model; choose another path`);
+    throw new OptionError('out', `${outPath} is the input model; choose another path`);
 
   const src = await readModelFile(inPath);
   if (src.raw.dtype !== 'float32')

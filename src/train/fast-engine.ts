@@ -7,8 +7,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { adamCorrections } from './adam.js';
-import type { Engine, EngineOptions } from './engine.js';
-import { planMemory, writeDescriptor } from './memory-plan.js';
+import { augStrideOf } from './augment.js';
+import { checkEngineOptions, inputSizeOf, type EngineOptions, type Engine, type TrainInput } from './engine.js';
+import { planMemory, writeDescriptor, type SampleShape } from './memory-plan.js';
 import {
   distFile,
   instantiate,
@@ -21,7 +22,6 @@ import {
 import { paramLayout } from './params.js';
 import { barrier, CMD, dispatch, fail } from './sync.js';
 import {
-  AUG_STRIDE,
   C_CORRECT,
   C_FAILED,
   C_FROM,
@@ -32,7 +32,11 @@ import {
   C_QB,
   C_SET,
   CTRL_BYTES,
-  PIXELS,
+  IN_DIGIT28,
+  IN_IMAGE,
+  IN_VECTOR,
+  SIDE,
+  VECTOR_BLOCK,
 } from './wasm-abi.js';
 
 export interface WorkerInit {
@@ -44,34 +48,56 @@ export interface WorkerInit {
   threads: number;
 }
 
+/**
+ * How the kernels see the engine's samples: 28x28 one-channel images through the SIMD fast path
+ * (flipped ones take the general path image by image), other images through the general path, one
+ * image row per first-layer work item; vectors as float32, VECTOR_BLOCK features per item.
+ */
+export function sampleShape(input: TrainInput): SampleShape {
+  const size = inputSizeOf(input);
+  const augStride = augStrideOf(input);
+  if (input.kind === 'vector')
+    return { kind: IN_VECTOR, size, bytes: 4 * size, width: 0, height: 0, channels: 0, block: VECTOR_BLOCK, augStride };
+  const { width, height, channels } = input;
+  const kind = width === SIDE && height === SIDE && channels === 1 ? IN_DIGIT28 : IN_IMAGE;
+  return { kind, size, bytes: size, width, height, channels, block: width * channels, augStride };
+}
+
 export async function createFastEngine(o: EngineOptions, threads: number): Promise<Engine> {
+  checkEngineOptions(o);
   const layout = paramLayout(o.sizes);
+  const sample = sampleShape(o.input);
   const module = kernelModule();
   const testCount = o.test?.count ?? 0;
   // A throwaway instance on a small private memory answers how much scratch a thread needs.
   const probe = instantiate(module, new WA.Memory({ initial: 1, maximum: 1, shared: true }));
   const plan = planMemory({
     layout,
+    sample,
     maxBatch: o.maxBatch,
     trainCount: o.train.count,
     testCount,
     threads,
     smoothing: o.smoothing,
-    scratchBytes: probe.scratchBytes(o.maxBatch, Math.max(...o.sizes.slice(1))),
+    scratchBytes: probe.scratchBytes(o.maxBatch, Math.max(...o.sizes.slice(1)), sample.size, sample.block),
   });
   const memory = new WA.Memory({ initial: plan.pages, maximum: plan.pages, shared: true });
   const buf = memory.buffer as unknown as ArrayBuffer;
   writeDescriptor(memory, plan, layout);
-  new Uint8Array(buf, plan.trainImg, o.train.count * PIXELS).set(o.train.images.subarray(0, o.train.count * PIXELS));
+  const bytesOf = (a: Uint8Array | Float32Array, count: number) =>
+    new Uint8Array(a.buffer, a.byteOffset, count * sample.bytes);
+  new Uint8Array(buf, plan.trainImg, o.train.count * sample.bytes).set(bytesOf(o.train.inputs, o.train.count));
   new Uint8Array(buf, plan.trainLbl, o.train.count).set(o.train.labels.subarray(0, o.train.count));
   if (o.test) {
-    new Uint8Array(buf, plan.testImg, testCount * PIXELS).set(o.test.images.subarray(0, testCount * PIXELS));
+    new Uint8Array(buf, plan.testImg, testCount * sample.bytes).set(bytesOf(o.test.inputs, testCount));
     new Uint8Array(buf, plan.testLbl, testCount).set(o.test.labels.subarray(0, testCount));
   }
   const k: KernelExports = instantiate(module, memory);
   k.setup(plan.desc, 0);
-  k.computeBoxes(plan.trainImg, o.train.count, plan.trainBox);
-  if (o.test) k.computeBoxes(plan.testImg, testCount, plan.testBox);
+  if (sample.kind === IN_DIGIT28) {
+    k.computeBoxes(plan.trainImg, o.train.count, plan.trainBox);
+    if (o.test) k.computeBoxes(plan.testImg, testCount, plan.testBox);
+  }
 
   const ctl = new Int32Array(buf, plan.ctrl, CTRL_BYTES / 4);
   const ctlF = new Float32Array(buf, plan.ctrl, CTRL_BYTES / 4);
@@ -81,7 +107,7 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
   const correct = new Int32Array(buf, plan.correct, o.maxBatch);
   const result = { loss: 0, correct: 0 }; // reused every step
   const order = new Int32Array(buf, plan.order, o.train.count);
-  const aug = new Float64Array(buf, plan.aug, o.maxBatch * AUG_STRIDE);
+  const aug = new Float64Array(buf, plan.aug, o.maxBatch * sample.augStride);
   const hasTest = Boolean(o.test);
 
   const workers: Worker[] = [];
@@ -123,10 +149,12 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
 
   return {
     layout,
+    input: o.input,
     state,
     params: state.subarray(0, P),
     order,
     aug,
+    augStride: sample.augStride,
     paramsChanged: () => k.syncTransposed(),
     trainStep(from, n, lr, t) {
       const [c1, c2] = adamCorrections(t);

@@ -1,12 +1,13 @@
 /**
- * The training loop: epochs of shuffled mini-batches, fresh augmentation per image, a per-step
+ * The training loop: epochs of shuffled mini-batches, fresh augmentation per sample, a per-step
  * learning rate, validation after each epoch. Everything random comes from ONE PRNG in a fixed order
- * (initialisation, then per epoch: the shuffle, then per image of each batch: its four transform
- * draws), so the model depends only on the seed, the data and the config. The loop's whole state is
+ * (initialisation, then per epoch: the shuffle, then per sample of each batch: its augmentation
+ * draws, augment.ts), so the model depends only on the seed, the data and the config. The loop's whole state is
  * `TrainProgress` plus the engine's arrays, which is exactly what a checkpoint holds: stopping after
  * any step and resuming gives the same bytes as never stopping.
  */
-import { AUG_STRIDE, drawAugment } from './augment.js';
+import { round6 } from '../format.js';
+import { drawAugment } from './augment.js';
 import { scheduleOf, stepsPerEpoch, trainCount, type TrainConfig } from './config.js';
 import type { Engine } from './engine.js';
 import { heInit, layerViews } from './params.js';
@@ -67,9 +68,6 @@ export interface LoopHooks {
   onEpoch?(record: EpochRecord): Promise<void> | void;
 }
 
-/** Rounded for the model file: 6 significant digits say enough and keep meta small. */
-export const round6 = (x: number) => Number(x.toPrecision(6));
-
 /** Fresh state: He-initialised parameters, zero moments, epoch 0. */
 export function initialProgress(c: TrainConfig, engine: Engine): TrainProgress {
   const rng = Rng.fromSeed(c.seed);
@@ -124,7 +122,7 @@ export async function trainLoop(
     while (p.stepInEpoch < spe) {
       const from = p.stepInEpoch * c.batch;
       const n = Math.min(c.batch, nTrain - from);
-      for (let r = 0; r < n; r++) drawAugment(rng, c, aug, r * AUG_STRIDE);
+      for (let r = 0; r < n; r++) drawAugment(rng, c, aug, r * engine.augStride, engine.input);
       lr = learningRate(schedule, p.step);
       const res = engine.trainStep(from, n, lr, p.step + 1);
       p.step++;

@@ -5,7 +5,7 @@
  * (slots in wasm-abi.ts).
  */
 import * as ABI from './wasm-abi.js';
-import { AUG_STRIDE, BOX_BYTES, CTRL_BYTES, DESC_BYTES, LAYER_SLOTS, PIXELS, ROW_STARTS } from './wasm-abi.js';
+import { BOX_BYTES, CTRL_BYTES, DESC_BYTES, IN_DIGIT28, LAYER_SLOTS } from './wasm-abi.js';
 import type { ParamLayout } from './params.js';
 import type { WasmMemory } from './wasm-loader.js';
 
@@ -41,8 +41,28 @@ export interface MemoryPlan {
   descriptor: Int32Array;
 }
 
+/** How the kernels see a sample (wasm-abi.ts's IN_* kinds); fast-engine.ts derives it from the engine's input. */
+export interface SampleShape {
+  kind: number;
+  /** Values per sample. */
+  size: number;
+  /** Bytes per stored sample: `size` (uint8 pixels) or 4 * `size` (float32 features). */
+  bytes: number;
+  width: number;
+  height: number;
+  channels: number;
+  /** First-layer rows per phase-B work item. */
+  block: number;
+  /** float64 per sample in the augmentation array. */
+  augStride: number;
+}
+
+/** rowStart entries per sample: one per block of first-layer rows, and the total. */
+export const rowStartCount = (s: SampleShape) => Math.ceil(s.size / s.block) + 1;
+
 export interface PlanInput {
   layout: ParamLayout;
+  sample: SampleShape;
   maxBatch: number;
   trainCount: number;
   testCount: number;
@@ -71,20 +91,23 @@ export function planMemory(p: PlanInput): MemoryPlan {
     acts: take(B * l.cols * 4),
     deltas: take(B * l.cols * 4),
   }));
-  const spIdx = take(B * PIXELS * 4);
-  const spVal = take(B * PIXELS * 4);
+  const S = p.sample;
+  const spIdx = take(B * S.size * 4);
+  const spVal = take(B * S.size * 4);
   const nnz = take(B * 4);
-  const rowStart = take(B * ROW_STARTS * 4);
+  const rowStart = take(B * rowStartCount(S) * 4);
   const loss = take(B * 8);
   const correct = take(B * 4);
   const order = take(p.trainCount * 4);
-  const aug = take(B * AUG_STRIDE * 8);
-  const trainImg = take(p.trainCount * PIXELS);
+  const aug = take(B * Math.max(1, S.augStride) * 8);
+  // Bounding boxes only for the 28x28 fast path, which skips what lies outside them.
+  const boxBytes = S.kind === IN_DIGIT28 ? BOX_BYTES : 0;
+  const trainImg = take(p.trainCount * S.bytes);
   const trainLbl = take(p.trainCount);
-  const trainBox = take(p.trainCount * BOX_BYTES);
-  const testImg = take(Math.max(1, p.testCount) * PIXELS);
+  const trainBox = take(p.trainCount * boxBytes);
+  const testImg = take(Math.max(1, p.testCount) * S.bytes);
   const testLbl = take(Math.max(1, p.testCount));
-  const testBox = take(Math.max(1, p.testCount) * BOX_BYTES);
+  const testBox = take(Math.max(1, p.testCount) * boxBytes);
   const scratchSize = Math.ceil(p.scratchBytes / 64) * 64;
   const scratch = take(p.threads * scratchSize);
   const bytes = Math.ceil(at / 65536) * 65536;
@@ -118,6 +141,15 @@ export function planMemory(p: PlanInput): MemoryPlan {
   set(ABI.D_CTRL, ctrl);
   set(ABI.D_SCRATCH, scratch);
   set(ABI.D_SCRATCH_SIZE, scratchSize);
+  set(ABI.D_INPUT_KIND, S.kind);
+  set(ABI.D_INPUT_SIZE, S.size);
+  set(ABI.D_SAMPLE_BYTES, S.bytes);
+  set(ABI.D_WIDTH, S.width);
+  set(ABI.D_HEIGHT, S.height);
+  set(ABI.D_CHANNELS, S.channels);
+  set(ABI.D_BLOCK0, S.block);
+  set(ABI.D_ROW_STARTS, rowStartCount(S));
+  set(ABI.D_AUG_STRIDE, S.augStride);
   new Float64Array(d.buffer, ABI.D_SMOOTHING_BYTE, 1)[0] = p.smoothing;
   return {
     bytes,

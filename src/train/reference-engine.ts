@@ -3,13 +3,14 @@
  * Adam of adam.ts, readable line by line. The fast engine (fast-engine.ts) is tested against it.
  */
 import { adamStep } from './adam.js';
-import { AUG_STRIDE, augmentImage, PIXELS } from './augment.js';
-import type { Engine, EngineOptions } from './engine.js';
+import { addNoise, augmentImage, augStrideOf } from './augment.js';
+import { checkEngineOptions, inputSizeOf, type Engine, type EngineOptions } from './engine.js';
 import { countCorrect } from './layers.js';
 import { createMlpScratch, mlpForward, mlpLossAndGrad } from './mlp.js';
 import { layerViews, paramLayout } from './params.js';
 
 export function createReferenceEngine(o: EngineOptions): Engine {
+  checkEngineOptions(o);
   const layout = paramLayout(o.sizes);
   const P = layout.count;
   const state = new Float32Array(3 * P);
@@ -20,24 +21,31 @@ export function createReferenceEngine(o: EngineOptions): Engine {
   const pv = layerViews(params, layout);
   const gv = layerViews(grads, layout);
   const scratch = createMlpScratch(layout, o.maxBatch);
-  const x = new Float32Array(o.maxBatch * PIXELS);
+  const S = inputSizeOf(o.input);
+  const x = new Float32Array(o.maxBatch * S);
   const batchLabels = new Uint8Array(o.maxBatch);
   const order = new Int32Array(o.train.count);
-  const aug = new Float64Array(o.maxBatch * AUG_STRIDE);
+  const augStride = augStrideOf(o.input);
+  const aug = new Float64Array(o.maxBatch * augStride);
   const classes = o.sizes[o.sizes.length - 1];
+  const input = o.input;
 
   return {
     layout,
+    input,
     state,
     params,
     order,
     aug,
+    augStride,
     paramsChanged() {},
     trainStep(from, n, lr, t) {
       for (let r = 0; r < n; r++) {
-        const img = order[from + r];
-        augmentImage(x, r * PIXELS, o.train.images, img * PIXELS, aug, r * AUG_STRIDE);
-        batchLabels[r] = o.train.labels[img];
+        const i = order[from + r];
+        if (input.kind === 'image')
+          augmentImage(x, r * S, o.train.inputs as Uint8Array, i * S, aug, r * augStride, input);
+        else addNoise(x, r * S, o.train.inputs as Float32Array, i * S, aug, r * augStride, S);
+        batchLabels[r] = o.train.labels[i];
       }
       const res = mlpLossAndGrad(pv, gv, x, batchLabels, 0, n, o.smoothing, scratch);
       adamStep(params, grads, m, v, lr, t);
@@ -46,10 +54,12 @@ export function createReferenceEngine(o: EngineOptions): Engine {
     evaluate(set, from, n) {
       const data = set === 'test' ? o.test : o.train;
       if (!data) throw new Error('no test set loaded');
+      // Pixels become pixel · (1/255) (the model file's input.scale), features are taken as they are.
+      const f = input.kind === 'image' ? 1 / 255 : 1;
       let correct = 0;
       for (let s = 0; s < n; s += o.maxBatch) {
         const k = Math.min(o.maxBatch, n - s);
-        for (let i = 0; i < k * PIXELS; i++) x[i] = data.images[(from + s) * PIXELS + i] * (1 / 255);
+        for (let i = 0; i < k * S; i++) x[i] = data.inputs[(from + s) * S + i] * f;
         const logits = mlpForward(pv, x, k, scratch);
         correct += countCorrect(logits, data.labels, from + s, k, classes);
       }

@@ -6,9 +6,10 @@
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { loadMnist } from '../data/load.js';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { round6 } from '../format.js';
 import { formatModel } from '../node/model-file.js';
 import {
   DEFAULTS,
@@ -21,13 +22,12 @@ import {
   validateConfig,
   type TrainConfig,
 } from './config.js';
-import { PIXELS } from './augment.js';
-import type { Engine, EngineOptions } from './engine.js';
+import { CLASSES } from './config.js';
+import { inputSizeOf, type Engine, type EngineOptions, type TrainInput } from './engine.js';
 import { createFastEngine } from './fast-engine.js';
 import { createReferenceEngine } from './reference-engine.js';
 import {
   initialProgress,
-  round6,
   trainedLayers,
   trainLoop,
   type EpochRecord,
@@ -101,32 +101,22 @@ const CONFIG_KEYS: (keyof TrainConfig)[] = [
   'limit',
   'val',
 ];
-const FLAG: Record<keyof TrainConfig, string> = {
-  epochs: '--epochs',
-  batch: '--batch',
-  lr: '--lr',
-  schedule: '--schedule',
-  warmup: '--warmup',
-  labelSmoothing: '--label-smoothing',
-  hidden: '--hidden',
-  shift: '--shift',
-  rotate: '--rotate',
-  zoom: '--zoom',
-  seed: '--seed',
-  limit: '--limit',
-  val: '--val',
-};
+/** Settings only some inputs have (absent from MNIST's configurations), and what their absence means. */
+const OPTIONAL_KEYS: (keyof TrainConfig)[] = ['flip', 'noise'];
+const OPTIONAL_DEFAULTS = { flip: false, noise: 0 };
 const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
 /** A resumed run takes the checkpoint's settings; a flag that contradicts one is a usage error. */
 function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string): TrainConfig {
   const c = ck.config;
-  for (const k of CONFIG_KEYS) {
-    if (c[k] === undefined) throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
+  for (const k of [...CONFIG_KEYS, ...OPTIONAL_KEYS]) {
+    if (c[k] === undefined && CONFIG_KEYS.includes(k))
+      throw invalidInput(`${file}: checkpoint config lacks "${k}"; not a usable checkpoint`);
     const g = given[k];
-    if (g !== undefined && show(g) !== show(c[k])) {
-      throw usageError(
-        `${FLAG[k]} ${show(g)} does not match the ${show(c[k])} that ${file} was trained with (drop the flag to resume, or start a new run)`,
+    if (g !== undefined && show(g) !== show(c[k] ?? OPTIONAL_DEFAULTS[k as keyof typeof OPTIONAL_DEFAULTS])) {
+      throw new OptionError(
+        k,
+        `${show(g)} does not match the ${show(c[k])} that ${file} was trained with (leave it out to resume, or start a new run)`,
       );
     }
   }
@@ -177,29 +167,44 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
     }
   }
   const threads = o.threads ?? 1;
+  const input: TrainInput = { kind: 'image', width: train.cols, height: train.rows, channels: 1 };
+  const size = inputSizeOf(input);
   const engine = await createEngine(
     o.engine ?? 'fast',
     {
-      sizes: layerSizes(config),
+      sizes: layerSizes(config, size, CLASSES),
       maxBatch: config.batch,
       smoothing: config.labelSmoothing,
+      input,
       train: {
-        images: train.images.subarray(0, config.limit * PIXELS),
+        inputs: train.images.subarray(0, config.limit * size),
         labels: train.labels.subarray(0, config.limit),
         count: config.limit,
       },
-      test: { images: test.images, labels: test.labels, count: test.count },
+      test: { inputs: test.images, labels: test.labels, count: test.count },
     },
     threads,
   );
   return { config, dataset: mnist.sha256, testCount: test.count, engine, threads };
 }
 
+/** Worker threads the fast engine may use. */
+export const MAX_THREADS = 64;
+
+/** The thread count's rule (exit 2). */
+export function validateThreads(threads: number | undefined): void {
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS))
+    throw new OptionError('threads', `${threads}: expected an integer from 1 to ${MAX_THREADS}`);
+}
+
 export async function runTrain(o: TrainOptions): Promise<TrainResult> {
+  // Settings first, before any file is read: a bad value fails at once.
+  validateConfig(o.config);
+  validateThreads(o.threads);
   const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
   const ck = o.resume ? await readCheckpoint(o.resume) : null;
   const { config, dataset, testCount, engine, threads } = await prepare(o, ck);
-  const sizes = layerSizes(config);
+  const sizes = engine.layout.sizes;
   try {
     let progress: TrainProgress;
     if (ck) {

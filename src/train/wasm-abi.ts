@@ -31,6 +31,18 @@ export const D_CTRL = 21;
 export const D_SCRATCH = 22;
 export const D_SCRATCH_SIZE = 23;
 export const D_MAXWIDTH = 24;
+/** What a sample is (IN_* below), its size in values and in bytes, an image's geometry. */
+export const D_INPUT_KIND = 25;
+export const D_INPUT_SIZE = 26;
+export const D_SAMPLE_BYTES = 27;
+export const D_WIDTH = 28;
+export const D_HEIGHT = 29;
+export const D_CHANNELS = 30;
+/** First-layer rows per phase-B work item (one image row, or a block of features); rowStart has one entry per block + 1. */
+export const D_BLOCK0 = 31;
+export const D_ROW_STARTS = 32;
+/** float64 per sample in the batch's augmentation array (AUG_STRIDE for images, the feature count for vectors). */
+export const D_AUG_STRIDE = 33;
 /** Byte offset of the label smoothing (one f64) inside the descriptor. */
 export const D_SMOOTHING_BYTE = 200;
 export const DESC_BYTES = 256;
@@ -66,15 +78,24 @@ export const C_CORRECT = 96;
 export const C_FAILED = 112;
 export const CTRL_BYTES = 512;
 
-// ---- images
+// ---- inputs
+/**
+ * The kinds of sample the kernels read. IN_DIGIT28: a 28x28 one-channel uint8 image (MNIST's shape),
+ * through the SIMD fast path of `extract`; IN_IMAGE: a uint8 image of any width x height x channels
+ * (channels interleaved), through the general path; IN_VECTOR: float32 features, standardised already.
+ */
+export const IN_DIGIT28 = 0;
+export const IN_IMAGE = 1;
+export const IN_VECTOR = 2;
+/** MNIST's geometry, the one IN_DIGIT28 handles. */
 export const SIDE = 28;
 export const PIXELS = SIDE * SIDE;
-/** Entries before each output row of an image's nonzero list, and the total: SIDE + 1 i32. */
-export const ROW_STARTS = SIDE + 1;
-/** An image's nonzero bounding box: minX, maxX, minY, maxY, one byte each. */
+/** An image's nonzero bounding box: minX, maxX, minY, maxY, one byte each (IN_DIGIT28 only). */
 export const BOX_BYTES = 4;
-/** One image's augmentation transform [dx, dy, a, b]: this many f64. */
-export const AUG_STRIDE = 4;
+/** One image's augmentation transform [dx, dy, a, b, flip]: this many f64. */
+export const AUG_STRIDE = 5;
+/** Features per phase-B work item of a vector model's first layer. */
+export const VECTOR_BLOCK = 32;
 /** Augmentation's source points are 16.16 fixed point. */
 export const FIXED_ONE = 65536;
 

@@ -25,7 +25,7 @@ export const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembl
 
 export interface KernelExports {
   memory: WasmMemory;
-  scratchBytes(maxBatch: number, maxWidth: number): number;
+  scratchBytes(maxBatch: number, maxWidth: number, inputSize: number, block: number): number;
   setup(desc: number, tid: number): void;
   computeBoxes(images: number, count: number, boxes: number): void;
   syncTransposed(): void;
@@ -46,6 +46,25 @@ export interface KernelExports {
   argmax(z: number, k: number): number;
   extract(idx: number, val: number, rowStart: number, src: number, box: number, t: number, pad: number): number;
   imageBox(src: number, box: number): void;
+  extractImage(
+    idx: number,
+    val: number,
+    rowStart: number,
+    src: number,
+    t: number,
+    w: number,
+    h: number,
+    c: number,
+  ): number;
+  extractVector(
+    idx: number,
+    val: number,
+    rowStart: number,
+    src: number,
+    noise: number,
+    size: number,
+    block: number,
+  ): number;
   nonzeros(idx: number, val: number, x: number, n: number): number;
   relu(x: number, n: number): void;
   reluMask(d: number, h: number, n: number): void;
@@ -61,8 +80,8 @@ export function distFile(name: string): string {
 let compiled: WasmModule | undefined;
 /**
  * The kernels, compiled once per process (workers receive the compiled module) and compiled whole,
- * straight to optimized code: with V8's default lazy, tiered compilation the hot functions run baseline
- * code well into the run (measured on one thread: 1.0 s for the first epoch instead of 0.67 s).
+ * straight to optimized code: with V8's default lazy, tiered compilation the hot functions run
+ * baseline code well into the run, which slows the first epoch by half (README, "Training").
  * The two V8 flags are restored right after, so nothing else in the process is affected.
  */
 export function kernelModule(): WasmModule {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { loadMnist, type MnistSplit } from '../data/load.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
-import { invalidInput, usageError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
 import { classifyBatch } from '../infer/batch.js';
@@ -41,6 +41,13 @@ export function chooseCases(
   return [...chosen].sort((a, b) => a - b);
 }
 
+/** The case count's rule (exit 2): at least one case per class, at most one per test image. */
+export function validateCount(count: number, classes: number, images: number): void {
+  if (!Number.isInteger(count) || count < classes)
+    throw new OptionError('count', `${count}: need at least ${classes}, one case per class`);
+  if (count > images) throw new OptionError('count', `${count}: the test set has ${images} images`);
+}
+
 /** Build the fixtures for a model on a test split (nothing is written). */
 export function makeFixtures(
   model: ModelFile,
@@ -59,9 +66,7 @@ export function makeFixtures(
   for (let i = 0; i < test.count; i++) maxLabel = Math.max(maxLabel, test.labels[i]);
   if (maxLabel >= classes)
     throw invalidInput(`${model.path}: has ${classes} labels, the test set has class ${maxLabel}`);
-  if (!Number.isInteger(count) || count < classes)
-    throw usageError(`--count ${count}: need at least ${classes}, one case per class`);
-  if (count > test.count) throw usageError(`--count ${count}: the test set has ${test.count} images`);
+  validateCount(count, classes, test.count);
   const { margin } = classifyBatch(model.model, test.images);
   const cases = chooseCases(test.labels, margin, count, classes).map((i) => {
     const pixels = test.images.subarray(i * size, (i + 1) * size);

@@ -7,53 +7,20 @@
  * model's sha256), a runner (`runCases`), and `compareProbs` (the verdict).
  */
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { decodeBase64 } from '../core/index.js';
-import { DigitkitError, ExitCode, invalidInput } from '../errors.js';
+import { DigitkitError, ExitCode, invalidInput, OptionError } from '../errors.js';
 import { readModelFile, type ModelFile } from '../node/model-file.js';
-import { DEFAULT_FIXTURES, DEFAULT_MODEL, SHIPPED_CORE } from '../node/paths.js';
+import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
 import { decodeValues, readFixturesFile, type FixtureCase, type Fixtures } from './fixtures-file.js';
+import { runCases, type RunCasesArgs } from './runtimes/run-cases.js';
 
-export interface RunCasesArgs {
-  /** URL the module is imported from: file:// in Node, http(s):// in a browser. */
-  coreUrl: string;
-  /** The model file's text, exactly as read. */
-  modelText: string;
-  /** Names the model in the core's error messages. */
-  source: string;
-  /** Each case's input, base64 as in the fixtures file: pixels, or (`values`) float64 feature values. */
-  inputs: string[];
-  /** The inputs are a vector model's feature values (float64 little-endian), not pixels. */
-  values?: boolean;
-}
+export { runCases, type RunCasesArgs };
 
 /** A fixtures file's cases as runCases takes them. */
 export const caseInputs = (cases: readonly FixtureCase[]): Pick<RunCasesArgs, 'inputs' | 'values'> => ({
   inputs: cases.map((c) => (c.values ?? c.pixels)!),
   values: cases.some((c) => c.values !== undefined),
 });
-
-/**
- * Run cases through a core module and return each case's probabilities. Self-contained on purpose:
- * it uses nothing but its argument and the module's public API (loadModel, decodeBase64,
- * classifyPixels, classifyValues), so the same function can be handed to a browser (Playwright's
- * page.evaluate).
- */
-export async function runCases(args: RunCasesArgs): Promise<number[][]> {
-  const core = await import(args.coreUrl);
-  const model = core.loadModel(args.modelText, args.source);
-  return args.inputs.map((s) => {
-    const b: Uint8Array = core.decodeBase64(s);
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const c = args.values
-      ? core.classifyValues(
-          model,
-          Array.from({ length: b.length / 8 }, (_, i) => dv.getFloat64(8 * i, true)),
-        )
-      : core.classifyPixels(model, b);
-    return Array.from(c.probs as ArrayLike<number>);
-  });
-}
 
 export interface CaseDiff {
   id: string;
@@ -167,7 +134,7 @@ export async function loadVerifyInputs(opts: VerifyOptions = {}): Promise<Verify
   });
   const tolerance = opts.tolerance ?? fixtures.tolerance;
   if (!Number.isFinite(tolerance) || tolerance < 0)
-    throw new DigitkitError(ExitCode.usage, `--tolerance ${tolerance}: expected a finite number >= 0`);
+    throw new OptionError('tolerance', `${tolerance}: expected a finite number >= 0`);
   return { fixtures, fixturesPath, model, tolerance };
 }
 
@@ -183,40 +150,8 @@ export function displayPath(file: string): string {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
-/** Import a core module from a path, or say why it cannot be (exit 3). */
-async function coreUrlOf(file: string): Promise<string> {
-  const url = pathToFileURL(path.resolve(file)).href;
-  try {
-    await import(url);
-  } catch (err) {
-    throw invalidInput(`${file}: cannot load the core module (${(err as Error).message.split('\n')[0]})`);
-  }
-  return url;
-}
-
-/** The whole check, as `digitkit verify` runs it. Returns the report; `ok` false means exit 1. */
+/** The whole check, as `digitkit verify` runs it (in this Node.js). Returns the report; `ok` false means exit 1. */
 export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const { fixtures, fixturesPath, model, tolerance } = await loadVerifyInputs(opts);
-  const corePath = opts.core ?? SHIPPED_CORE;
-  const coreUrl = await coreUrlOf(corePath);
-  let actual: number[][];
-  try {
-    actual = await runCases({
-      coreUrl,
-      modelText: model.bytes.toString('utf8'),
-      source: model.path,
-      ...caseInputs(fixtures.cases),
-    });
-  } catch (err) {
-    const e = err as Error;
-    // The core refusing the model is an invalid input; anything else is the runtime failing the check.
-    if (e?.name === 'ModelError') throw invalidInput(e.message);
-    throw new DigitkitError(ExitCode.checkFailed, `the core at ${corePath} failed: ${e?.message ?? String(err)}`);
-  }
-  return {
-    ...compareProbs(fixtures.cases, actual, tolerance),
-    model: { path: model.path, sha256: model.sha256 },
-    fixtures: fixturesPath,
-    core: displayPath(corePath),
-  };
+  const { runOneRuntime } = await import('./verify-runtimes.js');
+  return runOneRuntime('node', opts);
 }

@@ -73,12 +73,12 @@ export interface WebReport {
   previous: 'none' | 'site' | 'forced';
 }
 
-/** The page's own files and the core come with this install: one missing means it is broken. */
+/** The page's own files and the core come with this install: one missing means it is broken (exit 70). */
 const PAGE_FILE: InputFileRules = {
   kind: 'page',
   error: (message) =>
     new DigitkitError(
-      ExitCode.checkFailed,
+      ExitCode.internal,
       `${message}; the page's files are missing from this install: run \`npm run build\``,
     ),
 };

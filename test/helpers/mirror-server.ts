@@ -214,6 +214,12 @@ export async function startMirrorServer(opts: { tls?: boolean } = {}): Promise<M
   };
 }
 
+/** The arguments of `digitkit download --source web` into `dir` from these mirrors only, in order. */
+export function webDownloadArgs(server: MirrorServer, dir: string, mirrors: Fault[]): string[] {
+  const flags = mirrors.flatMap((f) => ['--mirror', server.mirror(f)]);
+  return ['download', '--dir', dir, '--source', 'web', '--no-default-mirrors', ...flags];
+}
+
 /** `digitkit download --source web` from these mirrors only, in order, with a 1 s timeout. */
 export function downloadFrom(
   server: MirrorServer,
@@ -222,14 +228,10 @@ export function downloadFrom(
   extra: string[] = [],
   env: Record<string, string | undefined> = {},
 ) {
-  const flags = mirrors.flatMap((f) => ['--mirror', server.mirror(f)]);
-  return runCli(
-    ['download', '--dir', dir, '--source', 'web', '--no-default-mirrors', '--timeout', '1', ...flags, ...extra],
-    {
-      env: { DIGITKIT_MIRROR: undefined, ...env },
-      timeoutMs: 60_000,
-    },
-  );
+  return runCli([...webDownloadArgs(server, dir, mirrors), '--timeout', '1', ...extra], {
+    env: { DIGITKIT_MIRROR: undefined, ...env },
+    timeoutMs: 60_000,
+  });
 }
 
 /** A mirror server for the current test file: started before its tests, closed after. */

@@ -35,7 +35,20 @@ export const digitAt = (s: MnistSplit, i: number) => ({
 /** Deterministic PRNG (seeded), so every run renders the same files. */
 export { rng } from './random-model.js';
 
-type Rgb = [number, number, number];
+export type Rgb = [number, number, number];
+
+/** A JPEG photo of a blank page: `background` with gaussian noise around `mean` (no ink at all). */
+export function blankPaperJpeg(
+  width: number,
+  height: number,
+  background: string,
+  noise: { mean: number; sigma: number },
+  quality: number,
+): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background, noise: { type: 'gaussian', ...noise } } })
+    .jpeg({ quality })
+    .toBuffer();
+}
 
 export interface Look {
   /** Canvas size. */

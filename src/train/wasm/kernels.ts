@@ -320,3 +320,67 @@ export function extract(idx: usize, val: usize, rowStart: usize, src: usize, box
   if (rowStart) store<i32>(rowStart + (SIDE << 2), n);
   return n;
 }
+
+/**
+ * The general image path: augment a uint8 image of w x h x c (channels interleaved) by the transform
+ * t = [dx, dy, a, b, flip] exactly as augmentImage() in augment.ts defines it (flip mirrors the output
+ * horizontally; the affine map is about the image centre, in 16.16 fixed point, bilinear, zero outside),
+ * and emit its nonzero values, in index order, as (idx, val) lists; rowStart[y] (if given) = entries
+ * before output row y, rowStart[h] = total. Every output pixel is computed: no bounding box, no SIMD
+ * (the first layer's multiply-adds cost far more than this).
+ */
+export function extractImage(idx: usize, val: usize, rowStart: usize, src: usize, t: usize, w: i32, h: i32, c: i32): i32 {
+  const dx = load<f64>(t), dy = load<f64>(t, 8), a = load<f64>(t, 16), b = load<f64>(t, 24);
+  const flip = load<f64>(t, 32) > 0;
+  const cx: f64 = <f64>(w - 1) / 2, cy: f64 = <f64>(h - 1) / 2;
+  const u0 = -dx - cx, v0 = -dy - cy;
+  const sx0 = toInt(floor<f64>((cx + a * u0 + b * v0) * FIXED_ONE + 0.5)), sy0 = toInt(floor<f64>((cy - b * u0 + a * v0) * FIXED_ONE + 0.5));
+  const A = toInt(floor<f64>(a * FIXED_ONE + 0.5)), B = toInt(floor<f64>(b * FIXED_ONE + 0.5));
+  const stride = w * c;
+  let n = 0;
+  for (let y = 0; y < h; y++) {
+    if (rowStart) store<i32>(rowStart + (<usize>y << 2), n);
+    for (let x = 0; x < w; x++) {
+      const xs = flip ? w - 1 - x : x;
+      const SX = sx0 + xs * A + y * B, SY = sy0 - xs * B + y * A;
+      const x0 = SX >> 16, y0 = SY >> 16;
+      if (x0 < -1 || y0 < -1 || x0 >= w || y0 >= h) continue;
+      const fx = SX & 0xffff, fy = SY & 0xffff;
+      const inX0 = x0 >= 0, inX1 = x0 + 1 < w, inY0 = y0 >= 0, inY1 = y0 + 1 < h;
+      const o = (y * w + x) * c;
+      for (let ch = 0; ch < c; ch++) {
+        const p00 = inY0 && inX0 ? <i32>load<u8>(src + <usize>(y0 * stride + x0 * c + ch)) : 0;
+        const p10 = inY0 && inX1 ? <i32>load<u8>(src + <usize>(y0 * stride + (x0 + 1) * c + ch)) : 0;
+        const p01 = inY1 && inX0 ? <i32>load<u8>(src + <usize>((y0 + 1) * stride + x0 * c + ch)) : 0;
+        const p11 = inY1 && inX1 ? <i32>load<u8>(src + <usize>((y0 + 1) * stride + (x0 + 1) * c + ch)) : 0;
+        const t0 = (FIXED_ONE - fx) * p00 + fx * p10;
+        const t1 = (FIXED_ONE - fx) * p01 + fx * p11;
+        const f = <f32>((<f64>(FIXED_ONE - fy) * <f64>t0 + <f64>fy * <f64>t1) * BLEND_SCALE);
+        store<i32>(idx + (<usize>n << 2), o + ch);
+        store<f32>(val + (<usize>n << 2), f);
+        n += i32(f != 0);
+      }
+    }
+  }
+  if (rowStart) store<i32>(rowStart + (<usize>h << 2), n);
+  return n;
+}
+
+/**
+ * A vector sample: `size` float32 features (standardised already), plus the float64 noise at `noise`
+ * (if given) added in float32, as (idx, val) lists of the nonzero values; rowStart[k] (if given) =
+ * entries before feature k·block, rowStart[ceil(size / block)] = total.
+ */
+export function extractVector(idx: usize, val: usize, rowStart: usize, src: usize, noise: usize, size: i32, block: i32): i32 {
+  let n = 0;
+  for (let i = 0; i < size; i++) {
+    if (rowStart && i % block == 0) store<i32>(rowStart + (<usize>(i / block) << 2), n);
+    let v = load<f32>(src + (<usize>i << 2));
+    if (noise) v += <f32>load<f64>(noise + (<usize>i << 3));
+    store<i32>(idx + (<usize>n << 2), i);
+    store<f32>(val + (<usize>n << 2), v);
+    n += i32(v != 0);
+  }
+  if (rowStart) store<i32>(rowStart + (<usize>((size + block - 1) / block) << 2), n);
+  return n;
+}

@@ -9,17 +9,17 @@
 //      Adam on the row (and the refresh of the transposed copy used by phase A).
 // Every number depends only on the batch, never on which thread did what, so the model is the same
 // for any thread count; and each gradient row is written once, straight into Adam (no reduction).
-import { adamRow, argmax, combineRows, extract, EXTRACT_SCRATCH, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
-export { adamRow, argmax, combineRows, extract, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
+import { adamRow, argmax, combineRows, extract, EXTRACT_SCRATCH, extractImage, extractVector, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
+export { adamRow, argmax, combineRows, extract, extractImage, extractVector, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
 
 import {
-  C_CORRECT, C_FROM, C_INVC2, C_LRC1, C_N, C_QA, C_QB, C_SET, D_AUG, D_CORRECT, D_CTRL, D_LAYER_TABLE, D_LAYERS, D_LOSS,
-  D_M, D_MAXBATCH, D_MAXWIDTH, D_NNZ, D_ORDER, D_PARAMS, D_ROWSTART, D_SCRATCH, D_SCRATCH_SIZE, D_SMOOTHING_BYTE, D_SPIDX,
-  D_SPVAL, D_TEST_BOX, D_TEST_IMG, D_TEST_LBL, D_TRAIN_BOX, D_TRAIN_IMG, D_TRAIN_LBL, D_V, L_ACTS, L_B, L_COLS, L_DELTAS,
-  L_ROWS, L_W, L_WT, LAYER_SLOTS, PIXELS, ROW_STARTS, SIDE, AUG_STRIDE, BOX_BYTES,
+  C_CORRECT, C_FROM, C_INVC2, C_LRC1, C_N, C_QA, C_QB, C_SET, D_AUG, D_AUG_STRIDE, D_BLOCK0, D_CHANNELS, D_CORRECT,
+  D_CTRL, D_HEIGHT, D_INPUT_KIND, D_INPUT_SIZE, D_LAYER_TABLE, D_LAYERS, D_LOSS, D_M, D_MAXBATCH, D_MAXWIDTH, D_NNZ,
+  D_ORDER, D_PARAMS, D_ROW_STARTS, D_ROWSTART, D_SAMPLE_BYTES, D_SCRATCH, D_SCRATCH_SIZE, D_SMOOTHING_BYTE, D_SPIDX,
+  D_SPVAL, D_TEST_BOX, D_TEST_IMG, D_TEST_LBL, D_TRAIN_BOX, D_TRAIN_IMG, D_TRAIN_LBL, D_V, D_WIDTH, IN_DIGIT28, IN_VECTOR,
+  L_ACTS, L_B, L_COLS, L_DELTAS, L_ROWS, L_W, L_WT, LAYER_SLOTS, PIXELS, BOX_BYTES,
 } from '../wasm-abi';
 
-const BLOCK0 = SIDE; // first-layer rows per phase-B item: one image row, so rowStart finds its entries
 const BLOCKK = 16; // rows per item in the other layers
 const A_BLOCK = 2; // images per phase-A item
 const E_BLOCK = 16; // images per evaluation item
@@ -30,9 +30,12 @@ let spIdx: usize = 0, spVal: usize = 0, nnzArr: usize = 0, rowStartArr: usize = 
 let order: usize = 0, augArr: usize = 0, trainImg: usize = 0, trainLbl: usize = 0, trainBox: usize = 0;
 let testImg: usize = 0, testLbl: usize = 0, testBox: usize = 0, ctrl: usize = 0;
 let smoothing: f64 = 0;
+// The samples: kind (IN_*), values and bytes per sample, an image's geometry; first-layer rows per
+// phase-B item (one image row, so rowStart finds its entries) and rowStart entries per sample.
+let kind = 0, inputSize = 0, sampleBytes = 0, width = 0, height = 0, channels = 0, block0 = 0, rowStarts = 0, augStride = 0;
 // This thread's scratch.
 let hIdx: usize = 0, hVal: usize = 0, gRow: usize = 0, bufA: usize = 0, bufB: usize = 0;
-let colCount: usize = 0, colR: usize = 0, colV: usize = 0, ident: usize = 0, ones: usize = 0, eIdx: usize = 0, eVal: usize = 0, pad: usize = 0;
+let colCount: usize = 0, colR: usize = 0, colV: usize = 0, ident: usize = 0, ones: usize = 0, eIdx: usize = 0, eVal: usize = 0, pad: usize = 0, still: usize = 0;
 let nUnits = 0;
 
 @inline function d32(desc: usize, slot: i32): i32 { return load<i32>(desc + (<usize>slot << 2)); }
@@ -45,7 +48,7 @@ let nUnits = 0;
  * Carve one thread's scratch starting at `s`: sets the scratch globals and returns the bytes used.
  * (Also how fast-engine.ts learns the size, via scratchBytes, so the two can never disagree.)
  */
-function carveScratch(s: usize, batch: i32, width: i32): usize {
+function carveScratch(s: usize, batch: i32, width: i32, size: i32, block: i32): usize {
   const start = s;
   const list = align16(f4(max(width, batch))); // index/value lists run over units or over images
   const w = align16(f4(width));
@@ -53,17 +56,21 @@ function carveScratch(s: usize, batch: i32, width: i32): usize {
   gRow = s; s += w;
   bufA = s; s += 2 * w; // also softmax's k float64s
   bufB = s; s += w;
-  colCount = s; s += align16(f4(BLOCK0 + 1));
-  colR = s; s += align16(f4(batch * BLOCK0)); colV = s; s += align16(f4(batch * BLOCK0));
+  colCount = s; s += align16(f4(block + 1));
+  colR = s; s += align16(f4(batch * block)); colV = s; s += align16(f4(batch * block));
   ident = s; s += align16(f4(batch)); ones = s; s += align16(f4(batch));
-  eIdx = s; s += align16(f4(PIXELS)); eVal = s; s += align16(f4(PIXELS));
+  eIdx = s; s += align16(f4(size)); eVal = s; s += align16(f4(size));
   pad = s; s += align16(EXTRACT_SCRATCH);
+  still = s; s += 64; // the identity transform evaluation uses
   return s - start;
 }
 
-/** Scratch bytes one thread needs (fast-engine.ts asks before memory-plan.ts lays out the memory). */
-export function scratchBytes(maxBatchArg: i32, maxWidthArg: i32): i32 {
-  return <i32>carveScratch(0, maxBatchArg, maxWidthArg);
+/**
+ * Scratch bytes one thread needs for a batch, the widest layer, the input size and the first layer's
+ * block (fast-engine.ts asks before memory-plan.ts lays out the memory).
+ */
+export function scratchBytes(maxBatchArg: i32, maxWidthArg: i32, sizeArg: i32, blockArg: i32): i32 {
+  return <i32>carveScratch(0, maxBatchArg, maxWidthArg, sizeArg, blockArg);
 }
 
 export function setup(desc: usize, tid: i32): void {
@@ -74,11 +81,29 @@ export function setup(desc: usize, tid: i32): void {
   trainImg = d32(desc, D_TRAIN_IMG); trainLbl = d32(desc, D_TRAIN_LBL); trainBox = d32(desc, D_TRAIN_BOX);
   testImg = d32(desc, D_TEST_IMG); testLbl = d32(desc, D_TEST_LBL); testBox = d32(desc, D_TEST_BOX); ctrl = d32(desc, D_CTRL);
   smoothing = load<f64>(desc + D_SMOOTHING_BYTE);
-  carveScratch(<usize>d32(desc, D_SCRATCH) + <usize>tid * <usize>d32(desc, D_SCRATCH_SIZE), maxBatch, maxWidth);
+  kind = d32(desc, D_INPUT_KIND); inputSize = d32(desc, D_INPUT_SIZE); sampleBytes = d32(desc, D_SAMPLE_BYTES);
+  width = d32(desc, D_WIDTH); height = d32(desc, D_HEIGHT); channels = d32(desc, D_CHANNELS);
+  block0 = d32(desc, D_BLOCK0); rowStarts = d32(desc, D_ROW_STARTS); augStride = d32(desc, D_AUG_STRIDE);
+  carveScratch(<usize>d32(desc, D_SCRATCH) + <usize>tid * <usize>d32(desc, D_SCRATCH_SIZE), maxBatch, maxWidth, inputSize, block0);
   for (let r = 0; r < maxBatch; r++) { store<i32>(ident + f4(r), r); store<f32>(ones + f4(r), 1); }
-  nUnits = (lay(0, L_ROWS) + BLOCK0 - 1) / BLOCK0;
+  // the identity transform [0, 0, 1, 0, no flip]
+  store<f64>(still, 0); store<f64>(still, 0, 8); store<f64>(still, 1, 16); store<f64>(still, 0, 24); store<f64>(still, 0, 32);
+  nUnits = (lay(0, L_ROWS) + block0 - 1) / block0;
   for (let k = 1; k < L; k++) nUnits += (lay(k, L_ROWS) + BLOCKK - 1) / BLOCKK;
   nUnits += L;
+}
+
+/**
+ * Augment sample `i` of `images` (the training or test samples) by the transform at `t` and write
+ * its nonzero input values as (idx, val) lists (and rowStart, if given); returns their count. A
+ * vector sample takes `t` as its noise (0: none).
+ */
+function extractSample(idx: usize, val: usize, rowStart: usize, images: usize, boxes: usize, i: i32, t: usize): i32 {
+  const src = images + <usize>i * <usize>sampleBytes;
+  // (the 28x28 fast path does not mirror: a flipped image takes the general one)
+  if (kind == IN_DIGIT28 && !(load<f64>(t, 32) > 0)) return extract(idx, val, rowStart, src, boxes + <usize>i * BOX_BYTES, t, pad);
+  if (kind != IN_VECTOR) return extractImage(idx, val, rowStart, src, t, width, height, channels);
+  return extractVector(idx, val, rowStart, src, t, inputSize, block0);
 }
 
 /** Bounding boxes of `count` images (BOX_BYTES each), once per run. */
@@ -107,8 +132,8 @@ function transposeRows(k: i32, i0: i32, i1: i32): void {
 function trainImage(r: i32, gradScale: f64): void {
   const from = load<i32>(ctl(C_FROM));
   const img = load<i32>(order + f4(from + r));
-  const idx = spIdx + <usize>r * f4(PIXELS), val = spVal + <usize>r * f4(PIXELS);
-  const nnz = extract(idx, val, rowStartArr + <usize>r * f4(ROW_STARTS), trainImg + <usize>img * PIXELS, trainBox + <usize>img * BOX_BYTES, augArr + <usize>r * (AUG_STRIDE << 3), pad);
+  const idx = spIdx + <usize>r * f4(inputSize), val = spVal + <usize>r * f4(inputSize);
+  const nnz = extractSample(idx, val, rowStartArr + <usize>r * f4(rowStarts), trainImg, trainBox, img, augArr + <usize>r * (<usize>augStride << 3));
   store<i32>(nnzArr + f4(r), nnz);
   // forward
   let cols = lay(0, L_COLS);
@@ -149,16 +174,16 @@ export function phaseA(): void {
   }
 }
 
-/** Gradient of first-layer rows [i0, i0+cnt) (one image row of pixels), then Adam on each. */
+/** Gradient of first-layer rows [i0, i0+cnt) (one image row of pixels, or a block of features), then Adam on each. */
 function unitFirstLayer(y: i32, n: i32, lrC1: f32, invC2: f32): void {
   const cols = lay(0, L_COLS), rows = lay(0, L_ROWS);
-  const i0 = y * BLOCK0, cnt = min(BLOCK0, rows - i0);
+  const i0 = y * block0, cnt = min(block0, rows - i0);
   for (let c = 0; c <= cnt; c++) store<i32>(colCount + f4(c), 0);
   // counting sort of the batch's entries in this pixel row by pixel, images kept in order
   for (let r = 0; r < n; r++) {
-    const rs = rowStartArr + <usize>r * f4(ROW_STARTS);
+    const rs = rowStartArr + <usize>r * f4(rowStarts);
     const s = load<i32>(rs + f4(y)), e = load<i32>(rs + f4(y + 1));
-    const idx = spIdx + <usize>r * f4(PIXELS);
+    const idx = spIdx + <usize>r * f4(inputSize);
     for (let q = s; q < e; q++) {
       const p = colCount + f4(load<i32>(idx + f4(q)) - i0 + 1);
       store<i32>(p, load<i32>(p) + 1);
@@ -167,9 +192,9 @@ function unitFirstLayer(y: i32, n: i32, lrC1: f32, invC2: f32): void {
   for (let c = 1; c <= cnt; c++) store<i32>(colCount + f4(c), load<i32>(colCount + f4(c)) + load<i32>(colCount + f4(c - 1)));
   // colCount[c] is now the start of column c; fill advances it to the start of c + 1
   for (let r = 0; r < n; r++) {
-    const rs = rowStartArr + <usize>r * f4(ROW_STARTS);
+    const rs = rowStartArr + <usize>r * f4(rowStarts);
     const s = load<i32>(rs + f4(y)), e = load<i32>(rs + f4(y + 1));
-    const idx = spIdx + <usize>r * f4(PIXELS), val = spVal + <usize>r * f4(PIXELS);
+    const idx = spIdx + <usize>r * f4(inputSize), val = spVal + <usize>r * f4(inputSize);
     for (let q = s; q < e; q++) {
       const p = colCount + f4(load<i32>(idx + f4(q)) - i0);
       const at = load<i32>(p);
@@ -220,7 +245,7 @@ function unitBias(k: i32, n: i32, lrC1: f32, invC2: f32): void {
 export function phaseB(): void {
   const n = load<i32>(ctl(C_N));
   const lrC1 = load<f32>(ctl(C_LRC1)), invC2 = load<f32>(ctl(C_INVC2));
-  const n0 = (lay(0, L_ROWS) + BLOCK0 - 1) / BLOCK0;
+  const n0 = (lay(0, L_ROWS) + block0 - 1) / block0;
   for (;;) {
     let u = atomic.add<i32>(ctl(C_QB), 1);
     if (u >= nUnits) break;
@@ -242,9 +267,7 @@ export function phaseB(): void {
 export function evalPhase(): void {
   const set = load<i32>(ctl(C_SET)), from = load<i32>(ctl(C_FROM)), n = load<i32>(ctl(C_N));
   const images = set ? testImg : trainImg, labels = set ? testLbl : trainLbl, boxes = set ? testBox : trainBox;
-  // identity transform [0, 0, 1, 0] in this thread's scratch
-  const t = gRow;
-  store<f64>(t, 0); store<f64>(t, 0, 8); store<f64>(t, 1, 16); store<f64>(t, 0, 24);
+  const t: usize = kind != IN_VECTOR ? still : 0; // no augmentation, no noise
   let correct = 0;
   for (;;) {
     const b = atomic.add<i32>(ctl(C_QA), E_BLOCK);
@@ -252,7 +275,7 @@ export function evalPhase(): void {
     const e = min(b + E_BLOCK, n);
     for (let q = b; q < e; q++) {
       const img = from + q;
-      const nnz = extract(eIdx, eVal, 0, images + <usize>img * PIXELS, boxes + <usize>img * BOX_BYTES, t, pad);
+      const nnz = extractSample(eIdx, eVal, 0, images, boxes, img, t);
       let cols = lay(0, L_COLS);
       let out = bufA;
       combineRows(out, params + f4(lay(0, L_B)), params + f4(lay(0, L_W)), eIdx, eVal, nnz, cols);

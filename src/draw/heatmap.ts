@@ -1,5 +1,7 @@
 /**
- * Attribution maps for the report images (`digitkit explain` panels, eval's errors-explained.png):
+ * Colour scales for the report images. A sequential one (heatColor: how full a cell is, for eval's
+ * confusion matrix and explain's hidden layers), and attribution maps (`digitkit explain` panels,
+ * eval's errors-explained.png):
  * a diverging scale, red where the input raises the class and blue where it lowers it, over the digit
  * drawn as dark ink on white, painted pixel by pixel into a canvas rendered from SVG (render.ts).
  * The scale is symmetric (±max) so white always means 0; the legend says what max is.
@@ -89,4 +91,23 @@ export function legendSvg(x: number, y: number, width: number, max: number, capt
   );
   if (caption) out.push(text(x + width / 2, y + 40, caption, { size: 11, fill: MUTED, anchor: 'middle' }));
   return out;
+}
+
+// A light-to-dark blue ramp (after ColorBrewer "Blues").
+const STOPS: [number, number, number][] = [
+  [247, 251, 255],
+  [198, 219, 239],
+  [107, 174, 214],
+  [33, 113, 181],
+  [8, 48, 107],
+];
+
+/** Colour for a share 0..1 of a row. The square root keeps a handful of errors visible. */
+export function heatColor(share: number): string {
+  if (share <= 0) return '#ffffff';
+  const t = Math.sqrt(Math.min(1, share)) * (STOPS.length - 1);
+  const k = Math.min(STOPS.length - 2, Math.floor(t));
+  const f = t - k;
+  const c = STOPS[k].map((v, i) => Math.round(v + (STOPS[k + 1][i] - v) * f));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
 }

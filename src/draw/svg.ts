@@ -74,13 +74,8 @@ export function svgDocument(width: number, height: number, body: string[]): stri
   ].join('\n');
 }
 
-/** A probability as a short percentage: 0.934 → "93%", 0.9987 → "99.8%". */
-export function pct(p: number): string {
+/** A probability as a short percentage for a caption: 0.934 → "93%", 0.9987 → "99.8%". */
+export function shortPct(p: number): string {
   if (p >= 0.995) return `${(Math.floor(p * 1000) / 10).toFixed(1)}%`;
   return `${Math.round(p * 100)}%`;
-}
-
-/** A rate as a percentage with fixed decimals: percent(0.98612) → "98.6%", percent(0.98612, 2) → "98.61%". */
-export function percent(v: number, decimals = 1): string {
-  return `${(v * 100).toFixed(decimals)}%`;
 }

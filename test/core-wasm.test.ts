@@ -509,8 +509,36 @@ describe('digitkit verify through core-wasm', () => {
     const r = await runCli(['verify', '--core', 'dist/core-wasm/index.js']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^core\s+dist\/core-wasm\/index\.js$/m);
+    expect(r.stdout).toMatch(/^engine {4}wasm \(WebAssembly SIMD kernel\)$/m);
     expect(r.stdout.trim().split('\n').pop()).toBe('PARITY OK');
     expect(r.code).toBe(0);
+  });
+
+  // Bun (JavaScriptCore) has WebAssembly with SIMD; BUN_JSC_useWasmSIMD=0 turns SIMD off and leaves
+  // WebAssembly on: a real runtime without wasm SIMD. verify passes the variable on to its Bun child.
+  it('in a runtime without wasm SIMD (Bun with BUN_JSC_useWasmSIMD=0) core-wasm falls back to the core: verify says so and passes, with the core’s exact results', async () => {
+    const run = async (env: Record<string, string>) => {
+      const r = await runCli(['verify', '--runtime', 'bun', '--json'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).rows as { module: string; engine?: string; max: { id: string; diff: number } }[];
+    };
+    const [withSimd, without] = [await run({}), await run({ BUN_JSC_useWasmSIMD: '0' })];
+    expect(withSimd.map((x) => [x.module, x.engine])).toEqual([
+      ['dist/core/index.js', undefined],
+      ['dist/core-wasm/index.js', 'wasm'],
+    ]);
+    expect(without.map((x) => [x.module, x.engine])).toEqual([
+      ['dist/core/index.js', undefined],
+      ['dist/core-wasm/index.js', 'core'],
+    ]);
+    // The fallback is the core itself: the same worst case, to the bit.
+    expect(without[1].max).toEqual(without[0].max);
+    for (const row of [...withSimd, ...without]) expect(row.max.diff).toBeLessThanOrEqual(1e-6);
+    const text = await runCli(['verify', '--runtime', 'bun', '--core', 'dist/core-wasm/index.js'], {
+      env: { BUN_JSC_useWasmSIMD: '0' },
+    });
+    expect(text.stdout).toMatch(/^engine {4}core \(no wasm SIMD here: the portable core ran\)$/m);
+    expect(text.stdout.trim().split('\n').pop()).toBe('PARITY OK');
   });
 });
 

@@ -51,10 +51,47 @@ try {
     });
     fs.writeFileSync(file, code + '\n');
   }
+  // The page's files (src/web/assets, readable there) ship minified the same way: a browser with wasm
+  // SIMD loads them with digitkit-core-wasm.js and the model, all within the page's 200,000-byte budget.
   cpSync('src/web/assets', 'dist/web/assets', { recursive: true });
+  for (const name of ['app.js', 'engine.js']) {
+    const file = `dist/web/assets/${name}`;
+    const { code } = await minify(fs.readFileSync(file, 'utf8'), {
+      module: true, // top-level await; exported names are kept
+      compress: false,
+      mangle: true,
+      format: { comments: false, semicolons: false },
+    });
+    fs.writeFileSync(file, code + '\n');
+  }
+  fs.writeFileSync('dist/web/assets/style.css', minifyCss(fs.readFileSync('dist/web/assets/style.css', 'utf8')));
 } catch (err) {
   console.error(`build failed: ${err.message}`);
   process.exit(1);
+}
+
+/**
+ * CSS without comments and without the whitespace nothing needs (quoted strings kept as written): the
+ * page's one stylesheet, which uses no construct where a dropped space would change its meaning
+ * (spaces stay between words, e.g. descendant selectors and value lists).
+ */
+function minifyCss(css) {
+  return (
+    css
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .split(/('[^']*'|"[^"]*")/)
+      .map((part, i) =>
+        i % 2
+          ? part
+          : part
+              .replace(/\s+/g, ' ')
+              .replace(/ ?([{};,>]) ?/g, '$1')
+              .replace(/: /g, ':')
+              .replace(/;}/g, '}'),
+      )
+      .join('')
+      .trim() + '\n'
+  );
 }
 
 // The kernels: rebuilt only when a source (an ABI file and this script included) is newer than the
@@ -109,7 +146,7 @@ await assemble('src/core-wasm/wasm', 'forward.ts', FORWARD_OUT, [
 ]);
 
 // dist/core-wasm/index.js as shipped: tsc's output bundled with the core it imports, the kernel's
-// bytes put in place of src/core-wasm/kernel.ts's empty string, whitespace-minified as the core is.
+// bytes put in place of src/core-wasm/kernel.ts's empty string, minified as the core is.
 try {
   const { rolldown } = await import('rolldown');
   const kernelJs = path.resolve('dist/core-wasm/kernel.js');
@@ -133,9 +170,10 @@ try {
   await bundle.close();
   const { minify } = await import('terser');
   const { code } = await minify(output[0].code, {
-    module: true,
+    // As the core: local names renamed, top-level names (every function's) kept.
+    module: false,
     compress: false,
-    mangle: false,
+    mangle: true,
     format: { comments: false, semicolons: false },
   });
   fs.writeFileSync('dist/core-wasm/index.js', code + '\n');

@@ -8,9 +8,10 @@
  * laid out once in the model's own WebAssembly.Memory (src/core-wasm/wasm/forward.ts says how each
  * layer computes), and every call after that only copies pixels in and probabilities out.
  *
- * Where WebAssembly SIMD is missing (`wasmSimd` false), or for inputs the kernel does not take
+ * Where WebAssembly SIMD is missing (`wasmSimd` false), where the kernel may not be compiled (a page
+ * whose Content-Security-Policy lacks 'wasm-unsafe-eval'), or for inputs the kernel does not take
  * (pixels that are not integers 0..255), the portable core computes the same results: a model from
- * this module always works.
+ * this module always works, and `model.engine` says which ran.
  */
 import {
   forwardPixels as coreForwardPixels,
@@ -33,6 +34,7 @@ export {
   MODEL_VERSION,
   ModelError,
   parseRawModel,
+  pixelsToInput,
   prepareImage,
   preprocess,
   toGray,
@@ -349,12 +351,25 @@ function modelOf(raw: RawModel, kernel: Kernel | undefined): Model {
   };
 }
 
+/**
+ * Whether this realm may compile the kernel: a browser refuses WebAssembly compilation to a page whose
+ * Content-Security-Policy does not allow 'wasm-unsafe-eval' (models then run on the portable core).
+ */
+function kernelAllowed(shared: boolean): boolean {
+  try {
+    return !!kernelModule(shared);
+  } catch {
+    return false;
+  }
+}
+
 /** Make a validated raw model runnable: on the kernel where wasm SIMD is, else on the portable core. */
 export function loadRawModel(raw: RawModel, options: LoadOptions = {}): Model {
   const threads = options.threads ?? 1;
   if (!(Number.isInteger(threads) && threads >= 1))
     throw new RangeError(`threads ${threads}: expected an integer >= 1`);
-  return modelOf(raw, wasmSimd ? layout(raw, threads, threads > 1) : undefined);
+  const shared = threads > 1;
+  return modelOf(raw, wasmSimd && kernelAllowed(shared) ? layout(raw, threads, shared) : undefined);
 }
 
 /** Parse, validate and lay out a model file's text (or parsed JSON); errors are the core's. */
@@ -385,10 +400,14 @@ export function attachModel(shared: SharedModel): Model {
   return modelOf(shared.raw, instantiate(shared.memory, shared.stride, shared.slots, shared.slot, true));
 }
 
-/** The portable core's model for the same file (made once, on first use). */
-function coreOf(model: Model): CoreModel {
+/**
+ * The portable core's model for the same file (its float64 weights; made once, on first use): what
+ * digitkit/explain takes, and what the fallback runs.
+ */
+export function coreModel(model: Model): CoreModel {
   return (model.core ??= loadCoreModel(model.raw));
 }
+const coreOf = coreModel;
 
 /** Every value an integer 0..255: what the kernel's u8 input holds exactly. */
 function allBytes(pixels: ArrayLike<number>): boolean {

@@ -1,23 +1,32 @@
 /** `digitkit eval`: test-set accuracy, per-class precision/recall, confusion matrix, PNG reports, model comparison. */
 import type { Command } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_MODEL } from '../node/paths.js';
+import { addModelDataOptions } from './data-options.js';
 import { handler } from './context.js';
+import type { DataFormat } from '../data/dataset.js';
 import { createBar, type Bar } from './progress.js';
 
 interface EvalFlags {
   model: string;
   data: string;
+  format?: DataFormat;
+  labelColumn?: string;
   report?: string;
   compare?: string;
   json?: boolean;
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('Test-set accuracy, per-class precision/recall and confusion matrix; PNG reports; compare two models')
     .option('--model <file>', 'model to evaluate', DEFAULT_MODEL)
-    .option('--data <dir>', 'directory with the MNIST IDX files', DEFAULT_DATA_DIR)
+    .option(
+      '--data <path>',
+      'test data: an IDX directory (its t10k files), an image folder or a CSV file (the test split the model was trained with, if it is that data; else all of it)',
+      DEFAULT_DATA_DIR,
+    );
+  addModelDataOptions(cmd)
     .option(
       '--report <dir>',
       'write confusion.png, errors.png, errors-explained.png, curves.png (if the model has a training history), report.json',
@@ -34,6 +43,8 @@ export function register(program: Command): void {
         const rep = await runEval({
           model: opts.model,
           data: opts.data,
+          format: opts.format,
+          labelColumn: opts.labelColumn,
           report: opts.report,
           compare: opts.compare,
           onProgress: (model, done, total) => {

@@ -11,11 +11,12 @@ import { sci } from '../format.js';
 import type { RuntimeName } from '../verify/runtimes/runtime.js';
 import type { RuntimeRow, RuntimesReport } from '../verify/verify-runtimes.js';
 import { handler } from './context.js';
+import { fixturesPathFor } from '../verify/fixtures-file.js';
 import { collect, numberOption } from './options.js';
 
 interface Opts {
   model: string;
-  fixtures: string;
+  fixtures?: string;
   tolerance?: number;
   core?: string[];
   runtime?: string[];
@@ -48,7 +49,10 @@ export function register(program: Command): void {
       'Check that the shipped inference modules (the core and core-wasm) reproduce the parity fixtures in every runtime asked for (exit 0 only if every case is within tolerance)',
     )
     .option('--model <file>', 'model the fixtures were made for', DEFAULT_MODEL)
-    .option('--fixtures <file>', 'parity fixtures', DEFAULT_FIXTURES)
+    .option(
+      '--fixtures <file>',
+      `parity fixtures (default ${DEFAULT_FIXTURES} for ${DEFAULT_MODEL}, else fixtures/<model name>-parity.json)`,
+    )
     .option('--tolerance <x>', "max |Δp| allowed (default: the fixtures' own tolerance)", numberOption)
     .option(
       '--runtime <list>',
@@ -74,7 +78,7 @@ export function register(program: Command): void {
           throw usageError('--chromium only applies with --runtime chromium (or --browser)');
         const r = await runVerifyRuntimes({
           model: opts.model,
-          fixtures: opts.fixtures,
+          fixtures: opts.fixtures ?? fixturesPathFor(opts.model),
           tolerance: opts.tolerance,
           runtimes,
           modules: opts.core,

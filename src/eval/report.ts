@@ -5,17 +5,27 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Model } from '../core/index.js';
-import type { MnistSplit } from '../data/load.js';
+import type { Dataset, Split } from '../data/dataset.js';
 import { OptionError } from '../errors.js';
-import { writeFileAtomic, WriteError } from '../node/atomic.js';
+import { checkOutput, fsReason, writeFilesAtomic, WriteError } from '../node/atomic.js';
 import { confusionSvg } from './confusion-chart.js';
 import { curvesSvg } from './curves-chart.js';
-import { renderDigitGrid, type Tile } from './digit-grid.js';
+import { renderDigitGrid, type Tile, type TileShape } from './digit-grid.js';
 import { EXPLAINED_ERRORS, renderErrorsExplained } from './errors-explained.js';
 import type { EvalReport } from './evaluate.js';
 import { svgToPng, textRenders } from '../draw/render.js';
 import { pct } from '../format.js';
 import { BAD, GOOD, MUTED, shortPct, type Segment } from '../draw/svg.js';
+
+/** Every file a report may hold: one that this report does not write is an earlier report's, and goes. */
+const REPORT_FILES = [
+  'confusion.png',
+  'errors.png',
+  'errors-explained.png',
+  'curves.png',
+  'disagreements.png',
+  'report.json',
+];
 
 /** At most this many digits in errors.png / disagreements.png (10 rows of 10). */
 export const MAX_TILES = 100;
@@ -30,50 +40,52 @@ export interface ReportFiles {
   textRendered: boolean;
 }
 
-const digit = (test: MnistSplit, index: number) => {
-  const n = test.rows * test.cols;
-  return test.images.subarray(index * n, (index + 1) * n);
-};
+const picture = (test: Split, index: number, size: number) =>
+  test.inputs.subarray(index * size, (index + 1) * size) as Uint8Array;
 
 function leftOut(total: number, shown: number): string[] {
   return total > shown ? [`showing ${shown}; ${total - shown} left out (all of them are listed in report.json)`] : [];
 }
 
 /**
- * Create the report directory one level at a time. Not fs.mkdir({recursive}): on Linux that
- * spins forever for a path under /proc or /sys (ENOENT for the child, EEXIST for the parent).
+ * Check the report directory before the evaluation (exit 2 naming it and why). It is created when the
+ * report is complete (writeReport), so a failed run leaves no empty directory behind.
  */
 export async function ensureReportDir(dir: string): Promise<void> {
-  const abs = path.resolve(dir);
-  const parts = abs.split(path.sep).filter(Boolean);
-  for (let k = 1; k <= parts.length; k++) {
-    const p = path.join(path.parse(abs).root, ...parts.slice(0, k));
-    try {
-      await fsp.mkdir(p);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw new OptionError('report', `${dir}: cannot create ${p} (${code})`);
-      if (!(await fsp.stat(p)).isDirectory())
-        throw new OptionError('report', `${dir}: ${p} exists and is not a directory`);
-    }
+  try {
+    await checkOutput(dir, 'dir');
+  } catch (err) {
+    throw new OptionError('report', `${dir}: cannot write: ${err instanceof WriteError ? err.why : fsReason(err)}`);
   }
 }
 
-/** `model` (the one evaluated) adds errors-explained.png: its most confident mistakes with their saliency. */
-export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit, model?: Model): Promise<void> {
+/**
+ * `model` (the one evaluated) adds errors-explained.png: its most confident mistakes with their
+ * saliency (square one-channel pictures).
+ */
+export async function writeReport(
+  dir: string,
+  rep: EvalReport,
+  test: Split,
+  data: Dataset,
+  model?: Model,
+): Promise<void> {
   const m = rep.model;
+  // Pictures for image models; a vector model's samples are rows, listed in report.json instead.
+  const input = data.input;
+  const shape: TileShape | null =
+    input.kind === 'image'
+      ? { width: input.width, height: input.height, channels: input.channels, invert: input.preprocess === 'digit' }
+      : null;
+  const size = input.kind === 'image' ? input.width * input.height * input.channels : 0;
+  const what = data.format === 'idx' ? 'digits' : 'images';
   const name = path.basename(m.path);
   const labels = m.classes.map((c) => c.label);
-  const files: string[] = [];
-  await ensureReportDir(dir);
-  const put = async (file: string, data: Buffer | string) => {
-    try {
-      await writeFileAtomic(path.join(dir, file), data);
-    } catch (err) {
-      if (err instanceof WriteError) throw new OptionError('report', `${dir}: cannot write ${file} (${err.reason})`);
-      throw err;
-    }
-    files.push(file);
+  // Every file is made in memory first, then the set is written and moved into `dir` as one unit:
+  // a failure (a full disk) leaves no part of a report, and an earlier report as it was.
+  const staged = new Map<string, Buffer | string>();
+  const put = (file: string, data: Buffer | string) => {
+    staged.set(file, data);
   };
   const textRendered = await textRenders();
   if (!textRendered) {
@@ -82,22 +94,27 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
     );
   }
 
-  await put(
+  put(
     'confusion.png',
     await svgToPng(
       confusionSvg(
         m.confusion,
         m.classes,
         `Confusion matrix: ${name}`,
-        `accuracy ${pct(m.accuracy)} (${m.correct} of ${m.count} test digits) · shade: share of the row`,
+        `accuracy ${pct(m.accuracy)} (${m.correct} of ${m.count} test ${shape ? what : 'rows'}) · shade: share of the row`,
       ),
     ),
   );
 
   // Most confident mistakes first: those are the ones worth looking at.
-  const errors = [...m.errors].sort((x, y) => y.probability - x.probability || x.index - y.index).slice(0, MAX_TILES);
+  const errors = shape
+    ? [...m.errors].sort((x, y) => y.probability - x.probability || x.index - y.index).slice(0, MAX_TILES)
+    : [];
+  // A sample's name under its picture: its test index, or (folders) its file, shortened to fit.
+  const tag = (index: number, id?: string) =>
+    id === undefined ? `#${index}` : id.length > 14 ? `…${id.slice(-13)}` : id;
   const errorTiles: Tile[] = errors.map((e) => ({
-    pixels: digit(test, e.index),
+    pixels: picture(test, e.index, size),
     caption: [
       [
         { text: labels[e.label], bold: true },
@@ -105,42 +122,43 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         { text: labels[e.predicted], fill: BAD, bold: true },
         { text: `  ${shortPct(e.probability)}`, fill: MUTED },
       ],
-      [{ text: `#${e.index}`, fill: MUTED }],
+      [{ text: tag(e.index, e.id), fill: MUTED }],
     ],
   }));
-  await put(
-    'errors.png',
-    await renderDigitGrid(
-      `Misclassified test digits: ${name}`,
-      [
-        `${m.errors.length} of ${m.count} misclassified, most confident first · caption: true → predicted (probability), test index`,
-        ...leftOut(m.errors.length, errors.length),
-      ],
-      errorTiles,
-      'no misclassified digits',
-      test.cols,
-    ),
-  );
+  if (shape)
+    put(
+      'errors.png',
+      await renderDigitGrid(
+        `Misclassified test ${what}: ${name}`,
+        [
+          `${m.errors.length} of ${m.count} misclassified, most confident first · caption: true → predicted (probability), ${data.format === 'idx' ? 'test index' : 'file'}`,
+          ...leftOut(m.errors.length, errors.length),
+        ],
+        errorTiles,
+        `no misclassified ${what}`,
+        shape,
+      ),
+    );
 
-  if (model) {
+  if (model && shape && shape.channels === 1 && shape.width === shape.height) {
     const shown = errors.slice(0, EXPLAINED_ERRORS);
-    await put(
+    put(
       'errors-explained.png',
       await renderErrorsExplained(
         model,
         `Why the most confident mistakes happen: ${name}`,
         `the ${shown.length} most confident of ${m.errors.length} mistakes · saliency (d logit / d x) for the true and the predicted class, one scale per digit · red raises the class, blue lowers it`,
-        shown.map((e) => ({ ...e, pixels: digit(test, e.index) })),
-        test.cols,
+        shown.map((e) => ({ ...e, pixels: picture(test, e.index, size) })),
+        shape.width,
       ),
     );
   }
 
   const history = m.history;
-  if (history) await put('curves.png', await svgToPng(curvesSvg(history, `Training history: ${name}`, m.historyFrom)));
+  if (history) put('curves.png', await svgToPng(curvesSvg(history, `Training history: ${name}`, m.historyFrom)));
 
   let disagreementsShown: number | undefined;
-  if (rep.compare) {
+  if (rep.compare && shape) {
     const c = rep.compare;
     const nameB = path.basename(c.model.path);
     const shown = c.disagreements.slice(0, MAX_TILES);
@@ -151,7 +169,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
       { text: ` ${shortPct(p.probability)}`, fill: MUTED },
     ];
     const tiles: Tile[] = shown.map((d) => ({
-      pixels: digit(test, d.index),
+      pixels: picture(test, d.index, size),
       caption: [
         [
           { text: 'true ', fill: MUTED },
@@ -159,30 +177,36 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         ],
         pred('A', d.a, d.label),
         pred('B', d.b, d.label),
-        [{ text: `#${d.index}`, fill: MUTED }],
+        [{ text: tag(d.index, data.format === 'idx' ? undefined : test.id(d.index)), fill: MUTED }],
       ],
     }));
-    await put(
+    put(
       'disagreements.png',
       await renderDigitGrid(
         `Where the models disagree: A ${name} vs B ${nameB}`,
         [
-          `${c.disagreements.length} of ${c.agreement.count} test digits differ · agreement ${pct(c.agreement.rate)} · accuracy A ${pct(m.accuracy)}, B ${pct(c.model.accuracy)} · green = right, red = wrong`,
+          `${c.disagreements.length} of ${c.agreement.count} test ${what} differ · agreement ${pct(c.agreement.rate)} · accuracy A ${pct(m.accuracy)}, B ${pct(c.model.accuracy)} · green = right, red = wrong`,
           ...leftOut(c.disagreements.length, shown.length),
         ],
         tiles,
-        'the two models agree on every test digit',
-        test.cols,
+        `the two models agree on every test ${what.replace(/s$/, '')}`,
+        shape,
       ),
     );
   }
 
   rep.report = {
     dir,
-    files: [...files, 'report.json'],
+    files: [...staged.keys(), 'report.json'],
     errorsShown: errors.length,
     ...(disagreementsShown !== undefined ? { disagreementsShown } : {}),
     textRendered,
   };
-  await put('report.json', JSON.stringify(rep, null, 2) + '\n');
+  put('report.json', JSON.stringify(rep, null, 2) + '\n');
+  try {
+    await writeFilesAtomic(dir, staged, REPORT_FILES);
+  } catch (err) {
+    if (err instanceof WriteError) throw new OptionError('report', `${dir}: cannot write the report: ${err.why}`);
+    throw err;
+  }
 }

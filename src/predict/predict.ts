@@ -1,27 +1,30 @@
 /**
- * `digitkit predict` as a library: image files (or bytes) -> the core's preprocessing -> the forward
- * pass (digitkit/core-wasm: its WebAssembly kernel where the runtime has wasm SIMD, else the portable
- * core). Returns data; a bad image is a per-file error, never a reason to stop the others.
+/**
+ * `digitkit predict` as a library: image files (or bytes) -> the core's preprocessing (as the model
+ * says: digit centring or a plain resize, gray or RGB) -> the forward pass (digitkit/core-wasm: its
+ * WebAssembly kernel where the runtime has wasm SIMD, else the portable core); for a vector model,
+ * the rows of CSV files -> the core's forward pass over their feature values. Returns data; a bad image
+ * is a per-file error, never a reason to stop the others.
  */
-import fsp from 'node:fs/promises';
 import os from 'node:os';
-import { invalidInput, OptionError } from '../errors.js';
+import { OptionError } from '../errors.js';
 import { loadRawModel } from '../core-wasm/index.js';
-import { describeInput, readModelFile } from '../node/model-file.js';
+import { readModelFile } from '../node/model-file.js';
 import type { InvertMode } from './classify.js';
 import { assignSaveNames, expandInputs, predictJob, runJobs, type Prediction } from './jobs.js';
 
 export { classifyImage, topK, type ImageClassification, type InvertMode, type TopEntry } from './classify.js';
+export { readRows, type RowsInput } from './rows.js';
 export { MAX_IMAGE_FILE_BYTES, type Prediction } from './jobs.js';
 
 export interface PredictOptions {
   /** Files, directories, or `-` (one image from `readStdin`). */
   inputs: string[];
-  /** Model file path (contract: digitkit-mlp v1, 28x28 input). */
+  /** Model file path (contract: digitkit-mlp, versions 1 and 2). */
   model: string;
   top?: number;
   invert?: InvertMode;
-  /** Write each file's 28x28 input here as `<name>.28x28.png`. */
+  /** Write each file's input as the model saw it here, as `<name>.<W>x<H>.png`. */
   savePreprocessed?: string;
   readStdin?: () => Promise<Buffer>;
   /** Worker threads; default: one per core (up to 4) for 64 files or more on 4+ cores, else none. */
@@ -34,8 +37,10 @@ export interface PredictOptions {
 
 export interface PredictReport {
   model: string;
-  /** What ran the forward pass: the WebAssembly kernel, or the portable core (no wasm SIMD here). */
-  engine: 'wasm' | 'core';
+  /** What ran an image model's forward pass: the WebAssembly kernel, or the portable core (no wasm SIMD here). */
+  engine?: 'wasm' | 'core';
+  /** An image model's input size ("28x28"). */
+  inputSize?: string;
   results: Prediction[];
   /** How many inputs were rejected (exit 5 when > 0). */
   rejected: number;
@@ -45,28 +50,32 @@ export interface PredictReport {
 
 /** Classify every input. Throws only for problems with the run itself (model: exit 3, usage: exit 2). */
 export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
-  const { raw } = await readModelFile(opts.model);
+  const { model: coreModel, raw } = await readModelFile(opts.model);
   const { input } = raw;
-  if (input.kind !== 'image' || input.preprocess !== 'digit' || input.size !== 784) {
-    throw invalidInput(
-      `${opts.model}: input is ${describeInput(input)}${input.kind === 'image' ? ` "${input.preprocess}"` : ''}, predict needs a 28x28 digit model`,
-    );
-  }
-  const model = loadRawModel(raw);
-  const classes = model.labels.length;
+  const classes = raw.labels.length;
   if (opts.top !== undefined && !(Number.isInteger(opts.top) && opts.top >= 1 && opts.top <= classes))
     throw new OptionError('top', `${opts.top}: expected an integer from 1 to ${classes} (the model's classes)`);
+  // Three classes listed by default, or all of a model's when it has fewer.
+  opts = { ...opts, top: opts.top ?? Math.min(3, classes) };
+  if (input.kind === 'vector') {
+    if (opts.savePreprocessed)
+      throw new OptionError('savePreprocessed', 'a vector model takes feature values, not images');
+    const { predictRows } = await import('./rows.js');
+    return predictRows(opts, coreModel);
+  }
+  const model = loadRawModel(raw);
   const jobs = await expandInputs(opts.inputs);
   const saveDir = opts.savePreprocessed;
   if (saveDir) {
-    assignSaveNames(jobs, saveDir);
+    assignSaveNames(jobs, saveDir, `${input.width}x${input.height}`);
+    // Checked (and created) before any image is read; loaded only here: predict's cold start does not pay for it.
+    const { checkOutput, fsReason, makeDirs, WriteError } = await import('../node/atomic.js');
     try {
-      await fsp.mkdir(saveDir, { recursive: true });
+      await checkOutput(saveDir, 'dir');
+      await makeDirs(saveDir);
     } catch (err) {
-      throw new OptionError(
-        'savePreprocessed',
-        `${saveDir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? err})`,
-      );
+      const why = err instanceof WriteError ? err.why : fsReason(err);
+      throw new OptionError('savePreprocessed', `${saveDir}: cannot write: ${why}`);
     }
   }
 
@@ -104,6 +113,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   return {
     model: opts.model,
     engine: model.engine,
+    inputSize: `${input.width}x${input.height}`,
     results,
     rejected: results.filter((r) => r.error !== undefined).length,
     threads: inWorkers ? threads : 1,

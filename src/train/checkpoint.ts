@@ -14,7 +14,7 @@ import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { invalidInput } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import { readInputFile } from '../node/input-file.js';
+import { checkJsonShape, readInputFile } from '../node/input-file.js';
 import type { TrainConfig } from './config.js';
 import type { TrainProgress } from './loop.js';
 
@@ -93,6 +93,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     throw bad('checksum mismatch (truncated or corrupted)');
   const headerLen = buf.readUInt32LE(MAGIC.length + 4);
   if (headerLen % 4 !== 0 || FIXED + headerLen > body.length) throw bad(`header length ${headerLen} is invalid`);
+  checkJsonShape(buf.subarray(FIXED, FIXED + headerLen), file);
   let h: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(buf.subarray(FIXED, FIXED + headerLen).toString('utf8'));

@@ -4,7 +4,8 @@
  */
 import { decodeBase64 } from '../core/index.js';
 import { invalidInput } from '../errors.js';
-import { readInputFile } from '../node/input-file.js';
+import { checkJsonShape, readInputFile } from '../node/input-file.js';
+import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
 
 export const FIXTURES_FORMAT = 'digitkit-fixtures';
 /** The newest version this reader knows (it reads 1 and 2); the writer uses 1 whenever every case has pixels. */
@@ -127,6 +128,7 @@ export async function readFixturesFile(file: string): Promise<Fixtures> {
     limit: MAX_FIXTURES_BYTES,
     missing: `no such fixtures file (make one with \`digitkit fixtures --out ${file}\`)`,
   });
+  checkJsonShape(bytes, file);
   return parseFixtures(bytes.toString('utf8'), file);
 }
 
@@ -146,4 +148,15 @@ export function formatFixtures(f: Fixtures): string {
     (c) => '  ' + JSON.stringify({ id: c.id, label: c.label, pixels: c.pixels, values: c.values, probs: c.probs }),
   );
   return `${JSON.stringify(head).slice(0, -1)},\n"cases": [\n${cases.join(',\n')}\n]}\n`;
+}
+
+/**
+ * Where a model's fixtures go by default: fixtures/parity.json for the shipped MNIST model, else
+ * fixtures/<model name>-parity.json (models/wine-int8.json -> fixtures/wine-parity.json), so fixtures
+ * of one model never overwrite another's.
+ */
+export function fixturesPathFor(model: string): string {
+  if (model.split('\\').join('/') === DEFAULT_MODEL) return DEFAULT_FIXTURES;
+  const name = (model.split(/[\\/]/).pop() ?? 'model').replace(/\.json$/i, '').replace(/-int[48]$/i, '');
+  return `fixtures/${name}-parity.json`;
 }

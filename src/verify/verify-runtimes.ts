@@ -12,7 +12,7 @@
  * throws is that runtime's row failing (its cases are errors), and the others still run.
  */
 import { performance } from 'node:perf_hooks';
-import { writeFileAtomic } from '../node/atomic.js';
+import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { readInputFile } from '../node/input-file.js';
 import { SHIPPED_CORE, SHIPPED_CORE_WASM } from '../node/paths.js';
 import { reportToGitHub } from './github.js';
@@ -81,6 +81,7 @@ export function parseRuntimes(list: readonly string[]): RuntimeName[] | string {
 
 export async function runVerifyRuntimes(opts: RuntimesVerifyOptions = {}): Promise<RuntimesReport> {
   const { fixtures, fixturesPath, model, tolerance } = await loadVerifyInputs(opts);
+  if (opts.junit) await checkOutput(opts.junit);
   const runtimes = opts.runtimes?.length ? opts.runtimes : (['node'] as const);
   const modules = opts.modules?.length ? opts.modules : [SHIPPED_CORE, SHIPPED_CORE_WASM];
   for (const m of modules) await readInputFile(m, { kind: 'core module', missing: 'no such core module' });

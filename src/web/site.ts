@@ -18,11 +18,12 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { DigitkitError, ExitCode, invalidInput, usageError } from '../errors.js';
-import { describeInput, readModelFile } from '../node/model-file.js';
+import { DigitkitError, ExitCode, usageError } from '../errors.js';
+import { readModelFile } from '../node/model-file.js';
 import { writeSynced } from '../node/atomic.js';
 import { readInputFile, type InputFileRules } from '../node/input-file.js';
 import { DEFAULT_FIXTURES, DEFAULT_MODEL, SHIPPED_CORE, SHIPPED_CORE_WASM, SHIPPED_EXPLAIN } from '../node/paths.js';
+import { fixturesPathFor } from '../verify/fixtures-file.js';
 import { readFixturesFile } from '../verify/fixtures-file.js';
 import { loadVerifyInputs } from '../verify/verify.js';
 
@@ -46,11 +47,22 @@ export const SITE_FILES = [...PAGE_ASSETS, CORE_FILE, CORE_WASM_FILE, EXPLAIN_FI
  */
 export const SITE_MARKER = /<meta name="generator" content="digitkit web"\s*\/?>/;
 /**
- * The page with the int8 model must stay within this (the issue's budget), as a browser loads it: the
- * page's files, the model, and the ONE inference module that browser runs (core-wasm with wasm SIMD,
- * the core without; the larger of the two loads is what counts). fixtures.json is not counted.
+ * The page's Content-Security-Policy, as its index.html's <meta> tag states it (a test keeps the two
+ * equal); `web --serve` also sends it as a header, which covers every response, not only the page.
+ * 'wasm-unsafe-eval' lets core-wasm compile its kernel (WebAssembly only: no eval of JavaScript).
+ */
+export const SITE_CSP =
+  "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; img-src 'self' data:";
+/**
+ * The page with the int8 model must stay within this (the issue's budget) as a browser without wasm
+ * SIMD loads it: the page's files, the model and the core. fixtures.json is not counted.
  */
 export const PAGE_BUDGET_BYTES = 200_000;
+/**
+ * The same page as a browser with wasm SIMD loads it (core-wasm instead of the core): the budget plus
+ * 15,000 bytes for what the faster engine carries (its kernel, 13,092 bytes of base64, and its loader).
+ */
+export const WASM_PAGE_BUDGET_BYTES = 215_000;
 /** fixtures.json, loaded only for the self-test, has its own budget (100 cases of 28x28 are ~131 KB). */
 export const FIXTURES_BUDGET_BYTES = 150_000;
 
@@ -59,7 +71,7 @@ export interface WebOptions {
   model?: string;
   /**
    * Fixtures for the page's self-test: must be made for the model (exit 3 otherwise). Default:
-   * DEFAULT_FIXTURES when it exists and was made for the model, else no self-test (`selfTest` says why).
+   * the model's default fixtures (fixtures/parity.json for MNIST's) when they exist and were made for it, else no self-test (`selfTest` says why).
    */
   fixtures?: string;
   /** Write into a non-empty directory that is not a previous digitkit site. */
@@ -77,6 +89,8 @@ export interface WebReport {
   /** The page as each kind of browser loads it: with wasm SIMD (core-wasm) and without (the core). */
   loads: { wasm: number; core: number };
   budgetBytes: number;
+  /** The budget for the load with wasm SIMD (`loads.wasm`). */
+  wasmBudgetBytes: number;
   coreGzipBytes: number;
   coreWasmGzipBytes: number;
   explainGzipBytes: number;
@@ -133,9 +147,8 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
   const outDir = opts.outDir;
   const modelPath = opts.model ?? DEFAULT_MODEL;
   const model = await readModelFile(modelPath);
-  const { input } = model.raw;
-  if (input.kind !== 'image' || input.preprocess !== 'digit' || input.size !== 784)
-    throw invalidInput(`${modelPath}: input is ${describeInput(input)}, the page feeds a 28x28 digit model`);
+  // Every model kind has its page: a digit model the drawing pad, a "resize" model a picture to drop or
+  // open, a vector model a form with a field per feature.
   const { exists, previous } = await inspectOutDir(outDir, Boolean(opts.force));
   const selfTest = await findFixtures(modelPath, opts.fixtures);
 
@@ -195,6 +208,7 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
     totalBytes: Math.max(loads.wasm, loads.core),
     loads,
     budgetBytes: PAGE_BUDGET_BYTES,
+    wasmBudgetBytes: WASM_PAGE_BUDGET_BYTES,
     coreGzipBytes: gzipSync(files.get(CORE_FILE)!, { level: 9 }).length,
     coreWasmGzipBytes: gzipSync(files.get(CORE_WASM_FILE)!, { level: 9 }).length,
     explainGzipBytes: gzipSync(files.get(EXPLAIN_FILE)!, { level: 9 }).length,
@@ -216,10 +230,12 @@ type FoundFixtures =
 
 /**
  * The fixtures the page's self-test runs: `explicit` (--fixtures) must exist and be made for the model
- * (verify's own checks; exit 3 otherwise); without it, DEFAULT_FIXTURES is used only when it is.
+ * (verify's own checks; exit 3 otherwise); without it, the model's default fixtures file is used only when it is.
  */
 async function findFixtures(model: string, explicit?: string): Promise<FoundFixtures> {
-  const file = explicit ?? DEFAULT_FIXTURES;
+  // The model's own default fixtures (what `digitkit fixtures` writes for it), else the shipped ones.
+  const file =
+    explicit ?? [fixturesPathFor(model), DEFAULT_FIXTURES].find((f) => fs.existsSync(f)) ?? fixturesPathFor(model);
   if (!explicit && !fs.existsSync(file)) return { reason: `no ${file}` };
   try {
     if (!explicit) {

@@ -1,7 +1,8 @@
 // The browser side: how long `digitkit verify --browser` takes next to `digitkit verify`, how long
 // Chromium takes to start and the page to get ready, how long the page's self-test takes, and what one
-// update of the page costs while drawing (getImageData + toGray + preprocess + classifyPixels on the
-// 280x280 pad, then the explain module's attribution and hidden layers, in Chromium), and the bytes.
+// update of the page costs while drawing (getImageData + toGray + prepareImage + classifyPixels on the
+// 280x280 pad, through the page's engine and through each module: core-wasm and the core; then the
+// explain module's attribution and hidden layers, in Chromium), and the bytes.
 // Model: $DIGITKIT_MODEL, else models/mnist-int8.json. Fixtures: made for it here (100 cases).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -57,27 +58,57 @@ await page.mouse.down();
 await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.8, { steps: 20 });
 await page.mouse.up();
 const update = await page.evaluate(async () => {
-  const core = await import('./digitkit-core.js');
+  const engine = await import('./engine.js');
+  const modules = { 'core-wasm': await import('./digitkit-core-wasm.js'), core: await import('./digitkit-core.js') };
   const explain = await import('./digitkit-explain.js');
   const pad = document.getElementById('pad');
-  const ink = pad.getContext('2d');
-  const model = core.loadModel(await (await fetch('model.json')).text());
-  const pixels = () =>
-    core.preprocess(core.toGray(ink.getImageData(0, 0, pad.width, pad.height).data), pad.width, pad.height).pixels;
-  const p = pixels();
-  const x = core.pixelsToInput(model, p);
-  const k = core.classifyPixels(model, p).index;
+  const ink = pad.getContext('2d', { willReadFrequently: true });
+  const text = await (await fetch('model.json')).text();
   const time = (f, n) => {
     for (let i = 0; i < 20; i++) f();
     const t = performance.now();
     for (let i = 0; i < n; i++) f();
     return (performance.now() - t) / n;
   };
+  const w = pad.width,
+    h = pad.height;
+  const rgba = ink.getImageData(0, 0, w, h).data;
+  // What the page does on each update (app.js: getImageData, engine.inputFromRgba = toGray for the
+  // overlay + prepareImage, engine.classify), through each module; then its parts.
+  const paths = {};
+  for (const [name, m] of Object.entries(modules)) {
+    const model = m.loadModel(text);
+    const { pixels } = m.prepareImage(model, rgba, w, h);
+    paths[name] = {
+      engine: model.engine ?? 'core',
+      update: time(() => {
+        const data = ink.getImageData(0, 0, w, h).data;
+        m.toGray(data);
+        m.classifyPixels(model, m.prepareImage(model, data, w, h).pixels);
+      }, 500),
+      getImageData: time(() => ink.getImageData(0, 0, w, h), 500),
+      prepare: time(() => m.prepareImage(model, rgba, w, h), 500),
+      gray: time(() => m.toGray(rgba), 500),
+      classify: time(() => m.classifyPixels(model, pixels), 5000),
+    };
+  }
+  const model = engine.load(text, 'model.json');
+  const pageUpdate = time(() => {
+    const src = engine.inputFromRgba(model, ink.getImageData(0, 0, w, h).data, w, h);
+    engine.classify(model, src.pixels);
+  }, 500);
+  const core = modules.core;
+  const coreModel = core.loadModel(text);
+  const p = core.prepareImage(coreModel, rgba, w, h).pixels;
+  const x = core.pixelsToInput(coreModel, p);
+  const k = core.classifyPixels(coreModel, p).index;
   return {
-    classify: time(() => core.classifyPixels(model, pixels()), 300),
-    ig: time(() => explain.integratedGradients(model, x, k), 100),
-    saliency: time(() => explain.saliency(model, x, k), 300),
-    hidden: time(() => explain.hiddenActivations(model, x), 300),
+    pageEngine: engine.engineOf(model),
+    pageUpdate,
+    paths,
+    ig: time(() => explain.integratedGradients(coreModel, x, k), 100),
+    saliency: time(() => explain.saliency(coreModel, x, k), 300),
+    hidden: time(() => explain.hiddenActivations(coreModel, x), 300),
   };
 });
 await chromium.close();
@@ -95,14 +126,19 @@ console.log(
   `${`page self-test, ${selfTest.cases} fixtures`.padEnd(43)}${selfTest.status}, max |Δp| ${selfTest.maxDiff.toExponential(2)}, ${ms(median(selfTests))} (median of ${RUNS} page loads)`,
 );
 console.log(
-  `one page update while drawing             ${update.classify.toFixed(2)} ms (getImageData + toGray + preprocess + classify, 280x280 pad)`,
+  `${'page classification of a drawing'.padEnd(43)}${update.pageUpdate.toFixed(3)} ms through engine.js (${update.pageEngine}): getImageData + toGray + prepareImage + classify, 280x280 pad (target <= 1 ms)`,
 );
+for (const [name, t] of Object.entries(update.paths))
+  console.log(
+    `${`  ${name} (${t.engine})`.padEnd(43)}${t.update.toFixed(3)} ms = getImageData ${t.getImageData.toFixed(3)} + toGray ${t.gray.toFixed(3)} + prepareImage ${t.prepare.toFixed(3)} + classifyPixels ${(t.classify * 1000).toFixed(1)} µs`,
+  );
 console.log(
   `${"  + the overlay's attribution".padEnd(43)}${update.ig.toFixed(2)} ms integrated gradients (exact), ${update.saliency.toFixed(2)} ms saliency; hidden layers ${update.hidden.toFixed(3)} ms`,
 );
 const sizes = fs.readdirSync(site).map((f) => [f, fs.statSync(path.join(site, f)).size]);
-const pageBytes = sizes.filter(([f]) => f !== 'fixtures.json').reduce((s, [, b]) => s + b, 0);
+// As a browser loads the page: one of the two inference modules (core-wasm with wasm SIMD, else the core).
+const pageLoad = (skip) => sizes.filter(([f]) => f !== 'fixtures.json' && f !== skip).reduce((s, [, b]) => s + b, 0);
 const explainGz = gzipSync(fs.readFileSync(path.join(site, 'digitkit-explain.js')), { level: 9 }).length;
 console.log(
-  `bytes: page ${pageBytes} (budget 200,000), fixtures.json ${sizes.find(([f]) => f === 'fixtures.json')?.[1]} (budget 150,000), digitkit-explain.js ${sizes.find(([f]) => f === 'digitkit-explain.js')[1]} (${explainGz} gzipped, budget 2,048)`,
+  `bytes: page ${pageLoad('digitkit-core.js')} with wasm SIMD, ${pageLoad('digitkit-core-wasm.js')} without (budget 200,000), fixtures.json ${sizes.find(([f]) => f === 'fixtures.json')?.[1]} (budget 150,000), digitkit-explain.js ${sizes.find(([f]) => f === 'digitkit-explain.js')[1]} (${explainGz} gzipped, budget 2,048)`,
 );

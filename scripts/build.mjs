@@ -3,7 +3,9 @@
 // (terser; every function keeps its name: the module ships to browsers under a 5 KB gzipped budget, and
 // stack traces stay readable), and copy the web page's files (src/web/assets) as they
 // are; then the trainer's AssemblyScript SIMD kernels (src/train/wasm → dist/train/kernels.wasm, with
-// asc from node_modules: offline, npm packages only). `npm ci` runs this through `prepare`.
+// asc from node_modules: offline, npm packages only), and the inference kernel (src/core-wasm/wasm →
+// dist/core-wasm/forward.wasm) bundled with the core-wasm module and the core's parser into one
+// import-free file, dist/core-wasm/index.js (rolldown). `npm ci` runs this through `prepare`.
 import { execFileSync } from 'node:child_process';
 import fs, { cpSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,12 +19,15 @@ const run = (args) => execFileSync(process.execPath, [tsc, ...args], { stdio: 'i
 // are kept aside (rename keeps their mtime): asc takes seconds, and they are rebuilt below anyway
 // whenever a source is newer.
 const WASM_OUT = 'dist/train/kernels.wasm';
-const kept = fs.existsSync(WASM_OUT) ? `.kernels.wasm.build-${process.pid}` : null;
-if (kept) fs.renameSync(WASM_OUT, kept);
+const FORWARD_OUT = 'dist/core-wasm/forward.wasm';
+const kept = [WASM_OUT, FORWARD_OUT]
+  .filter((f) => fs.existsSync(f))
+  .map((f) => [f, `.${path.basename(f)}.build-${process.pid}`]);
+for (const [f, aside] of kept) fs.renameSync(f, aside);
 rmSync('dist', { recursive: true, force: true });
-if (kept) {
-  fs.mkdirSync(path.dirname(WASM_OUT), { recursive: true });
-  fs.renameSync(kept, WASM_OUT);
+for (const [f, aside] of kept) {
+  fs.mkdirSync(path.dirname(f), { recursive: true });
+  fs.renameSync(aside, f);
 }
 
 try {
@@ -46,29 +51,68 @@ try {
     });
     fs.writeFileSync(file, code + '\n');
   }
+  // The page's files (src/web/assets, readable there) ship minified the same way: a browser with wasm
+  // SIMD loads them with digitkit-core-wasm.js and the model, all within the page's 200,000-byte budget.
   cpSync('src/web/assets', 'dist/web/assets', { recursive: true });
+  for (const name of ['app.js', 'engine.js']) {
+    const file = `dist/web/assets/${name}`;
+    const { code } = await minify(fs.readFileSync(file, 'utf8'), {
+      module: true, // top-level await; exported names are kept
+      compress: false,
+      mangle: true,
+      format: { comments: false, semicolons: false },
+    });
+    fs.writeFileSync(file, code + '\n');
+  }
+  fs.writeFileSync('dist/web/assets/style.css', minifyCss(fs.readFileSync('dist/web/assets/style.css', 'utf8')));
 } catch (err) {
   console.error(`build failed: ${err.message}`);
   process.exit(1);
 }
 
-// The kernels: rebuilt only when a source (their ABI file and this script included) is newer than the
+/**
+ * CSS without comments and without the whitespace nothing needs (quoted strings kept as written): the
+ * page's one stylesheet, which uses no construct where a dropped space would change its meaning
+ * (spaces stay between words, e.g. descendant selectors and value lists).
+ */
+function minifyCss(css) {
+  return (
+    css
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .split(/('[^']*'|"[^"]*")/)
+      .map((part, i) =>
+        i % 2
+          ? part
+          : part
+              .replace(/\s+/g, ' ')
+              .replace(/ ?([{};,>]) ?/g, '$1')
+              .replace(/: /g, ':')
+              .replace(/;}/g, '}'),
+      )
+      .join('')
+      .trim() + '\n'
+  );
+}
+
+// The kernels: rebuilt only when a source (an ABI file and this script included) is newer than the
 // .wasm, since asc takes seconds.
-const WASM_DIR = 'src/train/wasm';
-const sources = [
-  ...fs.readdirSync(WASM_DIR).map((f) => path.join(WASM_DIR, f)),
-  'src/train/wasm-abi.ts',
-  'scripts/build.mjs',
-];
-const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
-if (!fs.existsSync(WASM_OUT) || fs.statSync(WASM_OUT).mtimeMs < newest) {
+async function assemble(dir, entry, out, flags, extra = []) {
+  const sources = [...fs.readdirSync(dir).map((f) => path.join(dir, f)), ...extra, 'scripts/build.mjs'];
+  const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
+  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= newest) return;
   const { default: asc } = await import('assemblyscript/asc');
-  const { error, stderr } = await asc.main([
-    path.join(WASM_DIR, 'train.ts'),
-    '-o',
-    WASM_OUT,
-    '-O3',
-    '--noAssert',
+  const { error, stderr } = await asc.main([path.join(dir, entry), '-o', out, '-O3', '--noAssert', ...flags]);
+  if (error) {
+    console.error(stderr.toString());
+    console.error(`build failed: asc could not compile ${dir} (${error.message})`);
+    process.exit(1);
+  }
+}
+await assemble(
+  'src/train/wasm',
+  'train.ts',
+  WASM_OUT,
+  [
     '--runtime',
     'stub',
     '--use',
@@ -82,10 +126,60 @@ if (!fs.existsSync(WASM_OUT) || fs.statSync(WASM_OUT).mtimeMs < newest) {
     '--sharedMemory',
     '--maximumMemory',
     '65536',
-  ]);
-  if (error) {
-    console.error(stderr.toString());
-    console.error(`build failed: asc could not compile ${WASM_DIR} (${error.message})`);
-    process.exit(1);
-  }
+  ],
+  ['src/train/wasm-abi.ts'],
+);
+// The inference kernel imports nothing but its memory (no runtime, no data segments, exp its own);
+// the declared maximum lets the loader mark the memory shared for threads (see src/core-wasm/index.ts).
+await assemble('src/core-wasm/wasm', 'forward.ts', FORWARD_OUT, [
+  '--runtime',
+  'stub',
+  '--use',
+  'abort=',
+  '--enable',
+  'simd',
+  '--importMemory',
+  '--initialMemory',
+  '1',
+  '--maximumMemory',
+  '65536',
+]);
+
+// dist/core-wasm/index.js as shipped: tsc's output bundled with the core it imports, the kernel's
+// bytes put in place of src/core-wasm/kernel.ts's empty string, minified as the core is.
+try {
+  const { rolldown } = await import('rolldown');
+  const kernelJs = path.resolve('dist/core-wasm/kernel.js');
+  const base64 = fs.readFileSync(FORWARD_OUT).toString('base64');
+  const bundle = await rolldown({
+    input: 'dist/core-wasm/index.js',
+    platform: 'neutral',
+    logLevel: 'warn',
+    onLog: (level, log) => {
+      throw new Error(`rolldown ${level}: ${log.message}`);
+    },
+    plugins: [
+      {
+        name: 'digitkit-kernel',
+        load: (id) =>
+          path.resolve(id) === kernelJs ? `export const KERNEL_BASE64 = ${JSON.stringify(base64)};` : null,
+      },
+    ],
+  });
+  const { output } = await bundle.generate({ format: 'es' });
+  await bundle.close();
+  const { minify } = await import('terser');
+  const { code } = await minify(output[0].code, {
+    // As the core: local names renamed, top-level names (every function's) kept.
+    module: false,
+    compress: false,
+    mangle: true,
+    format: { comments: false, semicolons: false },
+  });
+  fs.writeFileSync('dist/core-wasm/index.js', code + '\n');
+  rmSync('dist/core-wasm/kernel.js', { force: true });
+  rmSync('dist/core-wasm/kernel.d.ts', { force: true });
+} catch (err) {
+  console.error(`build failed: bundling dist/core-wasm/index.js (${err.message})`);
+  process.exit(1);
 }

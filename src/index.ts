@@ -1,12 +1,13 @@
 /**
  * digitkit as a library: the functions the `digitkit` commands call, typed, for servers and build
  * scripts that would rather not shell out. Everything here runs in Node; the browser-safe inference
- * core on its own is `digitkit/core`, and the browser-safe explain module `digitkit/explain`.
+ * core on its own is `digitkit/core`, its WebAssembly SIMD build `digitkit/core-wasm`, and the
+ * browser-safe explain module `digitkit/explain`.
  *
- *   import { loadModelFile, classifyPixels, runVerify } from 'digitkit';
+ *   import { loadModelFile, classifyPixels, runVerifyRuntimes } from 'digitkit';
  *   const model = await loadModelFile('models/mnist-int8.json');
  *   classifyPixels(model, pixels);            // { index, label, probability, probs }
- *   (await runVerify()).ok;                   // what `digitkit verify` checks
+ *   (await runVerifyRuntimes()).ok;           // what `digitkit verify` checks (the core and core-wasm)
  *
  * Failures throw DigitkitError, whose `code` is the CLI's exit code (3: invalid input, ...).
  */

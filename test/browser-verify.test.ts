@@ -1,5 +1,5 @@
-// `digitkit verify --browser`: the fixtures through the shipped core inside headless Chromium, through
-// the real CLI. Parity in both runtimes; a core that is wrong (or does not load) only in a browser is
+// `digitkit verify --browser`: the fixtures through the shipped modules (the core, and core-wasm on
+// its WebAssembly SIMD kernel) inside headless Chromium, through the real CLI. Parity in both runtimes; a core that is wrong (or does not load) only in a browser is
 // caught there; no Chromium is exit 4, never a pass. The shipped model and fixtures are checked last
 // (and fail, saying so, until they are committed).
 import fs from 'node:fs';
@@ -33,8 +33,22 @@ const maxOf = (stdout: string, where: string) => {
 };
 
 describe('digitkit verify --browser', () => {
+  it('runs both shipped modules in Chromium by default (core-wasm on its kernel there), a row each within 1e-6', async () => {
+    const r = await verify(['--browser', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.rows.map((x: { name: string; engine?: string }) => [x.name, x.engine])).toEqual([
+      ['chromium (dist/core/index.js)', undefined],
+      ['chromium (dist/core-wasm/index.js)', 'wasm'],
+    ]);
+    for (const row of doc.rows) {
+      expect(row.version).toMatch(/^Chromium \d+\./);
+      expect(row.max.diff).toBeLessThanOrEqual(1e-6);
+    }
+  });
+
   it('passes in Chromium as in Node: PARITY OK, max |Δp| <= 1e-6 in both, labelled with the browser version', async () => {
-    const [browser, node] = [await verify(['--browser']), await verify([])];
+    const [browser, node] = [await verify(['--browser', '--core', CORE]), await verify(['--core', CORE])];
     expect(browser.stderr).toBe('');
     expect(browser.code).toBe(0);
     expect(browser.stdout).toMatch(CHROMIUM_LINE);
@@ -100,7 +114,7 @@ describe('digitkit verify --browser', () => {
 });
 
 describe('the shipped model and fixtures in Chromium', () => {
-  it('digitkit verify --browser passes on models/mnist-int8.json + fixtures/parity.json, max |Δp| <= 1e-6 in Chromium and in Node', async () => {
+  it('digitkit verify --browser passes on models/mnist-int8.json + fixtures/parity.json, max |Δp| <= 1e-6 in Chromium and in Node, through both modules', async () => {
     const missing = ['models/mnist-int8.json', 'fixtures/parity.json'].filter(
       (f) => !fs.existsSync(path.join(ROOT, f)),
     );
@@ -114,7 +128,13 @@ describe('the shipped model and fixtures in Chromium', () => {
     const [b, n] = [JSON.parse(browser.stdout), JSON.parse(node.stdout)];
     expect(b.browser).toMatch(/^Chromium \d+\./);
     expect(b.ok && n.ok).toBe(true);
-    expect(b.max.diff).toBeLessThanOrEqual(1e-6);
-    expect(n.max.diff).toBeLessThanOrEqual(1e-6);
+    // Both modules in both runtimes, each within 1e-6 (the top-level max is the worst row's).
+    for (const doc of [b, n]) {
+      expect(doc.rows.map((x: { module: string }) => x.module)).toEqual([
+        'dist/core/index.js',
+        'dist/core-wasm/index.js',
+      ]);
+      for (const row of doc.rows) expect(row.max.diff, row.name).toBeLessThanOrEqual(1e-6);
+    }
   });
 });

@@ -13,13 +13,15 @@ it('every file in dist/ comes from a file in src/ (the build starts from an empt
   const orphans: string[] = [];
   for (const d of files) {
     const rel = path.relative(DIST, path.join(d.parentPath, d.name));
-    // The compiled kernels come from src/train/wasm; the page's assets are copied as they are.
+    // The compiled kernels come from src/train/wasm and src/core-wasm/wasm; the page's assets are copied as they are.
     const source =
       rel === path.join('train', 'kernels.wasm')
         ? path.join('train', 'wasm', 'train.ts')
-        : rel.startsWith(path.join('web', 'assets') + path.sep)
-          ? rel
-          : rel.replace(/\.d\.ts$|\.js$/, '.ts');
+        : rel === path.join('core-wasm', 'forward.wasm')
+          ? path.join('core-wasm', 'wasm', 'forward.ts')
+          : rel.startsWith(path.join('web', 'assets') + path.sep)
+            ? rel
+            : rel.replace(/\.d\.ts$|\.js$/, '.ts');
     if (!fs.existsSync(path.join(SRC, source))) orphans.push(rel);
   }
   expect(files.length).toBeGreaterThan(50);

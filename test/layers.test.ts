@@ -4,8 +4,9 @@
 //
 // To add a folder (say src/onnx/): add a row `onnx: [...]` listing the units it may import (rows
 // above it), and add `onnx` to the rows of other units that may import it (cli and index may import
-// every unit already). A module that must stay import-free like the core (src/core-wasm/) also goes
-// into IMPORT_FREE. A subfolder (src/verify/runtimes/) belongs to its folder: no row needed.
+// every unit already). A module that must stay import-free like the core also goes into IMPORT_FREE
+// (src/core-wasm/ imports the core's source, and its build bundles both into one import-free file:
+// test/core-wasm.test.ts checks the shipped file). A subfolder (src/verify/runtimes/) belongs to its folder: no row needed.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,8 +20,10 @@ const LAYERS: Record<string, readonly string[]> = {
   errors: [], // the exit-code table and DigitkitError
   format: [], // numbers as people read them, names as a terminal may show them (shown)
   draw: ['format'], // SVG and PNG for the report images (eval's charts, explain's panels)
+  // The core's forward pass as a WebAssembly SIMD kernel (the core's parser and fallback bundled in).
+  'core-wasm': ['core'],
   // Just above the core: inference over many samples on the shipped path.
-  infer: ['core'],
+  infer: ['core', 'core-wasm'],
   // Node adapters: files, paths, images, the static server, Chromium.
   node: ['core', 'errors', 'format'],
   // The capabilities, each with its library, each below the ones that build on it.
@@ -37,11 +40,11 @@ const LAYERS: Record<string, readonly string[]> = {
   // verify --runtime onnxruntime runs the exported graph.
   verify: ['core', 'errors', 'format', 'data', 'node', 'infer', 'onnx'],
   // A vector model's rows come from CSV files, read as data/ reads them.
-  predict: ['core', 'errors', 'format', 'data', 'node', 'infer'],
+  predict: ['core', 'core-wasm', 'errors', 'format', 'data', 'node', 'infer'],
   // explain reads images as predict does; its index.ts is the import-free module beside the core.
   explain: ['core', 'errors', 'format', 'node', 'draw', 'predict'],
   // eval draws errors-explained.png with explain's saliency.
-  eval: ['core', 'errors', 'format', 'data', 'node', 'infer', 'draw', 'explain'],
+  eval: ['core', 'core-wasm', 'errors', 'format', 'data', 'node', 'infer', 'draw', 'explain'],
   // compress: quantizes, trains students, verifies what it writes; its chart uses eval's axis ticks and report folder.
   compress: ['core', 'errors', 'format', 'data', 'node', 'infer', 'draw', 'eval', 'quant', 'train', 'verify'],
   // The page's self-test runs verify's fixtures.

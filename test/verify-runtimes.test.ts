@@ -1,5 +1,5 @@
 // `digitkit verify --runtime node,chromium,firefox,deno,bun,onnxruntime`: the same fixtures through
-// the shipped core in every runtime (real Chromium, Firefox ESR, Deno, Bun, onnxruntime), one table;
+// the shipped modules (the core and core-wasm, by default) in every runtime (real Chromium, Firefox ESR, Deno, Bun, onnxruntime), one table;
 // a core with a changed constant fails in every JavaScript runtime (exit 1), and its JUnit file
 // validates against the JUnit schema CI reporters read (test/fixtures/junit.xsd, with xmllint compiled
 // to WebAssembly) and names the failing cases; GitHub Actions annotations and step summary; every
@@ -70,7 +70,7 @@ describe('digitkit verify --runtime', () => {
     expect(r.code).toBe(1);
     const lines = r.stdout.trim().split('\n');
     const brokenRows = JS.map((rt) => `${rt} (${broken})`);
-    expect(lines.pop()).toBe(`PARITY FAILED in ${brokenRows.join(', ')} (5 of 11 runtimes)`);
+    expect(lines.pop()).toBe(`PARITY FAILED in ${brokenRows.join(', ')} (5 of 11 checks)`);
     for (const [rt, version] of [
       ['node', /Node\.js \d+\.\d+\.\d+/],
       ['chromium', /Chromium \d+\.[\d.]+/],
@@ -171,7 +171,16 @@ describe('digitkit verify --runtime', () => {
         },
       );
       expect(r.code, r.stderr).toBe(0);
-      for (const row of JSON.parse(r.stdout).rows) expect(row.max.diff, row.name).toBeLessThanOrEqual(1e-6);
+      const rows = JSON.parse(r.stdout).rows;
+      for (const row of rows) expect(row.max.diff, row.name).toBeLessThanOrEqual(1e-6);
+      // Both shipped modules in each JavaScript runtime: core-wasm runs its kernel in all four.
+      expect(rows.map((x: { name: string; engine?: string }) => [x.name, x.engine ?? null])).toEqual([
+        ...['node', 'chromium', 'deno', 'bun'].flatMap((rt) => [
+          [`${rt} (dist/core/index.js)`, null],
+          [`${rt} (dist/core-wasm/index.js)`, 'wasm'],
+        ]),
+        ['onnxruntime', null],
+      ]);
     }
   });
 

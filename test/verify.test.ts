@@ -1,5 +1,6 @@
-// `digitkit verify`: the shipped core (dist/core/index.js) against fixtures made by the float64
-// reference, and every way of breaking that chain: tampered model, tampered fixtures, degraded core.
+// `digitkit verify`: the shipped modules (dist/core/index.js and dist/core-wasm/index.js) against
+// fixtures made by the float64 reference, and every way of breaking that chain: tampered model,
+// tampered fixtures, degraded core.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -37,9 +38,37 @@ function edited(file: string, name: string, edit: (text: string) => string): str
 
 const REGENERATE = (m: string) => `regenerate the fixtures with \`digitkit fixtures --model ${m} --out ${fixtures}\``;
 
+/** The table row of one module in one runtime: [version, engine, max |Δp|, case and class, correct]. */
+function rowOf(stdout: string, name: string): string[] {
+  const line = stdout.split('\n').find((l) => l.startsWith(name + '  '));
+  expect(line, stdout).toBeDefined();
+  return line!.slice(name.length).trim().split(/ {2,}/);
+}
+
 describe('digitkit verify on intact files', () => {
-  it('prints max |Δp| with its case and class, cases correct N/M and PARITY OK (exit 0)', async () => {
+  it('by default runs the cases through both shipped modules, the core and core-wasm (its kernel), a row each (exit 0)', async () => {
     const r = await verify();
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const core = rowOf(r.stdout, 'node (dist/core/index.js)');
+    const wasm = rowOf(r.stdout, 'node (dist/core-wasm/index.js)');
+    expect(core.slice(0, 2)).toEqual([`Node.js ${process.versions.node}`, '–']);
+    expect(wasm.slice(0, 2)).toEqual([`Node.js ${process.versions.node}`, 'wasm']);
+    for (const row of [core, wasm]) {
+      expect(Number(row[2])).toBeLessThanOrEqual(1e-6);
+      expect(row[3]).toMatch(/^t10k-\d+, \d$/);
+      expect(row[4]).toMatch(new RegExp(`^\\d+/${COUNT}$`));
+    }
+    expect(r.stdout.trim().split('\n').pop()).toBe('PARITY OK in 2 checks (2 modules, 1 runtime)');
+    const doc = JSON.parse((await verify(['--json'])).stdout);
+    expect(doc.rows.map((x: { module: string; engine?: string }) => [x.module, x.engine])).toEqual([
+      ['dist/core/index.js', undefined],
+      ['dist/core-wasm/index.js', 'wasm'],
+    ]);
+  });
+
+  it('one module (--core): prints max |Δp| with its case and class, cases correct N/M and PARITY OK (exit 0)', async () => {
+    const r = await verify(['--core', SHIPPED_CORE]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^max \|Δp\| {2}(0|\d(\.\d+)?e-\d+) \(case t10k-\d+, class \d\)$/m);
@@ -117,11 +146,21 @@ describe('digitkit verify catches tampering', () => {
         JSON.stringify(c.probs.map((p: number, j: number) => (j === 3 ? p + 2e-6 : p))),
       ),
     );
-    const r = await verify([], model, f);
+    const r = await verify(['--core', SHIPPED_CORE], model, f);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(new RegExp(`^max \\|Δp\\| {2}2(\\.\\d+)?e-6 \\(case ${c.id}, class 3\\)$`, 'm'));
     expect(r.stdout).toContain(`  ${c.id} class 3: expected`);
     expect(r.stdout.trim().split('\n').pop()).toBe(`PARITY FAILED (1 of ${COUNT} cases outside tolerance)`);
+    // By default both modules fail on it, each row naming the case.
+    const both = await verify([], model, f);
+    expect(both.code).toBe(1);
+    for (const m of ['dist/core/index.js', 'dist/core-wasm/index.js']) {
+      expect(rowOf(both.stdout, `node (${m})`)[3]).toBe(`${c.id}, 3`);
+      expect(both.stdout).toContain(`  node (${m}): ${c.id} class 3: expected`);
+    }
+    expect(both.stdout.trim().split('\n').pop()).toBe(
+      'PARITY FAILED in node (dist/core/index.js), node (dist/core-wasm/index.js) (2 of 2 checks)',
+    );
     // A looser tolerance on the command line lets the same edit through.
     expect((await verify(['--tolerance', '1e-5'], model, f)).code).toBe(0);
   });

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findChromium, launchChromium, type Chromium } from '../src/node/chromium.js';
-import { loadModel, pixelsToInput, type Model } from '../src/core/index.js';
+import { CHROMIUM_ARGS, findChromium, launchChromium, type Chromium } from '../src/node/chromium.js';
+import { classifyPixels, loadModel, pixelsToInput, type Model } from '../src/core/index.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
 import { hiddenActivations, integratedGradients, saliency } from '../src/explain/index.js';
 import { runVerify } from '../src/verify/verify.js';
@@ -28,6 +28,7 @@ const TRACED = [0, 1];
 /** t10k digit 4 is a 4. */
 const FOUR = 4;
 
+const CORE_WASM = path.join(ROOT, 'dist/core-wasm/index.js');
 const dir = tempDir('digitkit-web-e2e-');
 const site = path.join(dir, 'site');
 let modelFile: string;
@@ -40,6 +41,7 @@ const seen = { errors: [] as string[], requests: [] as string[], bodies: new Map
 
 interface PageState {
   ready: boolean;
+  engine: 'wasm' | 'core' | null;
   found: boolean;
   pixels: number[];
   prediction: { label: string; index: number; probability: number; probs: number[] } | null;
@@ -217,18 +219,22 @@ function strokeBox(strokes: Point[][]) {
 const results = new Map<string, string | null>();
 
 describe(`the page from \`digitkit web --serve\` in ${process.env.DIGITKIT_CHROMIUM ?? 'the system Chromium'}`, () => {
-  it('loads the shipped core and explain modules (the same bytes as dist/), the model and its fixtures from 127.0.0.1 only, with no console error', async () => {
+  it('loads core-wasm (Chromium has wasm SIMD: not the core) and explain as shipped (the same bytes as dist/), the model and its fixtures from 127.0.0.1 only, with no console error', async () => {
     const s = await state();
     expect(s.error).toBeNull();
     expect(s.ready).toBe(true);
     expect(s.found).toBe(false);
+    expect(s.engine).toBe('wasm');
+    expect(await page.locator('#status').textContent()).toMatch(/, run by WebAssembly SIMD$/);
     expect(await page.locator('#bars li').count()).toBe(model.labels.length);
-    expect(seen.bodies.get('/digitkit-core.js')).toEqual(fs.readFileSync(path.join(ROOT, 'dist/core/index.js')));
+    expect(seen.bodies.get('/digitkit-core-wasm.js')).toEqual(
+      fs.readFileSync(path.join(ROOT, 'dist/core-wasm/index.js')),
+    );
     expect(seen.bodies.get('/digitkit-explain.js')).toEqual(fs.readFileSync(path.join(ROOT, 'dist/explain/index.js')));
     expect(seen.requests.map((u) => new URL(u).pathname).sort()).toEqual([
       '/',
       '/app.js',
-      '/digitkit-core.js',
+      '/digitkit-core-wasm.js',
       '/digitkit-explain.js',
       '/engine.js',
       '/fixtures.json',
@@ -247,7 +253,7 @@ describe(`the page from \`digitkit web --serve\` in ${process.env.DIGITKIT_CHROM
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-empty-desktop.png') });
   });
 
-  it('the self-test ran the fixtures through the same core in Chromium: parity verified, every case, as `digitkit verify` finds', async () => {
+  it('the self-test ran the fixtures through the same module (core-wasm) in Chromium: parity verified, every case, as `digitkit verify` finds', async () => {
     const s = (await state()).selfTest;
     const fixtures = JSON.parse(fs.readFileSync(fixturesFile, 'utf8'));
     expect(s.status).toBe('ok');
@@ -255,7 +261,8 @@ describe(`the page from \`digitkit web --serve\` in ${process.env.DIGITKIT_CHROM
     expect(s.passed).toBe(s.cases);
     expect(s.sameModel).toBe(true);
     expect(s.maxDiff).toBeLessThanOrEqual(1e-6);
-    const node = await runVerify({ model: modelFile, fixtures: fixturesFile });
+    // The same kernel computes the same bits in Chromium as in Node.
+    const node = await runVerify({ model: modelFile, fixtures: fixturesFile, core: CORE_WASM });
     expect(s.maxDiff).toBe(node.max!.diff);
     const text = await page.locator('#selftest').textContent();
     expect(text).toMatch(
@@ -495,6 +502,58 @@ describe(`the page from \`digitkit web --serve\` in ${process.env.DIGITKIT_CHROM
       ...Object.fromEntries(TRACED.map((i) => [`t10k-${i}`, String(digitAt(t10k, i).label)])),
       four: '4',
     });
+  });
+});
+
+describe('the page in a browser without WebAssembly (Chromium with --js-flags=--jitless)', () => {
+  it('loads the portable core instead of core-wasm, and classifies and self-tests with the core’s results', async () => {
+    const { chromium: pw } = await import('playwright-core');
+    const browser = await pw.launch({
+      executablePath: findChromium(),
+      args: [...CHROMIUM_ARGS, '--js-flags=--jitless'],
+    });
+    try {
+      const p = await browser.newPage();
+      const requests: string[] = [];
+      p.on('request', (r) => requests.push(new URL(r.url()).pathname));
+      const errors: string[] = [];
+      p.on('pageerror', (e) => errors.push(e.message));
+      await p.goto(served.url);
+      await p.waitForFunction(() => {
+        const d = (window as unknown as { digitkit?: PageState }).digitkit;
+        return d?.error || (d?.ready && d.selfTest.status !== 'pending');
+      });
+      expect(await p.evaluate(() => typeof WebAssembly)).toBe('undefined');
+      const s = await state(p);
+      expect(s.error).toBeNull();
+      expect(s.engine).toBe('core');
+      expect(await p.locator('#status').textContent()).toMatch(/, run by the portable core$/);
+      expect(requests).toContain('/digitkit-core.js');
+      expect(requests).not.toContain('/digitkit-core-wasm.js');
+      expect(s.selfTest.status).toBe('ok');
+      const node = await runVerify({ model: modelFile, fixtures: fixturesFile });
+      expect(s.selfTest.maxDiff).toBe(node.max!.diff);
+      // A drawing: the core's probabilities for the page's own 28x28 input (Chromium's Math.exp may
+      // differ from Node's in the last bit).
+      await drawStrokes(
+        [
+          [
+            [0.5, 0.15],
+            [0.5, 0.85],
+          ],
+        ],
+        1,
+        p,
+      );
+      const drawn = await state(p);
+      expect(drawn.found).toBe(true);
+      const expected = classifyPixels(model, drawn.pixels);
+      expect(drawn.prediction!.index).toBe(expected.index);
+      drawn.prediction!.probs.forEach((q, j) => expect(Math.abs(q - expected.probs[j])).toBeLessThanOrEqual(1e-12));
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
-// `digitkit web <outdir>`: what the site holds (the shipped core byte for byte, the model as given),
-// its size budget, refusing to clobber a user's directory, never leaving a half-written site, and
+// `digitkit web <outdir>`: what the site holds (the shipped core, core-wasm and explain modules byte
+// for byte, the model as given), its size budget (the page as one browser loads it), refusing to clobber a user's directory, never leaving a half-written site, and
 // `--serve` on 127.0.0.1. The page itself runs in a real browser in web-browser.test.ts.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -8,7 +8,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CORE_FILE, EXPLAIN_FILE, FIXTURES_FILE, SITE_CSP, SITE_FILES, writeSite } from '../src/web/site.js';
+import {
+  CORE_FILE,
+  CORE_WASM_FILE,
+  EXPLAIN_FILE,
+  FIXTURES_FILE,
+  SITE_CSP,
+  SITE_FILES,
+  writeSite,
+} from '../src/web/site.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { serveSite } from './helpers/serve.js';
 import { snapshot, expectUntouched } from './helpers/mnist-dir.js';
@@ -19,6 +27,7 @@ const dir = tempDir('digitkit-web-site-');
 const model = writeRandomModel(dir, 'model.json', { seed: 51 });
 const SHIPPED_MODEL = path.join(ROOT, 'models/mnist-int8.json');
 const SHIPPED_CORE = path.join(ROOT, 'dist/core/index.js');
+const SHIPPED_CORE_WASM = path.join(ROOT, 'dist/core-wasm/index.js');
 const SHIPPED_EXPLAIN = path.join(ROOT, 'dist/explain/index.js');
 const SHIPPED_FIXTURES = path.join(ROOT, 'fixtures/parity.json');
 /** The site's files when there are no fixtures for its model (no self-test). */
@@ -33,20 +42,27 @@ const strays = (target: string) =>
 afterEach(() => vi.restoreAllMocks());
 
 describe('digitkit web <outdir>', () => {
-  it('writes index.html, the page scripts and style, the shipped core and explain modules byte for byte and the model as given', async () => {
+  it('writes index.html, the page scripts and style, the shipped core, core-wasm and explain modules byte for byte and the model as given', async () => {
     const out = fresh();
     const r = await web([out, '--model', model]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(fs.readdirSync(out).sort()).toEqual([...WITHOUT_FIXTURES].sort());
     expect(fs.readFileSync(path.join(out, CORE_FILE))).toEqual(fs.readFileSync(SHIPPED_CORE));
+    expect(fs.readFileSync(path.join(out, CORE_WASM_FILE))).toEqual(fs.readFileSync(SHIPPED_CORE_WASM));
     expect(fs.readFileSync(path.join(out, EXPLAIN_FILE))).toEqual(fs.readFileSync(SHIPPED_EXPLAIN));
     expect(fs.readFileSync(path.join(out, 'model.json'))).toEqual(fs.readFileSync(model));
     expect(r.stdout).toMatch(
-      new RegExp(`^wrote ${out}: 7 files, [\\d,]+ bytes \\(the page budget is 200,000 with the int8 model\\)$`, 'm'),
+      new RegExp(
+        `^wrote ${out}: 8 files; a browser loads [\\d,]+ bytes with wasm SIMD, [\\d,]+ without \\(the page budgets are 215,000 and 200,000 with the int8 model\\)$`,
+        'm',
+      ),
     );
     expect(r.stdout).toMatch(
-      /^ {2}digitkit-core\.js +[\d,]+ {2}\([\d,]+ gzipped; dist\/core\/index\.js as shipped\)$/m,
+      /^ {2}digitkit-core\.js +[\d,]+ {2}\([\d,]+ gzipped; dist\/core\/index\.js as shipped; loaded without wasm SIMD\)$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^ {2}digitkit-core-wasm\.js +[\d,]+ {2}\([\d,]+ gzipped; dist\/core-wasm\/index\.js as shipped; loaded with wasm SIMD\)$/m,
     );
     expect(r.stdout).toMatch(
       /^ {2}digitkit-explain\.js +[\d,]+ {2}\([\d,]+ gzipped; dist\/explain\/index\.js as shipped\)$/m,
@@ -94,21 +110,26 @@ describe('digitkit web <outdir>', () => {
     const js = fs.readFileSync(path.join(out, 'app.js'), 'utf8');
     const engine = fs.readFileSync(path.join(out, 'engine.js'), 'utf8');
     expect(html).toContain('<script type="module" src="app.js"></script>');
-    // The page's model-running code is engine.js, the one file that imports the shipped modules.
-    expect(js.match(/\bimport\b.*\bfrom\b.*/g)).toEqual(["import * as engine from './engine.js';"]);
-    expect([...engine.matchAll(/\bimport\b[^;]*\bfrom '([^']*)';/g)].map((m) => m[1])).toEqual([
-      './digitkit-core.js',
-      './digitkit-explain.js',
-    ]);
-    // A Content-Security-Policy that lets the page reach its own origin only, in case a change forgets.
-    expect(html).toContain("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'");
+    // The page's model-running code is engine.js, the one file that imports the shipped modules (the
+    // scripts ship minified: import statements as terser prints them).
+    const imports = (code: string) =>
+      [...code.matchAll(/\bimport\s*(?:[^'"();]*?\bfrom\s*)?\(?\s*["']([^"']+)["']/g)].map((m) => m[1]);
+    expect(imports(js)).toEqual(['./engine.js']);
+    // explain statically; then one of the inference modules: core-wasm where the browser has wasm SIMD.
+    expect(imports(engine)).toEqual(['./digitkit-explain.js']);
+    expect(engine).toMatch(/\bimport\(\w+\s*\?\s*"\.\/digitkit-core-wasm\.js"\s*:\s*"\.\/digitkit-core\.js"\)/);
+    // A Content-Security-Policy that lets the page reach its own origin only, in case a change forgets;
+    // 'wasm-unsafe-eval' lets core-wasm compile its kernel (WebAssembly only: no eval of JavaScript).
+    expect(html).toContain(
+      "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'",
+    );
     for (const f of ['index.html', 'app.js', 'engine.js', 'style.css']) {
       const text = fs.readFileSync(path.join(out, f), 'utf8');
       expect(text, f).not.toMatch(/https?:|(?:src|href)=["']?\/\/|url\(/i);
     }
   });
 
-  it('fits the budgets: the core <= 5 KB and explain <= 2 KB gzipped, the whole page <= 200,000 bytes with the int8 model, fixtures.json <= 150,000', async () => {
+  it('fits the budgets: the core <= 5 KB and explain <= 2 KB gzipped, the page with the int8 model <= 200,000 bytes as a browser without wasm SIMD loads it (the core) and <= 215,000 with it (core-wasm instead), fixtures.json <= 150,000', async () => {
     // The shipped model when it exists; otherwise a random int8 model of the same shape, and the
     // page's own files must leave room for any int8 model within the shipped one's 150,000-byte cap.
     const int8 = fs.existsSync(SHIPPED_MODEL) ? SHIPPED_MODEL : model;
@@ -120,17 +141,27 @@ describe('digitkit web <outdir>', () => {
     expect(doc.coreGzipBytes).toBeLessThanOrEqual(5120);
     expect(doc.explainGzipBytes).toBe(gzipSync(fs.readFileSync(SHIPPED_EXPLAIN), { level: 9 }).length);
     expect(doc.explainGzipBytes).toBeLessThanOrEqual(2048);
-    // The page is every file but fixtures.json, which only the self-test fetches (its own budget).
+    // The page is every file but fixtures.json (which only the self-test fetches: its own budget) and
+    // the inference module this browser does not run: a browser downloads one of the two.
     type F = { name: string; bytes: number };
-    const page = doc.files.filter((f: F) => f.name !== FIXTURES_FILE);
-    expect(doc.totalBytes).toBe(page.reduce((s: number, f: F) => s + f.bytes, 0));
-    expect(doc.totalBytes).toBeLessThanOrEqual(200_000);
-    const pageOnly = doc.totalBytes - fs.statSync(int8).size;
+    const sum = (skip: string) =>
+      doc.files
+        .filter((f: F) => f.name !== FIXTURES_FILE && f.name !== skip)
+        .reduce((s: number, f: F) => s + f.bytes, 0);
+    expect(doc.loads).toEqual({ wasm: sum(CORE_FILE), core: sum(CORE_WASM_FILE) });
+    expect(doc.totalBytes).toBe(Math.max(doc.loads.wasm, doc.loads.core));
+    // Without wasm SIMD the page's budget; with it, 15,000 bytes more for core-wasm's kernel and loader.
+    expect(doc.loads.core).toBeLessThanOrEqual(200_000);
+    expect(doc.loads.wasm).toBeLessThanOrEqual(215_000);
+    expect(doc.wasmBudgetBytes).toBe(215_000);
+    expect(doc.coreWasmGzipBytes).toBe(gzipSync(fs.readFileSync(SHIPPED_CORE_WASM), { level: 9 }).length);
+    const pageOnly = doc.loads.core - fs.statSync(int8).size;
     expect(pageOnly + 150_000).toBeLessThanOrEqual(200_000);
+    expect(doc.loads.wasm - fs.statSync(int8).size + 150_000).toBeLessThanOrEqual(215_000);
     const fixtures = doc.files.find((f: F) => f.name === FIXTURES_FILE);
     if (int8 === SHIPPED_MODEL) expect(fixtures.bytes).toBeLessThanOrEqual(150_000);
     console.log(
-      `web: page ${doc.totalBytes} bytes with ${path.relative(ROOT, int8)} (${pageOnly} without the model), core ${doc.coreGzipBytes} and explain ${doc.explainGzipBytes} bytes gzipped, fixtures.json ${fixtures?.bytes ?? 'none'} bytes`,
+      `web: page ${doc.loads.wasm} bytes with wasm SIMD, ${doc.loads.core} without, with ${path.relative(ROOT, int8)} (${pageOnly} without the model), core ${doc.coreGzipBytes}, core-wasm ${doc.coreWasmGzipBytes} and explain ${doc.explainGzipBytes} bytes gzipped, fixtures.json ${fixtures?.bytes ?? 'none'} bytes`,
     );
   });
 

@@ -1,7 +1,8 @@
 /**
- * `digitkit verify [--runtime node,chromium,firefox,deno,bun,onnxruntime] [--junit FILE]`: the
- * fixtures through the shipped core in each runtime. One runtime prints the report as it always has;
- * several print a table, a row per runtime.
+ * `digitkit verify [--runtime node,chromium,firefox,deno,bun,onnxruntime] [--core FILE]... [--junit FILE]`:
+ * the fixtures through the shipped inference modules (the core and core-wasm, unless --core names
+ * others) in each runtime. One runtime and one module print the report as it always has; more print a
+ * table, a row per runtime and module.
  */
 import type { Command } from 'commander';
 import { DigitkitError, ExitCode, usageError } from '../errors.js';
@@ -25,6 +26,12 @@ interface Opts {
   json?: boolean;
 }
 
+/** What ran core-wasm's cases, as the report says it. */
+const ENGINES: Record<string, string> = {
+  wasm: 'wasm (WebAssembly SIMD kernel)',
+  core: 'core (no wasm SIMD here: the portable core ran)',
+};
+
 /** How many failing cases are listed by name (all are in --json). */
 const SHOW_FAILURES = 10;
 
@@ -39,7 +46,7 @@ export function register(program: Command): void {
   program
     .command('verify')
     .description(
-      'Check that the shipped inference core reproduces the parity fixtures in every runtime asked for (exit 0 only if every case is within tolerance)',
+      'Check that the shipped inference modules (the core and core-wasm) reproduce the parity fixtures in every runtime asked for (exit 0 only if every case is within tolerance)',
     )
     .option('--model <file>', 'model the fixtures were made for', DEFAULT_MODEL)
     .option(
@@ -54,7 +61,7 @@ export function register(program: Command): void {
     )
     .option(
       '--core <file>',
-      'the module the JavaScript runtimes load instead of the shipped dist/core/index.js (repeatable: a row each)',
+      'a module the JavaScript runtimes load instead of the shipped dist/core/index.js and dist/core-wasm/index.js (repeatable: a row each)',
       collect,
     )
     .option('--browser', 'the same as --runtime chromium')
@@ -109,6 +116,7 @@ export function register(program: Command): void {
             );
           const where = row.runtime === 'node' ? '' : ` in ${row.version}`;
           ctx.out(`${row.runtime === 'onnxruntime' ? 'graph' : 'core '}     ${row.module}`);
+          if (row.engine) ctx.out(`engine    ${ENGINES[row.engine] ?? row.engine}`);
           if (row.runtime === 'chromium') ctx.out(`browser   ${row.version} (headless)`);
           else if (row.runtime !== 'node') ctx.out(`runtime   ${row.version}`);
           ctx.out(`cases     ${r.cases} from ${r.fixtures}, tolerance ${sci(r.tolerance)}`);
@@ -132,11 +140,14 @@ export function register(program: Command): void {
           const modules = [...new Set(r.rows.filter((x) => x.runtime !== 'onnxruntime').map((x) => x.module))];
           if (modules.length === 1) ctx.out(`core      ${modules[0]}`);
           ctx.out(`cases     ${r.cases} from ${r.fixtures}, tolerance ${sci(r.tolerance)}`);
+          // The engine column when a module names what ran it (core-wasm: its kernel, or the fallback).
+          const engines = r.rows.some((x) => x.engine);
           const table = [
-            ['runtime', 'version', 'max |Δp|', 'case, class', 'correct', 'time', ''],
+            ['runtime', 'version', ...(engines ? ['engine'] : []), 'max |Δp|', 'case, class', 'correct', 'time', ''],
             ...r.rows.map((x) => [
               x.name,
               x.version,
+              ...(engines ? [x.engine ?? '–'] : []),
               x.error ? 'error' : x.max ? sci(x.max.diff) : '–',
               x.max && !x.error ? `${x.max.id}, ${x.max.class}` : '–',
               `${x.correct}/${x.cases}`,
@@ -160,10 +171,16 @@ export function register(program: Command): void {
           }
           const bad = r.rows.filter((x) => !x.ok).map((x) => x.name);
           if (r.junit) ctx.out(`junit     ${r.junit}`);
+          // A row per runtime, or (several modules) per runtime and module.
+          const runtimes = new Set(r.rows.map((x) => x.runtime)).size;
+          const unit = modules.length > 1 ? 'checks' : 'runtimes';
+          const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+          const what =
+            modules.length > 1 ? ` (${plural(modules.length, 'module')}, ${plural(runtimes, 'runtime')})` : '';
           ctx.out(
             r.ok
-              ? color.green(`PARITY OK in ${r.rows.length} runtimes`)
-              : color.red(`PARITY FAILED in ${bad.join(', ')} (${bad.length} of ${r.rows.length} runtimes)`),
+              ? color.green(`PARITY OK in ${r.rows.length} ${unit}${what}`)
+              : color.red(`PARITY FAILED in ${bad.join(', ')} (${bad.length} of ${r.rows.length} ${unit})`),
           );
         }
         return { json, exitCode: r.ok ? ExitCode.ok : ExitCode.checkFailed };

@@ -52,25 +52,27 @@ export function register(program: Command): void {
         const { color } = ctx;
         const t = r.selfTest;
         ctx.out(
-          `wrote ${outDir}: ${r.files.length} files, ${int(r.totalBytes)} bytes (the page budget is ${int(r.budgetBytes)} with the int8 model)` +
+          `wrote ${outDir}: ${r.files.length} files; a browser loads ${int(r.loads.wasm)} bytes with wasm SIMD, ${int(r.loads.core)} without (the page budgets are ${int(r.wasmBudgetBytes)} and ${int(r.budgetBytes)} with the int8 model)` +
             (t.fixtures ? `, and fixtures.json for the self-test` : ''),
         );
         const width = Math.max(...r.files.map((f) => f.name.length));
         for (const f of r.files) {
           const note =
             f.name === 'digitkit-core.js'
-              ? `  (${int(r.coreGzipBytes)} gzipped; dist/core/index.js as shipped)`
-              : f.name === 'digitkit-explain.js'
-                ? `  (${int(r.explainGzipBytes)} gzipped; dist/explain/index.js as shipped)`
-                : f.name === 'model.json'
-                  ? `  (${r.model.path}, ${r.model.dtype})`
-                  : f.name === 'fixtures.json' && t.fixtures
-                    ? `  (${t.fixtures}, ${t.cases} cases; loaded by the self-test only, budget ${int(t.budgetBytes)})`
-                    : '';
+              ? `  (${int(r.coreGzipBytes)} gzipped; dist/core/index.js as shipped; loaded without wasm SIMD)`
+              : f.name === 'digitkit-core-wasm.js'
+                ? `  (${int(r.coreWasmGzipBytes)} gzipped; dist/core-wasm/index.js as shipped; loaded with wasm SIMD)`
+                : f.name === 'digitkit-explain.js'
+                  ? `  (${int(r.explainGzipBytes)} gzipped; dist/explain/index.js as shipped)`
+                  : f.name === 'model.json'
+                    ? `  (${r.model.path}, ${r.model.dtype})`
+                    : f.name === 'fixtures.json' && t.fixtures
+                      ? `  (${t.fixtures}, ${t.cases} cases; loaded by the self-test only, budget ${int(t.budgetBytes)})`
+                      : '';
           ctx.out(`  ${f.name.padEnd(width)}  ${int(f.bytes).padStart(9)}${color.dim(note)}`);
         }
-        if (r.totalBytes > r.budgetBytes)
-          ctx.out(color.yellow(`${int(r.totalBytes - r.budgetBytes)} bytes over the page budget (is the model int8?)`));
+        const over = Math.max(r.loads.core - r.budgetBytes, r.loads.wasm - r.wasmBudgetBytes);
+        if (over > 0) ctx.out(color.yellow(`${int(over)} bytes over the page budget (is the model int8?)`));
         if (t.fixtures === null)
           ctx.out(
             color.yellow(

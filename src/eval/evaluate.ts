@@ -11,6 +11,7 @@ import { invalidInput } from '../errors.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
 import { checkJsonShape, readInputFileSync } from '../node/input-file.js';
 import { readHistory, type History } from './curves-chart.js';
+import { loadRawModel } from '../core-wasm/index.js';
 import { classifyBatch, type BatchPredictions } from '../infer/batch.js';
 import { agreement, classStats, confusionMatrix, correctCount, type ClassStats } from './metrics.js';
 import { ensureReportDir, writeReport, type ReportFiles } from './report.js';
@@ -201,7 +202,10 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   const ids = set.dataset.format !== 'idx';
 
   const run = (m: ModelFile) =>
-    classifyBatch(m.model, test.inputs, { onProgress: (done, total) => opts.onProgress?.(m.path, done, total) });
+    // On digitkit/core-wasm: its kernel where the runtime has wasm SIMD (the portable core otherwise).
+    classifyBatch(loadRawModel(m.raw), test.inputs, {
+      onProgress: (done, total) => opts.onProgress?.(m.path, done, total),
+    });
   const pa = run(a);
   const report: EvalReport = {
     format: EVAL_FORMAT,

@@ -4,12 +4,17 @@
  * the browser page and `verify` run. Every command that reports an accuracy, an agreement or a
  * margin (quantize, fixtures, eval) gets it from `classifyBatch`, so what they report is what ships.
  *
- * This folder sits just above the core and imports nothing else: quant/, verify/ and eval/ all use
- * it without pointing sideways at each other. It takes a model and its raw inputs, whatever the
- * input kind: image models take pixels (`forwardPixels`); vector models (model contract version 2)
- * take raw feature values (`forwardValues`).
+ * This folder sits just above the core (and core-wasm, the same API on a WebAssembly kernel) and
+ * imports nothing else: quant/, verify/ and eval/ all use it without pointing sideways at each other.
+ * It takes a model of either module and its raw inputs, whatever the input kind: image models take
+ * pixels (`forwardPixels`); vector models (model contract version 2) take raw feature values
+ * (`forwardValues`).
  */
-import { forwardPixels, forwardValues, type Model } from '../core/index.js';
+import { forwardPixels, forwardValues, type Model as CoreModel } from '../core/index.js';
+import * as wasm from '../core-wasm/index.js';
+
+/** A model of the core or of core-wasm (eval runs the latter). */
+export type Model = CoreModel | wasm.Model;
 
 export interface BatchPredictions {
   count: number;
@@ -39,7 +44,11 @@ const CHUNK = 500;
  */
 export function classifyBatch(model: Model, inputs: BatchInputs, opts: BatchOptions = {}): BatchPredictions {
   const size = model.input.size;
-  const forwardRaw = model.input.kind === 'vector' ? forwardValues : forwardPixels;
+  const vector = model.input.kind === 'vector';
+  const forwardRaw = (m: Model, x: BatchInputs, out: Float64Array) =>
+    'engine' in m
+      ? (vector ? wasm.forwardValues : wasm.forwardPixels)(m, x, out)
+      : (vector ? forwardValues : forwardPixels)(m, x, out);
   const classes = model.labels.length;
   const count = inputs.length / size;
   if (!Number.isInteger(count)) throw new RangeError(`${inputs.length} input values, expected a multiple of ${size}`);

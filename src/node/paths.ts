@@ -21,6 +21,8 @@ export const DEFAULT_FIXTURES = 'fixtures/parity.json';
 
 /** The core module as shipped (dist/core/index.js, what `digitkit/core` exports): verify checks it, web copies it. */
 export const SHIPPED_CORE = fileURLToPath(new URL('../../dist/core/index.js', import.meta.url));
+/** digitkit/core-wasm as shipped (dist/core-wasm/index.js): verify checks it beside the core, web copies it. */
+export const SHIPPED_CORE_WASM = fileURLToPath(new URL('../../dist/core-wasm/index.js', import.meta.url));
 /** Where `explain` writes its panels. */
 export const DEFAULT_EXPLAIN_DIR = 'explained';
 /** The explain module as shipped (dist/explain/index.js, what `digitkit/explain` exports): web copies it. */

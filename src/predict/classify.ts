@@ -1,6 +1,23 @@
-/** One encoded image -> the core's preprocessing (as the model says) -> the core's forward pass. */
-import { classifyPixels, prepareImage, preprocess, type Model, type Preprocessed } from '../core/index.js';
+/**
+ * One encoded image -> the core's preprocessing (as the model says) -> the forward pass: of
+ * digitkit/core-wasm for its models (the WebAssembly kernel where the runtime has wasm SIMD, the
+ * portable core otherwise; what predict loads), or of the core for a core model (what the library's
+ * loadModelFile returns).
+ */
+import {
+  classifyPixels as coreClassify,
+  prepareImage,
+  preprocess,
+  type Model as CoreModel,
+  type Preprocessed,
+} from '../core/index.js';
+import { classifyPixels as wasmClassify, type Model as WasmModel } from '../core-wasm/index.js';
 import { decodeImage, decodeImageRgba, imageRejected } from '../node/image.js';
+
+/** A model of either module. */
+export type Model = CoreModel | WasmModel;
+const classifyPixels = (model: Model, pixels: ArrayLike<number>) =>
+  'engine' in model ? wasmClassify(model, pixels) : coreClassify(model, pixels);
 
 export type InvertMode = 'auto' | 'yes' | 'no';
 

@@ -4,11 +4,10 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Model } from '../core/index.js';
 import { DigitkitError, ExitCode, InterruptedError, OptionError, usageError } from '../errors.js';
 import { encodeInputPng, IMAGE_EXTENSIONS, imageRejected } from '../node/image.js';
 import { describeReadError, readInputFile, type InputFileRules } from '../node/input-file.js';
-import { classifyImage, digitLabels, type InvertMode, type TopEntry } from './classify.js';
+import { classifyImage, digitLabels, type InvertMode, type Model, type TopEntry } from './classify.js';
 
 export interface Prediction {
   /** As given on the command line (a directory's files joined to it); `-` for stdin. */

@@ -1,11 +1,14 @@
 /**
+/**
  * `digitkit predict` as a library: image files (or bytes) -> the core's preprocessing (as the model
- * says: digit centring or a plain resize, gray or RGB) -> the core's forward pass; for a vector model,
+ * says: digit centring or a plain resize, gray or RGB) -> the forward pass (digitkit/core-wasm: its
+ * WebAssembly kernel where the runtime has wasm SIMD, else the portable core); for a vector model,
  * the rows of CSV files -> the core's forward pass over their feature values. Returns data; a bad image
  * is a per-file error, never a reason to stop the others.
  */
 import os from 'node:os';
 import { OptionError } from '../errors.js';
+import { loadRawModel } from '../core-wasm/index.js';
 import { readModelFile } from '../node/model-file.js';
 import type { InvertMode } from './classify.js';
 import { assignSaveNames, expandInputs, predictJob, runJobs, type Prediction } from './jobs.js';
@@ -34,6 +37,8 @@ export interface PredictOptions {
 
 export interface PredictReport {
   model: string;
+  /** What ran an image model's forward pass: the WebAssembly kernel, or the portable core (no wasm SIMD here). */
+  engine?: 'wasm' | 'core';
   /** An image model's input size ("28x28"). */
   inputSize?: string;
   results: Prediction[];
@@ -45,9 +50,9 @@ export interface PredictReport {
 
 /** Classify every input. Throws only for problems with the run itself (model: exit 3, usage: exit 2). */
 export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
-  const { model } = await readModelFile(opts.model);
-  const { input } = model;
-  const classes = model.labels.length;
+  const { model: coreModel, raw } = await readModelFile(opts.model);
+  const { input } = raw;
+  const classes = raw.labels.length;
   if (opts.top !== undefined && !(Number.isInteger(opts.top) && opts.top >= 1 && opts.top <= classes))
     throw new OptionError('top', `${opts.top}: expected an integer from 1 to ${classes} (the model's classes)`);
   // Three classes listed by default, or all of a model's when it has fewer.
@@ -56,8 +61,9 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
     if (opts.savePreprocessed)
       throw new OptionError('savePreprocessed', 'a vector model takes feature values, not images');
     const { predictRows } = await import('./rows.js');
-    return predictRows(opts, model);
+    return predictRows(opts, coreModel);
   }
+  const model = loadRawModel(raw);
   const jobs = await expandInputs(opts.inputs);
   const saveDir = opts.savePreprocessed;
   if (saveDir) {
@@ -106,6 +112,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   }
   return {
     model: opts.model,
+    engine: model.engine,
     inputSize: `${input.width}x${input.height}`,
     results,
     rejected: results.filter((r) => r.error !== undefined).length,

@@ -1,6 +1,7 @@
 /** A `predict` worker thread: takes job indices from the shared counter until none are left. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DigitkitError, ExitCode, OptionError } from '../errors.js';
+import { loadRawModel } from '../core-wasm/index.js';
 import { readModelFile } from '../node/model-file.js';
 import { predictJob, runJobs } from './jobs.js';
 import type { WorkerData, WorkerMessage } from './threads.js';
@@ -14,7 +15,7 @@ const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 parentPort!.on('message', () => undefined);
 
 try {
-  const { model } = await readModelFile(modelPath);
+  const model = loadRawModel((await readModelFile(modelPath)).raw);
   await runJobs(
     () => Atomics.add(counter, 0, 1),
     jobs.length,

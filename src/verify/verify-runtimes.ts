@@ -1,7 +1,10 @@
 /**
  * `digitkit verify --runtime node,chromium,firefox,deno,bun,onnxruntime`: the same fixtures through
  * every runtime asked for, a row each (runtime, version, max |Δp| with its case and class, correct
- * count, time), optionally a JUnit file and GitHub Actions annotations.
+ * count, time), optionally a JUnit file and GitHub Actions annotations. By default each JavaScript
+ * runtime loads both shipped inference modules, the core and digitkit/core-wasm (its WebAssembly SIMD
+ * kernel where the runtime has wasm SIMD, else its fallback to the core): a row each, and the row
+ * says which engine core-wasm ran.
  *
  * Order of failure: unusable inputs first (exit 3: model, fixtures, a missing module), then every
  * runtime is looked for before any starts (exit 4 naming how to install the first missing one); a
@@ -11,7 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { readInputFile } from '../node/input-file.js';
-import { SHIPPED_CORE } from '../node/paths.js';
+import { SHIPPED_CORE, SHIPPED_CORE_WASM } from '../node/paths.js';
 import { reportToGitHub } from './github.js';
 import { junitXml, type JunitSuite } from './junit.js';
 import { ADAPTERS, RUNTIME_NAMES, type Runtime, type RuntimeName } from './runtimes/index.js';
@@ -30,7 +33,7 @@ import { DigitkitError, ExitCode } from '../errors.js';
 export interface RuntimesVerifyOptions extends Omit<VerifyOptions, 'core'> {
   /** Runtimes to run, in order (default: node). */
   runtimes?: readonly RuntimeName[];
-  /** Modules the JavaScript runtimes load, each a row (default: the shipped core). */
+  /** Modules the JavaScript runtimes load, each a row (default: the shipped core and core-wasm). */
   modules?: readonly string[];
   /** Chromium executable (default: $DIGITKIT_CHROMIUM, else /usr/bin/chromium…). */
   chromium?: string;
@@ -48,6 +51,11 @@ export interface RuntimeRow extends ParityReport {
   version: string;
   /** The module it loaded (display path), or what it ran instead ("ONNX export, float64"). */
   module: string;
+  /**
+   * What ran the cases, when the module names it (core-wasm: "wasm", its WebAssembly SIMD kernel, or
+   * "core", its fallback where the runtime has no wasm SIMD). Absent for the core and onnxruntime.
+   */
+  engine?: string;
   seconds: number;
   /** The module threw in this runtime: its cases did not run. */
   error?: string;
@@ -75,7 +83,7 @@ export async function runVerifyRuntimes(opts: RuntimesVerifyOptions = {}): Promi
   const { fixtures, fixturesPath, model, tolerance } = await loadVerifyInputs(opts);
   if (opts.junit) await checkOutput(opts.junit);
   const runtimes = opts.runtimes?.length ? opts.runtimes : (['node'] as const);
-  const modules = opts.modules?.length ? opts.modules : [SHIPPED_CORE];
+  const modules = opts.modules?.length ? opts.modules : [SHIPPED_CORE, SHIPPED_CORE_WASM];
   for (const m of modules) await readInputFile(m, { kind: 'core module', missing: 'no such core module' });
   const adapters = await Promise.all(runtimes.map((r) => ADAPTERS[r]()));
   for (const a of adapters) a.find({ executable: a.name === 'chromium' ? opts.chromium : undefined });
@@ -93,9 +101,10 @@ export async function runVerifyRuntimes(opts: RuntimesVerifyOptions = {}): Promi
         const shown = module ? displayPath(module) : 'ONNX export, float64';
         const name = module && modules.length > 1 ? `${runtime.name} (${shown})` : runtime.name;
         let actual: number[][] = [];
+        let engine: string | undefined;
         let error: string | undefined;
         try {
-          actual = await runtime.run({ ...job, module: module ?? '' });
+          ({ probs: actual, engine } = await runtime.run({ ...job, module: module ?? '' }));
         } catch (err) {
           if (!(err instanceof RuntimeFailure)) throw err;
           error = err.message;
@@ -110,6 +119,7 @@ export async function runVerifyRuntimes(opts: RuntimesVerifyOptions = {}): Promi
           name,
           version: runtime.version,
           module: shown,
+          ...(engine && { engine }),
           seconds,
           ...(error && { error, failures: [] }),
         });
@@ -136,6 +146,7 @@ export async function runVerifyRuntimes(opts: RuntimesVerifyOptions = {}): Promi
           runtime: r.runtime,
           version: r.version,
           module: r.module,
+          ...(r.engine && { engine: r.engine }),
           model: model.path,
           'model.sha256': model.sha256,
           fixtures: fixturesPath,
@@ -167,14 +178,15 @@ export async function runVerifyRuntimes(opts: RuntimesVerifyOptions = {}): Promi
 }
 
 /**
- * The check in one runtime, reported as `verify` always has (the library's runVerify and
- * runVerifyBrowser): the module throwing is exit 1 naming it, not a row.
+ * The check in one runtime through one module (default: the shipped core), reported as `verify`
+ * always has (the library's runVerify and runVerifyBrowser): the module throwing is exit 1 naming it,
+ * not a row.
  */
 export async function runOneRuntime(
   runtime: RuntimeName,
   opts: VerifyOptions & { chromium?: string },
 ): Promise<VerifyReport & { runtime: RuntimeName; version: string }> {
-  const r = await runVerifyRuntimes({ ...opts, runtimes: [runtime], modules: opts.core ? [opts.core] : undefined });
+  const r = await runVerifyRuntimes({ ...opts, runtimes: [runtime], modules: [opts.core ?? SHIPPED_CORE] });
   const row = r.rows[0];
   if (row.error)
     throw new DigitkitError(

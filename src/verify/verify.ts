@@ -150,7 +150,11 @@ export function displayPath(file: string): string {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
-/** The whole check, as `digitkit verify` runs it (in this Node.js). Returns the report; `ok` false means exit 1. */
+/**
+ * The check through one module in this Node.js (default: the shipped core; `digitkit verify --core
+ * FILE`). Returns the report; `ok` false means exit 1. `runVerifyRuntimes` is the whole default check
+ * (the core and core-wasm, a row each).
+ */
 export async function runVerify(opts: VerifyOptions = {}): Promise<VerifyReport> {
   const { runOneRuntime } = await import('./verify-runtimes.js');
   return runOneRuntime('node', opts);

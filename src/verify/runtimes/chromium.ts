@@ -1,7 +1,7 @@
 /** `verify --runtime chromium` (alias `--browser`): the system Chromium, headless, driven by playwright-core. */
 import { findChromium, launchChromium } from '../../node/chromium.js';
 import { inPage, startModuleServer } from './page.js';
-import { probsOf, type RuntimeAdapter } from './runtime.js';
+import { outputOf, type RuntimeAdapter } from './runtime.js';
 
 export const adapter: RuntimeAdapter = {
   name: 'chromium',
@@ -25,7 +25,7 @@ export const adapter: RuntimeAdapter = {
       loadsModule: true,
       async run(job) {
         const result = await page.evaluate(inPage, await modules.argsFor(job));
-        return probsOf(result, job.module, b.label);
+        return outputOf(result, job.module, b.label);
       },
       async close() {
         await b.close();

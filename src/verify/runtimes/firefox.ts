@@ -3,7 +3,7 @@
  * BiDi (Playwright's Firefox needs a patched build). No Firefox is exit 4 with how to install one.
  */
 import { inPage, startModuleServer } from './page.js';
-import { fromEnv, isExecutableFile, probsOf, unavailable, type RuntimeAdapter } from './runtime.js';
+import { fromEnv, isExecutableFile, outputOf, unavailable, type RuntimeAdapter } from './runtime.js';
 
 /** Where Debian's `apt-get install firefox-esr` puts it, then other common names. */
 export const FIREFOX_CANDIDATES = ['/usr/bin/firefox-esr', '/usr/bin/firefox', '/usr/lib/firefox-esr/firefox-esr'];
@@ -52,7 +52,7 @@ export const adapter: RuntimeAdapter = {
       loadsModule: true,
       async run(job) {
         const result = await page.evaluate(inPage, await modules.argsFor(job));
-        return probsOf(result, job.module, version);
+        return outputOf(result, job.module, version);
       },
       async close() {
         await b.close().catch(() => undefined);

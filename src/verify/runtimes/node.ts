@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runJob } from './run-cases.js';
-import { probsOf, type RuntimeAdapter } from './runtime.js';
+import { outputOf, type RuntimeAdapter } from './runtime.js';
 
 export const adapter: RuntimeAdapter = {
   name: 'node',
@@ -22,7 +22,7 @@ export const adapter: RuntimeAdapter = {
           inputs: job.inputs,
           values: job.values,
         });
-        return probsOf(result, job.module, version);
+        return outputOf(result, job.module, version);
       },
       close: async () => undefined,
     };

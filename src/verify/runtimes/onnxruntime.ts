@@ -41,7 +41,7 @@ export const adapter: RuntimeAdapter = {
         const graph = modelToOnnx(job.raw).bytes;
         const x = onnxInput(job.raw, job.inputs, job.values);
         const probs = await runOnnxGraph(graph, { name: ONNX_INPUT, data: x, size }, ONNX_OUTPUT);
-        return job.inputs.map((_, i) => Array.from(probs.subarray(i * classes, (i + 1) * classes)));
+        return { probs: job.inputs.map((_, i) => Array.from(probs.subarray(i * classes, (i + 1) * classes))) };
       },
       close: async () => undefined,
     };

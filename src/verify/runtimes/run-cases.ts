@@ -2,7 +2,8 @@
  * Running fixture cases through an inference module, in any JavaScript runtime: Node (in process),
  * a browser page (which imports this file from the same local server as the module), Deno and Bun
  * (child.ts imports it). It imports nothing: it uses only its argument and the module's public API
- * (loadModel, decodeBase64, classifyPixels, classifyValues).
+ * (loadModel, decodeBase64, classifyPixels, classifyValues), and the model's `engine` when the module
+ * names one (digitkit/core-wasm: "wasm" for its WebAssembly SIMD kernel, "core" where it fell back).
  */
 
 export interface RunCasesArgs {
@@ -20,9 +21,14 @@ export interface RunCasesArgs {
 
 /** Run cases through a module and return each case's probabilities (the module's errors propagate). */
 export async function runCases(args: RunCasesArgs): Promise<number[][]> {
+  return (await runModule(args)).probs;
+}
+
+/** `runCases`, and what ran the model when the module says (its model's `engine`). */
+async function runModule(args: RunCasesArgs): Promise<{ probs: number[][]; engine?: string }> {
   const core = await import(args.coreUrl);
   const model = core.loadModel(args.modelText, args.source);
-  return args.inputs.map((s) => {
+  const probs = args.inputs.map((s) => {
     const b: Uint8Array = core.decodeBase64(s);
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const c = args.values
@@ -33,10 +39,13 @@ export async function runCases(args: RunCasesArgs): Promise<number[][]> {
       : core.classifyPixels(model, b);
     return Array.from(c.probs as ArrayLike<number>);
   });
+  return typeof model.engine === 'string' ? { probs, engine: model.engine } : { probs };
 }
 
 export interface JobResult {
   probs?: number[][];
+  /** The model's `engine`, when the module names one. */
+  engine?: string;
   /**
    * The module failed, as data (so it crosses a page or a pipe intact): at `import` (it does not
    * load in this runtime) or while it ran (`run`: a ModelError is the module refusing the model).
@@ -57,7 +66,7 @@ export async function runJob(args: RunCasesArgs): Promise<JobResult> {
     return failure('import', e);
   }
   try {
-    return { probs: await runCases(args) };
+    return await runModule(args);
   } catch (e) {
     return failure('run', e);
   }

@@ -41,14 +41,21 @@ export class RuntimeFailure extends Error {
   }
 }
 
+/** What a runtime gives back for a job: each case's probabilities, and the module's engine if it names one. */
+export interface RunOutput {
+  probs: number[][];
+  /** digitkit/core-wasm's model.engine: "wasm" (its WebAssembly SIMD kernel) or "core" (the fallback). */
+  engine?: string;
+}
+
 /**
  * The probabilities of a job's result, or the error it stands for: a module that does not load in
  * this runtime, or that refuses the model, is unusable input (exit 3); any other failure of the
  * module is this runtime failing the check (RuntimeFailure, exit 1).
  */
-export function probsOf(result: JobResult, module: string, runtime: string): number[][] {
+export function outputOf(result: JobResult, module: string, runtime: string): RunOutput {
   const e = result.error;
-  if (!e) return result.probs ?? [];
+  if (!e) return { probs: result.probs ?? [], ...(typeof result.engine === 'string' && { engine: result.engine }) };
   if (e.stage === 'import')
     throw invalidInput(
       runtime.startsWith('Node.js')
@@ -66,7 +73,7 @@ export interface Runtime {
   /** Whether `run` loads `job.module` (false: onnxruntime, which runs the ONNX export). */
   readonly loadsModule: boolean;
   /** Probabilities per case; throws RuntimeFailure when the module fails in this runtime. */
-  run(job: RuntimeJob): Promise<number[][]>;
+  run(job: RuntimeJob): Promise<RunOutput>;
   close(): Promise<void>;
 }
 

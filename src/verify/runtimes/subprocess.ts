@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { probsOf, RuntimeFailure, unavailable, type Runtime, type RuntimeJob, type RuntimeName } from './runtime.js';
+import { outputOf, RuntimeFailure, unavailable, type Runtime, type RuntimeJob, type RuntimeName } from './runtime.js';
 import type { JobResult } from './run-cases.js';
 
 /** The compiled child entry (dist/verify/runtimes/child.js). */
@@ -85,7 +85,7 @@ export async function openChildRuntime(spec: ChildRuntimeSpec): Promise<Runtime>
     name: spec.name,
     version,
     loadsModule: true,
-    run: async (job) => probsOf(await runChild(spec, job), job.module, version),
+    run: async (job) => outputOf(await runChild(spec, job), job.module, version),
     close: async () => undefined,
   };
 }

@@ -1,10 +1,11 @@
 // digitkit web: draw on the pad (or drop an image file on it); the picture goes through the core's own
 // preprocessing (the steps `digitkit predict` runs on an image file) and forward pass as you draw, and
 // digitkit/explain shows why: an attribution overlay on the pad and the hidden layers' activations.
-// On load the page runs the parity fixtures beside the model through the same core (the self-test).
+// On load the page runs the parity fixtures beside the model through the same module (the self-test).
 // The page follows the model: a "digit" model gets the drawing pad; a "resize" model (whole pictures,
 // gray or RGB) takes a dropped or opened image; a vector model gets a form with one field per feature.
-// All model-running code is in engine.js. `window.digitkit` exposes what the page shows (tests read it).
+// All model-running code is in engine.js (core-wasm where the browser has wasm SIMD, else the core).
+// `window.digitkit` exposes what the page shows (tests read it).
 import * as engine from './engine.js';
 
 const $ = (id) => document.getElementById(id);
@@ -26,6 +27,8 @@ const state = (window.digitkit = {
   updates: 0,
   announcements: 0,
   selfTest: { status: 'pending' },
+  /** What runs the model: "wasm" (core-wasm's WebAssembly SIMD kernel) or "core" (the portable core). */
+  engine: null,
   error: null,
 });
 let model = null;
@@ -460,6 +463,7 @@ try {
   if (!res.ok) throw new Error(`model.json: HTTP ${res.status}`);
   const bytes = await res.arrayBuffer();
   model = engine.load(new TextDecoder().decode(bytes), 'model.json');
+  state.engine = engine.engineOf(model);
   for (const [j, label] of model.labels.entries()) {
     const li = document.createElement('li');
     li.innerHTML = '<span></span><span class="bar"><i></i></span><span class="pct"></span>';
@@ -473,7 +477,9 @@ try {
     `${model.dtype} model, ${model.layers
       .map((l) => l.rows)
       .concat(model.labels.length)
-      .join('→')}` + (typeof acc == 'number' ? `, ${(acc * 100).toFixed(2)}% on its test set` : ''),
+      .join('→')}` +
+      (typeof acc == 'number' ? `, ${(acc * 100).toFixed(2)}% on its test set` : '') +
+      (state.engine === 'wasm' ? ', run by WebAssembly SIMD' : ', run by the portable core'),
   );
   blank();
   update();

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { DigitkitError, ExitCode, usageError } from '../errors.js';
 import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
+import { CONTRACT_TOLERANCE } from '../verify/fixtures-file.js';
 import { sci } from '../format.js';
 import type { RuntimeName } from '../verify/runtimes/runtime.js';
 import type { RuntimeRow, RuntimesReport } from '../verify/verify-runtimes.js';
@@ -16,6 +17,7 @@ interface Opts {
   model: string;
   fixtures: string;
   tolerance?: number;
+  maxTolerance: number;
   core?: string[];
   runtime?: string[];
   browser?: boolean;
@@ -42,7 +44,17 @@ export function register(program: Command): void {
     )
     .option('--model <file>', 'model the fixtures were made for', DEFAULT_MODEL)
     .option('--fixtures <file>', 'parity fixtures', DEFAULT_FIXTURES)
-    .option('--tolerance <x>', "max |Δp| allowed (default: the fixtures' own tolerance)", numberOption)
+    .option(
+      '--tolerance <x>',
+      "max |Δp| allowed (default: the fixtures' own tolerance, if at most --max-tolerance)",
+      numberOption,
+    )
+    .option(
+      '--max-tolerance <x>',
+      'refuse (exit 3) a fixtures file whose own tolerance is looser than this',
+      numberOption,
+      CONTRACT_TOLERANCE,
+    )
     .option(
       '--runtime <list>',
       'where to run the cases: node, chromium, firefox, deno, bun, onnxruntime, comma-separated (default node)',
@@ -69,6 +81,7 @@ export function register(program: Command): void {
           model: opts.model,
           fixtures: opts.fixtures,
           tolerance: opts.tolerance,
+          maxTolerance: opts.maxTolerance,
           runtimes,
           modules: opts.core,
           chromium: opts.chromium,
@@ -90,6 +103,10 @@ export function register(program: Command): void {
           rows: r.rows,
         };
         ctx.out(`model     ${r.model.path} (sha256 ${r.model.sha256.slice(0, 12)}…, as the fixtures expect)`);
+        // The tolerance applied, always, and whose it is: the file under test's (bounded) or the caller's.
+        const casesLine = `cases     ${r.cases} from ${r.fixtures}, tolerance ${sci(r.tolerance)} ${
+          r.toleranceFrom === 'option' ? '(--tolerance)' : `(fixtures, max ${sci(r.maxTolerance)})`
+        }`;
         const failureLine = (f: RuntimeRow['failures'][number], prefix: string) =>
           color.red(
             `  ${prefix}${f.id} class ${f.class}: expected ${f.expected}, got ${f.actual} (|Δp| ${sci(f.diff)} > ${sci(r.tolerance)})`,
@@ -107,7 +124,7 @@ export function register(program: Command): void {
           ctx.out(`${row.runtime === 'onnxruntime' ? 'graph' : 'core '}     ${row.module}`);
           if (row.runtime === 'chromium') ctx.out(`browser   ${row.version} (headless)`);
           else if (row.runtime !== 'node') ctx.out(`runtime   ${row.version}`);
-          ctx.out(`cases     ${r.cases} from ${r.fixtures}, tolerance ${sci(r.tolerance)}`);
+          ctx.out(casesLine);
           if (row.max) ctx.out(`max |Δp|  ${sci(row.max.diff)} (case ${row.max.id}, class ${row.max.class})${where}`);
           ctx.out(`correct   ${row.correct}/${row.cases} cases`);
           if (row.error) ctx.out(color.red(`  the module failed: ${row.error}`));
@@ -127,7 +144,7 @@ export function register(program: Command): void {
         } else {
           const modules = [...new Set(r.rows.filter((x) => x.runtime !== 'onnxruntime').map((x) => x.module))];
           if (modules.length === 1) ctx.out(`core      ${modules[0]}`);
-          ctx.out(`cases     ${r.cases} from ${r.fixtures}, tolerance ${sci(r.tolerance)}`);
+          ctx.out(casesLine);
           const table = [
             ['runtime', 'version', 'max |Δp|', 'case, class', 'correct', 'time', ''],
             ...r.rows.map((x) => [

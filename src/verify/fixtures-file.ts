@@ -9,6 +9,8 @@ import { readInputFile } from '../node/input-file.js';
 export const FIXTURES_FORMAT = 'digitkit-fixtures';
 /** The newest version this reader knows (it reads 1 and 2); the writer uses 1 whenever every case has pixels. */
 export const FIXTURES_VERSION = 2;
+/** The contract's tolerance: what `fixtures` writes, and the most `verify` lets a file ask for (--max-tolerance). */
+export const CONTRACT_TOLERANCE = 1e-6;
 /** Files above this size are rejected before parsing. */
 export const MAX_FIXTURES_BYTES = 64 * 1024 * 1024;
 

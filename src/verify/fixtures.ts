@@ -9,10 +9,10 @@ import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
 import { classifyBatch } from '../infer/batch.js';
-import { FIXTURES_FORMAT, formatFixtures, type Fixtures } from './fixtures-file.js';
+import { CONTRACT_TOLERANCE, FIXTURES_FORMAT, formatFixtures, type Fixtures } from './fixtures-file.js';
 import { referenceProbs } from './reference.js';
 
-export const DEFAULT_TOLERANCE = 1e-6;
+export const DEFAULT_TOLERANCE = CONTRACT_TOLERANCE;
 export const DEFAULT_CASES = 100;
 
 /**

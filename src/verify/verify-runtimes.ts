@@ -57,7 +57,11 @@ export interface RuntimesReport {
   ok: boolean;
   model: { path: string; sha256: string };
   fixtures: string;
+  /** The tolerance applied to every row. */
   tolerance: number;
+  /** Where it came from: the fixtures' own (at most maxTolerance) or the caller's `tolerance`. */
+  toleranceFrom: 'fixtures' | 'option';
+  maxTolerance: number;
   cases: number;
   rows: RuntimeRow[];
   junit?: string;
@@ -72,7 +76,7 @@ export function parseRuntimes(list: readonly string[]): RuntimeName[] | string {
 }
 
 export async function runVerifyRuntimes(opts: RuntimesVerifyOptions = {}): Promise<RuntimesReport> {
-  const { fixtures, fixturesPath, model, tolerance } = await loadVerifyInputs(opts);
+  const { fixtures, fixturesPath, model, tolerance, toleranceFrom, maxTolerance } = await loadVerifyInputs(opts);
   const runtimes = opts.runtimes?.length ? opts.runtimes : (['node'] as const);
   const modules = opts.modules?.length ? opts.modules : [SHIPPED_CORE];
   for (const m of modules) await readInputFile(m, { kind: 'core module', missing: 'no such core module' });
@@ -123,6 +127,8 @@ export async function runVerifyRuntimes(opts: RuntimesVerifyOptions = {}): Promi
     model: { path: model.path, sha256: model.sha256 },
     fixtures: fixturesPath,
     tolerance,
+    toleranceFrom,
+    maxTolerance,
     cases: fixtures.cases.length,
     rows,
   };
@@ -184,6 +190,8 @@ export async function runOneRuntime(
   return {
     ok,
     tolerance,
+    toleranceFrom: r.toleranceFrom,
+    maxTolerance: r.maxTolerance,
     cases,
     correct,
     max,

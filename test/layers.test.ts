@@ -18,7 +18,7 @@ const LAYERS: Record<string, readonly string[]> = {
   core: [], // the inference core: one file that ships to browsers
   errors: [], // the exit-code table and DigitkitError
   format: [], // numbers as people read them
-  draw: ['format'], // SVG and PNG for the report images (eval's charts, explain's panels)
+  draw: ['format', 'node'], // SVG and PNG for the report images (eval's charts, explain's panels; sharp via node/optional)
   // Just above the core: inference over many samples on the shipped path.
   infer: ['core'],
   // Node adapters: files, paths, images, the static server, Chromium.

@@ -1,11 +1,11 @@
 /** `digitkit eval`: test-set accuracy, per-class precision/recall, confusion matrix, PNG reports, model comparison. */
 import type { Command } from 'commander';
-import { DEFAULT_DATA_DIR, DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { handler } from './context.js';
 import { createBar, type Bar } from './progress.js';
 
 interface EvalFlags {
-  model: string;
+  model?: string;
   data: string;
   report?: string;
   compare?: string;
@@ -16,7 +16,7 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description('Test-set accuracy, per-class precision/recall and confusion matrix; PNG reports; compare two models')
-    .option('--model <file>', 'model to evaluate', DEFAULT_MODEL)
+    .option('--model <file>', `model to evaluate ${orShipped(DEFAULT_MODEL)}`)
     .option('--data <dir>', 'directory with the MNIST IDX files', DEFAULT_DATA_DIR)
     .option(
       '--report <dir>',
@@ -48,7 +48,10 @@ export function register(program: Command): void {
         (bar as Bar | null)?.stop();
         for (const w of rep.warnings) ctx.err(ctx.color.yellow(`digitkit eval: ${w}`));
         for (const line of formatEvalText(rep, ctx.color)) ctx.out(line);
-        return { json: rep };
+        // The package's own model, used because the working directory has none: said in text and --json.
+        const shipped = [rep.model.path].filter(isShipped);
+        if (shipped.length) ctx.out(ctx.color.dim(`shipped    ${shippedLine(shipped)}`));
+        return { json: shipped.length ? { ...rep, shipped } : rep };
       }),
     );
 }

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { FixturesReport } from '../verify/fixtures.js';
-import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL, orShipped } from '../node/paths.js';
 import { int, sci } from '../format.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
 
 interface Opts {
-  model: string;
+  model?: string;
   out: string;
   count: number;
   data: string;
@@ -17,7 +17,7 @@ export function register(program: Command): void {
   program
     .command('fixtures')
     .description('Write parity fixtures: test images and the probabilities a float64 reference gives for them')
-    .option('--model <file>', 'model the fixtures pin', DEFAULT_MODEL)
+    .option('--model <file>', `model the fixtures pin ${orShipped(DEFAULT_MODEL)}`)
     .option('--out <file>', 'fixtures file to write', DEFAULT_FIXTURES)
     .option('--count <n>', 'number of cases (at least one per class)', intOption, 100)
     .option('--data <dir>', 'MNIST directory (cases come from the t10k files)', DEFAULT_DATA_DIR)

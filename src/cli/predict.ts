@@ -5,13 +5,13 @@
 import type { Command } from 'commander';
 import { DigitkitError, ExitCode } from '../errors.js';
 import type { Prediction } from '../predict/predict.js';
-import { DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { pct } from '../format.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption } from './options.js';
 
 interface PredictFlags {
-  model: string;
+  model?: string;
   top: number;
   invert: 'auto' | 'yes' | 'no';
   savePreprocessed?: string;
@@ -51,7 +51,7 @@ export function register(program: Command): void {
     .command('predict')
     .description('Classify image files through the shipped core')
     .argument('<inputs...>', 'image files, directories (every image in them) or - (stdin)')
-    .option('--model <path>', 'model file', DEFAULT_MODEL)
+    .option('--model <path>', `model file ${orShipped(DEFAULT_MODEL)}`)
     .option('--top <k>', 'how many classes to list per image', intOption, 3)
     .option(
       '--invert <mode>',
@@ -84,13 +84,19 @@ export function register(program: Command): void {
         }).finally(() => bar?.stop());
         const { results, rejected } = report;
         printResults(ctx, results);
+        // The package's own model, used because the working directory has none: say so (in --json, on every result).
+        const shipped = isShipped(report.model);
+        if (shipped) ctx.out(ctx.color.dim(`model: ${shippedLine([report.model])}`));
         if (results.length > 1)
           ctx.out(
             ctx.color.dim(`${results.length} inputs: ${results.length - rejected} classified, ${rejected} rejected`),
           );
         if (opts.savePreprocessed && results.length > rejected)
           ctx.out(ctx.color.dim(`28x28 inputs written to ${opts.savePreprocessed}`));
-        return { json: results, exitCode: rejected > 0 ? ExitCode.imageRejected : ExitCode.ok };
+        return {
+          json: shipped ? results.map((r) => ({ ...r, model: report.model })) : results,
+          exitCode: rejected > 0 ? ExitCode.imageRejected : ExitCode.ok,
+        };
       }),
     );
 }

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { QuantizeReport } from '../quant/quantize.js';
-import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL, orShipped } from '../node/paths.js';
 import { int, pct, sci } from '../format.js';
 import { handler } from './context.js';
 
 interface Opts {
-  in: string;
+  in?: string;
   out: string;
   perChannel?: boolean;
   data: string;
@@ -16,7 +16,7 @@ export function register(program: Command): void {
   program
     .command('quantize')
     .description('Quantize a float model to int8 (symmetric, round half away from zero) and measure what it costs')
-    .option('--in <file>', 'float32 model to quantize', DEFAULT_FLOAT_MODEL)
+    .option('--in <file>', `float32 model to quantize ${orShipped(DEFAULT_FLOAT_MODEL)}`)
     .option('--out <file>', 'int8 model to write', DEFAULT_MODEL)
     .option('--per-channel', 'one scale per output column instead of one per layer')
     .option('--data <dir>', 'MNIST directory (the t10k files measure accuracy)', DEFAULT_DATA_DIR)

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { DigitkitError, ExitCode, usageError } from '../errors.js';
-import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_FIXTURES, DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { CONTRACT_TOLERANCE } from '../verify/fixtures-file.js';
 import { sci } from '../format.js';
 import type { RuntimeName } from '../verify/runtimes/runtime.js';
@@ -14,8 +14,8 @@ import { handler } from './context.js';
 import { collect, numberOption } from './options.js';
 
 interface Opts {
-  model: string;
-  fixtures: string;
+  model?: string;
+  fixtures?: string;
   tolerance?: number;
   maxTolerance: number;
   core?: string[];
@@ -42,8 +42,8 @@ export function register(program: Command): void {
     .description(
       'Check that the shipped inference core reproduces the parity fixtures in every runtime asked for (exit 0 only if every case is within tolerance)',
     )
-    .option('--model <file>', 'model the fixtures were made for', DEFAULT_MODEL)
-    .option('--fixtures <file>', 'parity fixtures', DEFAULT_FIXTURES)
+    .option('--model <file>', `model the fixtures were made for ${orShipped(DEFAULT_MODEL)}`)
+    .option('--fixtures <file>', `parity fixtures ${orShipped(DEFAULT_FIXTURES)}`)
     .option(
       '--tolerance <x>',
       "max |Δp| allowed (default: the fixtures' own tolerance, if at most --max-tolerance)",
@@ -91,6 +91,8 @@ export function register(program: Command): void {
         });
         const { color } = ctx;
         const worst = worstRow(r);
+        // Files the package ships, used because the working directory has none: said in text and --json.
+        const shipped = [r.model.path, r.fixtures].filter(isShipped);
         const chromium = r.rows.find((x) => x.runtime === 'chromium');
         const json = {
           ...r,
@@ -101,8 +103,10 @@ export function register(program: Command): void {
           core: r.rows.find((x) => x.runtime !== 'onnxruntime')?.module ?? worst.module,
           ...(chromium && { browser: chromium.version }),
           rows: r.rows,
+          ...(shipped.length && { shipped }),
         };
         ctx.out(`model     ${r.model.path} (sha256 ${r.model.sha256.slice(0, 12)}…, as the fixtures expect)`);
+        if (shipped.length) ctx.out(`shipped   ${shippedLine(shipped)}`);
         // The tolerance applied, always, and whose it is: the file under test's (bounded) or the caller's.
         const casesLine = `cases     ${r.cases} from ${r.fixtures}, tolerance ${sci(r.tolerance)} ${
           r.toleranceFrom === 'option' ? '(--tolerance)' : `(fixtures, max ${sci(r.maxTolerance)})`

@@ -3,13 +3,13 @@
  * static site, and optionally serve it on 127.0.0.1 until Ctrl-C (which ends --serve normally: exit 0).
  */
 import type { Command } from 'commander';
-import { DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { int } from '../format.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
 
 interface Opts {
-  model: string;
+  model?: string;
   fixtures?: string;
   force?: boolean;
   serve?: boolean;
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .command('web')
     .description('Write the browser demo (draw a digit, see what the shipped core predicts) as a static site')
     .argument('<outdir>', 'directory to write (new, empty, or a site written before; anything else needs --force)')
-    .option('--model <file>', 'model the page loads', DEFAULT_MODEL)
+    .option('--model <file>', `model the page loads ${orShipped(DEFAULT_MODEL)}`)
     .option(
       '--fixtures <file>',
       "parity fixtures for the page's self-test, made for the model (default: fixtures/parity.json if it was)",
@@ -61,6 +61,9 @@ export function register(program: Command): void {
                     : '';
           ctx.out(`  ${f.name.padEnd(width)}  ${int(f.bytes).padStart(9)}${color.dim(note)}`);
         }
+        // The package's own files, used because the working directory has none: said in text and --json.
+        const shipped = [r.model.path, ...(t.fixtures ? [t.fixtures] : [])].filter(isShipped);
+        if (shipped.length) ctx.out(color.dim(`shipped: ${shippedLine(shipped)}`));
         if (r.totalBytes > r.budgetBytes)
           ctx.out(color.yellow(`${int(r.totalBytes - r.budgetBytes)} bytes over the page budget (is the model int8?)`));
         if (t.fixtures === null)
@@ -75,14 +78,14 @@ export function register(program: Command): void {
               `open it through any static web server (browsers do not run modules from file://), e.g. \`digitkit web ${outDir} --serve\``,
             ),
           );
-          return { json: r };
+          return { json: shipped.length ? { ...r, shipped } : r };
         }
 
         const { startStaticServer } = await import('../node/static-server.js');
         const signal = ctx.handleInterrupt();
         const server = await startStaticServer(outDir, { port: opts.port });
         // Under --json the document (with the URL) goes out now, not when the server stops.
-        ctx.emit({ ...r, url: server.url });
+        ctx.emit({ ...r, ...(shipped.length && { shipped }), url: server.url });
         ctx.out(`serving ${outDir} at ${color.bold(server.url)} (Ctrl-C stops)`);
         await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
         await server.close();

@@ -9,6 +9,7 @@ import type { ModelInfo } from '../core/index.js';
 import { loadMnist, type MnistSplit } from '../data/load.js';
 import { invalidInput } from '../errors.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
+import { defaultModel } from '../node/paths.js';
 import { readHistory, type History } from './curves-chart.js';
 import { classifyBatch, type BatchPredictions } from '../infer/batch.js';
 import { agreement, classStats, confusionMatrix, correctCount, type ClassStats } from './metrics.js';
@@ -73,7 +74,8 @@ export interface EvalReport {
 }
 
 export interface EvalOptions {
-  model: string;
+  /** Default: models/mnist-int8.json, or the copy digitkit ships when the working directory has none. */
+  model?: string;
   data: string;
   compare?: string;
   report?: string;
@@ -161,7 +163,7 @@ function summarize(m: ModelFile, split: MnistSplit, p: BatchPredictions): ModelE
 export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   // Models first: a bad model path is reported before the (larger) data set is read.
   const a = await readModelFile(
-    opts.model,
+    defaultModel(opts.model),
     'no such model file (train one with `digitkit train`, or name one with --model)',
   );
   const b =

@@ -6,6 +6,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import { invalidInput, OptionError } from '../errors.js';
 import { describeInput, readModelFile } from '../node/model-file.js';
+import { defaultModel } from '../node/paths.js';
 import type { InvertMode } from './classify.js';
 import { assignSaveNames, expandInputs, predictJob, runJobs, type Prediction } from './jobs.js';
 
@@ -15,8 +16,9 @@ export { MAX_IMAGE_FILE_BYTES, type Prediction } from './jobs.js';
 export interface PredictOptions {
   /** Files, directories, or `-` (one image from `readStdin`). */
   inputs: string[];
-  /** Model file path (contract: digitkit-mlp v1, 28x28 input). */
-  model: string;
+  /** Model file path (contract: digitkit-mlp v1, 28x28 input). Default: models/mnist-int8.json, or the
+   * copy digitkit ships when the working directory has none. */
+  model?: string;
   top?: number;
   invert?: InvertMode;
   /** Write each file's 28x28 input here as `<name>.28x28.png`. */
@@ -41,11 +43,12 @@ export interface PredictReport {
 
 /** Classify every input. Throws only for problems with the run itself (model: exit 3, usage: exit 2). */
 export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
-  const { model } = await readModelFile(opts.model);
+  const modelPath = defaultModel(opts.model);
+  const { model } = await readModelFile(modelPath);
   const { input } = model;
   if (input.kind !== 'image' || input.preprocess !== 'digit' || input.size !== 784) {
     throw invalidInput(
-      `${opts.model}: input is ${describeInput(input)}${input.kind === 'image' ? ` "${input.preprocess}"` : ''}, predict needs a 28x28 digit model`,
+      `${modelPath}: input is ${describeInput(input)}${input.kind === 'image' ? ` "${input.preprocess}"` : ''}, predict needs a 28x28 digit model`,
     );
   }
   const classes = model.labels.length;
@@ -82,7 +85,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   if (inWorkers) {
     await pool!.runInWorkers(
       threads,
-      { jobs, model: opts.model, settings, inFlight: opts.concurrency ?? 4 },
+      { jobs, model: modelPath, settings, inFlight: opts.concurrency ?? 4 },
       settle,
       opts.signal,
     );
@@ -97,7 +100,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
     );
   }
   return {
-    model: opts.model,
+    model: modelPath,
     results,
     rejected: results.filter((r) => r.error !== undefined).length,
     threads: inWorkers ? threads : 1,

@@ -1,5 +1,5 @@
 /**
- * Float model → int8 model (shared/contracts/model-format.md): symmetric, scale = max|w| / 127 per
+ * Float model → int8 model (docs/contracts/model-format.md): symmetric, scale = max|w| / 127 per
  * layer or per output column, round half away from zero, clamp to ±127; biases stay float.
  * `runQuantize` also measures what quantization cost on the t10k test set, through the shipped
  * inference path (infer/batch.ts).
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { loadModel, type RawLayer, type RawModel } from '../core/index.js';
 import { loadMnist } from '../data/load.js';
-import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_MODEL, defaultFloatModel } from '../node/paths.js';
 import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, formatModel, readModelFile, type LayerToWrite } from '../node/model-file.js';
@@ -154,7 +154,7 @@ function int8Meta(
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeReport> {
-  const inPath = opts.in ?? DEFAULT_FLOAT_MODEL;
+  const inPath = defaultFloatModel(opts.in);
   const outPath = opts.out ?? DEFAULT_MODEL;
   const perChannel = Boolean(opts.perChannel);
   if (path.resolve(inPath) === path.resolve(outPath))

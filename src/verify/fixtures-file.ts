@@ -1,5 +1,5 @@
 /**
- * The parity fixtures file (shared/contracts/fixtures-format.md): its types, a strict reader (every
+ * The parity fixtures file (docs/contracts/fixtures-format.md): its types, a strict reader (every
  * problem is exit 3 naming the file and the field) and a deterministic writer.
  */
 import { decodeBase64 } from '../core/index.js';

@@ -1,10 +1,10 @@
 /**
  * `digitkit fixtures`: choose test images deterministically, compute their expected probabilities
- * with the float64 reference, and write shared/contracts/fixtures-format.md.
+ * with the float64 reference, and write docs/contracts/fixtures-format.md.
  */
 import { createHash } from 'node:crypto';
 import { loadMnist, type MnistSplit } from '../data/load.js';
-import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, defaultModel } from '../node/paths.js';
 import { invalidInput, OptionError } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
@@ -106,7 +106,7 @@ export interface FixturesReport {
 }
 
 export async function runFixtures(opts: FixturesOptions = {}): Promise<FixturesReport> {
-  const modelPath = opts.model ?? DEFAULT_MODEL;
+  const modelPath = defaultModel(opts.model);
   const out = opts.out ?? DEFAULT_FIXTURES;
   const model = await readModelFile(modelPath);
   const { test } = await loadMnist(opts.data ?? DEFAULT_DATA_DIR, ['t10k']);

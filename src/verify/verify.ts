@@ -11,7 +11,7 @@ import { decodeBase64 } from '../core/index.js';
 import { sci } from '../format.js';
 import { DigitkitError, ExitCode, invalidInput, OptionError } from '../errors.js';
 import { readModelFile, type ModelFile } from '../node/model-file.js';
-import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
+import { defaultFixtures, defaultModel } from '../node/paths.js';
 import {
   CONTRACT_TOLERANCE,
   decodeValues,
@@ -128,8 +128,9 @@ export async function loadVerifyInputs(opts: VerifyOptions = {}): Promise<Verify
   const maxTolerance = opts.maxTolerance ?? DEFAULT_MAX_TOLERANCE;
   if (!(Number.isFinite(maxTolerance) && maxTolerance >= 0))
     throw new OptionError('maxTolerance', `${maxTolerance}: expected a finite number >= 0`);
-  const fixturesPath = opts.fixtures ?? DEFAULT_FIXTURES;
-  const modelPath = opts.model ?? DEFAULT_MODEL;
+  // Not given: the working directory's files, else the ones digitkit ships (an installed package works anywhere).
+  const fixturesPath = defaultFixtures(opts.fixtures);
+  const modelPath = defaultModel(opts.model);
   const fixtures = await readFixturesFile(fixturesPath);
   const model = await readModelFile(modelPath);
   if (model.sha256 !== fixtures.model.sha256) {

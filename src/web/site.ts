@@ -21,7 +21,7 @@ import { DigitkitError, ExitCode, invalidInput, usageError } from '../errors.js'
 import { describeInput, readModelFile } from '../node/model-file.js';
 import { writeSynced } from '../node/atomic.js';
 import { readInputFile, type InputFileRules } from '../node/input-file.js';
-import { DEFAULT_FIXTURES, DEFAULT_MODEL, SHIPPED_CORE, SHIPPED_EXPLAIN } from '../node/paths.js';
+import { defaultFixtures, defaultModel, SHIPPED_CORE, SHIPPED_EXPLAIN } from '../node/paths.js';
 import { readFixturesFile } from '../verify/fixtures-file.js';
 import { loadVerifyInputs } from '../verify/verify.js';
 
@@ -116,7 +116,7 @@ async function inspectOutDir(
 /** Write the site (see the file comment for how it stays whole). Model problems: exit 3; outdir problems: exit 2. */
 export async function writeSite(opts: WebOptions): Promise<WebReport> {
   const outDir = opts.outDir;
-  const modelPath = opts.model ?? DEFAULT_MODEL;
+  const modelPath = defaultModel(opts.model);
   const model = await readModelFile(modelPath);
   const { input } = model.raw;
   if (input.kind !== 'image' || input.preprocess !== 'digit' || input.size !== 784)
@@ -198,7 +198,7 @@ type FoundFixtures =
  * (verify's own checks; exit 3 otherwise); without it, DEFAULT_FIXTURES is used only when it is.
  */
 async function findFixtures(model: string, explicit?: string): Promise<FoundFixtures> {
-  const file = explicit ?? DEFAULT_FIXTURES;
+  const file = defaultFixtures(explicit);
   if (!explicit && !fs.existsSync(file)) return { reason: `no ${file}` };
   try {
     if (!explicit) {

@@ -64,8 +64,23 @@ export {
   SHIPPED_FLOAT_MODEL,
   SHIPPED_MODEL,
 } from './node/paths.js';
-export { loadMnist, type LoadedMnist, type MnistSplit } from './data/load.js';
+export { loadIdxDataset, loadMnist, type LoadedMnist, type MnistSplit } from './data/load.js';
 export { embeddedMnistDir, MNIST_FILES } from './data/mnist.js';
+export {
+  DATA_FORMATS,
+  detectFormat,
+  stratifiedSplit,
+  type DataFormat,
+  type DataInput,
+  type Dataset,
+  type Split,
+} from './data/dataset.js';
+export { DATASETS, FASHION_FILES, recogniseDataset, type NamedDataset } from './data/datasets.js';
+export { checkFits, loadDataset, loadTestSet, type DataOptions, type TestSet } from './data/open.js';
+export { loadFolderDataset, readImageFolder, type ImageFolder } from './data/folder.js';
+export { loadCsvDataset, readCsvRows } from './data/csv-dataset.js';
+export { parseCsv, standardise } from './data/csv.js';
+export { runInspect, type InspectOptions, type InspectReport } from './inspect/inspect.js';
 export {
   accuracyOf,
   classifyBatch,

@@ -1,13 +1,18 @@
 /**
  * The whole path in one call: download → train → quantize → fixtures → verify, each stage the same
- * library function its command calls. Returns every stage's report and its time; throws DigitkitError.
+ * library function its command calls. MNIST by default; a named dataset (`dataset`), or any data
+ * source (`data`: an image folder or a CSV file, which need no download). Returns every stage's report
+ * and its time; throws DigitkitError.
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runDownload, type DownloadReport } from './data/download.js';
 import { MNIST_TEST_IMAGES } from './data/mnist.js';
 import type { SourceChoice } from './data/sources.js';
-import { InterruptedError } from './errors.js';
+import { InterruptedError, OptionError } from './errors.js';
+import { DATASET_NAMES, DATASETS, modelNameFor } from './data/datasets.js';
+import { detectFormat } from './data/dataset.js';
+import type { DataOptions } from './data/open.js';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_FIXTURES,
@@ -18,19 +23,23 @@ import {
 import { runQuantize, type QuantizeReport } from './quant/quantize.js';
 import { defaultCheckpointPath, runTrain, validateThreads, type TrainEvent, type TrainResult } from './train/run.js';
 import type { StepInfo } from './train/loop.js';
-import { CLASSES, validateConfig, type TrainConfig } from './train/config.js';
+import { validateConfig, type TrainConfig } from './train/config.js';
 import { runFixtures, validateCount, type FixturesReport } from './verify/fixtures.js';
 import { runVerify, type VerifyReport } from './verify/verify.js';
 
 export type Stage = 'download' | 'train' | 'quantize' | 'fixtures' | 'verify';
 
 export interface PipelineOptions {
-  /** MNIST directory (default data/mnist). */
+  /** A named dataset to download and train on (default "mnist"). */
+  dataset?: string;
+  /** Its directory (default data/mnist, data/<dataset>), or another data source (no download then). */
   data?: string;
+  /** How to read `data` (a folder's picture size, a CSV's label column, the test split...). */
+  dataOptions?: Omit<DataOptions, 'onProgress'>;
   source?: SourceChoice;
   /** Where the float and int8 models go (default models/). */
   modelsDir?: string;
-  /** Parity fixtures file (default fixtures/parity.json). */
+  /** Parity fixtures file (default fixtures/parity.json for MNIST, fixtures/<model name>-parity.json otherwise). */
   fixtures?: string;
   /** Training settings the user gave; the rest are train's defaults. */
   train?: Partial<TrainConfig>;
@@ -50,8 +59,9 @@ export interface PipelineHooks {
 
 export interface PipelineReport {
   ok: boolean;
-  seconds: Record<Stage, number>;
-  download: DownloadReport;
+  seconds: Partial<Record<Stage, number>>;
+  /** Absent when the data needed no download (a folder or a CSV file). */
+  download?: DownloadReport;
   train: Extract<TrainResult, { status: 'done' }>;
   quantize: QuantizeReport;
   fixtures: FixturesReport;
@@ -68,16 +78,24 @@ export class PipelineInterrupted extends InterruptedError {
 }
 
 export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks = {}): Promise<PipelineReport> {
-  const data = o.data ?? DEFAULT_DATA_DIR;
+  const named = DATASETS[o.dataset ?? 'mnist'];
+  if (!named) throw new OptionError('dataset', `${o.dataset}: expected one of ${DATASET_NAMES.join(', ')}`);
+  const data = o.data ?? (named.name === 'mnist' ? DEFAULT_DATA_DIR : named.dir);
+  // A named dataset is downloaded; another source (a folder, a CSV file) is used as it is.
+  const download = o.dataset !== undefined || o.data === undefined || detectFormat(data) === 'idx';
+  const name = o.dataset !== undefined ? named.model : modelNameFor(data);
   const modelsDir = o.modelsDir ?? DEFAULT_MODELS_DIR;
-  const floatModel = path.join(modelsDir, FLOAT_MODEL_NAME);
-  const intModel = path.join(modelsDir, INT8_MODEL_NAME);
-  const fixtures = o.fixtures ?? DEFAULT_FIXTURES;
-  const seconds = {} as Record<Stage, number>;
+  const mnist = name === 'mnist';
+  const floatModel = path.join(modelsDir, mnist ? FLOAT_MODEL_NAME : `${name}-f32.json`);
+  const intModel = path.join(modelsDir, mnist ? INT8_MODEL_NAME : `${name}-int8.json`);
+  const fixtures = o.fixtures ?? (mnist ? DEFAULT_FIXTURES : `fixtures/${name}-parity.json`);
+  const seconds: Partial<Record<Stage, number>> = {};
   // Every setting is checked before the first stage: a bad one must not wait for training to fail.
   validateConfig(o.train ?? {});
   validateThreads(o.threads);
-  if (o.count !== undefined) validateCount(o.count, CLASSES, MNIST_TEST_IMAGES);
+  // A downloaded dataset's test split is known (10,000 images, its classes); other data is read later.
+  if (o.count !== undefined)
+    validateCount(o.count, download ? named.classes.length : 1, download ? MNIST_TEST_IMAGES : Infinity);
 
   const stage = async <T>(name: Stage, work: () => Promise<T>): Promise<T> => {
     if (o.signal?.aborted) throw o.signal.reason ?? new InterruptedError();
@@ -89,12 +107,15 @@ export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks 
     return result;
   };
 
-  const download = await stage('download', () =>
-    runDownload({ dir: data, source: o.source ?? 'auto', signal: o.signal }),
-  );
+  const downloaded = download
+    ? await stage('download', () =>
+        runDownload({ dataset: named.name, dir: data, source: o.source ?? 'auto', signal: o.signal }),
+      )
+    : undefined;
   const trained = await stage('train', () =>
     runTrain({
       data,
+      dataOptions: o.dataOptions,
       out: floatModel,
       checkpoint: defaultCheckpointPath(floatModel),
       resume: o.resume,
@@ -107,11 +128,25 @@ export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks 
   );
   if (trained.status === 'interrupted') throw new PipelineInterrupted(trained);
   const quantize = await stage('quantize', () =>
-    runQuantize({ in: floatModel, out: intModel, perChannel: o.perChannel, data }),
+    runQuantize({
+      in: floatModel,
+      out: intModel,
+      perChannel: o.perChannel,
+      data,
+      labelColumn: o.dataOptions?.labelColumn,
+    }),
   );
   const fixtureReport = await stage('fixtures', () =>
-    runFixtures({ model: intModel, out: fixtures, count: o.count, data }),
+    runFixtures({ model: intModel, out: fixtures, count: o.count, data, labelColumn: o.dataOptions?.labelColumn }),
   );
   const verify = await stage('verify', () => runVerify({ model: intModel, fixtures }));
-  return { ok: verify.ok, seconds, download, train: trained, quantize, fixtures: fixtureReport, verify };
+  return {
+    ok: verify.ok,
+    seconds,
+    ...(downloaded && { download: downloaded }),
+    train: trained,
+    quantize,
+    fixtures: fixtureReport,
+    verify,
+  };
 }

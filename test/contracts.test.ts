@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MNIST_FILES } from '../src/data/mnist.js';
+import { DATASETS, FASHION_FILES } from '../src/data/datasets.js';
 import { ROOT } from './helpers/cli.js';
 
 const DOCS = path.join(ROOT, 'docs/contracts');
@@ -32,7 +33,7 @@ describe('docs/contracts/mnist.sha256', () => {
 const shared = [path.join(ROOT, '../shared/contracts'), path.join(ROOT, '../../shared/contracts')].find((d) =>
   fs.existsSync(d),
 );
-describe.skipIf(!shared)('docs/contracts/ against ../shared/contracts/ (developers only)', () => {
+describe.skipIf(!shared)('docs/contracts/ against ../docs/contracts/ (developers only)', () => {
   it('holds the same documents, byte for byte', () => {
     const names = fs.readdirSync(shared!).sort();
     expect(fs.readdirSync(DOCS).sort()).toEqual(names);
@@ -40,5 +41,24 @@ describe.skipIf(!shared)('docs/contracts/ against ../shared/contracts/ (develope
       expect(fs.readFileSync(path.join(DOCS, name), 'utf8'), name).toBe(
         fs.readFileSync(path.join(shared!, name), 'utf8'),
       );
+  });
+});
+
+const fashion = path.join(DOCS, 'fashion-mnist.sha256');
+
+describe('docs/contracts/fashion-mnist.sha256', () => {
+  it('matches FASHION_FILES and the class names exactly', () => {
+    const text = fs.readFileSync(fashion, 'utf8');
+    const parsed = text
+      .split('\n')
+      .filter((l) => /^[0-9a-f]{64}\s+\d+\s+\S+-ubyte$/.test(l))
+      .map((l) => l.split(/\s+/))
+      .map(([sha256, bytes, name]) => ({ name, sha256, bytes: Number(bytes) }));
+    expect(parsed).toEqual(FASHION_FILES.map(({ name, sha256, bytes }) => ({ name, sha256, bytes })));
+    const names = /^#\s+(T-shirt\/top.*)$/m
+      .exec(text)![1]
+      .split(',')
+      .map((s) => s.trim());
+    expect(names).toEqual(DATASETS['fashion-mnist'].classes);
   });
 });

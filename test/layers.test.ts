@@ -24,14 +24,18 @@ const LAYERS: Record<string, readonly string[]> = {
   // Node adapters: files, paths, images, the static server, Chromium.
   node: ['core', 'errors'],
   // The capabilities, each with its library, each below the ones that build on it.
-  data: ['errors', 'node'],
+  // Image folders become pixels through the core's prepareImage, as predict's pictures do.
+  data: ['core', 'errors', 'node'],
+  // What a dataset holds (counts, a contact sheet), read as train reads it.
+  inspect: ['errors', 'data', 'node', 'draw'],
   // ONNX in and out: a model file to and from an ONNX graph.
   onnx: ['core', 'errors', 'node'],
   train: ['core', 'errors', 'format', 'data', 'node'],
   quant: ['core', 'errors', 'format', 'data', 'node', 'infer'],
   // verify --runtime onnxruntime runs the exported graph.
   verify: ['core', 'errors', 'format', 'data', 'node', 'infer', 'onnx'],
-  predict: ['core', 'errors', 'format', 'node', 'infer'],
+  // A vector model's rows come from CSV files, read as data/ reads them.
+  predict: ['core', 'errors', 'format', 'data', 'node', 'infer'],
   // explain reads images as predict does; its index.ts is the import-free module beside the core.
   explain: ['core', 'errors', 'format', 'node', 'draw', 'predict'],
   // eval draws errors-explained.png with explain's saliency.

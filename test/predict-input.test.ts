@@ -272,11 +272,38 @@ describe('digitkit predict: the run itself', () => {
       code: 3,
       message: expect.stringContaining('no such model file'),
     });
+    // A vector model classifies CSV rows: an image given to it is exit 3 naming the file.
+    const vector = path.join(tmp, 'model-vector.json');
+    fs.writeFileSync(
+      vector,
+      formatModel({
+        dtype: 'int8',
+        input: { kind: 'vector', size: 4, scale: 1 },
+        labels: ['a', 'b'],
+        layers: randomLayers({ shape: [4, 3, 2], seed: 3 }),
+      }),
+    );
+    const png = path.join(tmp, 'for-vector.png');
+    fs.writeFileSync(png, digitPng);
+    const r3 = await runCli(['predict', png, '--model', vector]);
+    expect(r3.code).toBe(3);
+    expect(r3.stderr).toBe(
+      `digitkit predict: ${png}: an image; ${vector} is a vector model, it classifies the rows of CSV files\n`,
+    );
+  });
+
+  it("any image model: a 14x14 digit model gets the core's digit recipe at its own size", async () => {
     const small = path.join(tmp, 'model-14.json');
     fs.writeFileSync(small, randomModel(14));
-    const r3 = await runCli(['predict', path.join(tmp, 'whatever.png'), '--model', small]);
-    expect(r3.code).toBe(3);
-    expect(r3.stderr).toContain('predict needs a 28x28 digit model');
+    const img = path.join(tmp, 'for-14.png');
+    fs.writeFileSync(img, digitPng);
+    const save = path.join(tmp, 'seen-14');
+    const r = await runCli(['predict', img, '--model', small, '--json', '--save-preprocessed', save]);
+    expect(r.code).toBe(0);
+    const [row] = JSON.parse(r.stdout);
+    expect(row.digit).toBeTypeOf('number');
+    const meta = await sharp(path.join(save, 'for-14.14x14.png')).metadata();
+    expect([meta.width, meta.height]).toEqual([14, 14]);
   });
 
   it('usage errors are exit 2', async () => {

@@ -1,4 +1,4 @@
-// `digitkit quantize` and the quantization rule of shared/contracts/model-format.md.
+// `digitkit quantize` and the quantization rule of docs/contracts/model-format.md.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

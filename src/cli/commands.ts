@@ -11,6 +11,7 @@ export interface CommandEntry {
 
 export const COMMANDS: ReadonlyArray<CommandEntry> = [
   { name: 'download', load: () => import('./download.js') },
+  { name: 'inspect', load: () => import('./inspect.js') },
   { name: 'train', load: () => import('./train.js') },
   { name: 'quantize', load: () => import('./quantize.js') },
   { name: 'fixtures', load: () => import('./fixtures.js') },

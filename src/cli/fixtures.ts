@@ -3,13 +3,17 @@ import type { FixturesReport } from '../verify/fixtures.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL, orShipped } from '../node/paths.js';
 import { int, sci } from '../format.js';
 import { handler } from './context.js';
-import { intOption } from './options.js';
+import { choiceOption, intOption } from './options.js';
+import { DATA_FORMATS, type DataFormat } from '../data/dataset.js';
+import { fixturesPathFor } from '../verify/fixtures-file.js';
 
 interface Opts {
   model?: string;
-  out: string;
-  count: number;
+  out?: string;
+  count?: number;
   data: string;
+  format?: DataFormat;
+  labelColumn?: string;
   json?: boolean;
 }
 
@@ -18,14 +22,26 @@ export function register(program: Command): void {
     .command('fixtures')
     .description('Write parity fixtures: test images and the probabilities a float64 reference gives for them')
     .option('--model <file>', `model the fixtures pin ${orShipped(DEFAULT_MODEL)}`)
-    .option('--out <file>', 'fixtures file to write', DEFAULT_FIXTURES)
-    .option('--count <n>', 'number of cases (at least one per class)', intOption, 100)
-    .option('--data <dir>', 'MNIST directory (cases come from the t10k files)', DEFAULT_DATA_DIR)
+    .option(
+      '--out <file>',
+      `fixtures file to write (default ${DEFAULT_FIXTURES} for ${DEFAULT_MODEL}, else fixtures/<model name>-parity.json)`,
+    )
+    .option('--count <n>', 'number of cases, at least one per class (default 100, or all when fewer)', intOption)
+    .option(
+      '--data <path>',
+      'where cases come from: an IDX directory (its t10k files), an image folder or a CSV file (its rows; the test split the model was trained with, if it is that data)',
+      DEFAULT_DATA_DIR,
+    )
+    .option('--format <format>', 'idx | folder | csv (default: detected)', choiceOption(DATA_FORMATS))
+    .option('--label-column <name>', 'CSV: the label column (default: the one the model was trained with, or "label")')
     .option('--json', 'print one JSON document')
     .action(
       handler<Opts>(async (opts, ctx) => {
         const { runFixtures } = await import('../verify/fixtures.js');
-        const r: FixturesReport = await runFixtures(opts);
+        const r: FixturesReport = await runFixtures({
+          ...opts,
+          out: opts.out ?? fixturesPathFor(opts.model ?? DEFAULT_MODEL),
+        });
         ctx.out(`wrote ${r.out.path}: ${r.cases} cases, ${int(r.out.bytes)} bytes`);
         ctx.out(`model     ${r.model.path} (sha256 ${r.model.sha256})`);
         ctx.out(`classes   ${r.perClass.map((n, c) => `${c}:${n}`).join(' ')}`);

@@ -13,14 +13,17 @@ import { FAST_EPOCHS } from '../train/config.js';
 import type { PipelineReport } from '../pipeline.js';
 import { int, pct, sci } from '../format.js';
 import { handler, type CommandContext } from './context.js';
+import { DATASET_NAMES } from '../data/datasets.js';
+import { addDataOptions, dataOptionsFrom, type DataFlags } from './data-options.js';
 import { choiceOption, intOption } from './options.js';
 import { defaultThreads, progressPrinter, resumeCommand } from './train.js';
 
-interface Flags {
-  data: string;
+interface Flags extends DataFlags {
+  dataset?: string;
+  data?: string;
   source: SourceChoice;
   models: string;
-  fixtures: string;
+  fixtures?: string;
   fast?: boolean;
   epochs?: number;
   seed?: number;
@@ -33,13 +36,19 @@ interface Flags {
 
 function summary(ctx: CommandContext, r: PipelineReport): void {
   const { color } = ctx;
-  const fetched = r.download.files.filter((f) => f.status !== 'up to date').length;
-  const rows: [string, number, string][] = [
-    [
-      'download',
-      r.seconds.download,
-      `4 MNIST files verified in ${r.download.dir}${fetched ? ` (${fetched} fetched)` : ' (up to date)'}`,
-    ],
+  const d = r.download;
+  const fetched = d ? d.files.filter((f) => f.status !== 'up to date').length : 0;
+  const q = r.quantize.accuracy;
+  const rows: [string, number | undefined, string][] = [
+    ...(d
+      ? [
+          [
+            'download',
+            r.seconds.download,
+            `4 ${d.title} files verified in ${d.dir}${fetched ? ` (${fetched} fetched)` : ' (up to date)'}`,
+          ] as [string, number | undefined, string],
+        ]
+      : []),
     [
       'train',
       r.seconds.train,
@@ -48,7 +57,7 @@ function summary(ctx: CommandContext, r: PipelineReport): void {
     [
       'quantize',
       r.seconds.quantize,
-      `int8 test accuracy ${pct(r.quantize.accuracy.int8)} (${r.quantize.accuracy.deltaPp >= 0 ? '+' : ''}${r.quantize.accuracy.deltaPp.toFixed(2)} pp), agreement ${pct(r.quantize.accuracy.agreement)} → ${r.quantize.out.path} (${int(r.quantize.out.bytes)} bytes)`,
+      `int8 test accuracy ${pct(q.int8)} (${q.deltaPp >= 0 ? '+' : ''}${q.deltaPp.toFixed(2)} pp), agreement ${pct(q.agreement)} → ${r.quantize.out.path} (${int(r.quantize.out.bytes)} bytes)`,
     ],
     ['fixtures', r.seconds.fixtures, `${r.fixtures.cases} cases → ${r.fixtures.out.path}`],
     [
@@ -59,24 +68,43 @@ function summary(ctx: CommandContext, r: PipelineReport): void {
   ];
   ctx.out('');
   ctx.out('stage      seconds  result');
-  for (const [name, s, text] of rows) ctx.out(`${name.padEnd(9)} ${s.toFixed(1).padStart(8)}  ${text}`);
-  const total = Object.values(r.seconds).reduce((a, b) => a + b, 0);
+  for (const [name, s, text] of rows) ctx.out(`${name.padEnd(9)} ${(s ?? 0).toFixed(1).padStart(8)}  ${text}`);
+  const total = Object.values(r.seconds).reduce((a, b) => a + (b ?? 0), 0);
   ctx.out(`${'total'.padEnd(9)} ${total.toFixed(1).padStart(8)}`);
 }
 
 export function register(program: Command): void {
-  program
-    .command('pipeline')
-    .description('The whole path with defaults: download, train, quantize, fixtures, verify; one summary')
-    .option('--data <dir>', 'folder for the MNIST IDX files', DEFAULT_DATA_DIR)
+  addDataOptions(
+    program
+      .command('pipeline')
+      .description(
+        'The whole path with defaults: download, train, quantize, fixtures, verify; one summary (MNIST, a named dataset, or your data)',
+      ),
+  )
+    .option(
+      '--dataset <name>',
+      `a named dataset: ${DATASET_NAMES.join(', ')} (default mnist)`,
+      choiceOption(DATASET_NAMES),
+    )
+    .option(
+      '--data <path>',
+      `the dataset's directory (default ${DEFAULT_DATA_DIR}, data/<dataset>), or your data: an image folder or a CSV file (no download)`,
+    )
     .option(
       '--source <source>',
       'where download gets missing files: auto, embedded or web',
       choiceOption(SOURCE_CHOICES),
       'auto',
     )
-    .option('--models <dir>', `folder for ${FLOAT_MODEL_NAME} and ${INT8_MODEL_NAME}`, DEFAULT_MODELS_DIR)
-    .option('--fixtures <file>', 'parity fixtures to write and verify', DEFAULT_FIXTURES)
+    .option(
+      '--models <dir>',
+      `folder for ${FLOAT_MODEL_NAME} and ${INT8_MODEL_NAME} (<name>-f32.json and <name>-int8.json for other data)`,
+      DEFAULT_MODELS_DIR,
+    )
+    .option(
+      '--fixtures <file>',
+      `parity fixtures to write and verify (default ${DEFAULT_FIXTURES}; fixtures/<name>-parity.json for other data)`,
+    )
     .option('--fast', `train's quick preset (${FAST_EPOCHS} epochs)`)
     .option('--epochs <n>', "training epochs (default: train's)", intOption)
     .option('--seed <n>', "training seed (default: train's)", intOption)
@@ -94,7 +122,9 @@ export function register(program: Command): void {
           const { runPipeline } = await import('../pipeline.js');
           report = await runPipeline(
             {
+              dataset: f.dataset,
               data: f.data,
+              dataOptions: dataOptionsFrom(f),
               source: f.source,
               modelsDir: f.models,
               fixtures: f.fixtures,

@@ -12,7 +12,7 @@ import { choiceOption, intOption } from './options.js';
 
 interface PredictFlags {
   model?: string;
-  top: number;
+  top?: number;
   invert: 'auto' | 'yes' | 'no';
   savePreprocessed?: string;
   json?: boolean;
@@ -29,9 +29,13 @@ export async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** A result's name: the file, or for a CSV row the file and its line. */
+const where = (r: Prediction) => (r.line === undefined ? r.file : `${r.file}:${r.line}`);
+
 function printResults(ctx: CommandContext, results: Prediction[]): void {
   const c = ctx.color;
-  const width = Math.max(...results.map((r) => r.file.length));
+  const width = Math.max(...results.map((r) => where(r).length));
+  const labelWidth = Math.max(1, ...results.map((r) => String(r.digit ?? r.label ?? '').length));
   for (const r of results) {
     if (r.error !== undefined) {
       ctx.err(c.red(`digitkit predict: ${r.file}: ${r.error}`));
@@ -39,9 +43,9 @@ function printResults(ctx: CommandContext, results: Prediction[]): void {
     }
     const p = r.probability!;
     const shade = p >= 0.9 ? c.green : p >= 0.6 ? c.yellow : c.red;
-    const top = r.top.map((t) => `${t.digit} ${pct(t.p, 1).padStart(6)}`).join('  ');
+    const top = r.top.map((t) => `${t.digit ?? t.label} ${pct(t.p, 1).padStart(6)}`).join('  ');
     ctx.out(
-      `${r.file.padEnd(width)}  ${c.bold(String(r.digit))}  ${shade(pct(p, 1).padStart(6))}   ${c.dim('top: ' + top)}`,
+      `${where(r).padEnd(width)}  ${c.bold(String(r.digit ?? r.label).padEnd(labelWidth))}  ${shade(pct(p, 1).padStart(6))}   ${c.dim('top: ' + top)}`,
     );
   }
 }
@@ -49,18 +53,27 @@ function printResults(ctx: CommandContext, results: Prediction[]): void {
 export function register(program: Command): void {
   program
     .command('predict')
-    .description('Classify image files through the shipped core')
-    .argument('<inputs...>', 'image files, directories (every image in them) or - (stdin)')
+    .description('Classify image files (or, for a vector model, the rows of CSV files) through the shipped core')
+    .argument(
+      '<inputs...>',
+      'image files, directories (every image in them) or - (stdin); for a vector model: CSV files (one result per row)',
+    )
     .option('--model <path>', `model file ${orShipped(DEFAULT_MODEL)}`)
-    .option('--top <k>', 'how many classes to list per image', intOption, 3)
+    .option('--top <k>', 'how many classes to list per image (default 3, or all when the model has fewer)', intOption)
     .option(
       '--invert <mode>',
       'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)',
       choiceOption(['auto', 'yes', 'no'] as const),
       'auto',
     )
-    .option('--save-preprocessed <dir>', 'write the 28x28 input the model saw, as <name>.28x28.png per file')
-    .option('--json', 'print a JSON array of {file, digit, probability, top, error?}')
+    .option(
+      '--save-preprocessed <dir>',
+      "write the input the model saw, as <name>.<W>x<H>.png per file (28x28 for MNIST's model)",
+    )
+    .option(
+      '--json',
+      'print a JSON array of {file, digit, probability, top, error?} (models of other classes: label and index for digit; CSV rows: line too)',
+    )
     .action(
       handler<PredictFlags>(async (opts, ctx, args) => {
         const [{ runPredict }, { createBar }] = await Promise.all([
@@ -87,12 +100,17 @@ export function register(program: Command): void {
         // The package's own model, used because the working directory has none: say so (in --json, on every result).
         const shipped = isShipped(report.model);
         if (shipped) ctx.out(ctx.color.dim(`model: ${shippedLine([report.model])}`));
+        const rows = results.some((r) => r.line !== undefined);
         if (results.length > 1)
           ctx.out(
-            ctx.color.dim(`${results.length} inputs: ${results.length - rejected} classified, ${rejected} rejected`),
+            ctx.color.dim(
+              rows
+                ? `${results.length} rows classified`
+                : `${results.length} inputs: ${results.length - rejected} classified, ${rejected} rejected`,
+            ),
           );
         if (opts.savePreprocessed && results.length > rejected)
-          ctx.out(ctx.color.dim(`28x28 inputs written to ${opts.savePreprocessed}`));
+          ctx.out(ctx.color.dim(`${report.inputSize ?? '28x28'} inputs written to ${opts.savePreprocessed}`));
         return {
           json: shipped ? results.map((r) => ({ ...r, model: report.model })) : results,
           exitCode: rejected > 0 ? ExitCode.imageRejected : ExitCode.ok,

@@ -3,12 +3,16 @@ import type { QuantizeReport } from '../quant/quantize.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL, orShipped } from '../node/paths.js';
 import { int, pct, sci } from '../format.js';
 import { handler } from './context.js';
+import { choiceOption } from './options.js';
+import { DATA_FORMATS, type DataFormat } from '../data/dataset.js';
 
 interface Opts {
   in?: string;
-  out: string;
+  out?: string;
   perChannel?: boolean;
   data: string;
+  format?: DataFormat;
+  labelColumn?: string;
   json?: boolean;
 }
 
@@ -17,9 +21,15 @@ export function register(program: Command): void {
     .command('quantize')
     .description('Quantize a float model to int8 (symmetric, round half away from zero) and measure what it costs')
     .option('--in <file>', `float32 model to quantize ${orShipped(DEFAULT_FLOAT_MODEL)}`)
-    .option('--out <file>', 'int8 model to write', DEFAULT_MODEL)
+    .option('--out <file>', `int8 model to write (default: --in with -f32.json -> -int8.json: ${DEFAULT_MODEL})`)
     .option('--per-channel', 'one scale per output column instead of one per layer')
-    .option('--data <dir>', 'MNIST directory (the t10k files measure accuracy)', DEFAULT_DATA_DIR)
+    .option(
+      '--data <path>',
+      'test data measuring accuracy: an IDX directory (its t10k files), an image folder or a CSV file (the test split the model was trained with, else all of it)',
+      DEFAULT_DATA_DIR,
+    )
+    .option('--format <format>', 'idx | folder | csv (default: detected)', choiceOption(DATA_FORMATS))
+    .option('--label-column <name>', 'CSV: the label column (default: the one the model was trained with, or "label")')
     .option('--json', 'print one JSON document')
     .action(
       handler<Opts>(async (opts, ctx) => {
@@ -37,12 +47,12 @@ export function register(program: Command): void {
           ctx.out(`layer ${k}   ${l.rows}x${l.cols}  ${scale}  |Δw| max ${sci(l.maxAbs)} mean ${sci(l.meanAbs)}`);
         });
         ctx.out(
-          `accuracy  float ${pct(a.float)}, int8 ${pct(a.int8)} (${a.deltaPp >= 0 ? '+' : ''}${a.deltaPp.toFixed(2)} pp) on ${a.images} test images`,
+          `accuracy  float ${pct(a.float)}, int8 ${pct(a.int8)} (${a.deltaPp >= 0 ? '+' : ''}${a.deltaPp.toFixed(2)} pp) on ${a.images} test ${r.samples}`,
         );
-        ctx.out(`agreement ${pct(a.agreement)} of test images get the same class from both`);
+        ctx.out(`agreement ${pct(a.agreement)} of test ${r.samples} get the same class from both`);
         if (!r.targets.accuracyOk)
           ctx.out(color.yellow(`warning: int8 accuracy is more than ${r.targets.maxDropPp} pp below float`));
-        if (!r.targets.sizeOk)
+        if (!r.targets.sizeOk && r.targets.maxBytes !== null)
           ctx.out(color.yellow(`warning: ${r.out.path} is larger than ${int(r.targets.maxBytes)} bytes`));
         return { json: r };
       }),

@@ -1,8 +1,11 @@
 /** `digitkit train`: flags → runTrain(); progress bar / lines / JSON records; Ctrl-C → checkpoint + resume command. */
 import os from 'node:os';
 import type { Command } from 'commander';
-import { InterruptedError } from '../errors.js';
-import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL } from '../node/paths.js';
+import { InterruptedError, usageError } from '../errors.js';
+import { DEFAULT_DATA_DIR } from '../node/paths.js';
+import { DATASET_NAMES, DATASETS, modelNameFor } from '../data/datasets.js';
+import { describeDataInput, sizeOf } from '../data/dataset.js';
+import { addDataOptions, dataOptionsFrom, type DataFlags } from './data-options.js';
 import { DEFAULTS, FAST_EPOCHS, layerSizes, LIMITS, type TrainConfig } from '../train/config.js';
 import type { TrainEvent } from '../train/run.js';
 import type { StepInfo } from '../train/loop.js';
@@ -11,9 +14,10 @@ import { handler, type CommandContext } from './context.js';
 import { choiceOption, intListOption, intOption, numberOption } from './options.js';
 import { createBar, type Bar } from './progress.js';
 
-interface Flags {
-  data: string;
-  out: string;
+interface Flags extends DataFlags {
+  data?: string;
+  dataset?: string;
+  out?: string;
   epochs?: number;
   batch?: number;
   lr?: number;
@@ -24,6 +28,8 @@ interface Flags {
   shift?: number;
   rotate?: number;
   zoom?: number;
+  flip?: boolean;
+  noise?: number;
   seed?: number;
   threads?: number;
   limit?: number;
@@ -89,10 +95,25 @@ export function progressPrinter(ctx: CommandContext) {
     switch (e.type) {
       case 'start': {
         const c = e.config;
+        const d = e.data;
         batch = c.batch;
         total = c.epochs;
+        const what = d.input.kind === 'vector' ? 'rows' : 'images';
+        // MNIST's own run prints what it always printed; other data first says what it is.
+        if (d.format !== 'idx' || d.labels.join() !== DATASETS.mnist.classes.join()) {
+          const split = 'fraction' in d.split ? `${Math.round(d.split.fraction * 100)}% of each class` : d.split.from;
+          ctx.out(
+            `data ${d.path} (${d.format}): ${describeDataInput(d.input)}, ${d.labels.length} classes (${d.labels.slice(0, 12).join(', ')}${d.labels.length > 12 ? ', …' : ''}); test: ${int(d.testCount)} ${what} (${split})`,
+          );
+          if (d.skipped.length) {
+            ctx.err(`digitkit train: skipped ${d.skipped.length} file${d.skipped.length === 1 ? '' : 's'}:`);
+            for (const f of d.skipped.slice(0, 20)) ctx.err(`  ${f.file}: ${f.reason}`);
+            if (d.skipped.length > 20) ctx.err(`  … and ${d.skipped.length - 20} more`);
+          }
+        }
+        const sizes = [sizeOf(d.input), ...c.hidden, d.labels.length];
         ctx.out(
-          `training ${layerSizes(c).join('-')} on ${int(e.trainImages)} images (${int(e.valImages)} held out for validation): ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
+          `training ${sizes.join('-')} on ${int(e.trainImages)} ${what} (${int(e.valImages)} held out for validation): ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
         );
         if (e.resumed)
           ctx.out(`resumed at epoch ${e.resumed.epoch + 1}, step ${e.resumed.stepInEpoch}/${e.stepsPerEpoch}`);
@@ -127,13 +148,25 @@ export function progressPrinter(ctx: CommandContext) {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('train')
     .description(
-      `Train the ${layerSizes(DEFAULTS).join('-')} MLP from scratch (reproducible: same seed, data and flags give the same bytes)`,
+      `Train an MLP from scratch (default: ${layerSizes(DEFAULTS).join('-')} on MNIST; reproducible: same seed, data and flags give the same bytes)`,
     )
-    .option('--data <dir>', 'folder with the MNIST IDX files', DEFAULT_DATA_DIR)
-    .option('--out <file>', 'float32 model to write', DEFAULT_FLOAT_MODEL)
+    .option(
+      '--data <path>',
+      `the data: an IDX directory, an image folder or a CSV/TSV file (default ${DEFAULT_DATA_DIR})`,
+    )
+    .option(
+      '--dataset <name>',
+      `a named dataset in its default directory: ${DATASET_NAMES.join(', ')}`,
+      choiceOption(DATASET_NAMES),
+    )
+    .option(
+      '--out <file>',
+      'float32 model to write (default models/<data name>-f32.json: models/mnist-f32.json for MNIST)',
+    );
+  addDataOptions(cmd)
     .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs}; ${FAST_EPOCHS} with --fast)`, intOption)
     .option('--fast', `quick preset: ${FAST_EPOCHS} epochs (≥ 98.5% test accuracy)`)
     .option('--batch <n>', `mini-batch size, at most ${LIMITS.batch} (default ${DEFAULTS.batch})`, intOption)
@@ -150,18 +183,36 @@ export function register(program: Command): void {
     )
     .option('--label-smoothing <s>', `label smoothing in [0, 1) (default ${DEFAULTS.labelSmoothing})`, numberOption)
     .option('--hidden <widths>', `hidden layer widths (default ${DEFAULTS.hidden.join(',')})`, intListOption)
-    .option('--shift <px>', `random shift in [-px, px] on each axis (default ${DEFAULTS.shift})`, intOption)
-    .option('--rotate <deg>', `random rotation in [-deg, deg] (default ${DEFAULTS.rotate})`, numberOption)
-    .option('--zoom <fraction>', `random zoom in [1-f, 1+f] (default ${DEFAULTS.zoom})`, numberOption)
+    .option('--shift <px>', `images: random shift in [-px, px] on each axis (default ${DEFAULTS.shift})`, intOption)
+    .option(
+      '--rotate <deg>',
+      `images: random rotation in [-deg, deg] (default ${DEFAULTS.rotate} for digits, 0 for other images)`,
+      numberOption,
+    )
+    .option(
+      '--zoom <fraction>',
+      `images: random zoom in [1-f, 1+f] (default ${DEFAULTS.zoom} for digits, 0 for other images)`,
+      numberOption,
+    )
+    .option('--flip', 'images: mirror half of the training images horizontally, drawn afresh each epoch')
+    .option('--no-flip', "images: no mirroring (when a dataset's recipe has it)")
+    .option(
+      '--noise <sigma>',
+      'feature vectors: add Gaussian noise of this standard deviation to the standardised features',
+      numberOption,
+    )
     .option('--seed <n>', `PRNG seed (default ${DEFAULTS.seed})`, intOption)
     .option('--threads <n>', 'worker threads (default: cores, at most 8); never changes the result', intOption)
-    .option('--limit <n>', 'train on the first n training images (default all)', intOption)
+    .option('--limit <n>', 'train on the first n training samples (default all)', intOption)
     .option('--val <k>', 'hold out the last k of them for validation (default 5000, or 1/12 of --limit)', intOption)
     .option('--checkpoint <file>', 'checkpoint written after every epoch (default: beside --out, .ckpt)')
     .option('--resume <file>', 'continue from a checkpoint (its settings apply; contradicting flags are an error)')
     .option('--json', 'one JSON record per epoch on stdout, then a summary record')
     .action(
       handler<Flags>(async (f, ctx) => {
+        if (f.data !== undefined && f.dataset !== undefined) throw usageError('--data and --dataset: give one of them');
+        const data = f.data ?? (f.dataset ? DATASETS[f.dataset].dir : DEFAULT_DATA_DIR);
+        const out = f.out ?? `models/${modelNameFor(data)}-f32.json`;
         const config: Partial<TrainConfig> = {
           epochs: f.epochs ?? (f.fast ? FAST_EPOCHS : undefined),
           batch: f.batch,
@@ -173,6 +224,8 @@ export function register(program: Command): void {
           shift: f.shift,
           rotate: f.rotate,
           zoom: f.zoom,
+          flip: f.flip,
+          noise: f.noise,
           seed: f.seed,
           limit: f.limit,
           val: f.val,
@@ -180,9 +233,17 @@ export function register(program: Command): void {
         const signal = ctx.handleInterrupt();
         const progress = progressPrinter(ctx);
         const { runTrain } = await import('../train/run.js');
+        let bar: Bar | null = null;
         const r = await runTrain({
-          data: f.data,
-          out: f.out,
+          data,
+          dataOptions: dataOptionsFrom(f),
+          onDataProgress: (done, total) => {
+            if (total < 200) return;
+            bar ??= createBar(ctx, 'reading pictures [{bar}] {value}/{total}', total);
+            bar?.update(done);
+            if (done === total) bar?.stop();
+          },
+          out,
           checkpoint: f.checkpoint,
           resume: f.resume,
           threads: f.threads ?? defaultThreads(),

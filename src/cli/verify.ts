@@ -43,7 +43,10 @@ export function register(program: Command): void {
       'Check that the shipped inference core reproduces the parity fixtures in every runtime asked for (exit 0 only if every case is within tolerance)',
     )
     .option('--model <file>', `model the fixtures were made for ${orShipped(DEFAULT_MODEL)}`)
-    .option('--fixtures <file>', `parity fixtures ${orShipped(DEFAULT_FIXTURES)}`)
+    .option(
+      '--fixtures <file>',
+      `parity fixtures (default ${DEFAULT_FIXTURES} for ${DEFAULT_MODEL} or the copy digitkit ships, else fixtures/<model name>-parity.json)`,
+    )
     .option(
       '--tolerance <x>',
       "max |Δp| allowed (default: the fixtures' own tolerance, if at most --max-tolerance)",

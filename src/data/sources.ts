@@ -22,25 +22,34 @@ export function parseMirror(value: string, origin = '--mirror'): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw usageError(`${origin}: expected an http:// or https:// URL, got "${value}"`);
   }
-  if (url.search || url.hash) throw usageError(`${origin}: a mirror is a base URL without ?query or #fragment, got "${value}"`);
+  if (url.search || url.hash)
+    throw usageError(`${origin}: a mirror is a base URL without ?query or #fragment, got "${value}"`);
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url.href;
 }
 
 /** The comma-separated DIGITKIT_MIRROR value as a list (empty entries ignored). */
 export function splitMirrorEnv(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /**
  * Mirrors in the order they are tried: `--mirror` flags, then DIGITKIT_MIRROR entries,
  * then (unless turned off) the defaults. Each validated; duplicates keep their first place.
  */
-export function mirrorOrder(flags: readonly string[], envEntries: readonly string[], includeDefaults = true): string[] {
+export function mirrorOrder(
+  flags: readonly string[],
+  envEntries: readonly string[],
+  includeDefaults = true,
+  defaults: readonly string[] = DEFAULT_MIRRORS,
+): string[] {
   const all = [
     ...flags.map((m) => parseMirror(m, '--mirror')),
     ...envEntries.map((m) => parseMirror(m, 'DIGITKIT_MIRROR')),
-    ...(includeDefaults ? DEFAULT_MIRRORS : []),
+    ...(includeDefaults ? defaults : []),
   ];
   return [...new Set(all)];
 }

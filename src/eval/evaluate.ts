@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ModelInfo } from '../core/index.js';
-import { loadMnist, type MnistSplit } from '../data/load.js';
+import type { DataFormat, Dataset, Split } from '../data/dataset.js';
+import { checkFits, loadTestSet } from '../data/open.js';
 import { invalidInput } from '../errors.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
 import { defaultModel } from '../node/paths.js';
@@ -17,10 +18,12 @@ import { ensureReportDir, writeReport, type ReportFiles } from './report.js';
 
 export const EVAL_FORMAT = 'digitkit-eval';
 
-/** A misclassified test digit. Classes are indices into the model's labels (the digit itself for MNIST). */
+/** A misclassified test sample. Classes are indices into the model's labels (the digit itself for MNIST). */
 export interface EvalError {
-  /** Position in the t10k set (0-based). */
+  /** Position in the test set (0-based). */
   index: number;
+  /** Where the sample comes from, for data other than IDX ("cat/003.png", "line-18"). */
+  id?: string;
   label: number;
   predicted: number;
   /** The model's probability for its (wrong) prediction. */
@@ -60,7 +63,19 @@ export interface Disagreement {
 export interface EvalReport {
   format: typeof EVAL_FORMAT;
   version: 1;
-  data: { dir: string; split: 't10k'; count: number; sha256: Record<string, string> };
+  /**
+   * The test data: an IDX directory's t10k files (split "t10k"), or a folder or CSV file (its `format`,
+   * and which of its samples: all of them, or the test split the model was trained with).
+   */
+  data: {
+    dir: string;
+    split: string;
+    count: number;
+    sha256: Record<string, string>;
+    format?: DataFormat;
+    /** The kind of sample: images, or rows of a CSV (vector models; their errors are listed as rows). */
+    samples?: 'images' | 'rows';
+  };
   model: ModelEval;
   compare?: {
     model: ModelEval;
@@ -76,7 +91,10 @@ export interface EvalReport {
 export interface EvalOptions {
   /** Default: models/mnist-int8.json, or the copy digitkit ships when the working directory has none. */
   model?: string;
+  /** An IDX directory (its t10k files), an image folder or a CSV file (data/open.ts loadTestSet). */
   data: string;
+  format?: DataFormat;
+  labelColumn?: string;
   compare?: string;
   report?: string;
   /** Called after each chunk of images, per model. */
@@ -86,16 +104,19 @@ export interface EvalOptions {
 /** Probabilities are written with 6 decimals: plenty for a report, and keeps report.json readable. */
 const sixDecimals = (p: number) => Math.round(p * 1e6) / 1e6;
 
-function checkFitsMnist(m: ModelFile, split: MnistSplit): void {
-  const { input } = m.model;
-  if (input.kind !== 'image' || input.size !== split.cols * split.rows) {
+/** A second model must take the same inputs and give the same classes as the first, to be compared on the same data. */
+function checkComparable(a: ModelFile, b: ModelFile): void {
+  const same =
+    JSON.stringify({ ...a.model.input, offset: 0, scale: 0 }) ===
+    JSON.stringify({ ...b.model.input, offset: 0, scale: 0 });
+  if (!same)
     throw invalidInput(
-      `${m.path}: input is ${describeInput(input)}, the MNIST test digits are ${split.cols}x${split.rows}`,
+      `${b.path}: input is ${describeInput(b.model.input)}, ${a.path}'s is ${describeInput(a.model.input)}; they cannot be compared on the same data`,
     );
-  }
-  if (m.model.labels.length !== 10) {
-    throw invalidInput(`${m.path}: has ${m.model.labels.length} output labels, MNIST has 10 classes`);
-  }
+  if (b.model.labels.join('\n') !== a.model.labels.join('\n'))
+    throw invalidInput(
+      `${b.path}: its classes (${b.model.labels.join(', ')}) are not ${a.path}'s (${a.model.labels.join(', ')})`,
+    );
 }
 
 /**
@@ -124,7 +145,7 @@ function trainingHistory(m: ModelFile): { history: History; from?: string } | nu
   return own ? { history: own } : null;
 }
 
-function summarize(m: ModelFile, split: MnistSplit, p: BatchPredictions): ModelEval {
+function summarize(m: ModelFile, split: Split, p: BatchPredictions, ids: boolean): ModelEval {
   const confusion = confusionMatrix(split.labels, p.predicted, p.classes);
   const correct = correctCount(confusion);
   const errors: EvalError[] = [];
@@ -134,6 +155,7 @@ function summarize(m: ModelFile, split: MnistSplit, p: BatchPredictions): ModelE
     if (predicted === label) continue;
     errors.push({
       index: i,
+      ...(ids && { id: split.id(i) }),
       label,
       predicted,
       probability: sixDecimals(p.probs[i * p.classes + predicted]),
@@ -172,18 +194,26 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
       : await readModelFile(opts.compare, 'no such model file (the file given to --compare)');
   // An unusable report directory is reported before the work, not after it.
   if (opts.report !== undefined) await ensureReportDir(opts.report);
-  const mnist = await loadMnist(opts.data, ['t10k']);
-  const test = mnist.test!;
-  for (const m of b ? [a, b] : [a]) checkFitsMnist(m, test);
+  const set = await loadTestSet(opts.data, a.raw, a.path, { format: opts.format, labelColumn: opts.labelColumn });
+  const test = set.dataset.test!;
+  if (b) checkFits(b.raw, b.path, set.dataset);
+  if (b) checkComparable(a, b);
+  const ids = set.dataset.format !== 'idx';
 
   const run = (m: ModelFile) =>
-    classifyBatch(m.model, test.images, { onProgress: (done, total) => opts.onProgress?.(m.path, done, total) });
+    classifyBatch(m.model, test.inputs, { onProgress: (done, total) => opts.onProgress?.(m.path, done, total) });
   const pa = run(a);
   const report: EvalReport = {
     format: EVAL_FORMAT,
     version: 1,
-    data: { dir: opts.data, split: 't10k', count: test.count, sha256: mnist.sha256 },
-    model: summarize(a, test, pa),
+    data: {
+      dir: opts.data,
+      split: set.dataset.format === 'idx' ? 't10k' : set.note,
+      count: test.count,
+      sha256: set.dataset.sha256,
+      ...(ids && { format: set.dataset.format, samples: a.model.input.kind === 'vector' ? 'rows' : 'images' }),
+    },
+    model: summarize(a, test, pa, ids),
     warnings: [],
   };
   if (b) {
@@ -191,7 +221,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     const ag = agreement(pa.predicted, pb.predicted);
     const C = pa.classes;
     report.compare = {
-      model: summarize(b, test, pb),
+      model: summarize(b, test, pb, ids),
       agreement: { count: ag.count, agree: ag.agree, rate: ag.rate },
       disagreements: ag.disagree.map((i) => ({
         index: i,
@@ -202,7 +232,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalReport> {
     };
   }
   if (opts.report !== undefined) {
-    await writeReport(opts.report, report, test, a.model);
+    await writeReport(opts.report, report, test, set.dataset, a.model);
   }
   return report;
 }

@@ -5,12 +5,12 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Model } from '../core/index.js';
-import type { MnistSplit } from '../data/load.js';
+import type { Dataset, Split } from '../data/dataset.js';
 import { OptionError } from '../errors.js';
 import { writeFileAtomic, WriteError } from '../node/atomic.js';
 import { confusionSvg } from './confusion-chart.js';
 import { curvesSvg } from './curves-chart.js';
-import { renderDigitGrid, type Tile } from './digit-grid.js';
+import { renderDigitGrid, type Tile, type TileShape } from './digit-grid.js';
 import { EXPLAINED_ERRORS, renderErrorsExplained } from './errors-explained.js';
 import type { EvalReport } from './evaluate.js';
 import { svgToPng, textRenders } from '../draw/render.js';
@@ -30,10 +30,8 @@ export interface ReportFiles {
   textRendered: boolean;
 }
 
-const digit = (test: MnistSplit, index: number) => {
-  const n = test.rows * test.cols;
-  return test.images.subarray(index * n, (index + 1) * n);
-};
+const picture = (test: Split, index: number, size: number) =>
+  test.inputs.subarray(index * size, (index + 1) * size) as Uint8Array;
 
 function leftOut(total: number, shown: number): string[] {
   return total > shown ? [`showing ${shown}; ${total - shown} left out (all of them are listed in report.json)`] : [];
@@ -59,9 +57,26 @@ export async function ensureReportDir(dir: string): Promise<void> {
   }
 }
 
-/** `model` (the one evaluated) adds errors-explained.png: its most confident mistakes with their saliency. */
-export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit, model?: Model): Promise<void> {
+/**
+ * `model` (the one evaluated) adds errors-explained.png: its most confident mistakes with their
+ * saliency (square one-channel pictures).
+ */
+export async function writeReport(
+  dir: string,
+  rep: EvalReport,
+  test: Split,
+  data: Dataset,
+  model?: Model,
+): Promise<void> {
   const m = rep.model;
+  // Pictures for image models; a vector model's samples are rows, listed in report.json instead.
+  const input = data.input;
+  const shape: TileShape | null =
+    input.kind === 'image'
+      ? { width: input.width, height: input.height, channels: input.channels, invert: input.preprocess === 'digit' }
+      : null;
+  const size = input.kind === 'image' ? input.width * input.height * input.channels : 0;
+  const what = data.format === 'idx' ? 'digits' : 'images';
   const name = path.basename(m.path);
   const labels = m.classes.map((c) => c.label);
   const files: string[] = [];
@@ -89,15 +104,20 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         m.confusion,
         m.classes,
         `Confusion matrix: ${name}`,
-        `accuracy ${pct(m.accuracy)} (${m.correct} of ${m.count} test digits) · shade: share of the row`,
+        `accuracy ${pct(m.accuracy)} (${m.correct} of ${m.count} test ${shape ? what : 'rows'}) · shade: share of the row`,
       ),
     ),
   );
 
   // Most confident mistakes first: those are the ones worth looking at.
-  const errors = [...m.errors].sort((x, y) => y.probability - x.probability || x.index - y.index).slice(0, MAX_TILES);
+  const errors = shape
+    ? [...m.errors].sort((x, y) => y.probability - x.probability || x.index - y.index).slice(0, MAX_TILES)
+    : [];
+  // A sample's name under its picture: its test index, or (folders) its file, shortened to fit.
+  const tag = (index: number, id?: string) =>
+    id === undefined ? `#${index}` : id.length > 14 ? `…${id.slice(-13)}` : id;
   const errorTiles: Tile[] = errors.map((e) => ({
-    pixels: digit(test, e.index),
+    pixels: picture(test, e.index, size),
     caption: [
       [
         { text: labels[e.label], bold: true },
@@ -105,24 +125,25 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         { text: labels[e.predicted], fill: BAD, bold: true },
         { text: `  ${shortPct(e.probability)}`, fill: MUTED },
       ],
-      [{ text: `#${e.index}`, fill: MUTED }],
+      [{ text: tag(e.index, e.id), fill: MUTED }],
     ],
   }));
-  await put(
-    'errors.png',
-    await renderDigitGrid(
-      `Misclassified test digits: ${name}`,
-      [
-        `${m.errors.length} of ${m.count} misclassified, most confident first · caption: true → predicted (probability), test index`,
-        ...leftOut(m.errors.length, errors.length),
-      ],
-      errorTiles,
-      'no misclassified digits',
-      test.cols,
-    ),
-  );
+  if (shape)
+    await put(
+      'errors.png',
+      await renderDigitGrid(
+        `Misclassified test ${what}: ${name}`,
+        [
+          `${m.errors.length} of ${m.count} misclassified, most confident first · caption: true → predicted (probability), ${data.format === 'idx' ? 'test index' : 'file'}`,
+          ...leftOut(m.errors.length, errors.length),
+        ],
+        errorTiles,
+        `no misclassified ${what}`,
+        shape,
+      ),
+    );
 
-  if (model) {
+  if (model && shape && shape.channels === 1 && shape.width === shape.height) {
     const shown = errors.slice(0, EXPLAINED_ERRORS);
     await put(
       'errors-explained.png',
@@ -130,8 +151,8 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         model,
         `Why the most confident mistakes happen: ${name}`,
         `the ${shown.length} most confident of ${m.errors.length} mistakes · saliency (d logit / d x) for the true and the predicted class, one scale per digit · red raises the class, blue lowers it`,
-        shown.map((e) => ({ ...e, pixels: digit(test, e.index) })),
-        test.cols,
+        shown.map((e) => ({ ...e, pixels: picture(test, e.index, size) })),
+        shape.width,
       ),
     );
   }
@@ -140,7 +161,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
   if (history) await put('curves.png', await svgToPng(curvesSvg(history, `Training history: ${name}`, m.historyFrom)));
 
   let disagreementsShown: number | undefined;
-  if (rep.compare) {
+  if (rep.compare && shape) {
     const c = rep.compare;
     const nameB = path.basename(c.model.path);
     const shown = c.disagreements.slice(0, MAX_TILES);
@@ -151,7 +172,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
       { text: ` ${shortPct(p.probability)}`, fill: MUTED },
     ];
     const tiles: Tile[] = shown.map((d) => ({
-      pixels: digit(test, d.index),
+      pixels: picture(test, d.index, size),
       caption: [
         [
           { text: 'true ', fill: MUTED },
@@ -159,7 +180,7 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
         ],
         pred('A', d.a, d.label),
         pred('B', d.b, d.label),
-        [{ text: `#${d.index}`, fill: MUTED }],
+        [{ text: tag(d.index, data.format === 'idx' ? undefined : test.id(d.index)), fill: MUTED }],
       ],
     }));
     await put(
@@ -167,12 +188,12 @@ export async function writeReport(dir: string, rep: EvalReport, test: MnistSplit
       await renderDigitGrid(
         `Where the models disagree: A ${name} vs B ${nameB}`,
         [
-          `${c.disagreements.length} of ${c.agreement.count} test digits differ · agreement ${pct(c.agreement.rate)} · accuracy A ${pct(m.accuracy)}, B ${pct(c.model.accuracy)} · green = right, red = wrong`,
+          `${c.disagreements.length} of ${c.agreement.count} test ${what} differ · agreement ${pct(c.agreement.rate)} · accuracy A ${pct(m.accuracy)}, B ${pct(c.model.accuracy)} · green = right, red = wrong`,
           ...leftOut(c.disagreements.length, shown.length),
         ],
         tiles,
-        'the two models agree on every test digit',
-        test.cols,
+        `the two models agree on every test ${what.replace(/s$/, '')}`,
+        shape,
       ),
     );
   }

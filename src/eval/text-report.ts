@@ -51,7 +51,14 @@ export function formatEvalText(rep: EvalReport, color: ChalkInstance): string[] 
   } else {
     out.push(`model      ${describe(a)}`);
   }
-  out.push(`data       ${rep.data.dir}  (t10k, ${rep.data.count} digits)`);
+  // MNIST-style IDX data reads as it always did; other data says what was taken.
+  const idx = rep.data.format === undefined;
+  const unit = idx ? 'digit' : rep.data.samples === 'rows' ? 'row' : 'image';
+  out.push(
+    idx
+      ? `data       ${rep.data.dir}  (t10k, ${rep.data.count} digits)`
+      : `data       ${rep.data.dir}  (${rep.data.format}: ${rep.data.split}, ${rep.data.count} ${unit}s)`,
+  );
   if (b) {
     out.push(color.bold(`accuracy A ${accuracyLine(a)}`), color.bold(`accuracy B ${accuracyLine(b)}`));
     const ag = rep.compare!.agreement;
@@ -86,7 +93,7 @@ export function formatEvalText(rep: EvalReport, color: ChalkInstance): string[] 
   ]);
   out.push(...table([head, ...rows], (r, _c, cell) => (r === 0 ? color.bold(cell) : cell)));
 
-  out.push('', `confusion matrix${b ? ' of A' : ''} (rows: true digit, columns: predicted)`);
+  out.push('', `confusion matrix${b ? ' of A' : ''} (rows: true ${idx ? 'digit' : 'class'}, columns: predicted)`);
   const labels = a.classes.map((c) => c.label);
   const grid = [['true\\pred', ...labels], ...a.confusion.map((row, i) => [labels[i], ...row.map(String)])];
   out.push(
@@ -103,12 +110,15 @@ export function formatEvalText(rep: EvalReport, color: ChalkInstance): string[] 
       const s = `${labels[p.predicted]} (${shortPct(p.probability)})`;
       return p.predicted === label ? s : `${s} ✗`;
     };
-    out.push('', `where A and B disagree (test index, true digit, each model's prediction and probability; ✗ = wrong)`);
+    out.push(
+      '',
+      `where A and B disagree (test index, true ${idx ? 'digit' : 'class'}, each model's prediction and probability; ✗ = wrong)`,
+    );
     const list = d
       .slice(0, MAX_LISTED)
       .map((x) => [`#${x.index}`, labels[x.label], mark(x.a, x.label), mark(x.b, x.label)]);
     out.push(
-      ...table([['digit', 'true', 'A', 'B'], ...list], (r, _c, cell) => (r === 0 ? color.bold(cell) : cell), [0, 2, 3]),
+      ...table([[unit, 'true', 'A', 'B'], ...list], (r, _c, cell) => (r === 0 ? color.bold(cell) : cell), [0, 2, 3]),
     );
     if (d.length > MAX_LISTED)
       out.push(
@@ -118,10 +128,32 @@ export function formatEvalText(rep: EvalReport, color: ChalkInstance): string[] 
       );
   }
 
+  if (rep.data.samples === 'rows' && a.errors.length > 0) {
+    // A vector model's mistakes are rows of the file: list them (most confident first).
+    out.push('', `misclassified rows${b ? ' of A' : ''} (most confident first)`);
+    const worst = [...a.errors].sort((x, y) => y.probability - x.probability || x.index - y.index);
+    const list = worst
+      .slice(0, MAX_LISTED)
+      .map((e) => [e.id ?? `#${e.index}`, labels[e.label], labels[e.predicted], pct(e.probability)]);
+    out.push(
+      ...table(
+        [['row', 'true', 'predicted', 'p'], ...list],
+        (r, _c, cell) => (r === 0 ? color.bold(cell) : cell),
+        [0, 1, 2],
+      ),
+    );
+    if (worst.length > MAX_LISTED)
+      out.push(
+        color.dim(
+          `... ${worst.length - MAX_LISTED} more (all of them are in --json${rep.report ? ' and report.json' : ''})`,
+        ),
+      );
+  }
+
   if (rep.report) {
     const r = rep.report;
     out.push('', `report     ${r.dir}: ${r.files.join(', ')}`);
-    if (r.errorsShown < a.errors.length)
+    if (r.files.includes('errors.png') && r.errorsShown < a.errors.length)
       out.push(`           errors.png shows the ${r.errorsShown} most confident of ${a.errors.length} mistakes`);
     if (!r.files.includes('curves.png')) out.push(`           no curves.png: the model's meta has no training history`);
   }

@@ -70,27 +70,23 @@ function describeDecodeError(bytes: Uint8Array, format: string, libvips: string)
   return `cannot decode ${format.toUpperCase()} (${message})`;
 }
 
-/** Decode an image file's bytes (`name` is used in errors) to gray pixels, refusing bombs by their header. */
-export async function decodeImage(
-  bytes: Uint8Array,
-  name: string,
-  opts: { pngFastPath?: boolean } = {},
-): Promise<GrayImage> {
+/** Decoded pixels: 1 channel (gray, from the PNG fast path) or 4 (RGBA), 8-bit, row-major. */
+interface RawPixels {
+  width: number;
+  height: number;
+  channels: 1 | 4;
+  data: Uint8Array;
+  format: string;
+}
+
+/** Decode an image file's bytes (`name` is used in errors), refusing bombs by their header. */
+async function decodeRaw(bytes: Uint8Array, name: string, pngFastPath: boolean, colour = false): Promise<RawPixels> {
   if (bytes.length === 0) throw imageRejected(name, 'empty file (0 bytes)');
   const format = sniffImageFormat(bytes);
   if (!format) throw imageRejected(name, 'not an image (expected PNG, JPEG, WebP, GIF, TIFF or AVIF)');
-  if (format === 'png' && opts.pngFastPath !== false) {
-    const png = await decodeSimplePng(bytes, MAX_IMAGE_PIXELS);
-    if (png)
-      return {
-        width: png.width,
-        height: png.height,
-        gray:
-          png.channels === 1
-            ? new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length)
-            : toGray(png.data),
-        format,
-      };
+  if (format === 'png' && pngFastPath) {
+    const png = await decodeSimplePng(bytes, MAX_IMAGE_PIXELS, colour);
+    if (png) return { ...png, format };
   }
   const sharp = await loadSharp();
   try {
@@ -105,19 +101,61 @@ export async function decodeImage(
       .ensureAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, gray: toGray(data), format };
+    return { width: info.width, height: info.height, channels: 4, data, format };
   } catch (err) {
     throw imageRejected(name, describeDecodeError(bytes, format, (err as Error).message));
   }
 }
 
-/** A 28x28 model input (ink = 255 on 0) as a PNG, so a user can see what the model saw. */
-export async function encodeInputPng(pixels: Uint8Array | Uint8ClampedArray, size = 28): Promise<Buffer> {
+/** Decode an image file's bytes (`name` is used in errors) to gray pixels, refusing bombs by their header. */
+export async function decodeImage(
+  bytes: Uint8Array,
+  name: string,
+  opts: { pngFastPath?: boolean } = {},
+): Promise<GrayImage> {
+  const { width, height, channels, data, format } = await decodeRaw(bytes, name, opts.pngFastPath !== false);
+  const gray = channels === 1 ? new Uint8ClampedArray(data.buffer, data.byteOffset, data.length) : toGray(data);
+  return { width, height, gray, format };
+}
+
+export interface RgbaImage {
+  width: number;
+  height: number;
+  /** width*height*4 bytes, R G B A. */
+  rgba: Uint8Array;
+  format: string;
+}
+
+/**
+ * Decode an image file's bytes to RGBA, as a canvas's getImageData gives them: what the core's
+ * `prepareImage` takes, for models that see colour or the whole picture ("resize"). Same decoders and
+ * limits as `decodeImage`.
+ */
+export async function decodeImageRgba(
+  bytes: Uint8Array,
+  name: string,
+  opts: { pngFastPath?: boolean } = {},
+): Promise<RgbaImage> {
+  const { width, height, channels, data, format } = await decodeRaw(bytes, name, opts.pngFastPath !== false, true);
+  if (channels === 4) return { width, height, rgba: data, format };
+  const rgba = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = data[i];
+    rgba[4 * i + 3] = 255;
+  }
+  return { width, height, rgba, format };
+}
+
+/** A model's input pixels (28x28 gray by default; for a digit ink = 255 on 0) as a PNG, so a user can see what the model saw. */
+export async function encodeInputPng(
+  pixels: Uint8Array | Uint8ClampedArray,
+  width = 28,
+  height = width,
+  channels = 1,
+): Promise<Buffer> {
   const sharp = await loadSharp();
-  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
-    raw: { width: size, height: size, channels: 1 },
-  })
-    .toColourspace('b-w')
-    .png()
-    .toBuffer();
+  const img = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
+    raw: { width, height, channels: channels as 1 | 3 },
+  });
+  return (channels === 1 ? img.toColourspace('b-w') : img).png().toBuffer();
 }

@@ -67,7 +67,7 @@ function unfilter(raw: Uint8Array, width: number, height: number, bpp: number): 
  * Decode `bytes` if it is a PNG this fast path handles and has at most `maxPixels` pixels; null
  * means "ask sharp" (including for errors, so the message is sharp's).
  */
-export async function decodeSimplePng(bytes: Uint8Array, maxPixels: number): Promise<RawPng | null> {
+export async function decodeSimplePng(bytes: Uint8Array, maxPixels: number, colour = false): Promise<RawPng | null> {
   if (bytes.length < 33 || SIGNATURE.some((b, i) => bytes[i] !== b)) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const idat: Uint8Array[] = [];
@@ -121,18 +121,24 @@ export async function decodeSimplePng(bytes: Uint8Array, maxPixels: number): Pro
   if (!px) return null;
   if (bpp === 1 || bpp === 4) return { width, height, channels: bpp, data: px };
   const n = width * height;
-  if (bpp === 3) {
+  if (bpp === 3 && !colour) {
     // RGB is opaque, where the core's toGray is (r + g + b) / 3 rounded (never a tie: thirds): the
     // same bytes in one pass, without an RGBA copy (a canvas of RGB pixels is the common PNG).
     const gray = new Uint8Array(n);
     for (let i = 0, o = 0; i < n; i++, o += 3) gray[i] = ((px[o] + px[o + 1] + px[o + 2] + 1) / 3) | 0;
     return { width, height, channels: 1, data: gray };
   }
-  // Gray+alpha becomes RGBA, so the core's toGray flattens the alpha exactly as for sharp's output.
+  // Gray+alpha becomes RGBA, so the core's toGray flattens the alpha exactly as for sharp's output;
+  // with `colour`, RGB becomes opaque RGBA.
   const rgba = new Uint8Array(n * 4);
   for (let i = 0; i < n; i++) {
-    rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = px[2 * i];
-    rgba[4 * i + 3] = px[2 * i + 1];
+    if (bpp === 3) {
+      rgba.set(px.subarray(3 * i, 3 * i + 3), 4 * i);
+      rgba[4 * i + 3] = 255;
+    } else {
+      rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = px[2 * i];
+      rgba[4 * i + 3] = px[2 * i + 1];
+    }
   }
   return { width, height, channels: 4, data: rgba };
 }

@@ -8,19 +8,25 @@ import type { Model } from '../core/index.js';
 import { DigitkitError, ExitCode, InterruptedError, OptionError, usageError } from '../errors.js';
 import { encodeInputPng, IMAGE_EXTENSIONS, imageRejected } from '../node/image.js';
 import { describeReadError, readInputFile, type InputFileRules } from '../node/input-file.js';
-import { classifyImage, type InvertMode, type TopEntry } from './classify.js';
+import { classifyImage, digitLabels, type InvertMode, type TopEntry } from './classify.js';
 
 export interface Prediction {
   /** As given on the command line (a directory's files joined to it); `-` for stdin. */
   file: string;
-  digit: number | null;
+  /** The predicted digit, for a model whose classes are the digits 0-9 (MNIST's). */
+  digit?: number | null;
+  /** Any other model's predicted class name and its index. */
+  label?: string | null;
+  index?: number | null;
+  /** CSV rows (vector models): the row's line in the file. */
+  line?: number;
   probability: number | null;
   top: TopEntry[];
   /** Why this file was rejected (the file itself is named in `file`). */
   error?: string;
   /** Whether the image was read as dark ink on a light background. */
   inverted?: boolean;
-  /** Where the 28x28 input was written (--save-preprocessed). */
+  /** Where the model's input was written (--save-preprocessed). */
   preprocessed?: string;
 }
 
@@ -76,14 +82,17 @@ export async function expandInputs(inputs: string[]): Promise<Job[]> {
   return jobs;
 }
 
-/** `DIR/<name>.28x28.png` for every readable job, unique within the run (a/1.png and b/1.png both save). */
-export function assignSaveNames(jobs: Job[], dir: string): void {
+/**
+ * `DIR/<name>.<size>.png` (size "28x28" for MNIST's models) for every readable job, unique within the run
+ * (a/1.png and b/1.png both save).
+ */
+export function assignSaveNames(jobs: Job[], dir: string, size = '28x28'): void {
   const taken = new Set<string>();
   for (const job of jobs) {
     if (job.error) continue;
     const base = job.stdin ? 'stdin' : path.basename(job.file, path.extname(job.file));
-    let name = `${base}.28x28.png`;
-    for (let k = 2; taken.has(name); k++) name = `${base}-${k}.28x28.png`;
+    let name = `${base}.${size}.png`;
+    for (let k = 2; taken.has(name); k++) name = `${base}-${k}.${size}.png`;
     taken.add(name);
     job.saveAs = path.join(dir, name);
   }
@@ -107,7 +116,8 @@ export async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Pr
 
 /** One file's prediction; a rejected image is a result with `error`, anything else is thrown. */
 export async function predictJob(job: Job, model: Model, s: JobSettings): Promise<Prediction> {
-  const r: Prediction = { file: job.file, digit: null, probability: null, top: [] };
+  const named = digitLabels(model) ? { digit: null } : { label: null, index: null };
+  const r: Prediction = { file: job.file, ...named, probability: null, top: [] };
   try {
     if (job.error) throw imageRejected(job.file, job.error);
     const c = await classifyImage(await readInput(job, s.readStdin), model, {
@@ -115,11 +125,14 @@ export async function predictJob(job: Job, model: Model, s: JobSettings): Promis
       invert: s.invert,
       top: s.top,
     });
-    Object.assign(r, { digit: c.digit, probability: c.probability, top: c.top, inverted: c.inverted });
+    const best = digitLabels(model) ? { digit: c.digit } : { label: c.label, index: c.index };
+    Object.assign(r, { ...best, probability: c.probability, top: c.top, inverted: c.inverted });
     if (job.saveAs) {
       // Loaded here: a run without --save-preprocessed never needs it (nor the node:crypto it loads).
       const { writeFileAtomic, WriteError } = await import('../node/atomic.js');
-      await writeFileAtomic(job.saveAs, await encodeInputPng(c.pixels)).catch((err: unknown) => {
+      const inp = model.input as { width: number; height: number; channels: number };
+      const png = await encodeInputPng(c.pixels, inp.width, inp.height, inp.channels);
+      await writeFileAtomic(job.saveAs, png).catch((err: unknown) => {
         if (!(err instanceof WriteError)) throw err;
         throw new OptionError('savePreprocessed', `${s.saveDir}: cannot write ${job.saveAs} (${err.reason})`);
       });

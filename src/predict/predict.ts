@@ -1,27 +1,30 @@
 /**
- * `digitkit predict` as a library: image files (or bytes) -> the core's preprocessing -> the core's
- * forward pass. Returns data; a bad image is a per-file error, never a reason to stop the others.
+ * `digitkit predict` as a library: image files (or bytes) -> the core's preprocessing (as the model
+ * says: digit centring or a plain resize, gray or RGB) -> the core's forward pass; for a vector model,
+ * the rows of CSV files -> the core's forward pass over their feature values. Returns data; a bad image
+ * is a per-file error, never a reason to stop the others.
  */
 import fsp from 'node:fs/promises';
 import os from 'node:os';
-import { invalidInput, OptionError } from '../errors.js';
-import { describeInput, readModelFile } from '../node/model-file.js';
+import { OptionError } from '../errors.js';
+import { readModelFile } from '../node/model-file.js';
 import { defaultModel } from '../node/paths.js';
 import type { InvertMode } from './classify.js';
 import { assignSaveNames, expandInputs, predictJob, runJobs, type Prediction } from './jobs.js';
 
 export { classifyImage, topK, type ImageClassification, type InvertMode, type TopEntry } from './classify.js';
+export { readRows, type RowsInput } from './rows.js';
 export { MAX_IMAGE_FILE_BYTES, type Prediction } from './jobs.js';
 
 export interface PredictOptions {
   /** Files, directories, or `-` (one image from `readStdin`). */
   inputs: string[];
-  /** Model file path (contract: digitkit-mlp v1, 28x28 input). Default: models/mnist-int8.json, or the
+  /** Model file path (contract: digitkit-mlp, versions 1 and 2). Default: models/mnist-int8.json, or the
    * copy digitkit ships when the working directory has none. */
   model?: string;
   top?: number;
   invert?: InvertMode;
-  /** Write each file's 28x28 input here as `<name>.28x28.png`. */
+  /** Write each file's input as the model saw it here, as `<name>.<W>x<H>.png`. */
   savePreprocessed?: string;
   readStdin?: () => Promise<Buffer>;
   /** Worker threads; default: one per core (up to 4) for 64 files or more on 4+ cores, else none. */
@@ -34,6 +37,8 @@ export interface PredictOptions {
 
 export interface PredictReport {
   model: string;
+  /** An image model's input size ("28x28"). */
+  inputSize?: string;
   results: Prediction[];
   /** How many inputs were rejected (exit 5 when > 0). */
   rejected: number;
@@ -46,18 +51,21 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   const modelPath = defaultModel(opts.model);
   const { model } = await readModelFile(modelPath);
   const { input } = model;
-  if (input.kind !== 'image' || input.preprocess !== 'digit' || input.size !== 784) {
-    throw invalidInput(
-      `${modelPath}: input is ${describeInput(input)}${input.kind === 'image' ? ` "${input.preprocess}"` : ''}, predict needs a 28x28 digit model`,
-    );
-  }
   const classes = model.labels.length;
   if (opts.top !== undefined && !(Number.isInteger(opts.top) && opts.top >= 1 && opts.top <= classes))
     throw new OptionError('top', `${opts.top}: expected an integer from 1 to ${classes} (the model's classes)`);
+  // Three classes listed by default, or all of a model's when it has fewer.
+  opts = { ...opts, top: opts.top ?? Math.min(3, classes) };
+  if (input.kind === 'vector') {
+    if (opts.savePreprocessed)
+      throw new OptionError('savePreprocessed', 'a vector model takes feature values, not images');
+    const { predictRows } = await import('./rows.js');
+    return predictRows({ ...opts, model: modelPath }, model);
+  }
   const jobs = await expandInputs(opts.inputs);
   const saveDir = opts.savePreprocessed;
   if (saveDir) {
-    assignSaveNames(jobs, saveDir);
+    assignSaveNames(jobs, saveDir, `${input.width}x${input.height}`);
     try {
       await fsp.mkdir(saveDir, { recursive: true });
     } catch (err) {
@@ -101,6 +109,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   }
   return {
     model: modelPath,
+    inputSize: `${input.width}x${input.height}`,
     results,
     rejected: results.filter((r) => r.error !== undefined).length,
     threads: inWorkers ? threads : 1,

@@ -51,6 +51,24 @@ export const DEFAULTS = {
   val: 5000,
 };
 
+/**
+ * What kind of data a run trains on decides its augmentation and recipe: "digit" images (MNIST-style,
+ * centred strokes: DEFAULTS, shift/rotate/zoom), other images (whole pictures: a shift only, a
+ * horizontal flip when asked) and feature vectors (no augmentation; Gaussian noise when asked).
+ */
+export type DataKind = 'digit' | 'image' | 'vector';
+
+/** How each kind departs from DEFAULTS (measured: see the README's dataset table). */
+export const KIND_DEFAULTS: Record<DataKind, Partial<TrainConfig>> = {
+  digit: {},
+  image: { rotate: 0, zoom: 0, flip: false },
+  // Tabular data: a few hundred rows, so small batches and more epochs; no augmentation.
+  vector: { epochs: 100, batch: 32, lr: 0.001, labelSmoothing: 0, shift: 0, rotate: 0, zoom: 0, noise: 0 },
+};
+
+/** Recipes of named datasets, chosen on their validation split (README: the recipes tried). */
+export const RECIPES: Record<string, Partial<TrainConfig>> = {};
+
 /** `--fast`: fewer epochs for a quick model (the schedule still anneals to 0). */
 export const FAST_EPOCHS = 10;
 

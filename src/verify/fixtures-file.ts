@@ -5,6 +5,7 @@
 import { decodeBase64 } from '../core/index.js';
 import { invalidInput } from '../errors.js';
 import { readInputFile } from '../node/input-file.js';
+import { DEFAULT_FIXTURES, DEFAULT_MODEL, defaultFixtures, isShipped } from '../node/paths.js';
 
 export const FIXTURES_FORMAT = 'digitkit-fixtures';
 /** The newest version this reader knows (it reads 1 and 2); the writer uses 1 whenever every case has pixels. */
@@ -149,3 +150,22 @@ export function formatFixtures(f: Fixtures): string {
   );
   return `${JSON.stringify(head).slice(0, -1)},\n"cases": [\n${cases.join(',\n')}\n]}\n`;
 }
+
+/**
+ * Where a model's fixtures go by default: fixtures/parity.json for the shipped MNIST model, else
+ * fixtures/<model name>-parity.json (models/wine-int8.json -> fixtures/wine-parity.json), so fixtures
+ * of one model never overwrite another's.
+ */
+export function fixturesPathFor(model: string): string {
+  if (model.split('\\').join('/') === DEFAULT_MODEL) return DEFAULT_FIXTURES;
+  const name = (model.split(/[\\/]/).pop() ?? 'model').replace(/\.json$/i, '').replace(/-int[48]$/i, '');
+  return `fixtures/${name}-parity.json`;
+}
+
+/**
+ * The fixtures verify and the page's self-test read for `model` when not told which: fixturesPathFor's,
+ * except that for the model digitkit ships (used because the working directory has none) it is the
+ * working directory's fixtures/parity.json when there is one, else the package's own.
+ */
+export const fixturesToRead = (model: string): string =>
+  isShipped(model) ? defaultFixtures() : fixturesPathFor(model);

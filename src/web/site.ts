@@ -17,11 +17,12 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { DigitkitError, ExitCode, invalidInput, usageError } from '../errors.js';
-import { describeInput, readModelFile } from '../node/model-file.js';
+import { DigitkitError, ExitCode, usageError } from '../errors.js';
+import { readModelFile } from '../node/model-file.js';
 import { writeSynced } from '../node/atomic.js';
 import { readInputFile, type InputFileRules } from '../node/input-file.js';
-import { defaultFixtures, defaultModel, SHIPPED_CORE, SHIPPED_EXPLAIN } from '../node/paths.js';
+import { defaultModel, SHIPPED_CORE, SHIPPED_EXPLAIN } from '../node/paths.js';
+import { fixturesToRead } from '../verify/fixtures-file.js';
 import { readFixturesFile } from '../verify/fixtures-file.js';
 import { loadVerifyInputs } from '../verify/verify.js';
 
@@ -50,7 +51,7 @@ export interface WebOptions {
   model?: string;
   /**
    * Fixtures for the page's self-test: must be made for the model (exit 3 otherwise). Default:
-   * DEFAULT_FIXTURES when it exists and was made for the model, else no self-test (`selfTest` says why).
+   * the model's default fixtures (fixtures/parity.json for MNIST's) when they exist and were made for it, else no self-test (`selfTest` says why).
    */
   fixtures?: string;
   /** Write into a non-empty directory that is not a previous digitkit site. */
@@ -118,9 +119,8 @@ export async function writeSite(opts: WebOptions): Promise<WebReport> {
   const outDir = opts.outDir;
   const modelPath = defaultModel(opts.model);
   const model = await readModelFile(modelPath);
-  const { input } = model.raw;
-  if (input.kind !== 'image' || input.preprocess !== 'digit' || input.size !== 784)
-    throw invalidInput(`${modelPath}: input is ${describeInput(input)}, the page feeds a 28x28 digit model`);
+  // Every model kind has its page: a digit model the drawing pad, a "resize" model a picture to drop or
+  // open, a vector model a form with a field per feature.
   const { exists, previous } = await inspectOutDir(outDir, Boolean(opts.force));
   const selfTest = await findFixtures(modelPath, opts.fixtures);
 
@@ -195,10 +195,12 @@ type FoundFixtures =
 
 /**
  * The fixtures the page's self-test runs: `explicit` (--fixtures) must exist and be made for the model
- * (verify's own checks; exit 3 otherwise); without it, DEFAULT_FIXTURES is used only when it is.
+ * (verify's own checks; exit 3 otherwise); without it, the model's default fixtures file is used only when it is.
  */
 async function findFixtures(model: string, explicit?: string): Promise<FoundFixtures> {
-  const file = defaultFixtures(explicit);
+  // The model's own default fixtures (what `digitkit fixtures` writes for it; for the model digitkit
+  // ships, the working directory's fixtures/parity.json, else the shipped ones).
+  const file = explicit ?? fixturesToRead(model);
   if (!explicit && !fs.existsSync(file)) return { reason: `no ${file}` };
   try {
     if (!explicit) {

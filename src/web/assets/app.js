@@ -2,6 +2,8 @@
 // preprocessing (the steps `digitkit predict` runs on an image file) and forward pass as you draw, and
 // digitkit/explain shows why: an attribution overlay on the pad and the hidden layers' activations.
 // On load the page runs the parity fixtures beside the model through the same core (the self-test).
+// The page follows the model: a "digit" model gets the drawing pad; a "resize" model (whole pictures,
+// gray or RGB) takes a dropped or opened image; a vector model gets a form with one field per feature.
 // All model-running code is in engine.js. `window.digitkit` exposes what the page shows (tests read it).
 import * as engine from './engine.js';
 
@@ -27,6 +29,8 @@ const state = (window.digitkit = {
   error: null,
 });
 let model = null;
+/** 'digit' (draw), 'resize' (drop or open a picture) or 'vector' (fill in the features): from the model's input. */
+let mode = 'digit';
 let last = null; // the pointer's previous point while drawing
 let queued = false;
 /** A dropped or opened image: its gray pixels, preprocessed input, and where it sits on the pad; null: the pad's drawing. */
@@ -39,6 +43,14 @@ function blank() {
   state.source = 'pad';
   ink.fillStyle = '#fff';
   ink.fillRect(0, 0, pad.width, pad.height);
+  if (mode === 'resize') {
+    // A picture model classifies whole pictures: the pad waits for one.
+    ink.fillStyle = '#888';
+    ink.font = '15px system-ui, sans-serif';
+    ink.textAlign = 'center';
+    ink.fillText('Drop a picture here,', pad.width / 2, pad.height / 2 - 10);
+    ink.fillText('or open one below', pad.width / 2, pad.height / 2 + 12);
+  }
 }
 
 function clear() {
@@ -64,7 +76,7 @@ function point(e) {
 }
 
 pad.addEventListener('pointerdown', (e) => {
-  if (!model) return;
+  if (!model || mode !== 'digit') return;
   if (picture) blank(); // drawing starts a new digit over a shown image
   pad.setPointerCapture(e.pointerId);
   last = point(e);
@@ -156,9 +168,18 @@ function schedule() {
   });
 }
 
-/** The picture the model is looking at now: the dropped image, or the pad's drawing. */
+/** The feature values in the form (a vector model). */
+const formValues = () => Array.from($('features').querySelectorAll('input'), (el) => Number(el.value));
+
+/** The picture the model is looking at now: the dropped image, or the pad's drawing (a vector model: the form's values). */
 function current() {
+  if (mode === 'vector') {
+    const v = formValues();
+    return { pixels: v, found: v.every(Number.isFinite) };
+  }
   if (picture) return picture;
+  // A picture model has nothing to look at until a picture is dropped or opened.
+  if (mode === 'resize') return { pixels: new Uint8ClampedArray(model.input.size), found: false };
   const { width: w, height: h } = pad;
   return {
     ...engine.inputFromRgba(model, ink.getImageData(0, 0, w, h).data, w, h),
@@ -182,7 +203,7 @@ function update() {
   state.hidden = ex && ex.hidden.map((h) => Array.from(h));
   state.overlay = null;
   overlay.clearRect(0, 0, pad.width, pad.height);
-  if (ex && $('show-overlay').checked)
+  if (ex && mode !== 'vector' && $('show-overlay').checked)
     state.overlay = {
       class: k,
       method,
@@ -194,13 +215,16 @@ function update() {
 }
 
 /**
- * Where the model's 28x28 pixels came from on the pad. preprocess crops the ink's bounding box (the
- * pixels that differ from the border's median by more than 40, in the polarity it chose), scales it so
- * its longer side is 20 and places it in 28x28; where it placed it is read off its output.
+ * Where the model's W x H pixels came from on the pad. A "resize" model sees the whole picture, scaled.
+ * A digit model: preprocess crops the ink's bounding box (the pixels that differ from the border's
+ * median by more than 40, in the polarity it chose), scales it so its longer side is 20/28 of the input
+ * and places it in W x H; where it placed it is read off its output.
  */
 function frame(src) {
-  const { gray: g, width: w, height: h, pixels, inverted, fit } = src,
-    n = w * h,
+  const { width: W, height: H, channels: C } = model.input;
+  const { gray: g, width: w, height: h, pixels, inverted, fit } = src;
+  if (mode === 'resize') return { x: (X) => fit.ox + (fit.k * X * w) / W, y: (Y) => fit.oy + (fit.k * Y * h) / H };
+  const n = w * h,
     border = [];
   for (let i = 0; i < w; i++) border.push(g[i], g[n - w + i]);
   for (let i = 0; i < n; i += w) border.push(g[i], g[i + w - 1]);
@@ -210,20 +234,23 @@ function frame(src) {
   for (let y = 0, i = 0; y < h; y++)
     for (let x = 0; x < w; x++, i++)
       if ((g[i] - bg) * sign > 40) [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x), Math.min(y0, y), y];
-  let [c0, c1, r0, r1] = [28, -1, 28, -1];
-  pixels.forEach((v, i) => {
-    if (v) [c0, c1, r0, r1] = [Math.min(c0, i % 28), Math.max(c1, i % 28), Math.min(r0, (i / 28) | 0), (i / 28) | 0];
-  });
+  let [c0, c1, r0, r1] = [W, -1, H, -1];
+  for (let i = 0; i < W * H; i++)
+    if (pixels[i * C]) {
+      const c = i % W,
+        r = (i / W) | 0;
+      [c0, c1, r0, r1] = [Math.min(c0, c), Math.max(c1, c), Math.min(r0, r), r];
+    }
   if (x1 < 0 || c1 < 0) return null;
   const bw = x1 - x0 + 1,
     bh = y1 - y0 + 1,
-    s = 20 / Math.max(bw, bh),
+    s = Math.min((W * 20) / 28 / bw, (H * 20) / 28 / bh),
     ow = Math.round(bw * s) || 1,
     oh = Math.round(bh * s) || 1;
-  // The box's first column and row in 28x28: its visible ink spans [lo, hi] within [d, d + size).
-  const place = (lo, hi, size) => Math.round((Math.max(0, hi - size + 1) + Math.min(lo, 28 - size)) / 2);
-  const dx = place(c0, c1, ow),
-    dy = place(r0, r1, oh);
+  // The box's first column and row: its visible ink spans [lo, hi] within [d, d + size).
+  const place = (lo, hi, size, max) => Math.round((Math.max(0, hi - size + 1) + Math.min(lo, max - size)) / 2);
+  const dx = place(c0, c1, ow, W),
+    dy = place(r0, r1, oh, H);
   return {
     x: (X) => fit.ox + fit.k * (x0 + ((X - dx) * bw) / ow),
     y: (Y) => fit.oy + fit.k * (y0 + ((Y - dy) * bh) / oh),
@@ -236,13 +263,14 @@ function drawOverlay(src, a) {
   let max = 0;
   for (const v of a) max = Math.max(max, Math.abs(v));
   if (!f || !max) return max;
+  const { width: W, channels: C } = model.input;
   for (let i = 0; i < a.length; i++) {
     const t = a[i] / max;
     if (Math.abs(t) < 0.02) continue;
     // The square root lifts the many small values into view (the legend's extremes stay ±max).
     const alpha = Math.sqrt(Math.abs(t)).toFixed(3);
-    const X = i % 28,
-      Y = (i / 28) | 0,
+    const X = ((i / C) | 0) % W,
+      Y = (i / C / W) | 0,
       x = Math.floor(f.x(X)),
       y = Math.floor(f.y(Y));
     overlay.fillStyle = t > 0 ? `rgba(214,39,40,${alpha})` : `rgba(31,111,216,${alpha})`;
@@ -269,13 +297,19 @@ function drawLayer(canvas, a) {
   cx.putImageData(img, 0, 0);
 }
 
+/** What the page asks for when there is nothing to classify yet. */
+const prompt = () =>
+  mode === 'resize' ? 'Drop a picture on the pad, or open one.' : 'Draw a digit on the pad, or drop an image on it.';
+
 function show(pixels, c, k, ex) {
   $('digit').textContent = c ? c.label : '';
   $('confidence').textContent = c
     ? `${(c.probability * 100).toFixed(1)}%`
-    : state.source === 'pad'
-      ? 'Draw a digit on the pad, or drop an image on it.'
-      : `No digit found in ${state.source}.`;
+    : mode === 'vector'
+      ? 'Fill in every feature with a number.'
+      : state.source === 'pad'
+        ? prompt()
+        : `No digit found in ${state.source}.`;
   $('bars')
     .querySelectorAll('li')
     .forEach((li, j) => {
@@ -289,10 +323,17 @@ function show(pixels, c, k, ex) {
   $('empty').hidden = Boolean(c);
   $('seen').hidden = !c;
   if (!c) return;
-  // The input as the model sees it: ink 255 (white) on 0 (black), as `predict --save-preprocessed` writes it.
-  const img = thumb.createImageData(28, 28);
-  pixels.forEach((v, i) => img.data.set([v, v, v, 255], 4 * i));
-  thumb.putImageData(img, 0, 0);
+  if (mode !== 'vector') {
+    // The input as the model sees it (a digit: ink 255, white, on 0, black), as `predict --save-preprocessed` writes it.
+    const { width: W, height: H, channels: C } = model.input;
+    const img = thumb.createImageData(W, H);
+    for (let i = 0; i < W * H; i++)
+      img.data.set(
+        C === 3 ? [pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2], 255] : [pixels[i], pixels[i], pixels[i], 255],
+        4 * i,
+      );
+    thumb.putImageData(img, 0, 0);
+  }
   const box = $('hidden');
   ex.hidden.forEach((a, l) => {
     let fig = box.children[l];
@@ -307,14 +348,62 @@ function show(pixels, c, k, ex) {
   });
 }
 
+/**
+ * Shape the page to the model: a digit model keeps the pad as it is; a picture model waits for a
+ * picture; a vector model swaps the pad for a form (each field starts at the training mean, the
+ * model's input offset) and the input picture for nothing. The input thumbnail takes the model's size.
+ */
+function setUp() {
+  const input = model.input;
+  mode = input.kind === 'vector' ? 'vector' : input.preprocess === 'resize' ? 'resize' : 'digit';
+  const h1 = document.querySelector('.draw h1');
+  if (mode === 'vector') {
+    h1.textContent = 'Classify a row of features';
+    document.title = 'digitkit: classify a row of features';
+    document.querySelector('.pad').hidden = true;
+    document.querySelector('.controls').hidden = true;
+    $('overlay-class').closest('.overlay-controls').hidden = true;
+    document.querySelector('.legend').hidden = true;
+    $('input').closest('figure').hidden = true;
+    const form = $('features');
+    form.hidden = false;
+    input.offset.forEach((mean, i) => {
+      const id = `feature-${i}`;
+      const label = document.createElement('label');
+      label.htmlFor = id;
+      label.textContent = input.names?.[i] ?? `feature ${i + 1}`;
+      const field = document.createElement('input');
+      Object.assign(field, { id, type: 'number', step: 'any', value: String(Number(mean.toPrecision(6))) });
+      field.addEventListener('input', () => update());
+      field.addEventListener('change', () => announce());
+      form.append(label, field);
+    });
+    $('empty').textContent = 'Fill in every feature: the hidden layers appear here.';
+    return;
+  }
+  const { width: W, height: H } = input;
+  Object.assign($('input'), { width: W, height: H });
+  $('input').closest('figure').querySelector('figcaption').textContent = `the input (${W}×${H})`;
+  $('empty').textContent =
+    `Nothing ${mode === 'resize' ? 'to classify' : 'drawn'} yet: the model's ${W}×${H} input and its hidden layers appear here.`;
+  if (mode === 'resize') {
+    h1.textContent = 'Classify a picture';
+    document.title = 'digitkit: classify a picture';
+    pad.setAttribute('aria-label', 'Drop zone: drop one image file here, or open one with the button. Escape clears.');
+    $('confidence').textContent = prompt();
+  }
+}
+
 /** Tell screen readers the result once (a stroke ended, an image was opened, the pad was cleared). */
 function announce() {
   const p = state.prediction;
   const text = p
     ? `Prediction: ${p.label}, ${(p.probability * 100).toFixed(0)} percent.`
-    : state.source === 'pad'
-      ? 'The pad is empty.'
-      : `No digit found in ${state.source}.`;
+    : mode === 'vector'
+      ? 'Some feature is not a number.'
+      : state.source === 'pad'
+        ? 'The pad is empty.'
+        : `No digit found in ${state.source}.`;
   const live = $('announce');
   // The same words twice in a row would not be read again: clear first, set on the next frame.
   live.textContent = '';
@@ -378,6 +467,7 @@ try {
     $('bars').append(li);
     $('overlay-class').append(new Option(`class ${label}`, String(j)));
   }
+  setUp();
   const acc = model.meta?.testAccuracy;
   message(
     `${model.dtype} model, ${model.layers

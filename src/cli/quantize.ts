@@ -2,11 +2,13 @@ import type { Command } from 'commander';
 import type { QuantizeReport } from '../quant/quantize.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, DEFAULT_MODEL, orShipped } from '../node/paths.js';
 import { int, pct, sci } from '../format.js';
+import { usageError } from '../errors.js';
 import { handler } from './context.js';
 import { choiceOption } from './options.js';
 import { DATA_FORMATS, type DataFormat } from '../data/dataset.js';
 
 interface Opts {
+  model?: string;
   in?: string;
   out?: string;
   perChannel?: boolean;
@@ -20,8 +22,9 @@ export function register(program: Command): void {
   program
     .command('quantize')
     .description('Quantize a float model to int8 (symmetric, round half away from zero) and measure what it costs')
-    .option('--in <file>', `float32 model to quantize ${orShipped(DEFAULT_FLOAT_MODEL)}`)
-    .option('--out <file>', `int8 model to write (default: --in with -f32.json -> -int8.json: ${DEFAULT_MODEL})`)
+    .option('--model <file>', `float32 model to quantize ${orShipped(DEFAULT_FLOAT_MODEL)}`)
+    .option('--in <file>', 'the same as --model (its older name)')
+    .option('--out <file>', `int8 model to write (default: --model with -f32.json -> -int8.json: ${DEFAULT_MODEL})`)
     .option('--per-channel', 'one scale per output column instead of one per layer')
     .option(
       '--data <path>',
@@ -34,7 +37,10 @@ export function register(program: Command): void {
     .action(
       handler<Opts>(async (opts, ctx) => {
         const { runQuantize } = await import('../quant/quantize.js');
-        const r: QuantizeReport = await runQuantize(opts);
+        const { model, ...rest } = opts;
+        if (model !== undefined && opts.in !== undefined && model !== opts.in)
+          throw usageError('--model and --in both name the model to quantize (--in is its older name): give one');
+        const r: QuantizeReport = await runQuantize({ ...rest, in: model ?? opts.in });
         const { color } = ctx;
         const a = r.accuracy;
         ctx.out(`wrote ${r.out.path} (${r.granularity} int8, sha256 ${r.out.sha256.slice(0, 12)}…)`);

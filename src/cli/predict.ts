@@ -98,7 +98,7 @@ export function register(program: Command): void {
         const { results, rejected } = report;
         printResults(ctx, results);
         // The package's own model, used because the working directory has none: say so (in --json, on every result).
-        const shipped = isShipped(report.model);
+        const shipped = opts.model === undefined && isShipped(report.model);
         if (shipped) ctx.out(ctx.color.dim(`model: ${shippedLine([report.model])}`));
         const rows = results.some((r) => r.line !== undefined);
         if (results.length > 1)

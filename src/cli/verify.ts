@@ -95,7 +95,10 @@ export function register(program: Command): void {
         const { color } = ctx;
         const worst = worstRow(r);
         // Files the package ships, used because the working directory has none: said in text and --json.
-        const shipped = [r.model.path, r.fixtures].filter(isShipped);
+        const shipped = [
+          ...(opts.model === undefined ? [r.model.path] : []),
+          ...(opts.fixtures === undefined ? [r.fixtures] : []),
+        ].filter(isShipped);
         const chromium = r.rows.find((x) => x.runtime === 'chromium');
         const json = {
           ...r,

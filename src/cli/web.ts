@@ -62,7 +62,10 @@ export function register(program: Command): void {
           ctx.out(`  ${f.name.padEnd(width)}  ${int(f.bytes).padStart(9)}${color.dim(note)}`);
         }
         // The package's own files, used because the working directory has none: said in text and --json.
-        const shipped = [r.model.path, ...(t.fixtures ? [t.fixtures] : [])].filter(isShipped);
+        const shipped = [
+          ...(opts.model === undefined ? [r.model.path] : []),
+          ...(t.fixtures && opts.fixtures === undefined ? [t.fixtures] : []),
+        ].filter(isShipped);
         if (shipped.length) ctx.out(color.dim(`shipped: ${shippedLine(shipped)}`));
         if (r.totalBytes > r.budgetBytes)
           ctx.out(color.yellow(`${int(r.totalBytes - r.budgetBytes)} bytes over the page budget (is the model int8?)`));

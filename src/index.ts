@@ -99,6 +99,13 @@ export {
   type QuantizeReport,
   type QuantizedWeights,
 } from './quant/quantize.js';
+export {
+  runCompress,
+  CompressInterrupted,
+  type CandidateResult,
+  type CompressOptions,
+  type CompressReport,
+} from './compress/compress.js';
 export { referenceProbs } from './verify/reference.js';
 export {
   classifyImage,

@@ -26,8 +26,10 @@ import type { StepInfo } from './train/loop.js';
 import { validateConfig, type TrainConfig } from './train/config.js';
 import { runFixtures, validateCount, type FixturesReport } from './verify/fixtures.js';
 import { runVerify, type VerifyReport } from './verify/verify.js';
+import { runCompress, type CompressHooks, type CompressReport } from './compress/compress.js';
+import { budgetTag } from './compress/plan.js';
 
-export type Stage = 'download' | 'train' | 'quantize' | 'fixtures' | 'verify';
+export type Stage = 'download' | 'train' | 'quantize' | 'fixtures' | 'verify' | 'compress';
 
 export interface PipelineOptions {
   /** A named dataset to download and train on (default "mnist"). */
@@ -48,6 +50,12 @@ export interface PipelineOptions {
   count?: number;
   /** Continue training from this checkpoint (an interrupted pipeline), then run the later stages. */
   resume?: string;
+  /**
+   * Byte budgets to compress the float model into after verify (`digitkit compress` with its defaults:
+   * models/mnist-<budget>.json and fixtures/mnist-<budget>.json beside the main pair, trained stages
+   * kept in <models>/.compress). Default: none.
+   */
+  compress?: number[];
   signal?: AbortSignal;
 }
 
@@ -55,6 +63,7 @@ export interface PipelineHooks {
   onStage?(stage: Stage, phase: 'start' | 'done', seconds?: number): void;
   onTrainEvent?(e: TrainEvent): void;
   onTrainStep?(s: StepInfo): void;
+  onCompressEvent?: CompressHooks['onEvent'];
 }
 
 export interface PipelineReport {
@@ -66,6 +75,8 @@ export interface PipelineReport {
   quantize: QuantizeReport;
   fixtures: FixturesReport;
   verify: VerifyReport;
+  /** One report per --compress budget. */
+  compress?: CompressReport[];
 }
 
 /** Thrown when Ctrl-C stops training: the checkpoint and the command that continues it. */
@@ -140,13 +151,36 @@ export async function runPipeline(o: PipelineOptions = {}, hooks: PipelineHooks 
     runFixtures({ model: intModel, out: fixtures, count: o.count, data, labelColumn: o.dataOptions?.labelColumn }),
   );
   const verify = await stage('verify', () => runVerify({ model: intModel, fixtures }));
+  const budgets = o.compress ?? [];
+  const compress: CompressReport[] = [];
+  if (budgets.length)
+    await stage('compress', async () => {
+      for (const maxBytes of budgets)
+        compress.push(
+          await runCompress(
+            {
+              maxBytes,
+              model: floatModel,
+              data,
+              out: path.join(modelsDir, `mnist-${budgetTag(maxBytes)}.json`),
+              fixtures: path.join(path.dirname(fixtures), `mnist-${budgetTag(maxBytes)}.json`),
+              work: path.join(modelsDir, '.compress'),
+              seed: o.train?.seed,
+              threads: o.threads,
+              signal: o.signal,
+            },
+            { onEvent: hooks.onCompressEvent, onTrainEvent: hooks.onTrainEvent, onTrainStep: hooks.onTrainStep },
+          ),
+        );
+    });
   return {
-    ok: verify.ok,
+    ok: verify.ok && compress.every((c) => c.verify.ok),
     seconds,
     ...(downloaded && { download: downloaded }),
     train: trained,
     quantize,
     fixtures: fixtureReport,
     verify,
+    ...(budgets.length && { compress }),
   };
 }

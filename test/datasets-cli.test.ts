@@ -343,6 +343,18 @@ describe('bad data: one clear line, the documented exit code, nothing written', 
     expectNothing(out, at('idx14.ckpt'));
   });
 
+  it('one sample per class leaves no test split: exit 3 before training, not a NaN accuracy', async () => {
+    const csv = at('two.csv');
+    fs.writeFileSync(csv, 'a,b,label\n1,2,x\n3,4,y\n');
+    const out = at('two.json');
+    const r = await runCli(['train', '--data', csv, '--out', out]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(
+      `digitkit train: ${csv}: the 20% test split is empty (2 rows, one per class); give each class more rows, or a test file with --test\n`,
+    );
+    expectNothing(out, at('two.ckpt'));
+  });
+
   it('a CSV with a text cell (exit 3, file:line:column)', async () => {
     const csv = at('cells.csv');
     fs.writeFileSync(csv, 'a,b,label\n1,2,x\n3,4,y\n5,six,x\n');

@@ -20,8 +20,8 @@ async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise
   }
 }
 
-/** Start a download from the stalling mirror, SIGINT it once a partial temp file is on disk. */
-async function interruptDownload(dir: string, extra: string[]) {
+/** Start a download from the stalling mirror, signal it (SIGINT unless told) once a partial temp file is on disk. */
+async function interruptDownload(dir: string, extra: string[], signal: NodeJS.Signals = 'SIGINT') {
   const child = spawn(process.execPath, [BIN, ...webDownloadArgs(mirrors.server, dir, ['stall']), ...extra], {
     env: { ...process.env, NO_COLOR: '1', DIGITKIT_MIRROR: undefined },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -29,11 +29,13 @@ async function interruptDownload(dir: string, extra: string[]) {
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.resume();
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const closed = new Promise<number | string | null>((resolve) =>
+    child.on('close', (code, sig) => resolve(code ?? sig)),
+  );
   const partial = () => strayFiles(dir).filter((n) => n.includes('.tmp-') && fs.statSync(path.join(dir, n)).size > 0);
   await waitFor('a partial temp file', () => partial().length > 0);
   const tempSeen = partial();
-  child.kill('SIGINT');
+  child.kill(signal);
   const code = await closed;
   return { code, stderr, tempSeen };
 }
@@ -60,4 +62,22 @@ describe('digitkit download and SIGINT', () => {
     expect(strayFiles(dir)).toEqual([]);
     expectUntouched(dir, before);
   });
+
+  // A service manager stops with SIGTERM, a closed terminal sends SIGHUP: the same clean-up, and the
+  // shell's exit status for a death by that signal (128 + its number), not a kill that leaves temp files.
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
+    it(`${signal}: removes the partial temp file and exits ${code}`, async () => {
+      const dir = seededDir();
+      const before = snapshot(dir);
+      const r = await interruptDownload(dir, [], signal);
+      expect(r.tempSeen[0]).toMatch(new RegExp(`^\\.${LABELS}\\.tmp-`));
+      expect(r.code).toBe(code);
+      expect(strayFiles(dir)).toEqual([]);
+      expect(fs.existsSync(path.join(dir, LABELS))).toBe(false);
+      expectUntouched(dir, before);
+    });
+  }
 });

@@ -135,7 +135,9 @@ describe('runDownload', () => {
     const dir = path.join(parent, 'train-images-idx3-ubyte', 'mnist'); // under a regular file
     const err = await rejection(runDownload({ dir, source: 'embedded' }));
     expect(err.code).toBe(2);
-    expect(err.message).toBe(`${dir}: cannot create or write the directory (ENOTDIR)`);
+    expect(err.message).toBe(
+      `${dir}: cannot write: ${path.join(parent, 'train-images-idx3-ubyte')} is a file, not a directory`,
+    );
   });
 });
 

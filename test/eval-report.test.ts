@@ -16,6 +16,7 @@ import { loadModel, pixelsToInput } from '../src/core/index.js';
 import { saliency } from '../src/explain/index.js';
 import type { EvalReport } from '../src/eval/evaluate.js';
 import { runCli } from './helpers/cli.js';
+import { fileSizeLimit } from './helpers/faults.js';
 import {
   classMeanModel,
   constantModel,
@@ -25,6 +26,7 @@ import {
   T10K_COUNTS,
   toInt8,
   type Split,
+  writeT10kSubset,
 } from './helpers/eval-models.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitkit-eval-report-'));
@@ -272,7 +274,43 @@ describe('digitkit eval in the terminal', () => {
     fs.writeFileSync(file, constantModel([1, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
     const r = await runCli(['eval', '--model', file, '--data', data, '--report', path.join(file, 'sub')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${file} exists and is not a directory`);
+    expect(r.stderr).toContain(`${file} is a file, not a directory`);
     expect(r.stdout).toBe('');
+  });
+
+  it('a write that fails midway (a full disk, simulated by a file-size limit) leaves no report, or the old one whole', async () => {
+    // A constant model on 1,500 t10k digits: confusion.png (~40 KB) fits under a 96 KiB limit, errors.png
+    // (~125 KB) and report.json (~210 KB) do not; the report used to be left with confusion.png alone.
+    const ones = path.join(tmp, 'ones-full.json');
+    fs.writeFileSync(ones, constantModel([1, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+    const parent = path.join(tmp, 'full-disk');
+    const data = path.join(parent, 'some-t10k');
+    writeT10kSubset(
+      data,
+      readSplit('t10k'),
+      Array.from({ length: 1500 }, (_, i) => i),
+    );
+    const strays = () => fs.readdirSync(parent).filter((f) => f.includes('.tmp-') || f.includes('probe'));
+    const fresh = path.join(parent, 'new-report');
+    const r = await runCli(['eval', '--model', ones, '--data', data, '--report', fresh], { wrap: fileSizeLimit(96) });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      `digitkit eval: --report ${fresh}: cannot write the report: file too large for this file system or process limit (EFBIG)`,
+    ]);
+    expect(fs.existsSync(fresh)).toBe(false);
+    expect(strays()).toEqual([]);
+
+    // A complete report from another model, then the failing run over it: every old file is untouched.
+    const old = path.join(parent, 'old-report');
+    const twos = path.join(tmp, 'twos-full.json');
+    fs.writeFileSync(twos, constantModel([0, 0, 1, 0, 0, 0, 0, 0, 0, 0]));
+    expect((await runCli(['eval', '--model', twos, '--data', data, '--report', old])).code).toBe(0);
+    const before = Object.fromEntries(fs.readdirSync(old).map((f) => [f, fs.readFileSync(path.join(old, f))]));
+    expect(Object.keys(before)).toContain('report.json');
+    const again = await runCli(['eval', '--model', ones, '--data', data, '--report', old], { wrap: fileSizeLimit(96) });
+    expect(again.code).toBe(2);
+    const after = Object.fromEntries(fs.readdirSync(old).map((f) => [f, fs.readFileSync(path.join(old, f))]));
+    expect(after).toEqual(before);
+    expect(strays()).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
 import { readHistory } from '../src/eval/curves-chart.js';
 import { runEval } from '../src/eval/evaluate.js';
@@ -170,5 +171,25 @@ describe('runEval on hand-built models', () => {
       code: 3,
       message: expect.stringContaining('absent.json: no such model file'),
     });
+  });
+
+  it('an empty test set is invalid input (exit 3), never "accuracy NaN%", and leaves no report behind', async () => {
+    const t = readSplit('t10k');
+    const empty = path.join(tmp, 'empty-t10k');
+    writeT10kSubset(empty, t, []);
+    const model = path.join(tmp, 'constant.json');
+    fs.writeFileSync(model, constantModel([0, 1, 0, 0, 0, 0, 0, 0, 0, 0]));
+    await expect(runEval({ model, data: empty })).rejects.toMatchObject({
+      code: 3,
+      message: expect.stringMatching(/empty-t10k.*no test samples/),
+    });
+    const report = path.join(tmp, 'empty-report');
+    for (const args of [[], ['--json'], ['--report', report]]) {
+      const res = await runCli(['eval', '--model', model, '--data', empty, ...args]);
+      expect(res.code, args.join(' ')).toBe(3);
+      expect(res.stdout + res.stderr).not.toMatch(/NaN/);
+      expect(res.stdout + res.stderr).toContain(empty);
+    }
+    expect(fs.existsSync(report) ? fs.readdirSync(report) : []).toEqual([]);
   });
 });

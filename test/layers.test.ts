@@ -30,8 +30,10 @@ const LAYERS: Record<string, readonly string[]> = {
   inspect: ['errors', 'data', 'node', 'draw'],
   // ONNX in and out: a model file to and from an ONNX graph.
   onnx: ['core', 'errors', 'node'],
-  train: ['core', 'errors', 'format', 'data', 'node'],
-  quant: ['core', 'errors', 'format', 'data', 'node', 'infer'],
+  // train measures a quantization-aware run's written model on the shipped path.
+  train: ['core', 'errors', 'format', 'data', 'node', 'infer'],
+  // quant holds out train's validation split (the images a model's training did not see).
+  quant: ['core', 'errors', 'format', 'data', 'node', 'infer', 'train'],
   // verify --runtime onnxruntime runs the exported graph.
   verify: ['core', 'errors', 'format', 'data', 'node', 'infer', 'onnx'],
   // A vector model's rows come from CSV files, read as data/ reads them.
@@ -40,10 +42,12 @@ const LAYERS: Record<string, readonly string[]> = {
   explain: ['core', 'errors', 'format', 'node', 'draw', 'predict'],
   // eval draws errors-explained.png with explain's saliency.
   eval: ['core', 'errors', 'format', 'data', 'node', 'infer', 'draw', 'explain'],
+  // compress: quantizes, trains students, verifies what it writes; its chart uses eval's axis ticks and report folder.
+  compress: ['core', 'errors', 'format', 'data', 'node', 'infer', 'draw', 'eval', 'quant', 'train', 'verify'],
   // The page's self-test runs verify's fixtures.
   web: ['core', 'errors', 'node', 'verify'],
   // Composes the capabilities.
-  pipeline: ['errors', 'data', 'node', 'train', 'quant', 'verify'],
+  pipeline: ['errors', 'data', 'node', 'train', 'quant', 'verify', 'compress'],
 };
 // The two tops, which nothing imports: the library's entry (index.ts) and the CLI may import every
 // unit above (and a new folder's row above makes it theirs too).

@@ -121,6 +121,29 @@ describe('digitkit predict: what users hand it', () => {
     expect(got).toEqual(want);
   });
 
+  it('white ink on a transparent background is read from the alpha, with --invert auto and no', async () => {
+    const model = requireTestModel();
+    const t = await loadT10k();
+    const dir = path.join(tmp, 'white-on-transparent');
+    fs.mkdirSync(dir);
+    const want: Record<string, number> = {};
+    for (const i of digits) {
+      // Real RGBA PNGs: white strokes whose coverage is the alpha, fully transparent around them.
+      const { bytes } = await renderDigit(digitAt(t, i).pixels, on([255, 255, 255], null), rng(i + 7));
+      const file = path.join(dir, `white-${i}.png`);
+      fs.writeFileSync(file, bytes);
+      want[file] = t.labels[i];
+    }
+    expect((await sharp(Object.keys(want)[0]).metadata()).hasAlpha).toBe(true);
+    for (const invert of ['auto', 'no']) {
+      const res = await runCli(['predict', ...Object.keys(want), '--invert', invert, '--json', '--model', model]);
+      expect(res.stderr, invert).toBe('');
+      expect(res.code, invert).toBe(0);
+      const rows = JSON.parse(res.stdout) as Row[];
+      expect(Object.fromEntries(rows.map((row) => [row.file, row.digit])), invert).toEqual(want);
+    }
+  });
+
   it('reads one image from stdin with -', async () => {
     const model = requireTestModel();
     const t = await loadT10k();

@@ -126,6 +126,9 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
       ['dark on light', base, true],
       ['light on dark', { ...base, ink: [255, 255, 255], background: [0, 0, 0] }, false],
       ['transparent background, dark strokes', { ...base, ink: [20, 20, 20], background: null }, true],
+      // White ink on a transparent background: the ink is the alpha (flattened onto white it would vanish).
+      ['transparent background, white strokes', { ...base, ink: [255, 255, 255], background: null }, false],
+      ['transparent background, yellow strokes', { ...base, ink: [255, 220, 0], background: null }, false],
       ['blue on yellow', { ...base, ink: [20, 40, 200], background: [255, 235, 120] }, true],
       ['yellow on navy', { ...base, ink: [255, 220, 0], background: [30, 30, 90] }, false],
       ['black on dark grey', { ...base, ink: [0, 0, 0], background: [90, 90, 90] }, true],
@@ -220,5 +223,20 @@ describe('preprocess: the recipe, checked against the original MNIST digits', ()
   it('toGray flattens alpha onto white', () => {
     const rgba = Uint8ClampedArray.from([0, 0, 0, 0, 0, 0, 0, 255, 0, 0, 0, 128, 255, 0, 0, 255, 30, 60, 90, 255]);
     expect(Array.from(toGray(rgba))).toEqual([255, 0, 127, 85, 60]);
+  });
+
+  it('toGray takes light ink on a transparent background from the alpha (flattened onto black)', () => {
+    // Three transparent pixels out of five: the background is transparent; the ink is white, so it
+    // would vanish on white. Its alpha is the ink: 255, 128 (and a transparent pixel is 0).
+    const white = Uint8ClampedArray.from([
+      255, 255, 255, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 128, 9, 9, 9, 0,
+    ]);
+    expect(Array.from(toGray(white))).toEqual([0, 0, 255, 128, 0]);
+    // Dark ink on a transparent background stays on white (as before), and an opaque picture is untouched
+    // even when its content is light.
+    const dark = Uint8ClampedArray.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 30, 30, 30, 255, 0, 0, 0, 0]);
+    expect(Array.from(toGray(dark))).toEqual([255, 255, 0, 30, 255]);
+    const opaque = Uint8ClampedArray.from([255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0]);
+    expect(Array.from(toGray(opaque))).toEqual([255, 255, 255]);
   });
 });

@@ -6,45 +6,21 @@ import { adamStep } from '../src/train/adam.js';
 import { addNoise, AUG_STRIDE, augmentImage, drawAugment, PIXELS } from '../src/train/augment.js';
 import { MNIST_INPUT, type Engine, type SampleSet, type TrainInput } from '../src/train/engine.js';
 import { createReferenceEngine } from '../src/train/reference-engine.js';
-import { instantiate, kernelModule, WA, type KernelExports } from '../src/train/wasm-loader.js';
 import { linearBackward, linearForward, softmaxCrossEntropy } from '../src/train/layers.js';
 import { heInit } from '../src/train/params.js';
 import { createFastEngine } from '../src/train/fast-engine.js';
 import { Rng } from '../src/train/rng.js';
 import { loadMnist } from '../src/data/load.js';
 import { embeddedMnistDir } from '../src/data/mnist.js';
+import { kernelMemory, relDiff } from './helpers/kernel-memory.js';
 import { wine } from './helpers/sklearn-csv.js';
 
 // One small memory for the kernel-level tests, carved by a bump allocator.
-const memory = new WA.Memory({ initial: 64, maximum: 64, shared: true });
-const k: KernelExports = instantiate(kernelModule(), memory);
-const buf = memory.buffer as unknown as ArrayBuffer;
-let top = 65536;
-const alloc = (bytes: number) => {
-  const at = top;
-  top += Math.ceil(bytes / 16) * 16 + 16;
-  return at;
-};
-const reset = () => {
-  top = 65536;
-};
-const f32 = (at: number, n: number) => new Float32Array(buf, at, n);
-const i32 = (at: number, n: number) => new Int32Array(buf, at, n);
+const { k, buf, alloc, reset, f32, i32 } = kernelMemory();
 
 const rng = Rng.fromSeed(11);
 const randArray = (n: number, zeros = 0) =>
   Float32Array.from({ length: n }, () => (rng.uniform() < zeros ? 0 : rng.normal()));
-
-/** max |a - b| relative to the largest magnitude involved */
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let m = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(a[i]), Math.abs(b[i]));
-  }
-  return d / m;
-}
 
 const WIDTHS = [1, 3, 4, 5, 10, 31, 32, 33, 63, 64, 127, 128];
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CORE_FILE, EXPLAIN_FILE, FIXTURES_FILE, SITE_FILES, writeSite } from '../src/web/site.js';
+import { CORE_FILE, EXPLAIN_FILE, FIXTURES_FILE, SITE_CSP, SITE_FILES, writeSite } from '../src/web/site.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { serveSite } from './helpers/serve.js';
 import { snapshot, expectUntouched } from './helpers/mnist-dir.js';
@@ -221,14 +221,25 @@ describe('digitkit web <outdir>', () => {
 const serve = serveSite;
 
 /** A raw request (fetch would normalise the path). */
-function get(url: string, rawPath: string, method = 'GET'): Promise<{ status: number; type?: string; body: Buffer }> {
+function get(
+  url: string,
+  rawPath: string,
+  method = 'GET',
+  host?: string,
+): Promise<{ status: number; type?: string; headers: http.IncomingHttpHeaders; body: Buffer }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: rawPath, method }, (res) => {
+    const headers = host ? { Host: host } : {};
+    const req = http.request({ host: u.hostname, port: u.port, path: rawPath, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () =>
-        resolve({ status: res.statusCode!, type: res.headers['content-type'], body: Buffer.concat(chunks) }),
+        resolve({
+          status: res.statusCode!,
+          type: res.headers['content-type'],
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+        }),
       );
     });
     req.on('error', reject);
@@ -237,7 +248,7 @@ function get(url: string, rawPath: string, method = 'GET'): Promise<{ status: nu
 }
 
 describe('digitkit web --serve', () => {
-  it('serves the site on 127.0.0.1 (right types, nothing outside it, no dotfiles); Ctrl-C stops it with exit 0', async () => {
+  it('serves the site on 127.0.0.1 (right types, nothing outside it, no dotfiles, the CSP as a header too); Ctrl-C stops it with exit 130', async () => {
     const out = fresh();
     const s = await serve([out, '--model', model, '--serve', '--port', '0']);
     try {
@@ -245,6 +256,11 @@ describe('digitkit web --serve', () => {
       expect(index.status).toBe(200);
       expect(index.type).toBe('text/html; charset=utf-8');
       expect(index.body.toString()).toMatch(/<canvas\s+id="pad"/);
+      // The header states the very policy of the page's <meta> tag.
+      const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(index.body.toString());
+      expect(index.headers['content-security-policy']).toBe(SITE_CSP);
+      expect(meta?.[1]).toBe(SITE_CSP);
+      expect(index.headers['x-content-type-options']).toBe('nosniff');
       const core = await get(s.url, `/${CORE_FILE}`);
       expect(core.type).toBe('text/javascript; charset=utf-8');
       expect(core.body).toEqual(fs.readFileSync(SHIPPED_CORE));
@@ -257,9 +273,33 @@ describe('digitkit web --serve', () => {
       expect((await get(s.url, '/index.html', 'POST')).status).toBe(405);
     } finally {
       const { code, stdout } = await s.stop();
-      expect(code).toBe(0);
+      expect(code).toBe(130);
       expect(stdout.trim().split('\n').pop()).toBe('stopped');
-      expect(s.stderr()).toBe('');
+      expect(s.stderr()).toBe('digitkit web: interrupted\n');
+    }
+  });
+
+  it('--host binds another address and warns when it is not loopback; the Host header is still checked', async () => {
+    const s = await serve([fresh(), '--model', model, '--serve', '--port', '0', '--host', '0.0.0.0']);
+    try {
+      // stderr is a separate pipe: the warning may arrive just after the "serving" line.
+      await vi.waitFor(() =>
+        expect(s.stderr()).toMatch(
+          /^warning: serving on 0\.0\.0\.0, not loopback: anyone who can reach this machine on port \d+ can read the site\n$/,
+        ),
+      );
+      expect((await get(s.url, '/')).status).toBe(200);
+      expect((await get(s.url, '/', 'GET', 'rebound.example')).status).toBe(403);
+    } finally {
+      expect((await s.stop()).code).toBe(130);
+    }
+    const quiet = await serve([fresh(), '--model', model, '--serve', '--port', '0', '--host', '127.0.0.2']);
+    try {
+      expect(quiet.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+\/$/);
+      expect((await get(quiet.url, '/')).status).toBe(200);
+      expect(quiet.stderr()).toBe('');
+    } finally {
+      await quiet.stop();
     }
   });
 

@@ -14,6 +14,7 @@ export const COMMANDS: ReadonlyArray<CommandEntry> = [
   { name: 'inspect', load: () => import('./inspect.js') },
   { name: 'train', load: () => import('./train.js') },
   { name: 'quantize', load: () => import('./quantize.js') },
+  { name: 'compress', load: () => import('./compress.js') },
   { name: 'fixtures', load: () => import('./fixtures.js') },
   { name: 'verify', load: () => import('./verify.js') },
   { name: 'predict', load: () => import('./predict.js') },

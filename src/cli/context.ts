@@ -3,8 +3,10 @@
  * and an AbortSignal tied to Ctrl-C. Commands are `handler(...)` bodies that return data
  * and throw DigitkitError; this file maps both onto stdout/stderr and the exit-code table.
  */
+import { constants as osConstants } from 'node:os';
 import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
+import { shown, shownLine } from '../format.js';
 import { DigitkitError, ExitCode, flagOf, InterruptedError, OptionError, type ExitCodeValue } from '../errors.js';
 
 export interface CommandContext {
@@ -65,17 +67,24 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
     controller.abort(new InterruptedError());
   };
   process.on('SIGINT', onSigint);
+  // SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) would end the process without
+  // its 'exit' handlers, leaving temp files behind for good: exit through them instead, with the status
+  // a shell reports for a death by that signal (143, 129).
+  const onTerminate = (signal: NodeJS.Signals) => process.exit(128 + (osConstants.signals[signal] ?? 0));
+  process.on('SIGTERM', onTerminate);
+  process.on('SIGHUP', onTerminate);
   const tty = !json && Boolean(process.stdout.isTTY);
   const ctx: CommandContext = {
     json,
     tty,
     stderrTty: Boolean(process.stderr.isTTY),
     color: palette(!json && colorAllowed(process.stdout)),
+    // Every human line passes shownLine: a file name holding terminal escapes reaches the terminal escaped.
     out: (line = '') => {
-      if (!json) process.stdout.write(line + '\n');
+      if (!json) process.stdout.write(shownLine(line, { keepNewlines: true, keepColor: ctx.color.level > 0 }) + '\n');
     },
     err: (line) => {
-      process.stderr.write(line + '\n');
+      process.stderr.write(shownLine(line, { keepNewlines: true, keepColor: colorAllowed(process.stderr) }) + '\n');
     },
     emit: (record) => {
       if (json) process.stdout.write(JSON.stringify(record) + '\n');
@@ -86,7 +95,14 @@ export function makeContext(json: boolean): { ctx: CommandContext; dispose(): vo
       return controller.signal;
     },
   };
-  return { ctx, dispose: () => process.off('SIGINT', onSigint) };
+  return {
+    ctx,
+    dispose: () => {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onTerminate);
+      process.off('SIGHUP', onTerminate);
+    },
+  };
 }
 
 /**
@@ -111,7 +127,8 @@ export function reportError(err: unknown, json: boolean, command?: string): Exit
   } else {
     const color = palette(colorAllowed(process.stderr));
     const prefix = command ? `digitkit ${command}: ` : 'digitkit: ';
-    process.stderr.write(color.red(prefix + message) + '\n');
+    // One line, whatever names and snippets the message holds.
+    process.stderr.write(color.red(prefix + shown(message)) + '\n');
     if (!(err instanceof DigitkitError) && err instanceof Error && process.env.DIGITKIT_DEBUG) {
       process.stderr.write((err.stack ?? '') + '\n');
     }

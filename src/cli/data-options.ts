@@ -54,6 +54,16 @@ export function addDataOptions(cmd: Command, withTest = true): Command {
   return cmd;
 }
 
+/**
+ * The reading flags of the commands that measure a trained model on data (quantize, fixtures, eval):
+ * the rest of how to read it comes from the model.
+ */
+export function addModelDataOptions(cmd: Command): Command {
+  return cmd
+    .option('--format <format>', 'idx | folder | csv (default: detected)', choiceOption(DATA_FORMATS))
+    .option('--label-column <name>', 'CSV: the label column (default: the one the model was trained with, or "label")');
+}
+
 export function dataOptionsFrom(f: DataFlags): Omit<DataOptions, 'onProgress'> {
   return {
     format: f.format,

@@ -1,9 +1,9 @@
 /** `digitkit eval`: test-set accuracy, per-class precision/recall, confusion matrix, PNG reports, model comparison. */
 import type { Command } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
+import { addModelDataOptions } from './data-options.js';
 import { handler } from './context.js';
-import { choiceOption } from './options.js';
-import { DATA_FORMATS, type DataFormat } from '../data/dataset.js';
+import type { DataFormat } from '../data/dataset.js';
 import { createBar, type Bar } from './progress.js';
 
 interface EvalFlags {
@@ -17,7 +17,7 @@ interface EvalFlags {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('Test-set accuracy, per-class precision/recall and confusion matrix; PNG reports; compare two models')
     .option('--model <file>', `model to evaluate ${orShipped(DEFAULT_MODEL)}`)
@@ -25,9 +25,8 @@ export function register(program: Command): void {
       '--data <path>',
       'test data: an IDX directory (its t10k files), an image folder or a CSV file (the test split the model was trained with, if it is that data; else all of it)',
       DEFAULT_DATA_DIR,
-    )
-    .option('--format <format>', 'idx | folder | csv (default: detected)', choiceOption(DATA_FORMATS))
-    .option('--label-column <name>', 'CSV: the label column (default: the one the model was trained with, or "label")')
+    );
+  addModelDataOptions(cmd)
     .option(
       '--report <dir>',
       'write confusion.png, errors.png, errors-explained.png, curves.png (if the model has a training history), report.json',

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { DEFAULT_EXPLAIN_DIR, DEFAULT_MODEL, orShipped } from '../node/paths.js';
 import type { Explanation, ExplainRejected } from '../explain/run.js';
-import { pct } from '../format.js';
+import { pct, shown } from '../format.js';
 import { handler } from './context.js';
 import { choiceOption, intOption } from './options.js';
 
@@ -66,11 +66,13 @@ export function register(program: Command): void {
         const done = new Set<string>();
         for (const r of report.results) {
           if ('error' in r) {
-            ctx.err(c.red(`digitkit explain: ${r.file}: ${(r as ExplainRejected).error}`));
+            ctx.err(c.red(`digitkit explain: ${shown(r.file)}: ${shown((r as ExplainRejected).error)}`));
             continue;
           }
           const e = r as Explanation;
-          ctx.out(`${e.file}  class ${c.bold(e.label)} ${pct(e.probability, 1).padStart(6)}  → ${e.panel}`);
+          ctx.out(
+            `${shown(e.file)}  class ${c.bold(shown(e.label))} ${pct(e.probability, 1).padStart(6)}  → ${shown(e.panel)}`,
+          );
           done.add(e.file);
         }
         if (report.results.length > 1)

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import type { FixturesReport } from '../verify/fixtures.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL, orShipped } from '../node/paths.js';
 import { int, sci } from '../format.js';
+import { addModelDataOptions } from './data-options.js';
 import { handler } from './context.js';
-import { choiceOption, intOption } from './options.js';
-import { DATA_FORMATS, type DataFormat } from '../data/dataset.js';
+import { intOption } from './options.js';
+import type { DataFormat } from '../data/dataset.js';
 import { fixturesPathFor } from '../verify/fixtures-file.js';
 
 interface Opts {
@@ -18,7 +19,7 @@ interface Opts {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('fixtures')
     .description('Write parity fixtures: test images and the probabilities a float64 reference gives for them')
     .option('--model <file>', `model the fixtures pin ${orShipped(DEFAULT_MODEL)}`)
@@ -31,9 +32,8 @@ export function register(program: Command): void {
       '--data <path>',
       'where cases come from: an IDX directory (its t10k files), an image folder or a CSV file (its rows; the test split the model was trained with, if it is that data)',
       DEFAULT_DATA_DIR,
-    )
-    .option('--format <format>', 'idx | folder | csv (default: detected)', choiceOption(DATA_FORMATS))
-    .option('--label-column <name>', 'CSV: the label column (default: the one the model was trained with, or "label")')
+    );
+  addModelDataOptions(cmd)
     .option('--json', 'print one JSON document')
     .action(
       handler<Opts>(async (opts, ctx) => {

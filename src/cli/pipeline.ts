@@ -17,6 +17,7 @@ import { handler, type CommandContext } from './context.js';
 import { DATASET_NAMES } from '../data/datasets.js';
 import { addDataOptions, dataOptionsFrom, type DataFlags } from './data-options.js';
 import { choiceOption, intOption } from './options.js';
+import { InvalidArgumentError } from './commander.js';
 import { defaultThreads, progressPrinter, resumeCommand } from './train.js';
 
 interface Flags extends DataFlags {
@@ -32,6 +33,7 @@ interface Flags extends DataFlags {
   perChannel?: boolean;
   count?: number;
   resume?: string;
+  compress?: number[];
   json?: boolean;
 }
 
@@ -43,6 +45,14 @@ export function downloadResult(d: DownloadReport): string {
   const count = (status: string) => d.files.filter((f) => f.status === status).length;
   const how = [`${count('copied')} copied`, `${count('downloaded')} downloaded`].filter((s) => !s.startsWith('0 '));
   return `${d.files.length} ${d.title} files verified in ${d.dir} (${how.length ? how.join(', ') : 'up to date'})`;
+}
+
+/** "64000,40000,20000": byte budgets. */
+function budgetList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  if (!parts.every((p) => /^\d+$/.test(p) && Number(p) > 0))
+    throw new InvalidArgumentError(`expected comma-separated byte budgets, got "${value}"`);
+  return parts.map(Number);
 }
 
 function summary(ctx: CommandContext, r: PipelineReport): void {
@@ -59,7 +69,7 @@ function summary(ctx: CommandContext, r: PipelineReport): void {
     [
       'quantize',
       r.seconds.quantize,
-      `int8 test accuracy ${pct(q.int8)} (${q.deltaPp >= 0 ? '+' : ''}${q.deltaPp.toFixed(2)} pp), agreement ${pct(q.agreement)} → ${r.quantize.out.path} (${int(r.quantize.out.bytes)} bytes)`,
+      `int8 test accuracy ${pct(q.quantized)} (${q.deltaPp >= 0 ? '+' : ''}${q.deltaPp.toFixed(2)} pp), agreement ${pct(q.agreement)} → ${r.quantize.out.path} (${int(r.quantize.out.bytes)} bytes)`,
     ],
     ['fixtures', r.seconds.fixtures, `${r.fixtures.cases} cases → ${r.fixtures.out.path}`],
     [
@@ -68,6 +78,12 @@ function summary(ctx: CommandContext, r: PipelineReport): void {
       `max |Δp| ${r.verify.max ? sci(r.verify.max.diff) : '-'}, ${r.verify.correct}/${r.verify.cases} correct, ${r.verify.ok ? color.green('PARITY OK') : color.red('PARITY FAILED')}`,
     ],
   ];
+  for (const c of r.compress ?? [])
+    rows.push([
+      'compress',
+      c === r.compress![0] ? r.seconds.compress : 0,
+      `${int(c.budget)} B: ${c.chosen.label} (${c.chosen.precision.join(', ')}), test ${pct(c.chosen.testAccuracy)} → ${c.out.path} (${int(c.out.bytes)} bytes), ${c.verify.ok ? color.green('PARITY OK') : color.red('PARITY FAILED')}`,
+    ]);
   ctx.out('');
   ctx.out('stage      seconds  result');
   for (const [name, s, text] of rows) ctx.out(`${name.padEnd(9)} ${(s ?? 0).toFixed(1).padStart(8)}  ${text}`);
@@ -114,6 +130,11 @@ export function register(program: Command): void {
     .option('--per-channel', 'quantize with one scale per output column')
     .option('--count <n>', 'fixture cases (default 100)', intOption)
     .option('--resume <checkpoint>', 'continue an interrupted pipeline from its training checkpoint')
+    .option(
+      '--compress <budgets>',
+      'then compress the float model into each byte budget (e.g. 64000,40000,20000: models/mnist-64k.json ...)',
+      budgetList,
+    )
     .option('--json', "print one JSON document with every stage's report")
     .action(
       handler<Flags>(async (f, ctx) => {
@@ -135,6 +156,7 @@ export function register(program: Command): void {
               perChannel: f.perChannel,
               count: f.count,
               resume: f.resume,
+              compress: f.compress,
               signal,
             },
             {
@@ -143,10 +165,23 @@ export function register(program: Command): void {
               // Under --json the single document at the end is the output; no per-epoch records.
               onTrainEvent: ctx.json ? undefined : train.event,
               onTrainStep: ctx.json ? undefined : train.step,
+              onCompressEvent: (e) => {
+                if (e.type === 'candidate')
+                  ctx.out(
+                    `   ${e.result.label}: ${int(e.result.bytes)} bytes, validation ${pct(e.result.valAccuracy)}`,
+                  );
+              },
             },
           );
         } catch (err) {
           const { PipelineInterrupted } = await import('../pipeline.js');
+          const { CompressInterrupted } = await import('../compress/compress.js');
+          if (err instanceof CompressInterrupted) {
+            const cmd = ['digitkit', ...process.argv.slice(process.argv.indexOf('pipeline'))].join(' ');
+            throw new InterruptedError(
+              `${err.message}; the float model is written: continue with ${cmd} (it trains the same float model again and reuses what compress kept)`,
+            );
+          }
           if (err instanceof PipelineInterrupted) {
             const cmd = resumeCommand(process.argv, err.result.checkpoint, 'pipeline');
             throw new InterruptedError(`${err.message}; continue with: ${cmd}`, {

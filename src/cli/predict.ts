@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { DigitkitError, ExitCode } from '../errors.js';
 import type { Prediction } from '../predict/predict.js';
 import { DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
-import { pct } from '../format.js';
+import { pct, shown } from '../format.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption } from './options.js';
 
@@ -18,34 +18,46 @@ interface PredictFlags {
   json?: boolean;
 }
 
+/** One image from standard input, refused (exit 5) once it passes the size limit for image files. */
 export async function readStdin(): Promise<Buffer> {
   if (process.stdin.isTTY)
     throw new DigitkitError(
       ExitCode.usage,
       '`-` reads an image from standard input, but it is a terminal (pipe a file in: `digitkit predict - < digit.png`)',
     );
+  const { stdinTooLarge, MAX_IMAGE_FILE_BYTES } = await import('../predict/jobs.js');
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  let size = 0;
+  // Leaving the loop early destroys the stream: nothing more is read.
+  for await (const c of process.stdin) {
+    size += (c as Buffer).length;
+    if (size > MAX_IMAGE_FILE_BYTES) throw stdinTooLarge();
+    chunks.push(c as Buffer);
+  }
   return Buffer.concat(chunks);
 }
 
-/** A result's name: the file, or for a CSV row the file and its line. */
-const where = (r: Prediction) => (r.line === undefined ? r.file : `${r.file}:${r.line}`);
+/**
+ * A result's name: the file, or for a CSV row the file and its line. Names come from directories and
+ * labels from model files: shown() so none reaches the terminal as escapes or newlines.
+ */
+const where = (r: Prediction) => shown(r.line === undefined ? r.file : `${r.file}:${r.line}`);
+const labelOf = (x: { digit?: number | null; label?: string | null }) => shown(String(x.digit ?? x.label ?? ''));
 
 function printResults(ctx: CommandContext, results: Prediction[]): void {
   const c = ctx.color;
   const width = Math.max(...results.map((r) => where(r).length));
-  const labelWidth = Math.max(1, ...results.map((r) => String(r.digit ?? r.label ?? '').length));
+  const labelWidth = Math.max(1, ...results.map((r) => labelOf(r).length));
   for (const r of results) {
     if (r.error !== undefined) {
-      ctx.err(c.red(`digitkit predict: ${r.file}: ${r.error}`));
+      ctx.err(c.red(`digitkit predict: ${shown(r.file)}: ${shown(r.error)}`));
       continue;
     }
     const p = r.probability!;
     const shade = p >= 0.9 ? c.green : p >= 0.6 ? c.yellow : c.red;
-    const top = r.top.map((t) => `${t.digit ?? t.label} ${pct(t.p, 1).padStart(6)}`).join('  ');
+    const top = r.top.map((t) => `${labelOf(t)} ${pct(t.p, 1).padStart(6)}`).join('  ');
     ctx.out(
-      `${where(r).padEnd(width)}  ${c.bold(String(r.digit ?? r.label).padEnd(labelWidth))}  ${shade(pct(p, 1).padStart(6))}   ${c.dim('top: ' + top)}`,
+      `${where(r).padEnd(width)}  ${c.bold(labelOf(r).padEnd(labelWidth))}  ${shade(pct(p, 1).padStart(6))}   ${c.dim('top: ' + top)}`,
     );
   }
 }

@@ -1,12 +1,22 @@
 /** `digitkit train`: flags → runTrain(); progress bar / lines / JSON records; Ctrl-C → checkpoint + resume command. */
 import os from 'node:os';
 import type { Command } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 import { InterruptedError, usageError } from '../errors.js';
-import { DEFAULT_DATA_DIR } from '../node/paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_MODELS_DIR } from '../node/paths.js';
 import { DATASET_NAMES, DATASETS, modelNameFor } from '../data/datasets.js';
 import { describeDataInput, sizeOf } from '../data/dataset.js';
 import { addDataOptions, dataOptionsFrom, type DataFlags } from './data-options.js';
-import { DEFAULTS, FAST_EPOCHS, layerSizes, LIMITS, type TrainConfig } from '../train/config.js';
+import {
+  DEFAULTS,
+  DISTILL_DEFAULTS,
+  FAST_EPOCHS,
+  layerSizes,
+  LIMITS,
+  QAT_DEFAULTS,
+  type QatScales,
+  type TrainConfig,
+} from '../train/config.js';
 import type { TrainEvent } from '../train/run.js';
 import type { StepInfo } from '../train/loop.js';
 import { int, pct } from '../format.js';
@@ -38,6 +48,28 @@ interface Flags extends DataFlags {
   resume?: string;
   fast?: boolean;
   json?: boolean;
+  teacher?: string;
+  temperature?: number;
+  alpha?: number;
+  qat?: number[] | number;
+  qatScales?: QatScales;
+  perChannel?: boolean;
+  init?: string;
+}
+
+/** --qat int4 | int8 | 4,8,8: one width for every layer (a single number) or one per layer (32: keep it float). */
+function qatOption(value: string): number[] | number {
+  const v = value.trim();
+  if (v === 'int4' || v === 'int8') return Number(v.slice(3));
+  const parts = v.split(',').map((s) => s.trim());
+  if (!parts.every((p) => p === '4' || p === '8' || p === '32'))
+    throw new InvalidArgumentError(`expected int4, int8, or one width per layer (4, 8 or 32), got "${value}"`);
+  return parts.map((p) => (p === '32' ? 0 : Number(p)));
+}
+
+/** Where a run writes when --out is not given: never over the float model for a QAT or distilled run. */
+function defaultOut(f: Flags, name: string): string {
+  return `${DEFAULT_MODELS_DIR}/${name}-${f.qat ? 'qat' : f.teacher ? 'student' : 'f32'}.json`;
 }
 
 export const defaultThreads = () => Math.max(1, Math.min(os.availableParallelism(), 8));
@@ -115,6 +147,15 @@ export function progressPrinter(ctx: CommandContext) {
         ctx.out(
           `training ${sizes.join('-')} on ${int(e.trainImages)} ${what} (${int(e.valImages)} held out for validation): ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${e.stepsPerEpoch} steps, batch ${c.batch}, lr ${c.lr} ${c.schedule}, seed ${c.seed}, ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
         );
+        if (c.init) ctx.out(`starting from ${c.init.file} (sha256 ${c.init.sha256.slice(0, 12)}…)`);
+        if (c.teacher)
+          ctx.out(
+            `distilling from ${c.teacher.file} (${c.teacher.sizes.join('-')}): temperature ${c.teacher.temperature}, alpha ${c.teacher.alpha}`,
+          );
+        if (c.qat)
+          ctx.out(
+            `quantization-aware: ${c.qat.bits.map((b) => (b ? `int${b}` : 'float32')).join(', ')}; ${c.qat.perChannel.every(Boolean) ? 'per-channel' : c.qat.perChannel.some(Boolean) ? 'per-channel/per-layer' : 'per-layer'} scales, ${c.qat.scales === 'step' ? 'recomputed every step' : 'frozen from the starting weights'}`,
+          );
         if (e.resumed)
           ctx.out(`resumed at epoch ${e.resumed.epoch + 1}, step ${e.resumed.stepInEpoch}/${e.stepsPerEpoch}`);
         break;
@@ -164,7 +205,7 @@ export function register(program: Command): void {
     )
     .option(
       '--out <file>',
-      'float32 model to write (default models/<data name>-f32.json: models/mnist-f32.json for MNIST)',
+      `model to write (default ${DEFAULT_MODELS_DIR}/<data name>-f32.json: mnist-f32.json for MNIST; <data name>-qat.json with --qat, <data name>-student.json with --teacher)`,
     );
   addDataOptions(cmd)
     .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs}; ${FAST_EPOCHS} with --fast)`, intOption)
@@ -207,12 +248,41 @@ export function register(program: Command): void {
     .option('--val <k>', 'hold out the last k of them for validation (default 5000, or 1/12 of --limit)', intOption)
     .option('--checkpoint <file>', 'checkpoint written after every epoch (default: beside --out, .ckpt)')
     .option('--resume <file>', 'continue from a checkpoint (its settings apply; contradicting flags are an error)')
+    .option(
+      '--teacher <file>',
+      'distill from this model: its softened outputs on each augmented image, plus the labels',
+    )
+    .option(
+      '--temperature <t>',
+      `with --teacher: softmax temperature of both outputs (default ${DISTILL_DEFAULTS.temperature})`,
+      numberOption,
+    )
+    .option(
+      '--alpha <a>',
+      `with --teacher: weight of the teacher's outputs, 1 - a of the labels (default ${DISTILL_DEFAULTS.alpha})`,
+      numberOption,
+    )
+    .option(
+      '--qat <widths>',
+      'quantization-aware training: int4, int8, or one width per layer (4, 8, 32 = float), e.g. 4,8,8; writes the quantized model',
+      qatOption,
+    )
+    .option(
+      '--qat-scales <mode>',
+      `with --qat: scales recomputed every step, or frozen from the starting weights (default ${QAT_DEFAULTS.scales})`,
+      choiceOption(['step', 'frozen'] as const),
+    )
+    .option('--per-channel', 'with --qat: one scale per output column instead of one per layer')
+    .option(
+      '--init <file>',
+      'start from this model (e.g. the float model, for --qat fine-tuning); --hidden must match it',
+    )
     .option('--json', 'one JSON record per epoch on stdout, then a summary record')
     .action(
       handler<Flags>(async (f, ctx) => {
         if (f.data !== undefined && f.dataset !== undefined) throw usageError('--data and --dataset: give one of them');
         const data = f.data ?? (f.dataset ? DATASETS[f.dataset].dir : DEFAULT_DATA_DIR);
-        const out = f.out ?? `models/${modelNameFor(data)}-f32.json`;
+        const out = f.out ?? defaultOut(f, modelNameFor(data));
         const config: Partial<TrainConfig> = {
           epochs: f.epochs ?? (f.fast ? FAST_EPOCHS : undefined),
           batch: f.batch,
@@ -230,6 +300,10 @@ export function register(program: Command): void {
           limit: f.limit,
           val: f.val,
         };
+        if ((f.temperature !== undefined || f.alpha !== undefined) && !f.teacher)
+          throw usageError('--temperature and --alpha apply with --teacher');
+        if ((f.qatScales || f.perChannel) && !f.qat)
+          throw usageError('--qat-scales and --per-channel apply with --qat');
         const signal = ctx.handleInterrupt();
         const progress = progressPrinter(ctx);
         const { runTrain } = await import('../train/run.js');
@@ -245,6 +319,9 @@ export function register(program: Command): void {
           },
           out,
           checkpoint: f.checkpoint,
+          teacher: f.teacher ? { file: f.teacher, temperature: f.temperature, alpha: f.alpha } : undefined,
+          init: f.init,
+          qat: f.qat !== undefined ? { bits: f.qat, perChannel: f.perChannel, scales: f.qatScales } : undefined,
           resume: f.resume,
           threads: f.threads ?? defaultThreads(),
           config,

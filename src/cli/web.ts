@@ -1,10 +1,12 @@
 /**
  * `digitkit web <outdir> [--model …] [--force] [--serve [--port N]]`: write the browser demo as a
- * static site, and optionally serve it on 127.0.0.1 until Ctrl-C (which ends --serve normally: exit 0).
+ * static site, and optionally serve it (on 127.0.0.1 unless --host says otherwise) until Ctrl-C, which stops
+ * the server and exits 130 like every interrupted command.
  */
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { int } from '../format.js';
+import { InterruptedError } from '../errors.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
 
@@ -14,6 +16,7 @@ interface Opts {
   force?: boolean;
   serve?: boolean;
   port: number;
+  host: string;
   json?: boolean;
 }
 
@@ -31,8 +34,13 @@ export function register(program: Command): void {
       '--force',
       'write into a non-empty directory that is not a digitkit site (same-named files are replaced, others kept)',
     )
-    .option('--serve', 'then serve the site on 127.0.0.1 until Ctrl-C')
+    .option('--serve', 'then serve the site until Ctrl-C (exit 130)')
     .option('--port <n>', 'port for --serve (0: any free port)', intOption, 8000)
+    .option(
+      '--host <address>',
+      'address --serve binds; anything but loopback makes the site readable from other machines',
+      '127.0.0.1',
+    )
     .option('--json', 'print one JSON document')
     .action(
       handler<Opts>(async (opts, ctx, args) => {
@@ -84,16 +92,27 @@ export function register(program: Command): void {
           return { json: shipped.length ? { ...r, shipped } : r };
         }
 
-        const { startStaticServer } = await import('../node/static-server.js');
+        const { startStaticServer, isLoopback } = await import('../node/static-server.js');
+        const { SITE_CSP } = await import('../web/site.js');
         const signal = ctx.handleInterrupt();
-        const server = await startStaticServer(outDir, { port: opts.port });
+        const server = await startStaticServer(outDir, {
+          port: opts.port,
+          host: opts.host,
+          headers: { 'Content-Security-Policy': SITE_CSP },
+        });
+        if (!isLoopback(opts.host))
+          ctx.err(
+            color.yellow(
+              `warning: serving on ${opts.host}, not loopback: anyone who can reach this machine on port ${server.port} can read the site`,
+            ),
+          );
         // Under --json the document (with the URL) goes out now, not when the server stops.
         ctx.emit({ ...r, ...(shipped.length && { shipped }), url: server.url });
         ctx.out(`serving ${outDir} at ${color.bold(server.url)} (Ctrl-C stops)`);
         await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
         await server.close();
         ctx.out('stopped');
-        return {};
+        throw new InterruptedError();
       }),
     );
 }

@@ -588,10 +588,22 @@ export interface Preprocessed {
   inverted: boolean;
 }
 
-/** Gray 0..255 from RGBA bytes (e.g. a canvas's ImageData.data), alpha flattened onto white. */
+/**
+ * Gray 0..255 from RGBA bytes (e.g. a canvas's ImageData.data), alpha flattened onto white; but when
+ * the background is transparent (most pixels under half opaque) and the ink is light (its
+ * alpha-weighted mean over 127.5), onto black: white ink on transparent is its alpha, not blank.
+ */
 export function toGray(d: ArrayLike<number>): Uint8ClampedArray {
   const g = new Uint8ClampedArray(d.length >> 2);
-  for (let i = 0, o = 0; i < g.length; i++, o += 4) g[i] = 255 - ((765 - d[o] - d[o + 1] - d[o + 2]) * d[o + 3]) / 765;
+  let t = 0,
+    s = 0,
+    v = (o: number) => d[o] + d[o + 1] + d[o + 2];
+  for (let o = 0; o < d.length; o += 4) {
+    if (d[o + 3] < 128) t += 2;
+    s += (v(o) - 382.5) * d[o + 3];
+  }
+  const b = t > g.length && s > 0 ? 0 : 765;
+  for (let i = 0, o = 0; i < g.length; i++, o += 4) g[i] = b / 3 - ((b - v(o)) * d[o + 3]) / 765;
   return g;
 }
 

@@ -10,7 +10,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DigitkitError, ExitCode, InterruptedError } from '../errors.js';
-import { openAtomic } from '../node/atomic.js';
+import { checkOutput, fsReason, openAtomic, WriteError } from '../node/atomic.js';
 import { copyVerified, fetchGzipVerified, hashFile, SourceError, type TransferOptions } from './fetch.js';
 import { DEFAULT_DATA_DIR } from '../node/paths.js';
 import { type MnistFile } from './mnist.js';
@@ -156,16 +156,13 @@ async function obtain(
   for (const c of list) {
     hooks.onStart?.(file, c.source, c.location);
     const temp = await openAtomic(target).catch((err: NodeJS.ErrnoException) => {
-      throw new DigitkitError(
-        ExitCode.usage,
-        `${path.dirname(target)}: cannot create or write the directory (${err.code ?? err.message})`,
-      );
+      throw new DigitkitError(ExitCode.usage, `${path.dirname(target)}: cannot write: ${fsReason(err)}`);
     });
     try {
       const sha256 = await c.transfer(temp.tmp, { signal: opts.signal, onBytes: (n) => hooks.onProgress?.(file, n) });
       if (interrupted(opts.signal)) throw new InterruptedError();
       await temp.commit().catch((err: NodeJS.ErrnoException) => {
-        throw new DigitkitError(ExitCode.usage, `${target}: cannot write (${err.code ?? err.message})`);
+        throw new DigitkitError(ExitCode.usage, `${target}: cannot write: ${fsReason(err)}`);
       });
       return {
         name: file.name,
@@ -272,6 +269,7 @@ export async function runDownload(options: DownloadOptions = {}, hooks: Download
   const report: DownloadReport = { title: named.title, dir, source, files: [] };
   /** Copies already in `dir` that did not verify and that no source could replace: file name -> problem. */
   const corrupt = new Map<string, string>();
+  let checked: Promise<void> | undefined;
 
   for (const file of options.files ?? named.files) {
     if (interrupted(options.signal)) throw new InterruptedError();
@@ -283,7 +281,7 @@ export async function runDownload(options: DownloadOptions = {}, hooks: Download
     } catch (err) {
       if (interrupted(options.signal)) throw new InterruptedError();
       const e = err as NodeJS.ErrnoException;
-      throw new DigitkitError(ExitCode.invalidInput, `${target}: cannot read (${e.code ?? e.message})`);
+      throw new DigitkitError(ExitCode.invalidInput, `${target}: cannot read: ${fsReason(e)}`);
     }
     let result: FileResult;
     if (local.good && !options.force) {
@@ -298,6 +296,11 @@ export async function runDownload(options: DownloadOptions = {}, hooks: Download
         failures: [],
       };
     } else {
+      // The directory is checked once, before the first transfer (a complete read-only copy is fine).
+      checked ??= checkOutput(dir, 'dir').catch((err) => {
+        throw err instanceof WriteError ? new DigitkitError(ExitCode.usage, err.message) : err;
+      });
+      await checked;
       result = await obtain(
         file,
         target,

@@ -13,6 +13,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { DigitkitError, ExitCode } from '../errors.js';
+import { fsReason } from '../node/atomic.js';
 
 export interface ExpectedFile {
   name: string;
@@ -124,8 +125,7 @@ async function intoTemp(
 }
 
 function cannotWrite(file: string, err: unknown): DigitkitError {
-  const e = err as NodeJS.ErrnoException;
-  return new DigitkitError(ExitCode.usage, `${file}: cannot write (${e.code ?? e.message})`);
+  return new DigitkitError(ExitCode.usage, `${file}: cannot write: ${fsReason(err)}`);
 }
 
 /**

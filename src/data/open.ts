@@ -156,6 +156,18 @@ export async function loadTestSet(
   modelFile: string,
   o: Pick<DataOptions, 'format' | 'labelColumn' | 'onProgress'> = {},
 ): Promise<TestSet> {
+  const set = await pickTestSet(p, model, modelFile, o);
+  // Nothing measured is never a success: an accuracy over no samples would be NaN.
+  if (!set.dataset.test?.count) throw invalidInput(`${p}: no test samples (${set.note}: 0 samples)`);
+  return set;
+}
+
+async function pickTestSet(
+  p: string,
+  model: ModelInfo,
+  modelFile: string,
+  o: Pick<DataOptions, 'format' | 'labelColumn' | 'onProgress'>,
+): Promise<TestSet> {
   const format = o.format ?? detectFormat(p);
   const want = modelInput(model);
   const on = trainedOn(model.meta);

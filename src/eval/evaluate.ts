@@ -2,15 +2,15 @@
  * `digitkit eval` as a library call: run one model (and optionally a second) over the MNIST test
  * set through the shipped core, compute every number, optionally write the PNG report.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { ModelInfo } from '../core/index.js';
+import { MAX_MODEL_BYTES, type ModelInfo } from '../core/index.js';
 import type { DataFormat, Dataset, Split } from '../data/dataset.js';
 import { checkFits, loadTestSet } from '../data/open.js';
 import { invalidInput } from '../errors.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
 import { defaultModel } from '../node/paths.js';
+import { checkJsonShape, readOptionalFileSync } from '../node/input-file.js';
 import { readHistory, type History } from './curves-chart.js';
 import { classifyBatch, type BatchPredictions } from '../infer/batch.js';
 import { agreement, classStats, confusionMatrix, correctCount, type ClassStats } from './metrics.js';
@@ -132,8 +132,10 @@ function trainingHistory(m: ModelFile): { history: History; from?: string } | nu
   if (src && typeof src.file === 'string' && typeof src.sha256 === 'string') {
     const file = path.join(path.dirname(m.path), path.basename(src.file));
     try {
-      const bytes = fs.readFileSync(file);
+      // Named by the model's meta: only a regular file beside it, within the model size limit.
+      const bytes = readOptionalFileSync(file, MAX_MODEL_BYTES);
       if (createHash('sha256').update(bytes).digest('hex') === src.sha256) {
+        checkJsonShape(bytes, file);
         const full = readHistory((JSON.parse(bytes.toString('utf8')) as { meta?: unknown }).meta);
         const count = (h: History | null) => (h ? Object.values(h).filter((v) => v?.some(Number.isFinite)).length : 0);
         if (full && count(full) > count(own)) return { history: full, from: file };

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Model } from '../core/index.js';
 import type { Dataset, Split } from '../data/dataset.js';
 import { OptionError } from '../errors.js';
-import { writeFileAtomic, WriteError } from '../node/atomic.js';
+import { checkOutput, fsReason, writeFilesAtomic, WriteError } from '../node/atomic.js';
 import { confusionSvg } from './confusion-chart.js';
 import { curvesSvg } from './curves-chart.js';
 import { renderDigitGrid, type Tile, type TileShape } from './digit-grid.js';
@@ -16,6 +16,16 @@ import type { EvalReport } from './evaluate.js';
 import { svgToPng, textRenders } from '../draw/render.js';
 import { pct } from '../format.js';
 import { BAD, GOOD, MUTED, shortPct, type Segment } from '../draw/svg.js';
+
+/** Every file a report may hold: one that this report does not write is an earlier report's, and goes. */
+const REPORT_FILES = [
+  'confusion.png',
+  'errors.png',
+  'errors-explained.png',
+  'curves.png',
+  'disagreements.png',
+  'report.json',
+];
 
 /** At most this many digits in errors.png / disagreements.png (10 rows of 10). */
 export const MAX_TILES = 100;
@@ -38,22 +48,14 @@ function leftOut(total: number, shown: number): string[] {
 }
 
 /**
- * Create the report directory one level at a time. Not fs.mkdir({recursive}): on Linux that
- * spins forever for a path under /proc or /sys (ENOENT for the child, EEXIST for the parent).
+ * Check the report directory before the evaluation (exit 2 naming it and why). It is created when the
+ * report is complete (writeReport), so a failed run leaves no empty directory behind.
  */
 export async function ensureReportDir(dir: string): Promise<void> {
-  const abs = path.resolve(dir);
-  const parts = abs.split(path.sep).filter(Boolean);
-  for (let k = 1; k <= parts.length; k++) {
-    const p = path.join(path.parse(abs).root, ...parts.slice(0, k));
-    try {
-      await fsp.mkdir(p);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw new OptionError('report', `${dir}: cannot create ${p} (${code})`);
-      if (!(await fsp.stat(p)).isDirectory())
-        throw new OptionError('report', `${dir}: ${p} exists and is not a directory`);
-    }
+  try {
+    await checkOutput(dir, 'dir');
+  } catch (err) {
+    throw new OptionError('report', `${dir}: cannot write: ${err instanceof WriteError ? err.why : fsReason(err)}`);
   }
 }
 
@@ -79,16 +81,11 @@ export async function writeReport(
   const what = data.format === 'idx' ? 'digits' : 'images';
   const name = path.basename(m.path);
   const labels = m.classes.map((c) => c.label);
-  const files: string[] = [];
-  await ensureReportDir(dir);
-  const put = async (file: string, data: Buffer | string) => {
-    try {
-      await writeFileAtomic(path.join(dir, file), data);
-    } catch (err) {
-      if (err instanceof WriteError) throw new OptionError('report', `${dir}: cannot write ${file} (${err.reason})`);
-      throw err;
-    }
-    files.push(file);
+  // Every file is made in memory first, then the set is written and moved into `dir` as one unit:
+  // a failure (a full disk) leaves no part of a report, and an earlier report as it was.
+  const staged = new Map<string, Buffer | string>();
+  const put = (file: string, data: Buffer | string) => {
+    staged.set(file, data);
   };
   const textRendered = await textRenders();
   if (!textRendered) {
@@ -97,7 +94,7 @@ export async function writeReport(
     );
   }
 
-  await put(
+  put(
     'confusion.png',
     await svgToPng(
       confusionSvg(
@@ -129,7 +126,7 @@ export async function writeReport(
     ],
   }));
   if (shape)
-    await put(
+    put(
       'errors.png',
       await renderDigitGrid(
         `Misclassified test ${what}: ${name}`,
@@ -145,7 +142,7 @@ export async function writeReport(
 
   if (model && shape && shape.channels === 1 && shape.width === shape.height) {
     const shown = errors.slice(0, EXPLAINED_ERRORS);
-    await put(
+    put(
       'errors-explained.png',
       await renderErrorsExplained(
         model,
@@ -158,7 +155,7 @@ export async function writeReport(
   }
 
   const history = m.history;
-  if (history) await put('curves.png', await svgToPng(curvesSvg(history, `Training history: ${name}`, m.historyFrom)));
+  if (history) put('curves.png', await svgToPng(curvesSvg(history, `Training history: ${name}`, m.historyFrom)));
 
   let disagreementsShown: number | undefined;
   if (rep.compare && shape) {
@@ -183,7 +180,7 @@ export async function writeReport(
         [{ text: tag(d.index, data.format === 'idx' ? undefined : test.id(d.index)), fill: MUTED }],
       ],
     }));
-    await put(
+    put(
       'disagreements.png',
       await renderDigitGrid(
         `Where the models disagree: A ${name} vs B ${nameB}`,
@@ -200,10 +197,16 @@ export async function writeReport(
 
   rep.report = {
     dir,
-    files: [...files, 'report.json'],
+    files: [...staged.keys(), 'report.json'],
     errorsShown: errors.length,
     ...(disagreementsShown !== undefined ? { disagreementsShown } : {}),
     textRendered,
   };
-  await put('report.json', JSON.stringify(rep, null, 2) + '\n');
+  put('report.json', JSON.stringify(rep, null, 2) + '\n');
+  try {
+    await writeFilesAtomic(dir, staged, REPORT_FILES);
+  } catch (err) {
+    if (err instanceof WriteError) throw new OptionError('report', `${dir}: cannot write the report: ${err.why}`);
+    throw err;
+  }
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { classifyPixels, pixelsToInput, preprocess, type Model } from '../core/index.js';
 import { DigitkitError, ExitCode, InterruptedError, invalidInput, OptionError, usageError } from '../errors.js';
 import { pct } from '../format.js';
-import { writeFileAtomic, WriteError } from '../node/atomic.js';
+import { checkOutput, writeFileAtomic, WriteError } from '../node/atomic.js';
 import { decodeImage, imageRejected } from '../node/image.js';
 import { describeInput, readModelFile } from '../node/model-file.js';
 import { DEFAULT_EXPLAIN_DIR, defaultModel } from '../node/paths.js';
@@ -114,6 +114,9 @@ export async function runExplain(opts: ExplainOptions): Promise<ExplainReport> {
   const fixed = opts.class === undefined ? undefined : resolveClass(opts.class, labels, modelPath);
   const top = Math.min(opts.top ?? 1, labels.length);
   const out = opts.out ?? DEFAULT_EXPLAIN_DIR;
+  await checkOutput(out, 'dir').catch((err: unknown) => {
+    throw err instanceof WriteError ? new OptionError('out', `${out}: cannot write: ${err.why}`) : err;
+  });
 
   const jobs = await expandInputs(opts.inputs);
   const names = panelNames(
@@ -185,7 +188,7 @@ async function explainOne(bytes: Buffer, name: string, model: Model, s: OneSetti
   });
   await writeFileAtomic(s.panel, png).catch((err: unknown) => {
     if (!(err instanceof WriteError)) throw err;
-    throw new OptionError('out', `${path.dirname(s.panel)}: cannot write ${s.panel} (${err.reason})`);
+    throw new OptionError('out', `${path.dirname(s.panel)}: cannot write ${s.panel}: ${err.why}`);
   });
   const pixels = Buffer.from(pre.pixels.buffer, pre.pixels.byteOffset, pre.pixels.length).toString('base64');
   return maps.map((m) => ({

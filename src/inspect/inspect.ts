@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describeDataInput, sizeOf, type Dataset, type Split } from '../data/dataset.js';
 import { loadDataset, type DataOptions } from '../data/open.js';
 import { OptionError } from '../errors.js';
-import { writeFileAtomic, WriteError } from '../node/atomic.js';
+import { checkOutput, writeFileAtomic, WriteError } from '../node/atomic.js';
 import { renderSheet } from './sheet.js';
 
 export const INSPECT_FORMAT = 'digitkit-inspect';
@@ -83,6 +83,10 @@ function ranges(ds: Dataset): FeatureRange[] {
 export async function runInspect(p: string, o: InspectOptions = {}): Promise<InspectReport> {
   if (o.perClass !== undefined && !(Number.isInteger(o.perClass) && o.perClass >= 1 && o.perClass <= 100))
     throw new OptionError('perClass', `${o.perClass}: expected an integer from 1 to 100`);
+  if (o.sheet !== undefined)
+    await checkOutput(o.sheet).catch((err: unknown) => {
+      throw err instanceof WriteError ? new OptionError('sheet', `${o.sheet}: cannot write: ${err.why}`) : err;
+    });
   const ds = await loadDataset(p, o);
   if (o.sheet !== undefined && ds.input.kind !== 'image')
     throw new OptionError('sheet', `${o.sheet}: ${p} holds feature vectors, not pictures`);
@@ -120,7 +124,7 @@ export async function runInspect(p: string, o: InspectOptions = {}): Promise<Ins
     );
     await writeFileAtomic(o.sheet, png).catch((err: unknown) => {
       if (!(err instanceof WriteError)) throw err;
-      throw new OptionError('sheet', `${o.sheet}: cannot write (${err.reason})`);
+      throw new OptionError('sheet', `${o.sheet}: cannot write: ${err.why}`);
     });
     report.sheet = { path: o.sheet, perClass };
   }

@@ -17,7 +17,7 @@ import {
   type RawModel,
 } from '../core/index.js';
 import { invalidInput } from '../errors.js';
-import { readInputFile } from './input-file.js';
+import { checkJsonShape, readInputFile } from './input-file.js';
 
 // node:crypto is loaded (synchronously) only when a caller reads `sha256`: `predict` never does.
 const require = createRequire(import.meta.url);
@@ -38,6 +38,8 @@ export interface ModelFile {
  */
 export async function readModelFile(file: string, missing = 'no such model file'): Promise<ModelFile> {
   const bytes = await readInputFile(file, { kind: 'model', limit: MAX_MODEL_BYTES, missing });
+  // Nesting is bounded here, before the core's JSON.parse builds anything (the core stays small).
+  checkJsonShape(bytes, file);
   let raw: RawModel;
   try {
     // Weights through Buffer's native base64 (after the core's strict check), copied so each layer owns its bytes.

@@ -24,7 +24,7 @@
  */
 import { createRequire } from 'node:module';
 import type { RawModel } from '../core/index.js';
-import { writeFileAtomic } from '../node/atomic.js';
+import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { readModelFile } from '../node/model-file.js';
 import { defaultModel } from '../node/paths.js';
 import {
@@ -245,6 +245,7 @@ export interface ExportReport {
 /** Read a model file, export it, write the ONNX file atomically. */
 export async function runExport(opts: ExportOptions): Promise<ExportReport> {
   const modelPath = defaultModel(opts.model);
+  await checkOutput(opts.onnx);
   const file = await readModelFile(modelPath);
   const e = modelToOnnx(file.raw, { precision: opts.precision, sha256: file.sha256 });
   await writeFileAtomic(opts.onnx, e.bytes);

@@ -20,8 +20,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseRawModel } from '../core/index.js';
 import { invalidInput, usageError } from '../errors.js';
-import { writeFileAtomic } from '../node/atomic.js';
-import { readInputFile } from '../node/input-file.js';
+import { checkOutput, writeFileAtomic } from '../node/atomic.js';
+import { checkJsonShape, readInputFile } from '../node/input-file.js';
 import { formatModel, type LayerToWrite, type ModelToWrite } from '../node/model-file.js';
 import { META_KEYS } from './export.js';
 import {
@@ -580,6 +580,7 @@ export async function readLabelsFile(file: string): Promise<string[]> {
     throw invalidInput(`${file}: ${problem}`);
   };
   if (text.trimStart().startsWith('[')) {
+    checkJsonShape(text, file);
     let doc: unknown;
     try {
       doc = JSON.parse(text);
@@ -676,10 +677,17 @@ export async function runImport(opts: ImportOptions): Promise<ImportReport> {
   const out = opts.out ?? source.replace(/\.onnx$/i, '') + '.json';
   if (path.resolve(out) === path.resolve(source))
     throw usageError(`--out ${out}: would overwrite the ONNX file it reads`);
+  await checkOutput(out);
   const bytes = await readInputFile(source, { kind: 'ONNX', limit: MAX_ONNX_BYTES, missing: 'no such ONNX file' });
   const model = decodeOnnx(bytes, source);
   const g = readOnnxGraph(model, source);
   const ours = g.metadata[META_KEYS.format] === 'digitkit-mlp';
+  // Metadata is the file's own text: its nesting is bounded like any JSON input (throws, caught below);
+  // `any` as JSON.parse gives.
+  const metaJson = (text: string | undefined, file: string): any => {
+    checkJsonShape(text ?? 'null', file);
+    return JSON.parse(text ?? 'null');
+  };
   const classes = g.layers[g.layers.length - 1].cols;
 
   let labels: string[];
@@ -690,7 +698,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportReport> {
   } else {
     let fromMeta: unknown;
     try {
-      fromMeta = ours ? JSON.parse(g.metadata[META_KEYS.labels] ?? 'null') : null;
+      fromMeta = ours ? metaJson(g.metadata[META_KEYS.labels], source) : null;
     } catch {
       fromMeta = null;
     }
@@ -704,7 +712,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportReport> {
   let choice: InputChoice = opts;
   if (ours && opts.input === undefined && opts.scale === undefined && opts.offset === undefined) {
     try {
-      const i = JSON.parse(g.metadata[META_KEYS.input] ?? 'null');
+      const i = metaJson(g.metadata[META_KEYS.input], source);
       if (i?.kind === 'vector') choice = { ...opts, input: 'vector', offset: i.offset, scale: i.scale };
       else if (i && Number.isInteger(i.width) && Number.isInteger(i.height) && i.scale > 0)
         choice = {
@@ -741,7 +749,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportReport> {
   };
   if (ours) {
     try {
-      meta.original = JSON.parse(g.metadata[META_KEYS.meta] ?? 'null');
+      meta.original = metaJson(g.metadata[META_KEYS.meta], source);
     } catch {
       /* unreadable: left out */
     }

@@ -106,10 +106,16 @@ const IMAGE_FILE: InputFileRules = {
   error: (message) => new DigitkitError(ExitCode.imageRejected, message),
 };
 
+/** Standard input past MAX_IMAGE_FILE_BYTES: refused as an image file that large is (exit 5). */
+export const stdinTooLarge = () =>
+  imageRejected('-', `more than ${MAX_IMAGE_FILE_BYTES} bytes on standard input, the limit for an image file`);
+
 export async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Promise<Buffer> {
   if (job.stdin) {
     if (!readStdin) throw imageRejected('-', 'no standard input to read');
-    return readStdin();
+    const bytes = await readStdin();
+    if (bytes.length > MAX_IMAGE_FILE_BYTES) throw stdinTooLarge();
+    return bytes;
   }
   return readInputFile(job.file, IMAGE_FILE);
 }
@@ -134,7 +140,7 @@ export async function predictJob(job: Job, model: Model, s: JobSettings): Promis
       const png = await encodeInputPng(c.pixels, inp.width, inp.height, inp.channels);
       await writeFileAtomic(job.saveAs, png).catch((err: unknown) => {
         if (!(err instanceof WriteError)) throw err;
-        throw new OptionError('savePreprocessed', `${s.saveDir}: cannot write ${job.saveAs} (${err.reason})`);
+        throw new OptionError('savePreprocessed', `${s.saveDir}: cannot write ${job.saveAs}: ${err.why}`);
       });
       r.preprocessed = job.saveAs;
     }

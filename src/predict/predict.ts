@@ -4,7 +4,6 @@
  * the rows of CSV files -> the core's forward pass over their feature values. Returns data; a bad image
  * is a per-file error, never a reason to stop the others.
  */
-import fsp from 'node:fs/promises';
 import os from 'node:os';
 import { OptionError } from '../errors.js';
 import { readModelFile } from '../node/model-file.js';
@@ -66,13 +65,14 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   const saveDir = opts.savePreprocessed;
   if (saveDir) {
     assignSaveNames(jobs, saveDir, `${input.width}x${input.height}`);
+    // Checked (and created) before any image is read; loaded only here: predict's cold start does not pay for it.
+    const { checkOutput, fsReason, makeDirs, WriteError } = await import('../node/atomic.js');
     try {
-      await fsp.mkdir(saveDir, { recursive: true });
+      await checkOutput(saveDir, 'dir');
+      await makeDirs(saveDir);
     } catch (err) {
-      throw new OptionError(
-        'savePreprocessed',
-        `${saveDir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? err})`,
-      );
+      const why = err instanceof WriteError ? err.why : fsReason(err);
+      throw new OptionError('savePreprocessed', `${saveDir}: cannot write: ${why}`);
     }
   }
 

@@ -14,7 +14,7 @@ import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { invalidInput } from '../errors.js';
 import { writeFileAtomic } from '../node/atomic.js';
-import { readInputFile } from '../node/input-file.js';
+import { checkJsonShape, readInputFile } from '../node/input-file.js';
 import type { TrainConfig } from './config.js';
 import type { TrainProgress } from './loop.js';
 
@@ -35,6 +35,10 @@ export interface Checkpoint {
   state: Float32Array;
   /** The current epoch's order, present iff progress.orderDrawn. */
   order?: Int32Array;
+  /** Where the run's teacher was read from (a resumed run reads it again and checks its sha256). */
+  files?: { teacher?: string };
+  /** Quantization-aware training with frozen scales: each quantized layer's scales. */
+  qatScales?: number[][];
 }
 
 function littleEndian(): void {
@@ -51,6 +55,8 @@ export function encodeCheckpoint(ck: Checkpoint): Buffer {
     paramCount: ck.paramCount,
     progress: ck.progress,
     orderLength: ck.order ? ck.order.length : 0,
+    ...(ck.files && { files: ck.files }),
+    ...(ck.qatScales && { qatScales: ck.qatScales }),
   };
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (4 - (json.length % 4)) % 4;
@@ -93,6 +99,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     throw bad('checksum mismatch (truncated or corrupted)');
   const headerLen = buf.readUInt32LE(MAGIC.length + 4);
   if (headerLen % 4 !== 0 || FIXED + headerLen > body.length) throw bad(`header length ${headerLen} is invalid`);
+  checkJsonShape(buf.subarray(FIXED, FIXED + headerLen), file);
   let h: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(buf.subarray(FIXED, FIXED + headerLen).toString('utf8'));
@@ -134,6 +141,12 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   }
   for (let i = 0; i < state.length; i++)
     if (!Number.isFinite(state[i])) throw bad(`non-finite parameter or moment at index ${i}`);
+  const files = h.files;
+  if (files !== undefined && (!isObj(files) || (files.teacher !== undefined && typeof files.teacher !== 'string')))
+    throw bad('files is invalid');
+  const qs = h.qatScales;
+  if (qs !== undefined && (!Array.isArray(qs) || !qs.every((a) => isNumArray(a) && a.every((x: number) => x > 0))))
+    throw bad('qatScales is invalid');
   return {
     config: h.config as unknown as TrainConfig,
     dataset: h.dataset as Record<string, string>,
@@ -141,6 +154,8 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     progress: p as unknown as TrainProgress,
     state,
     order,
+    ...(files !== undefined && { files: files as Checkpoint['files'] }),
+    ...(qs !== undefined && { qatScales: qs as number[][] }),
   };
 }
 

@@ -38,6 +38,34 @@ export interface EngineOptions {
   /** The training samples (validation ones included, at the end). */
   train: SampleSet;
   test?: SampleSet;
+  /** Quantization-aware training: the forward pass runs on fake-quantized weights (straight-through gradient). */
+  qat?: QatSpec;
+  /** Distillation: a teacher network run on every augmented training sample, and how its outputs enter the loss. */
+  teacher?: TeacherSpec;
+}
+
+/**
+ * Quantization-aware training (qat.ts): each quantized layer's forward (and backward) pass uses
+ * float32(q * scale) of its weights; the gradient updates the float weights as if it had used them
+ * (the straight-through estimator).
+ */
+export interface QatSpec {
+  /** Per layer: 4 or 8 (int4, int8), or 0 for a layer kept float. */
+  bits: readonly number[];
+  /** Per layer: one scale per output column instead of one for the layer. */
+  perChannel: readonly boolean[];
+  /** Scales fixed (as set in `qatScales` before paramsChanged) instead of recomputed from the weights every step. */
+  frozen: boolean;
+}
+
+/** Distillation (layers.ts softmaxDistill): the teacher, its temperature and the weight of its term. */
+export interface TeacherSpec {
+  sizes: number[];
+  /** The teacher's parameters, laid out by paramLayout(sizes). */
+  params: Float32Array;
+  temperature: number;
+  /** Weight of the distillation term; 1 - alpha weighs the (smoothed) labels. */
+  alpha: number;
 }
 
 export interface Engine {
@@ -55,7 +83,14 @@ export interface Engine {
    */
   readonly aug: Float64Array;
   readonly augStride: number;
-  /** Call after writing `state` from outside (initialisation, a checkpoint): refreshes derived copies. */
+  /**
+   * Quantization-aware training's scales, one array per quantized layer in order (one scale, or one per
+   * output column): recomputed every step, or, when frozen, whatever was set before paramsChanged.
+   */
+  readonly qatScales: Float32Array[];
+  /** The weights the forward pass reads, per layer: fake-quantized under QAT, else views of the parameters. */
+  forwardWeights(): Float32Array[];
+  /** Call after writing `state` (or frozen `qatScales`) from outside (initialisation, a checkpoint): refreshes derived copies. */
   paramsChanged(): void;
   /** One Adam step (t is 1-based) on the n samples order[from..from+n) augmented by aug. */
   trainStep(from: number, n: number, lr: number, t: number): BatchResult;
@@ -72,6 +107,8 @@ export function checkEngineOptions(o: EngineOptions): void {
   const size = inputSizeOf(o.input);
   if (o.sizes[0] !== size)
     throw new Error(`the network takes ${o.sizes[0]} inputs, the samples have ${size} values each`);
+  if (o.teacher && o.teacher.sizes[0] !== size)
+    throw new Error(`the teacher takes ${o.teacher.sizes[0]} inputs, the samples have ${size} values each`);
   for (const [name, set] of [
     ['training', o.train],
     ['test', o.test],

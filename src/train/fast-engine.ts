@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { adamCorrections } from './adam.js';
 import { augStrideOf } from './augment.js';
 import { checkEngineOptions, inputSizeOf, type EngineOptions, type Engine, type TrainInput } from './engine.js';
-import { planMemory, writeDescriptor, type SampleShape } from './memory-plan.js';
+import { planMemory, planWidth, writeDescriptor, type SampleShape } from './memory-plan.js';
 import {
   distFile,
   instantiate,
@@ -66,6 +66,7 @@ export function sampleShape(input: TrainInput): SampleShape {
 export async function createFastEngine(o: EngineOptions, threads: number): Promise<Engine> {
   checkEngineOptions(o);
   const layout = paramLayout(o.sizes);
+  const tLayout = o.teacher && paramLayout(o.teacher.sizes);
   const sample = sampleShape(o.input);
   const module = kernelModule();
   const testCount = o.test?.count ?? 0;
@@ -79,11 +80,14 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
     testCount,
     threads,
     smoothing: o.smoothing,
-    scratchBytes: probe.scratchBytes(o.maxBatch, Math.max(...o.sizes.slice(1)), sample.size, sample.block),
+    scratchBytes: probe.scratchBytes(o.maxBatch, planWidth(layout, tLayout), sample.size, sample.block),
+    qat: o.qat,
+    teacher: tLayout && { layout: tLayout, temperature: o.teacher!.temperature, alpha: o.teacher!.alpha },
   });
   const memory = new WA.Memory({ initial: plan.pages, maximum: plan.pages, shared: true });
   const buf = memory.buffer as unknown as ArrayBuffer;
-  writeDescriptor(memory, plan, layout);
+  writeDescriptor(memory, plan, layout, o.qat, tLayout);
+  if (tLayout) new Float32Array(buf, plan.teacher, tLayout.count).set(o.teacher!.params.subarray(0, tLayout.count));
   const bytesOf = (a: Uint8Array | Float32Array, count: number) =>
     new Uint8Array(a.buffer, a.byteOffset, count * sample.bytes);
   new Uint8Array(buf, plan.trainImg, o.train.count * sample.bytes).set(bytesOf(o.train.inputs, o.train.count));
@@ -109,6 +113,15 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
   const order = new Int32Array(buf, plan.order, o.train.count);
   const aug = new Float64Array(buf, plan.aug, o.maxBatch * sample.augStride);
   const hasTest = Boolean(o.test);
+  const quantized = layout.layers.map((_, k) => (o.qat?.bits[k] ?? 0) > 0);
+  const qatScales = layout.layers.flatMap((l, k) =>
+    quantized[k] ? [new Float32Array(buf, plan.layers[k].scales, o.qat!.perChannel[k] ? l.cols : 1)] : [],
+  );
+  const forwardWeights = layout.layers.map((l, k) =>
+    quantized[k]
+      ? new Float32Array(buf, plan.layers[k].wF, l.rows * l.cols)
+      : state.subarray(l.w, l.w + l.rows * l.cols),
+  );
 
   const workers: Worker[] = [];
   const exits: Promise<unknown>[] = []; // tracked from the start: a failed worker may exit at any time
@@ -154,6 +167,8 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
     params: state.subarray(0, P),
     order,
     aug,
+    qatScales,
+    forwardWeights: () => forwardWeights,
     augStride: sample.augStride,
     paramsChanged: () => k.syncTransposed(),
     trainStep(from, n, lr, t) {
@@ -169,6 +184,9 @@ export async function createFastEngine(o: EngineOptions, threads: number): Promi
         if (!barrier(ctl, threads)) throw new Error('a training worker failed');
         k.phaseB();
       });
+      // Quantization-aware training: the new weights' fake-quantized copies, on this thread alone (the
+      // workers wait for the next command; the pass is a small fraction of a step).
+      if (o.qat) k.syncTransposed();
       result.loss = 0;
       result.correct = 0;
       for (let r = 0; r < n; r++) {

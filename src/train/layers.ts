@@ -115,6 +115,68 @@ export function softmaxCrossEntropy(
   return total;
 }
 
+/**
+ * Distillation (Hinton et al.): (1 - alpha) · the label-smoothed cross-entropy of softmaxCrossEntropy
+ * + alpha · T² · KL(softmax(teacher / T) ‖ softmax(logits / T)), T = 1 / invT, per row. Writes
+ * dLogits = gradScale · [(1 - alpha)(softmax(logits) - target) + alpha · T · (softmax(logits / T) - softmax(teacher / T))]
+ * and returns the summed loss of the `n` rows.
+ */
+export function softmaxDistill(
+  dLogits: Floats,
+  logits: Floats,
+  teacher: Floats,
+  labels: ArrayLike<number>,
+  labelOff: number,
+  n: number,
+  k: number,
+  smoothing: number,
+  gradScale: number,
+  invT: number,
+  alpha: number,
+): number {
+  const off = smoothing / k;
+  const on = 1 - smoothing + off;
+  const T = 1 / invT;
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    const o = r * k;
+    let max = -Infinity;
+    let maxT = -Infinity;
+    for (let j = 0; j < k; j++) {
+      if (logits[o + j] > max) max = logits[o + j];
+      if (teacher[o + j] > maxT) maxT = teacher[o + j];
+    }
+    const maxS = max * invT;
+    maxT *= invT;
+    let sum = 0;
+    let sumS = 0;
+    let sumT = 0;
+    for (let j = 0; j < k; j++) {
+      sum += Math.exp(logits[o + j] - max);
+      sumS += Math.exp(logits[o + j] * invT - maxS);
+      sumT += Math.exp(teacher[o + j] * invT - maxT);
+    }
+    const logSum = Math.log(sum);
+    const logSumS = Math.log(sumS);
+    const logSumT = Math.log(sumT);
+    const y = labels[labelOff + r];
+    let ce = 0;
+    let kl = 0;
+    for (let j = 0; j < k; j++) {
+      const t = j === y ? on : off;
+      if (t !== 0) ce -= t * (logits[o + j] - max - logSum);
+      const qt = Math.exp(teacher[o + j] * invT - maxT) / sumT;
+      if (qt > 0) kl += qt * (teacher[o + j] * invT - maxT - logSumT - (logits[o + j] * invT - maxS - logSumS));
+      const g =
+        (1 - alpha) * (Math.exp(logits[o + j] - max) / sum - t) +
+        alpha * T * (Math.exp(logits[o + j] * invT - maxS) / sumS - qt);
+      dLogits[o + j] = g * gradScale;
+    }
+    total += (1 - alpha) * ce + alpha * T * T * kl;
+  }
+  return total;
+}
+
 /** How many rows' argmax (first maximum on ties) equals the label. */
 export function countCorrect(
   logits: Floats,

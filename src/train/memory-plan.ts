@@ -6,6 +6,7 @@
  */
 import * as ABI from './wasm-abi.js';
 import { BOX_BYTES, CTRL_BYTES, DESC_BYTES, IN_DIGIT28, LAYER_SLOTS } from './wasm-abi.js';
+import type { QatSpec } from './engine.js';
 import type { ParamLayout } from './params.js';
 import type { WasmMemory } from './wasm-loader.js';
 
@@ -16,7 +17,7 @@ export interface MemoryPlan {
   bytes: number;
   pages: number;
   desc: number;
-  /** Layer table: 8 int32 per layer (rows, cols, W and b float offsets, Wᵀ, activations, deltas). */
+  /** Layer table: LAYER_SLOTS int32 per layer (see wasm-abi.ts). */
   table: number;
   ctrl: number;
   state: number;
@@ -30,8 +31,14 @@ export interface MemoryPlan {
   testImg: number;
   testLbl: number;
   testBox: number;
-  /** Per layer: Wᵀ (0 for the first), activations and deltas of the batch. */
-  layers: { wT: number; acts: number; deltas: number }[];
+  /**
+   * Per layer: Wᵀ (0 for the first), activations and deltas of the batch; for a layer quantized during
+   * training, its fake-quantized weights and its scales (0 otherwise).
+   */
+  layers: { wT: number; acts: number; deltas: number; wF: number; scales: number }[];
+  /** Distillation: the teacher's parameters (float32, in its own layout) and layer table (0 without a teacher). */
+  teacher: number;
+  teacherTable: number;
   spIdx: number;
   spVal: number;
   rowStart: number;
@@ -69,6 +76,10 @@ export interface PlanInput {
   threads: number;
   smoothing: number;
   scratchBytes: number;
+  /** Quantization-aware training (engine.ts QatSpec). */
+  qat?: QatSpec;
+  /** Distillation: the teacher's layout, temperature and alpha. */
+  teacher?: { layout: ParamLayout; temperature: number; alpha: number };
 }
 
 /** Lay out the whole run in one block; returns the offsets and the descriptor the kernels read. */
@@ -86,11 +97,17 @@ export function planMemory(p: PlanInput): MemoryPlan {
   const table = take(L * LAYER_SLOTS * 4);
   const ctrl = take(CTRL_BYTES);
   const state = take(3 * p.layout.count * 4);
+  const quantized = (k: number) => (p.qat?.bits[k] ?? 0) > 0;
   const layers = p.layout.layers.map((l, k) => ({
     wT: k === 0 ? 0 : take(l.rows * l.cols * 4),
     acts: take(B * l.cols * 4),
     deltas: take(B * l.cols * 4),
+    wF: quantized(k) ? take(l.rows * l.cols * 4) : 0,
+    scales: quantized(k) ? take(l.cols * 4) : 0,
   }));
+  const tl = p.teacher?.layout;
+  const teacher = tl ? take(tl.count * 4) : 0;
+  const teacherTable = tl ? take(tl.layers.length * LAYER_SLOTS * 4) : 0;
   const S = p.sample;
   const spIdx = take(B * S.size * 4);
   const spVal = take(B * S.size * 4);
@@ -111,7 +128,7 @@ export function planMemory(p: PlanInput): MemoryPlan {
   const scratchSize = Math.ceil(p.scratchBytes / 64) * 64;
   const scratch = take(p.threads * scratchSize);
   const bytes = Math.ceil(at / 65536) * 65536;
-  const maxWidth = Math.max(...p.layout.sizes.slice(1));
+  const maxWidth = planWidth(p.layout, tl);
 
   const d = new Int32Array(DESC_BYTES / 4);
   const set = (slot: number, v: number) => {
@@ -151,6 +168,13 @@ export function planMemory(p: PlanInput): MemoryPlan {
   set(ABI.D_ROW_STARTS, rowStartCount(S));
   set(ABI.D_AUG_STRIDE, S.augStride);
   new Float64Array(d.buffer, ABI.D_SMOOTHING_BYTE, 1)[0] = p.smoothing;
+  if (p.qat) set(ABI.D_QAT, p.qat.frozen ? ABI.QAT_FROZEN : ABI.QAT_STEP);
+  if (p.teacher) {
+    set(ABI.D_T_LAYERS, p.teacher.layout.layers.length);
+    set(ABI.D_T_TABLE, teacherTable);
+    new Float64Array(d.buffer, ABI.D_INV_T_BYTE, 1)[0] = 1 / p.teacher.temperature;
+    new Float64Array(d.buffer, ABI.D_ALPHA_BYTE, 1)[0] = p.teacher.alpha;
+  }
   return {
     bytes,
     pages: bytes / 65536,
@@ -169,6 +193,8 @@ export function planMemory(p: PlanInput): MemoryPlan {
     testLbl,
     testBox,
     layers,
+    teacher,
+    teacherTable,
     spIdx,
     spVal,
     rowStart,
@@ -179,8 +205,19 @@ export function planMemory(p: PlanInput): MemoryPlan {
   };
 }
 
-/** Write the descriptor and layer table into memory (once, before any thread's setup()). */
-export function writeDescriptor(memory: WasmMemory, plan: MemoryPlan, layout: ParamLayout): void {
+/** The widest layer of the network (and of the teacher): what per-thread scratch is sized for. */
+export function planWidth(layout: ParamLayout, teacher?: ParamLayout): number {
+  return Math.max(...layout.sizes.slice(1), ...(teacher ? teacher.sizes.slice(1) : []));
+}
+
+/** Write the descriptor and layer tables into memory (once, before any thread's setup()). */
+export function writeDescriptor(
+  memory: WasmMemory,
+  plan: MemoryPlan,
+  layout: ParamLayout,
+  qat?: QatSpec,
+  teacher?: ParamLayout,
+): void {
   new Int32Array(memory.buffer, plan.desc, plan.descriptor.length).set(plan.descriptor);
   const t = new Int32Array(memory.buffer, plan.table, layout.layers.length * LAYER_SLOTS);
   layout.layers.forEach((l, k) => {
@@ -192,5 +229,20 @@ export function writeDescriptor(memory: WasmMemory, plan: MemoryPlan, layout: Pa
     row[ABI.L_WT] = plan.layers[k].wT;
     row[ABI.L_ACTS] = plan.layers[k].acts;
     row[ABI.L_DELTAS] = plan.layers[k].deltas;
+    const bits = qat?.bits[k] ?? 0;
+    row[ABI.L_WF] = bits ? plan.layers[k].wF : plan.state + 4 * l.w;
+    row[ABI.L_BITS] = bits;
+    row[ABI.L_SCALES] = plan.layers[k].scales;
+    row[ABI.L_PER_CHANNEL] = bits && qat!.perChannel[k] ? 1 : 0;
   });
+  if (teacher) {
+    const tt = new Int32Array(memory.buffer, plan.teacherTable, teacher.layers.length * LAYER_SLOTS);
+    teacher.layers.forEach((l, k) => {
+      const row = tt.subarray(k * LAYER_SLOTS, (k + 1) * LAYER_SLOTS);
+      row[ABI.L_ROWS] = l.rows;
+      row[ABI.L_COLS] = l.cols;
+      row[ABI.L_W] = plan.teacher + 4 * l.w;
+      row[ABI.L_B] = plan.teacher + 4 * l.b;
+    });
+  }
 }

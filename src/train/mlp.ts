@@ -11,6 +11,7 @@ import {
   reluBackward,
   reluForward,
   softmaxCrossEntropy,
+  softmaxDistill,
 } from './layers.js';
 import type { LayerViews, ParamLayout } from './params.js';
 
@@ -52,7 +53,8 @@ export interface BatchResult {
 
 /**
  * Forward + backward for one batch: writes the gradient of the MEAN loss over the `n` examples into
- * `g` (same layout as `p`, overwritten).
+ * `g` (same layout as `p`, overwritten). With `distill`, the loss is softmaxDistill against the teacher's
+ * logits for the same inputs (row-major, n x classes).
  */
 export function mlpLossAndGrad(
   p: readonly LayerViews[],
@@ -63,12 +65,27 @@ export function mlpLossAndGrad(
   n: number,
   smoothing: number,
   s: MlpScratch,
+  distill?: { logits: Floats; invT: number; alpha: number },
 ): BatchResult {
   const last = p.length - 1;
   const k = p[last].cols;
   const logits = mlpForward(p, x, n, s);
   const correct = countCorrect(logits, labels, labelOff, n, k);
-  const loss = softmaxCrossEntropy(s.deltas[last], logits, labels, labelOff, n, k, smoothing, 1 / n);
+  const loss = distill
+    ? softmaxDistill(
+        s.deltas[last],
+        logits,
+        distill.logits,
+        labels,
+        labelOff,
+        n,
+        k,
+        smoothing,
+        1 / n,
+        distill.invT,
+        distill.alpha,
+      )
+    : softmaxCrossEntropy(s.deltas[last], logits, labels, labelOff, n, k, smoothing, 1 / n);
   for (let l = last; l >= 0; l--) {
     const inp = l === 0 ? x : s.acts[l - 1];
     const dInp = l === 0 ? null : s.deltas[l - 1];

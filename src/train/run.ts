@@ -8,28 +8,37 @@ import { createHash } from 'node:crypto';
 import { standardise } from '../data/csv.js';
 import { sizeOf, type DataInput, type Dataset } from '../data/dataset.js';
 import { loadDataset, type DataOptions } from '../data/open.js';
-import { invalidInput, OptionError } from '../errors.js';
-import { writeFileAtomic } from '../node/atomic.js';
+import { invalidInput, OptionError, usageError } from '../errors.js';
+import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { round6 } from '../format.js';
-import { formatModel, type InputToWrite } from '../node/model-file.js';
+import { formatModel, shortestFloat32, type InputToWrite } from '../node/model-file.js';
 import {
   DEFAULTS,
   defaultSchedule,
   defaultVal,
   defaultWarmup,
+  DISTILL_DEFAULTS,
   KIND_DEFAULTS,
   layerSizes,
+  QAT_DEFAULTS,
   RECIPES,
   stepsPerEpoch,
   trainCount,
   validateConfig,
   type DataKind,
+  type QatConfig,
+  type QatScales,
+  type TeacherConfig,
   type TrainConfig,
 } from './config.js';
 import type { Engine, EngineOptions, SampleSet, TrainInput } from './engine.js';
 import { createFastEngine } from './fast-engine.js';
 import { createReferenceEngine } from './reference-engine.js';
+import { readInit, readTeacher, type LoadedWeights } from './model-inputs.js';
+import { computeScales, exportQuantized } from './qat.js';
+import { loadModel } from '../core/index.js';
+import { accuracyOf, classifyBatch, type BatchInputs } from '../infer/batch.js';
 import {
   initialProgress,
   trainedLayers,
@@ -60,6 +69,12 @@ export interface TrainOptions {
   onStep?(s: StepInfo): void;
   /** Which kernels run the maths (tests compare them); default 'fast'. */
   engine?: 'fast' | 'reference';
+  /** Distill from this model (its softened outputs at `temperature`, weighted by `alpha`, plus the labels). */
+  teacher?: { file: string; temperature?: number; alpha?: number };
+  /** Start from this model's weights instead of random ones (its shape must match `config.hidden`). */
+  init?: string;
+  /** Quantization-aware training: one width for every layer, or one per layer (0: float). */
+  qat?: { bits: number | number[]; perChannel?: boolean | boolean[]; scales?: QatScales };
 }
 
 export type TrainEvent =
@@ -92,6 +107,7 @@ export type TrainResult =
       sha256: string;
       checkpoint: string;
       config: TrainConfig;
+      /** Of the written model (for a QAT run: the quantized file, through the inference core). */
       valAccuracy: number | null;
       testAccuracy: number;
       seconds: number;
@@ -138,6 +154,11 @@ function resumeConfig(given: Partial<TrainConfig>, ck: Checkpoint, file: string)
       );
     }
   }
+  if (given.qat && JSON.stringify(given.qat) !== JSON.stringify(c.qat))
+    throw new OptionError(
+      'qat',
+      `does not match the ${c.qat ? `${c.qat.bits.map((b) => b || 32).join(',')} ${c.qat.scales}` : 'float training'} that ${file} was trained with (drop the flag to resume, or start a new run)`,
+    );
   return { ...c, hidden: [...c.hidden] };
 }
 
@@ -181,7 +202,29 @@ function freshConfig(
     seed: g.seed ?? d.seed,
     limit,
     val: g.val ?? defaultVal(limit),
+    qat: g.qat,
+    teacher: g.teacher,
+    init: g.init,
   };
+}
+
+/** Frozen QAT scales from the weights the run starts from. */
+function freezeScales(engine: Engine, qat: QatConfig): void {
+  let s = 0;
+  trainedLayers(engine).forEach((l, k) => {
+    if (qat.bits[k]) computeScales(l.w, l.rows, l.cols, qat.bits[k], qat.perChannel[k], engine.qatScales[s++]);
+  });
+}
+
+type QatViews = Parameters<typeof exportQuantized>[0];
+
+/** A teacher or initial model must take the data's inputs and give its classes. */
+function checkFits(w: LoadedWeights, role: string, file: string, size: number, classes: number): void {
+  const [inputs, outputs] = [w.sizes[0], w.sizes[w.sizes.length - 1]];
+  if (inputs !== size || outputs !== classes)
+    throw invalidInput(
+      `${file}: the ${role} model takes ${inputs} inputs and gives ${outputs} classes; the data has ${size} values per sample and ${classes} classes`,
+    );
 }
 
 function createEngine(kind: 'fast' | 'reference', o: EngineOptions, threads: number): Promise<Engine> {
@@ -241,9 +284,70 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
   const train = ds.train!;
   const test = ds.test!;
   const kind = dataKind(ds.input);
+  if (test.count === 0 && 'fraction' in ds.split) {
+    // Every class has a single sample, and a class's only sample is kept for training.
+    const [noun, source] = kind === 'vector' ? ['rows', 'a test file'] : ['images', 'a test folder'];
+    throw invalidInput(
+      `${o.data}: the ${Math.round(ds.split.fraction * 100)}% test split is empty (${train.count} ${noun}, one per class); give each class more ${noun}, or ${source} with --test`,
+    );
+  }
   if (!ck) refuseFlags(o.config, kind, o.data);
   const recipe = (ds.named && RECIPES[ds.named.name]) || {};
-  const config = ck ? resumeConfig(o.config, ck, o.resume!) : freshConfig(o.config, train.count, kind, recipe);
+  const size = sizeOf(ds.input);
+  const classes = ds.labels.length;
+  // The initial weights (a fresh run only: a resumed one has its own) set the shape when --hidden does not.
+  const init =
+    o.init && !ck
+      ? await readInit(o.init, o.config.hidden && layerSizes({ hidden: o.config.hidden }, size, classes))
+      : undefined;
+  if (init) checkFits(init, 'initial', o.init!, size, classes);
+  const given: Partial<TrainConfig> = init
+    ? { ...o.config, hidden: init.sizes.slice(1, -1), init: init.ref }
+    : { ...o.config };
+  if (o.qat) {
+    const layers =
+      (given.hidden ?? (ck ? ck.config.hidden : { ...DEFAULTS, ...KIND_DEFAULTS[kind], ...recipe }.hidden)).length + 1;
+    given.qat = {
+      bits: typeof o.qat.bits === 'number' ? Array(layers).fill(o.qat.bits) : o.qat.bits,
+      perChannel: Array.isArray(o.qat.perChannel) ? o.qat.perChannel : Array(layers).fill(Boolean(o.qat.perChannel)),
+      scales: o.qat.scales ?? (ck?.config.qat?.scales || QAT_DEFAULTS.scales),
+    };
+  }
+  const config = ck ? resumeConfig(given, ck, o.resume!) : freshConfig(given, train.count, kind, recipe);
+  // The teacher: read again when resuming (from the checkpoint's record of where it was), and checked.
+  let teacher: Awaited<ReturnType<typeof readTeacher>> | undefined;
+  const teacherFile = o.teacher?.file ?? (ck?.config.teacher && ck.files?.teacher);
+  if (ck && o.teacher && !ck.config.teacher)
+    throw usageError(`--teacher: ${o.resume} was trained without one (drop the flag to resume, or start a new run)`);
+  if (ck?.config.teacher && !teacherFile)
+    throw invalidInput(`${o.resume}: was distilled from a teacher but does not say where it is; pass --teacher FILE`);
+  if (teacherFile) {
+    const was = ck?.config.teacher;
+    const t: { temperature?: number; alpha?: number } = o.teacher ?? {};
+    teacher = await readTeacher(
+      teacherFile,
+      t.temperature ?? was?.temperature ?? DISTILL_DEFAULTS.temperature,
+      t.alpha ?? was?.alpha ?? DISTILL_DEFAULTS.alpha,
+    );
+    checkFits(
+      { ...teacher.config, ref: teacher.config, params: teacher.params },
+      'teacher',
+      teacherFile,
+      size,
+      classes,
+    );
+    if (was) {
+      if (teacher.config.sha256 !== was.sha256)
+        throw invalidInput(
+          `${teacherFile} differs from the teacher ${o.resume} was distilled from (sha256 ${teacher.config.sha256.slice(0, 12)}…, expected ${was.sha256.slice(0, 12)}…)`,
+        );
+      if (teacher.config.temperature !== was.temperature || teacher.config.alpha !== was.alpha)
+        throw usageError(
+          `--temperature/--alpha do not match the ${was.temperature}/${was.alpha} that ${o.resume} was trained with (drop the flags to resume)`,
+        );
+    }
+    config.teacher = teacher.config;
+  }
   validateConfig(config, train.count);
   if (ck) {
     for (const [name, sha] of Object.entries(ck.dataset)) {
@@ -254,7 +358,6 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
     }
   }
   const threads = o.threads ?? 1;
-  const size = sizeOf(ds.input);
   let input: TrainInput;
   let trainSet: SampleSet;
   let testSet: SampleSet;
@@ -285,15 +388,39 @@ async function prepare(o: TrainOptions, ck: Checkpoint | null) {
       input,
       train: trainSet,
       test: testSet,
+      qat: config.qat && {
+        bits: config.qat.bits,
+        perChannel: config.qat.perChannel,
+        frozen: config.qat.scales === 'frozen',
+      },
+      teacher: teacher && {
+        sizes: teacher.config.sizes,
+        params: teacher.params,
+        temperature: teacher.config.temperature,
+        alpha: teacher.config.alpha,
+      },
     },
     threads,
   );
+  // The held-out samples and the test set as the data holds them (raw pixels or feature values), for
+  // measuring a quantized model through the core.
+  const from = config.limit - config.val;
+  const held = {
+    val: {
+      inputs: train.inputs.slice(from * size, config.limit * size),
+      labels: train.labels.slice(from, config.limit),
+    },
+    test: { inputs: test.inputs, labels: test.labels },
+  };
   return {
     config,
     dataset: ds.sha256,
     testCount: test.count,
     engine,
     threads,
+    init,
+    teacherFile,
+    held,
     model: { input: modelInput(ds, vector), labels: ds.labels, meta: datasetMeta(ds, o.dataOptions?.labelColumn) },
     data: ds,
   };
@@ -312,10 +439,21 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
   // Settings first, before any file is read: a bad value fails at once.
   validateConfig(o.config);
   validateThreads(o.threads);
+  if (o.teacher)
+    validateConfig({
+      teacher: {
+        temperature: o.teacher.temperature ?? DISTILL_DEFAULTS.temperature,
+        alpha: o.teacher.alpha ?? DISTILL_DEFAULTS.alpha,
+      } as TeacherConfig,
+    });
   const ckptPath = o.checkpoint ?? defaultCheckpointPath(o.out);
+  // Where the model and the checkpoints go is checked before the data is read, not after the training.
+  await checkOutput(o.out);
+  await checkOutput(ckptPath);
   const ck = o.resume ? await readCheckpoint(o.resume) : null;
-  const { config, dataset, testCount, engine, threads, model, data } = await prepare(o, ck);
+  const { config, dataset, testCount, engine, threads, model, data, init, teacherFile, held } = await prepare(o, ck);
   const sizes = engine.layout.sizes;
+  const frozen = config.qat?.scales === 'frozen';
   try {
     let progress: TrainProgress;
     if (ck) {
@@ -325,11 +463,23 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         );
       }
       engine.state.set(ck.state);
+      if (frozen) {
+        if (
+          ck.qatScales?.length !== engine.qatScales.length ||
+          ck.qatScales.some((s, i) => s.length !== engine.qatScales[i].length)
+        )
+          throw invalidInput(`${o.resume}: lacks the frozen QAT scales of its layers; not a usable checkpoint`);
+        ck.qatScales.forEach((s, i) => engine.qatScales[i].set(s));
+      }
       engine.paramsChanged();
       if (ck.order) engine.order.set(ck.order);
       progress = ck.progress;
     } else {
       progress = initialProgress(config, engine);
+      if (init) engine.params.set(init.params);
+      // Frozen QAT scales come from the weights the run starts from.
+      if (frozen) freezeScales(engine, config.qat!);
+      if (init || frozen) engine.paramsChanged();
     }
     const save = () =>
       writeCheckpoint(ckptPath, {
@@ -339,6 +489,8 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         progress,
         state: engine.state,
         order: progress.orderDrawn ? engine.order.subarray(0, trainCount(config)) : undefined,
+        ...(teacherFile && { files: { teacher: path.resolve(teacherFile) } }),
+        ...(frozen && { qatScales: engine.qatScales.map((s) => Array.from(s)) }),
       });
     o.onEvent?.({
       type: 'start',
@@ -381,25 +533,61 @@ export async function runTrain(o: TrainOptions): Promise<TrainResult> {
         stepsPerEpoch: stepsPerEpoch(config),
       };
     }
-    const testAccuracy = engine.evaluate('test', 0, testCount) / testCount;
     const hist = progress.history;
-    const valAccuracy = hist.valAccuracy.length ? hist.valAccuracy[hist.valAccuracy.length - 1] : null;
+    let valAccuracy = hist.valAccuracy.length ? hist.valAccuracy[hist.valAccuracy.length - 1] : null;
+    let testAccuracy: number;
     const { seed, ...rest } = config;
-    const text = formatModel({
-      dtype: 'float32',
-      layers: trainedLayers(engine).map((l) => ({ rows: l.rows, cols: l.cols, w: l.w, b: l.b })),
-      input: model.input,
-      labels: model.labels,
-      meta: {
-        trainer: 'digitkit train',
-        config: rest,
-        seed,
-        dataset: model.meta,
-        history: config.val > 0 ? hist : { loss: hist.loss, trainAccuracy: hist.trainAccuracy, lr: hist.lr },
-        valAccuracy,
-        testAccuracy: round6(testAccuracy),
-      },
+    const meta = (accuracies: Record<string, unknown>) => ({
+      trainer: 'digitkit train',
+      config: rest,
+      seed,
+      dataset: model.meta,
+      history: config.val > 0 ? hist : { loss: hist.loss, trainAccuracy: hist.trainAccuracy, lr: hist.lr },
+      ...accuracies,
     });
+    let text: string;
+    if (config.qat) {
+      // The quantized model as the file stores it, measured through the inference core (what ships).
+      const scales = frozen
+        ? engine.qatScales
+        : trainedLayers(engine).flatMap((l, k) =>
+            config.qat!.bits[k]
+              ? [computeScales(l.w, l.rows, l.cols, config.qat!.bits[k], config.qat!.perChannel[k])]
+              : [],
+          );
+      const layers = exportQuantized(trainedLayers(engine) as QatViews, config.qat.bits, scales, shortestFloat32);
+      const shipped = loadModel(formatModel({ layers, input: model.input, labels: model.labels }), o.out);
+      const acc = (s: { inputs: BatchInputs; labels: Uint8Array }) =>
+        accuracyOf(classifyBatch(shipped, s.inputs), s.labels);
+      valAccuracy = config.val > 0 ? round6(acc(held.val)) : null;
+      testAccuracy = acc(held.test);
+      text = formatModel({
+        layers,
+        input: model.input,
+        labels: model.labels,
+        meta: {
+          ...meta({ valAccuracy, testAccuracy: round6(testAccuracy) }),
+          quantization: {
+            scheme:
+              'quantization-aware training: scale = float32(max|w|/Q) per layer or per column (written as its shortest decimal), q = clamp(round(w/scale), -Q, Q), Q = 127 (int8) or 7 (int4)',
+            layers: config.qat.bits.map((b, k) =>
+              b ? `int${b}${config.qat!.perChannel[k] ? ' per-channel' : ''}` : 'float32',
+            ),
+            rounding: 'half away from zero',
+            scales: config.qat.scales,
+          },
+        },
+      });
+    } else {
+      testAccuracy = engine.evaluate('test', 0, testCount) / testCount;
+      text = formatModel({
+        dtype: 'float32',
+        layers: trainedLayers(engine).map((l) => ({ rows: l.rows, cols: l.cols, w: l.w, b: l.b })),
+        input: model.input,
+        labels: model.labels,
+        meta: meta({ valAccuracy, testAccuracy: round6(testAccuracy) }),
+      });
+    }
     await writeFileAtomic(o.out, text);
     return {
       status: 'done',

@@ -43,12 +43,22 @@ export const D_BLOCK0 = 31;
 export const D_ROW_STARTS = 32;
 /** float64 per sample in the batch's augmentation array (AUG_STRIDE for images, the feature count for vectors). */
 export const D_AUG_STRIDE = 33;
+/** Quantization-aware training: 0 none, QAT_STEP (scales recomputed every step) or QAT_FROZEN. */
+export const D_QAT = 34;
+export const QAT_STEP = 1;
+export const QAT_FROZEN = 2;
+/** Distillation: the teacher's layer count (0: none) and its layer table's byte offset. */
+export const D_T_LAYERS = 35;
+export const D_T_TABLE = 36;
 /** Byte offset of the label smoothing (one f64) inside the descriptor. */
 export const D_SMOOTHING_BYTE = 200;
+/** Distillation's 1 / temperature and alpha (the soft term's weight), f64 each. */
+export const D_INV_T_BYTE = 208;
+export const D_ALPHA_BYTE = 216;
 export const DESC_BYTES = 256;
 
 // ---- the layer table: LAYER_SLOTS i32 per layer (byte offsets, or sizes)
-export const LAYER_SLOTS = 8;
+export const LAYER_SLOTS = 12;
 export const L_ROWS = 0;
 export const L_COLS = 1;
 /** W and b: offsets in floats inside the parameters. */
@@ -58,6 +68,13 @@ export const L_B = 3;
 export const L_WT = 4;
 export const L_ACTS = 5;
 export const L_DELTAS = 6;
+/** Byte offset of the weights the forward pass reads: W itself, or its fake-quantized copy under QAT. */
+export const L_WF = 7;
+/** QAT: the layer's width (0 float, 4 or 8), the byte offset of its scales (f32), and 1 for one scale per column. */
+export const L_BITS = 8;
+export const L_SCALES = 9;
+export const L_PER_CHANNEL = 10;
+/** The teacher's layer table has the same stride; its W and b are byte offsets (slots L_W, L_B). */
 
 // ---- the control block: i32 slots at plan.ctrl (sync.ts); the contended ones sit 64 bytes apart
 export const C_FROM = 0;

@@ -29,6 +29,28 @@ export interface KernelExports {
   setup(desc: number, tid: number): void;
   computeBoxes(images: number, count: number, boxes: number): void;
   syncTransposed(): void;
+  distillXent(
+    dz: number,
+    z: number,
+    zt: number,
+    label: number,
+    k: number,
+    smoothing: number,
+    gradScale: number,
+    invT: number,
+    alpha: number,
+    tmp: number,
+  ): number;
+  fakeQuant(
+    out: number,
+    w: number,
+    rows: number,
+    cols: number,
+    qmax: number,
+    scales: number,
+    perChannel: boolean,
+    recompute: boolean,
+  ): void;
   phaseA(): void;
   phaseB(): void;
   evalPhase(): void;

@@ -4,7 +4,7 @@
  */
 import { decodeBase64 } from '../core/index.js';
 import { invalidInput } from '../errors.js';
-import { readInputFile } from '../node/input-file.js';
+import { checkJsonShape, readInputFile } from '../node/input-file.js';
 import { DEFAULT_FIXTURES, DEFAULT_MODEL, defaultFixtures, isShipped } from '../node/paths.js';
 
 export const FIXTURES_FORMAT = 'digitkit-fixtures';
@@ -130,6 +130,7 @@ export async function readFixturesFile(file: string): Promise<Fixtures> {
     limit: MAX_FIXTURES_BYTES,
     missing: `no such fixtures file (make one with \`digitkit fixtures --out ${file}\`)`,
   });
+  checkJsonShape(bytes, file);
   return parseFixtures(bytes.toString('utf8'), file);
 }
 

@@ -7,7 +7,7 @@ import type { DataFormat, Split } from '../data/dataset.js';
 import { loadTestSet } from '../data/open.js';
 import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, defaultModel } from '../node/paths.js';
 import { invalidInput, OptionError } from '../errors.js';
-import { writeFileAtomic } from '../node/atomic.js';
+import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
 import { classifyBatch } from '../infer/batch.js';
 import { CONTRACT_TOLERANCE, encodeValues, FIXTURES_FORMAT, formatFixtures, type Fixtures } from './fixtures-file.js';
@@ -136,6 +136,7 @@ export interface FixturesReport {
 export async function runFixtures(opts: FixturesOptions = {}): Promise<FixturesReport> {
   const modelPath = defaultModel(opts.model);
   const out = opts.out ?? DEFAULT_FIXTURES;
+  await checkOutput(out);
   const model = await readModelFile(modelPath);
   const set = await loadTestSet(opts.data ?? DEFAULT_DATA_DIR, model.raw, modelPath, {
     format: opts.format,

@@ -9,7 +9,7 @@
  * throws is that runtime's row failing (its cases are errors), and the others still run.
  */
 import { performance } from 'node:perf_hooks';
-import { writeFileAtomic } from '../node/atomic.js';
+import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { readInputFile } from '../node/input-file.js';
 import { SHIPPED_CORE } from '../node/paths.js';
 import { reportToGitHub } from './github.js';
@@ -77,6 +77,7 @@ export function parseRuntimes(list: readonly string[]): RuntimeName[] | string {
 
 export async function runVerifyRuntimes(opts: RuntimesVerifyOptions = {}): Promise<RuntimesReport> {
   const { fixtures, fixturesPath, model, tolerance, toleranceFrom, maxTolerance } = await loadVerifyInputs(opts);
+  if (opts.junit) await checkOutput(opts.junit);
   const runtimes = opts.runtimes?.length ? opts.runtimes : (['node'] as const);
   const modules = opts.modules?.length ? opts.modules : [SHIPPED_CORE];
   for (const m of modules) await readInputFile(m, { kind: 'core module', missing: 'no such core module' });

@@ -41,6 +41,12 @@ export const SITE_FILES = [...PAGE_ASSETS, CORE_FILE, EXPLAIN_FILE, MODEL_FILE, 
  * spelling counts: sites written before the page was formatted end it with ">", now with " />".
  */
 export const SITE_MARKER = /<meta name="generator" content="digitkit web"\s*\/?>/;
+/**
+ * The page's Content-Security-Policy, as its index.html's <meta> tag states it (a test keeps the two
+ * equal); `web --serve` also sends it as a header, which covers every response, not only the page.
+ */
+export const SITE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:";
 /** The page with the int8 model must stay within this (the issue's budget); fixtures.json is not counted. */
 export const PAGE_BUDGET_BYTES = 200_000;
 /** fixtures.json, loaded only for the self-test, has its own budget (100 cases of 28x28 are ~131 KB). */

@@ -15,10 +15,18 @@ export interface CliResult {
 
 export function runCli(
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string | undefined>; input?: Buffer | string; timeoutMs?: number } = {},
+  opts: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    input?: Buffer | string;
+    timeoutMs?: number;
+    /** A command that runs the CLI (its arguments follow), e.g. one that sets up a fault first. */
+    wrap?: string[];
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath];
+    const child = spawn(cmd, [...pre, BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: '1', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -18,7 +18,7 @@ export function serveSite(args: string[]): Promise<Served> {
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => {
       stdout += d;
-      const m = /^serving .* at (http:\/\/127\.0\.0\.1:\d+\/) \(Ctrl-C stops\)$/m.exec(stdout);
+      const m = /^serving .* at (http:\/\/[^ ]+:\d+\/) \(Ctrl-C stops\)$/m.exec(stdout);
       if (m)
         resolve({
           url: m[1],

@@ -1,6 +1,6 @@
 // AssemblyScript (compiled by scripts/build.mjs with asc to dist/train/kernels.wasm; not seen by tsc).
 // The fast kernels: plain functions over raw pointers into the one shared WebAssembly.Memory. Each has
-// a plain TypeScript reference (src/train/layers.ts, adam.ts, augment.ts) that tests compare it with.
+// a plain TypeScript reference (src/train/layers.ts, adam.ts, augment.ts, qat.ts) that tests compare it with.
 //
 // Arithmetic rules that keep results identical on every thread count and every x86/ARM CPU:
 // f32 add and mul each rounded (no FMA, no relaxed SIMD), and a fixed summation order.
@@ -319,6 +319,92 @@ export function extract(idx: usize, val: usize, rowStart: usize, src: usize, box
   }
   if (rowStart) store<i32>(rowStart + (SIDE << 2), n);
   return n;
+}
+
+/**
+ * Knowledge distillation on one example: loss = (1 - alpha) · CE(smoothed label, softmax(z))
+ * + alpha · T² · KL(softmax(zt / T) ‖ softmax(z / T)), with T = 1 / invT. Writes
+ * dz = gradScale · [(1 - alpha)(softmax(z) - target) + alpha · T · (softmax(z / T) - softmax(zt / T))]
+ * and returns the loss. `tmp`: 3k float64s of scratch.
+ */
+export function distillXent(
+  dz: usize, z: usize, zt: usize, label: i32, k: i32, smoothing: f64, gradScale: f64, invT: f64, alpha: f64, tmp: usize,
+): f64 {
+  let max: f64 = -Infinity, maxS: f64 = -Infinity, maxT: f64 = -Infinity;
+  for (let j = 0; j < k; j++) {
+    const v = <f64>load<f32>(z + (<usize>j << 2)), t = <f64>load<f32>(zt + (<usize>j << 2));
+    if (v > max) max = v;
+    if (t > maxT) maxT = t;
+  }
+  maxS = max * invT;
+  maxT *= invT;
+  let sum: f64 = 0, sumS: f64 = 0, sumT: f64 = 0;
+  const pS = tmp, qS = tmp + (<usize>k << 3), qT = tmp + (<usize>k << 4);
+  for (let j = 0; j < k; j++) {
+    const o = <usize>j << 3;
+    const v = <f64>load<f32>(z + (<usize>j << 2));
+    const e = Math.exp(v - max), es = Math.exp(v * invT - maxS), et = Math.exp(<f64>load<f32>(zt + (<usize>j << 2)) * invT - maxT);
+    store<f64>(pS + o, e); store<f64>(qS + o, es); store<f64>(qT + o, et);
+    sum += e; sumS += es; sumT += et;
+  }
+  const logSum = Math.log(sum), logSumS = Math.log(sumS), logSumT = Math.log(sumT);
+  const off = smoothing / k;
+  const on = 1 - smoothing + off;
+  const T = 1 / invT;
+  const soft = alpha * T * T, gSoft = alpha * T, hard = 1 - alpha;
+  let ce: f64 = 0, kl: f64 = 0;
+  for (let j = 0; j < k; j++) {
+    const o = <usize>j << 3;
+    const v = <f64>load<f32>(z + (<usize>j << 2));
+    const t = j == label ? on : off;
+    if (t != 0) ce -= t * (v - max - logSum);
+    const qt = load<f64>(qT + o) / sumT;
+    if (qt > 0) kl += qt * ((<f64>load<f32>(zt + (<usize>j << 2)) * invT - maxT - logSumT) - (v * invT - maxS - logSumS));
+    const g = hard * (load<f64>(pS + o) / sum - t) + gSoft * (load<f64>(qS + o) / sumS - qt);
+    store<f32>(dz + (<usize>j << 2), <f32>(g * gradScale));
+  }
+  return hard * ce + soft * kl;
+}
+
+/** Round half away from zero (in float64: exact for every float32). */
+@inline function roundAway(x: f64): f64 {
+  return x < 0 ? -floor<f64>(-x + 0.5) : floor<f64>(x + 0.5);
+}
+
+/**
+ * Fake quantization of a rows x cols weight matrix (row-major) for quantization-aware training:
+ * out = q · scale with q = clamp(round half away from zero(w / scale), -qmax, qmax), all in float32
+ * exactly as train/qat.ts computes them (the exported model's integers come from there). With `recompute`, scales[0..groups) are set
+ * first to max|w| / qmax (1 for an all-zero group), per layer or per output column (perChannel).
+ */
+export function fakeQuant(out: usize, w: usize, rows: i32, cols: i32, qmax: f32, scales: usize, perChannel: bool, recompute: bool): void {
+  const groups = perChannel ? cols : 1;
+  if (recompute) {
+    for (let g = 0; g < groups; g++) store<f32>(scales + (<usize>g << 2), 0);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const a = Mathf.abs(load<f32>(w + (<usize>(i * cols + j) << 2)));
+        const p = scales + (perChannel ? <usize>j << 2 : 0);
+        if (a > load<f32>(p)) store<f32>(p, a);
+      }
+    }
+    for (let g = 0; g < groups; g++) {
+      const p = scales + (<usize>g << 2);
+      const m = load<f32>(p);
+      store<f32>(p, m > 0 ? m / qmax : 1);
+    }
+  }
+  const qm = <f64>qmax;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>(i * cols + j) << 2;
+      const s = load<f32>(scales + (perChannel ? <usize>j << 2 : 0));
+      let q = roundAway(<f64>(load<f32>(w + o) / s));
+      if (q > qm) q = qm;
+      if (q < -qm) q = -qm;
+      store<f32>(out + o, <f32>(q + 0) * s); // (+ 0: a -0 from rounding becomes 0, as in qat.ts)
+    }
+  }
 }
 
 /**

@@ -7,10 +7,13 @@
 //   A. per image of the batch: augment + sparse input, forward, loss, backward to every layer's delta.
 //   B. per block of weight rows: that row's gradient summed over the whole batch in image order, then
 //      Adam on the row (and the refresh of the transposed copy used by phase A).
+// Quantization-aware training adds a third, serial step (syncTransposed, from the main thread): the
+// quantized layers' fake-quantized copies, which the forward and backward passes read instead of W.
+// Distillation runs the teacher on the same augmented image in phase A, before the student.
 // Every number depends only on the batch, never on which thread did what, so the model is the same
 // for any thread count; and each gradient row is written once, straight into Adam (no reduction).
-import { adamRow, argmax, combineRows, extract, EXTRACT_SCRATCH, extractImage, extractVector, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
-export { adamRow, argmax, combineRows, extract, extractImage, extractVector, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
+import { adamRow, argmax, combineRows, distillXent, extract, EXTRACT_SCRATCH, extractImage, extractVector, fakeQuant, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
+export { adamRow, argmax, combineRows, distillXent, extract, extractImage, extractVector, fakeQuant, imageBox, nonzeros, relu, reluMask, softmaxXent } from './kernels';
 
 import {
   C_CORRECT, C_FROM, C_INVC2, C_LRC1, C_N, C_QA, C_QB, C_SET, D_AUG, D_AUG_STRIDE, D_BLOCK0, D_CHANNELS, D_CORRECT,
@@ -18,6 +21,7 @@ import {
   D_ORDER, D_PARAMS, D_ROW_STARTS, D_ROWSTART, D_SAMPLE_BYTES, D_SCRATCH, D_SCRATCH_SIZE, D_SMOOTHING_BYTE, D_SPIDX,
   D_SPVAL, D_TEST_BOX, D_TEST_IMG, D_TEST_LBL, D_TRAIN_BOX, D_TRAIN_IMG, D_TRAIN_LBL, D_V, D_WIDTH, IN_DIGIT28, IN_VECTOR,
   L_ACTS, L_B, L_COLS, L_DELTAS, L_ROWS, L_W, L_WT, LAYER_SLOTS, PIXELS, BOX_BYTES,
+  D_QAT, D_T_LAYERS, D_T_TABLE, D_INV_T_BYTE, D_ALPHA_BYTE, L_WF, L_BITS, L_SCALES, L_PER_CHANNEL, QAT_STEP,
 } from '../wasm-abi';
 
 const BLOCKK = 16; // rows per item in the other layers
@@ -30,16 +34,20 @@ let spIdx: usize = 0, spVal: usize = 0, nnzArr: usize = 0, rowStartArr: usize = 
 let order: usize = 0, augArr: usize = 0, trainImg: usize = 0, trainLbl: usize = 0, trainBox: usize = 0;
 let testImg: usize = 0, testLbl: usize = 0, testBox: usize = 0, ctrl: usize = 0;
 let smoothing: f64 = 0;
+// Quantization-aware training's mode (0: none); distillation's teacher (tL layers, 0: none) and settings.
+let qat = 0, tL = 0, tTable: usize = 0, invT: f64 = 1, alpha: f64 = 0;
 // The samples: kind (IN_*), values and bytes per sample, an image's geometry; first-layer rows per
 // phase-B item (one image row, so rowStart finds its entries) and rowStart entries per sample.
 let kind = 0, inputSize = 0, sampleBytes = 0, width = 0, height = 0, channels = 0, block0 = 0, rowStarts = 0, augStride = 0;
 // This thread's scratch.
 let hIdx: usize = 0, hVal: usize = 0, gRow: usize = 0, bufA: usize = 0, bufB: usize = 0;
 let colCount: usize = 0, colR: usize = 0, colV: usize = 0, ident: usize = 0, ones: usize = 0, eIdx: usize = 0, eVal: usize = 0, pad: usize = 0, still: usize = 0;
+let tA: usize = 0, tB: usize = 0, dTmp: usize = 0;
 let nUnits = 0;
 
 @inline function d32(desc: usize, slot: i32): i32 { return load<i32>(desc + (<usize>slot << 2)); }
 @inline function lay(k: i32, f: i32): i32 { return load<i32>(table + (<usize>(k * LAYER_SLOTS + f) << 2)); }
+@inline function tlay(k: i32, f: i32): i32 { return load<i32>(tTable + (<usize>(k * LAYER_SLOTS + f) << 2)); }
 @inline function ctl(slot: i32): usize { return ctrl + (<usize>slot << 2); }
 @inline function f4(n: i32): usize { return <usize>n << 2; }
 @inline function align16(n: usize): usize { return (n + 15) & ~(<usize>15); }
@@ -61,6 +69,8 @@ function carveScratch(s: usize, batch: i32, width: i32, size: i32, block: i32): 
   ident = s; s += align16(f4(batch)); ones = s; s += align16(f4(batch));
   eIdx = s; s += align16(f4(size)); eVal = s; s += align16(f4(size));
   pad = s; s += align16(EXTRACT_SCRATCH);
+  tA = s; s += w; tB = s; s += w; // the teacher's activations (width covers the teacher's layers too)
+  dTmp = s; s += align16(<usize>(24 * width)); // distillXent's 3k float64s
   still = s; s += 64; // the identity transform evaluation uses
   return s - start;
 }
@@ -81,6 +91,8 @@ export function setup(desc: usize, tid: i32): void {
   trainImg = d32(desc, D_TRAIN_IMG); trainLbl = d32(desc, D_TRAIN_LBL); trainBox = d32(desc, D_TRAIN_BOX);
   testImg = d32(desc, D_TEST_IMG); testLbl = d32(desc, D_TEST_LBL); testBox = d32(desc, D_TEST_BOX); ctrl = d32(desc, D_CTRL);
   smoothing = load<f64>(desc + D_SMOOTHING_BYTE);
+  qat = d32(desc, D_QAT); tL = d32(desc, D_T_LAYERS); tTable = d32(desc, D_T_TABLE);
+  invT = load<f64>(desc + D_INV_T_BYTE); alpha = load<f64>(desc + D_ALPHA_BYTE);
   kind = d32(desc, D_INPUT_KIND); inputSize = d32(desc, D_INPUT_SIZE); sampleBytes = d32(desc, D_SAMPLE_BYTES);
   width = d32(desc, D_WIDTH); height = d32(desc, D_HEIGHT); channels = d32(desc, D_CHANNELS);
   block0 = d32(desc, D_BLOCK0); rowStarts = d32(desc, D_ROW_STARTS); augStride = d32(desc, D_AUG_STRIDE);
@@ -111,17 +123,43 @@ export function computeBoxes(images: usize, count: i32, boxes: usize): void {
   for (let i = 0; i < count; i++) imageBox(images + <usize>i * PIXELS, boxes + <usize>i * BOX_BYTES);
 }
 
-/** Wᵀ for every layer but the first (whose input gradient is never needed), from the parameters. */
+/**
+ * After the parameters changed (initialisation, a checkpoint, and under quantization-aware training
+ * every step): the quantized layers' fake-quantized weights (scales recomputed unless frozen), then Wᵀ
+ * of every layer but the first (whose input gradient is never needed) from the weights the forward
+ * pass reads.
+ */
 export function syncTransposed(): void {
+  for (let k = 0; k < L; k++) {
+    const bits = lay(k, L_BITS);
+    if (bits)
+      fakeQuant(lay(k, L_WF), params + f4(lay(k, L_W)), lay(k, L_ROWS), lay(k, L_COLS), bits == 4 ? 7 : 127, lay(k, L_SCALES), lay(k, L_PER_CHANNEL) != 0, qat == QAT_STEP);
+  }
   for (let k = 1; k < L; k++) transposeRows(k, 0, lay(k, L_ROWS));
 }
 
 function transposeRows(k: i32, i0: i32, i1: i32): void {
   const rows = lay(k, L_ROWS), cols = lay(k, L_COLS);
-  const w = params + f4(lay(k, L_W)), wt: usize = lay(k, L_WT);
+  const w: usize = lay(k, L_WF), wt: usize = lay(k, L_WT);
   for (let i = i0; i < i1; i++) {
     for (let j = 0; j < cols; j++) store<f32>(wt + f4(j * rows + i), load<f32>(w + f4(i * cols + j)));
   }
+}
+
+/** Distillation: the teacher's logits for a sparse input (idx, val, nnz), left in tA or tB (returned). */
+function teacherForward(idx: usize, val: usize, nnz: i32): usize {
+  let cols = tlay(0, L_COLS);
+  let out = tA;
+  combineRows(out, tlay(0, L_B), tlay(0, L_W), idx, val, nnz, cols);
+  for (let k = 1; k < tL; k++) {
+    relu(out, cols);
+    const c = nonzeros(hIdx, hVal, out, cols);
+    cols = tlay(k, L_COLS);
+    const next = out == tA ? tB : tA;
+    combineRows(next, tlay(k, L_B), tlay(k, L_W), hIdx, hVal, c, cols);
+    out = next;
+  }
+  return out;
 }
 
 /**
@@ -135,22 +173,26 @@ function trainImage(r: i32, gradScale: f64): void {
   const idx = spIdx + <usize>r * f4(inputSize), val = spVal + <usize>r * f4(inputSize);
   const nnz = extractSample(idx, val, rowStartArr + <usize>r * f4(rowStarts), trainImg, trainBox, img, augArr + <usize>r * (<usize>augStride << 3));
   store<i32>(nnzArr + f4(r), nnz);
+  // the teacher's logits, on the same augmented image (before the student's forward pass: both use hIdx/hVal)
+  const tOut: usize = tL ? teacherForward(idx, val, nnz) : 0;
   // forward
   let cols = lay(0, L_COLS);
   let out: usize = <usize>lay(0, L_ACTS) + <usize>r * f4(cols);
-  combineRows(out, params + f4(lay(0, L_B)), params + f4(lay(0, L_W)), idx, val, nnz, cols);
+  combineRows(out, params + f4(lay(0, L_B)), lay(0, L_WF), idx, val, nnz, cols);
   if (L > 1) relu(out, cols);
   for (let k = 1; k < L; k++) {
     const c = nonzeros(hIdx, hVal, out, cols);
     cols = lay(k, L_COLS);
     out = <usize>lay(k, L_ACTS) + <usize>r * f4(cols);
-    combineRows(out, params + f4(lay(k, L_B)), params + f4(lay(k, L_W)), hIdx, hVal, c, cols);
+    combineRows(out, params + f4(lay(k, L_B)), lay(k, L_WF), hIdx, hVal, c, cols);
     if (k + 1 < L) relu(out, cols);
   }
   // loss
   const label = <i32>load<u8>(trainLbl + <usize>img);
   const dz: usize = <usize>lay(L - 1, L_DELTAS) + <usize>r * f4(cols);
-  store<f64>(lossArr + (<usize>r << 3), softmaxXent(dz, out, label, cols, smoothing, gradScale, bufA));
+  store<f64>(lossArr + (<usize>r << 3), tL
+    ? distillXent(dz, out, tOut, label, cols, smoothing, gradScale, invT, alpha, dTmp)
+    : softmaxXent(dz, out, label, cols, smoothing, gradScale, bufA));
   store<i32>(correctArr + f4(r), argmax(out, cols) == label ? 1 : 0);
   // backward: delta_{k-1} = (Wₖ delta_k) masked by the ReLU, over delta_k's nonzeros, through rows of Wᵀ
   for (let k = L - 1; k >= 1; k--) {
@@ -232,7 +274,7 @@ function unitLayer(k: i32, i0: i32, i1: i32, n: i32, lrC1: f32, invC2: f32): voi
     const o = wOff + <usize>i * f4(cols);
     adamRow(params + o, mom1 + o, mom2 + o, gRow, cols, lrC1, invC2);
   }
-  transposeRows(k, i0, i1);
+  if (!lay(k, L_BITS)) transposeRows(k, i0, i1); // (a quantized layer's Wᵀ comes from syncTransposed)
 }
 
 function unitBias(k: i32, n: i32, lrC1: f32, invC2: f32): void {
@@ -278,13 +320,13 @@ export function evalPhase(): void {
       const nnz = extractSample(eIdx, eVal, 0, images, boxes, img, t);
       let cols = lay(0, L_COLS);
       let out = bufA;
-      combineRows(out, params + f4(lay(0, L_B)), params + f4(lay(0, L_W)), eIdx, eVal, nnz, cols);
+      combineRows(out, params + f4(lay(0, L_B)), lay(0, L_WF), eIdx, eVal, nnz, cols);
       for (let k = 1; k < L; k++) {
         relu(out, cols);
         const c = nonzeros(hIdx, hVal, out, cols);
         cols = lay(k, L_COLS);
         const next = out == bufA ? bufB : bufA;
-        combineRows(next, params + f4(lay(k, L_B)), params + f4(lay(k, L_W)), hIdx, hVal, c, cols);
+        combineRows(next, params + f4(lay(k, L_B)), lay(k, L_WF), hIdx, hVal, c, cols);
         out = next;
       }
       if (argmax(out, cols) == <i32>load<u8>(labels + <usize>img)) correct++;

@@ -4,14 +4,15 @@
  * core on its own is `digitkit/core`, its WebAssembly SIMD build `digitkit/core-wasm`, and the
  * browser-safe explain module `digitkit/explain`.
  *
- *   import { loadModelFile, classifyPixels, runVerifyRuntimes } from 'digitkit';
- *   const model = await loadModelFile('models/mnist-int8.json');
+ *   import { loadShippedModel, loadModelFile, classifyPixels, runVerifyRuntimes } from 'digitkit';
+ *   const model = await loadShippedModel();   // or loadModelFile('models/mnist-int8.json')
  *   classifyPixels(model, pixels);            // { index, label, probability, probs }
  *   (await runVerifyRuntimes()).ok;           // what `digitkit verify` checks (the core and core-wasm)
  *
  * Failures throw DigitkitError, whose `code` is the CLI's exit code (3: invalid input, ...).
  */
 import { readModelFile } from './node/model-file.js';
+import { SHIPPED_MODEL } from './node/paths.js';
 import type { Model } from './core/index.js';
 
 export {
@@ -60,6 +61,9 @@ export {
   DEFAULT_MODEL,
   DEFAULT_MODELS_DIR,
   SHIPPED_CORE,
+  SHIPPED_FIXTURES,
+  SHIPPED_FLOAT_MODEL,
+  SHIPPED_MODEL,
 } from './node/paths.js';
 export { loadIdxDataset, loadMnist, type LoadedMnist, type MnistSplit } from './data/load.js';
 export { embeddedMnistDir, MNIST_FILES } from './data/mnist.js';
@@ -170,4 +174,14 @@ export { startStaticServer, type StaticServer } from './node/static-server.js';
 /** Read, validate and load a model file (the contract's checks; exit-3 DigitkitError naming the file). */
 export async function loadModelFile(file: string): Promise<Model> {
   return (await readModelFile(file)).model;
+}
+
+/**
+ * The MNIST int8 model this package ships (node_modules/digitkit/models/mnist-int8.json, the file at
+ * SHIPPED_MODEL, also importable as `digitkit/models/mnist-int8.json`), read, validated and loaded:
+ * what `digitkit predict` classifies with when no --model is given and the working directory has no
+ * models/mnist-int8.json. Works from any directory.
+ */
+export async function loadShippedModel(): Promise<Model> {
+  return loadModelFile(SHIPPED_MODEL);
 }

@@ -1,4 +1,4 @@
-// Version 2 of the model and fixtures contracts (shared/contracts/model-format.md, fixtures-format.md)
+// Version 2 of the model and fixtures contracts (docs/contracts/model-format.md, fixtures-format.md)
 // in the core, the writers, the float64 reference and verify: int4 and mixed layers, images of any
 // size with 1 or 3 channels and a preprocess mode, vector inputs with offset/scale, any labels. One
 // test per rejection the contract lists for version 2; version-1 files are still written whenever a

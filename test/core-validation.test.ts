@@ -1,4 +1,4 @@
-// shared/contracts/model-format.md, "Validation a reader must do": one test per rejection, each
+// docs/contracts/model-format.md, "Validation a reader must do": one test per rejection, each
 // checking that the error names the file and the offending field.
 import fs from 'node:fs';
 import path from 'node:path';

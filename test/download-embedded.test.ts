@@ -138,3 +138,15 @@ describe('digitkit download usage errors (exit 2, nothing written)', () => {
     expect(doc.error.message).toMatch(message);
   });
 });
+
+describe("pipeline's download line", () => {
+  it('says "copied" for files from the offline copy and "up to date" for verified ones, never "fetched"', async () => {
+    const { runDownload } = await import('../src/data/download.js');
+    const { downloadResult } = await import('../src/cli/pipeline.js');
+    const dir = seededDir([LABELS]);
+    const first = await runDownload({ dir, source: 'embedded' });
+    expect(downloadResult(first)).toBe(`4 MNIST files verified in ${dir} (1 copied)`);
+    const again = await runDownload({ dir, source: 'embedded' });
+    expect(downloadResult(again)).toBe(`4 MNIST files verified in ${dir} (up to date)`);
+  });
+});

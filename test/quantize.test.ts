@@ -1,4 +1,4 @@
-// `digitkit quantize` and the quantization rule of shared/contracts/model-format.md.
+// `digitkit quantize` and the quantization rule of docs/contracts/model-format.md.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -161,6 +161,17 @@ describe('digitkit quantize', () => {
       /^accuracy {2}float \d+\.\d\d%, int8 \d+\.\d\d% \([+-]\d+\.\d\d pp\) on 10000 test images$/m,
     );
     expect(r.stdout).toMatch(/^agreement \d+\.\d\d% of test images/m);
+  });
+
+  it('takes the model as --model, like every other command (--in stays its alias); both, differing: exit 2', async () => {
+    const viaModel = path.join(dir, 'via-model.json');
+    const viaIn = path.join(dir, 'via-in.json');
+    expect((await runCli(['quantize', '--model', f32, '--out', viaModel, '--data', DATA])).code).toBe(0);
+    expect((await runCli(['quantize', '--in', f32, '--out', viaIn, '--data', DATA])).code).toBe(0);
+    expect(fs.readFileSync(viaModel)).toEqual(fs.readFileSync(viaIn));
+    const both = await runCli(['quantize', '--model', f32, '--in', viaIn, '--out', path.join(dir, 'x.json')]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--model and --in both name the model to quantize');
   });
 
   it('drops float meta that would push the int8 model past 150,000 bytes, keeping the essentials', async () => {

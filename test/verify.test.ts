@@ -235,3 +235,56 @@ describe('digitkit verify on unusable input (exit 3)', () => {
     expect(noCore.stderr).toContain(`${broken}: cannot load the core module`);
   });
 });
+
+describe('the gate cannot be loosened from inside the fixtures file (--max-tolerance)', () => {
+  /** The issue's attack: every expected probability 0.1 and a tolerance wide enough to pass anything. */
+  const loosened = (name: string, tolerance: number) =>
+    edited(fixtures, name, (text) => {
+      const doc = JSON.parse(text);
+      for (const c of doc.cases) c.probs = c.probs.map(() => 0.1);
+      return JSON.stringify({ ...doc, tolerance });
+    });
+
+  it('a file asking for tolerance 1 or 1e308 is refused, exit 3 naming the value, in every runtime', async () => {
+    for (const [tol, shown] of [
+      [1, '1'],
+      [1e308, '1e+308'],
+    ] as const) {
+      const f = loosened(`loose-${tol}.json`, tol);
+      for (const extra of [[], ['--runtime', 'node,chromium,firefox,deno,bun,onnxruntime']]) {
+        const r = await verify(extra, model, f);
+        expect(r.code).toBe(3);
+        expect(r.stdout).not.toContain('PARITY OK');
+        expect(r.stderr).toContain(`${f}: tolerance ${shown} is above the maximum 1e-6 (`);
+        expect(r.stderr).toContain('--max-tolerance');
+      }
+    }
+    // The library refuses it the same way.
+    const f = loosened('loose-lib.json', 1);
+    await expect(runVerify({ model, fixtures: f })).rejects.toMatchObject({ code: 3 });
+  });
+
+  it('a tolerance just above 1e-6 is refused; --max-tolerance lets the caller accept it, and says so', async () => {
+    const f = edited(fixtures, 'tol2e-6.json', (text) => JSON.stringify({ ...JSON.parse(text), tolerance: 2e-6 }));
+    expect((await verify([], model, f)).code).toBe(3);
+    const r = await verify(['--max-tolerance', '1e-5'], model, f);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`cases     ${COUNT} from ${f}, tolerance 2e-6 (fixtures, max 1e-5)`);
+    const bad = await verify(['--max-tolerance', '-1'], model, f);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--max-tolerance -1: expected a finite number >= 0');
+  });
+
+  it('always prints the tolerance applied and whose it is, in text and --json', async () => {
+    const plain = await verify();
+    expect(plain.stdout).toContain(`cases     ${COUNT} from ${fixtures}, tolerance 1e-6 (fixtures, max 1e-6)`);
+    const doc = JSON.parse((await verify(['--json'])).stdout);
+    expect(doc).toMatchObject({ tolerance: 1e-6, toleranceFrom: 'fixtures', maxTolerance: 1e-6 });
+    // The caller's --tolerance is the caller's choice (not the file's), shown as such, in every runtime.
+    const own = await verify(['--tolerance', '1e-5', '--runtime', 'node,deno']);
+    expect(own.code).toBe(0);
+    expect(own.stdout).toContain(`cases     ${COUNT} from ${fixtures}, tolerance 1e-5 (--tolerance)`);
+    const ownJson = JSON.parse((await verify(['--tolerance', '1e-5', '--json'])).stdout);
+    expect(ownJson).toMatchObject({ tolerance: 1e-5, toleranceFrom: 'option' });
+  });
+});

@@ -1,13 +1,13 @@
 /** `digitkit eval`: test-set accuracy, per-class precision/recall, confusion matrix, PNG reports, model comparison. */
 import type { Command } from 'commander';
-import { DEFAULT_DATA_DIR, DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { addModelDataOptions } from './data-options.js';
 import { handler } from './context.js';
 import type { DataFormat } from '../data/dataset.js';
 import { createBar, type Bar } from './progress.js';
 
 interface EvalFlags {
-  model: string;
+  model?: string;
   data: string;
   format?: DataFormat;
   labelColumn?: string;
@@ -20,7 +20,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('eval')
     .description('Test-set accuracy, per-class precision/recall and confusion matrix; PNG reports; compare two models')
-    .option('--model <file>', 'model to evaluate', DEFAULT_MODEL)
+    .option('--model <file>', `model to evaluate ${orShipped(DEFAULT_MODEL)}`)
     .option(
       '--data <path>',
       'test data: an IDX directory (its t10k files), an image folder or a CSV file (the test split the model was trained with, if it is that data; else all of it)',
@@ -59,7 +59,10 @@ export function register(program: Command): void {
         (bar as Bar | null)?.stop();
         for (const w of rep.warnings) ctx.err(ctx.color.yellow(`digitkit eval: ${w}`));
         for (const line of formatEvalText(rep, ctx.color)) ctx.out(line);
-        return { json: rep };
+        // The package's own model, used because the working directory has none: said in text and --json.
+        const shipped = opts.model === undefined ? [rep.model.path].filter(isShipped) : [];
+        if (shipped.length) ctx.out(ctx.color.dim(`shipped    ${shippedLine(shipped)}`));
+        return { json: shipped.length ? { ...rep, shipped } : rep };
       }),
     );
 }

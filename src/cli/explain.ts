@@ -4,14 +4,14 @@
  */
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
-import { DEFAULT_EXPLAIN_DIR, DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_EXPLAIN_DIR, DEFAULT_MODEL, orShipped } from '../node/paths.js';
 import type { Explanation, ExplainRejected } from '../explain/run.js';
 import { pct, shown } from '../format.js';
 import { handler } from './context.js';
 import { choiceOption, intOption } from './options.js';
 
 interface ExplainFlags {
-  model: string;
+  model?: string;
   class?: string;
   top?: number;
   method: 'saliency' | 'ig';
@@ -27,7 +27,7 @@ export function register(program: Command): void {
       'Show what the network sees in images: attribution maps, hidden activations and probabilities, as PNG panels',
     )
     .argument('<inputs...>', 'image files, directories (every image in them) or - (stdin)')
-    .option('--model <path>', 'model file', DEFAULT_MODEL)
+    .option('--model <path>', `model file ${orShipped(DEFAULT_MODEL)}`)
     .option('--class <k>', 'the class to explain: a label of the model, or an index into its labels')
     .option('--top <n>', 'explain the n most probable classes (default 1)', intOption)
     .option(

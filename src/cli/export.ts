@@ -5,13 +5,13 @@
 import type { Command } from 'commander';
 import type { ExportReport, OnnxPrecision } from '../onnx/export.js';
 import { usageError } from '../errors.js';
-import { DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_MODEL, orShipped } from '../node/paths.js';
 import { handler } from './context.js';
 import { choiceOption } from './options.js';
 
 interface Opts {
   onnx?: string;
-  model: string;
+  model?: string;
   precision: OnnxPrecision;
   json?: boolean;
 }
@@ -25,7 +25,7 @@ export function register(program: Command): void {
       'Export the model as a standard ONNX graph (MatMul + Add + Relu per layer, Softmax; integer weights behind DequantizeLinear)',
     )
     .option('--onnx <file>', 'ONNX file to write')
-    .option('--model <file>', 'model to export', DEFAULT_MODEL)
+    .option('--model <file>', `model to export ${orShipped(DEFAULT_MODEL)}`)
     .option(
       '--precision <p>',
       'arithmetic of the graph: float64 (matches the fixtures to 1e-6) or float32 (QDQ for float-only runtimes)',

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { FixturesReport } from '../verify/fixtures.js';
-import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL, orShipped } from '../node/paths.js';
 import { int, sci } from '../format.js';
 import { addModelDataOptions } from './data-options.js';
 import { handler } from './context.js';
@@ -9,7 +9,7 @@ import type { DataFormat } from '../data/dataset.js';
 import { fixturesPathFor } from '../verify/fixtures-file.js';
 
 interface Opts {
-  model: string;
+  model?: string;
   out?: string;
   count?: number;
   data: string;
@@ -22,7 +22,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('fixtures')
     .description('Write parity fixtures: test images and the probabilities a float64 reference gives for them')
-    .option('--model <file>', 'model the fixtures pin', DEFAULT_MODEL)
+    .option('--model <file>', `model the fixtures pin ${orShipped(DEFAULT_MODEL)}`)
     .option(
       '--out <file>',
       `fixtures file to write (default ${DEFAULT_FIXTURES} for ${DEFAULT_MODEL}, else fixtures/<model name>-parity.json)`,
@@ -38,7 +38,10 @@ export function register(program: Command): void {
     .action(
       handler<Opts>(async (opts, ctx) => {
         const { runFixtures } = await import('../verify/fixtures.js');
-        const r: FixturesReport = await runFixtures({ ...opts, out: opts.out ?? fixturesPathFor(opts.model) });
+        const r: FixturesReport = await runFixtures({
+          ...opts,
+          out: opts.out ?? fixturesPathFor(opts.model ?? DEFAULT_MODEL),
+        });
         ctx.out(`wrote ${r.out.path}: ${r.cases} cases, ${int(r.out.bytes)} bytes`);
         ctx.out(`model     ${r.model.path} (sha256 ${r.model.sha256})`);
         ctx.out(`classes   ${r.perClass.map((n, c) => `${c}:${n}`).join(' ')}`);

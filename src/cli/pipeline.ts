@@ -11,6 +11,7 @@ import {
 import { SOURCE_CHOICES, type SourceChoice } from '../data/sources.js';
 import { FAST_EPOCHS } from '../train/config.js';
 import type { PipelineReport } from '../pipeline.js';
+import type { DownloadReport } from '../data/download.js';
 import { int, pct, sci } from '../format.js';
 import { handler, type CommandContext } from './context.js';
 import { fitColumns, type Column } from './columns.js';
@@ -37,6 +38,16 @@ interface Flags extends DataFlags {
   json?: boolean;
 }
 
+/**
+ * The download stage's result as the summary says it: how many files were copied from the offline copy
+ * and how many downloaded from a mirror (never "fetched" for a copy), or "up to date".
+ */
+export function downloadResult(d: DownloadReport): string {
+  const count = (status: string) => d.files.filter((f) => f.status === status).length;
+  const how = [`${count('copied')} copied`, `${count('downloaded')} downloaded`].filter((s) => !s.startsWith('0 '));
+  return `${d.files.length} ${d.title} files verified in ${d.dir} (${how.length ? how.join(', ') : 'up to date'})`;
+}
+
 /** "64000,40000,20000": byte budgets. */
 function budgetList(value: string): number[] {
   const parts = value.split(',').map((s) => s.trim());
@@ -52,20 +63,15 @@ function budgetList(value: string): number[] {
 function summary(ctx: CommandContext, r: PipelineReport): void {
   const { color } = ctx;
   const d = r.download;
-  const fetched = d ? d.files.filter((f) => f.status !== 'up to date').length : 0;
   const q = r.quantize.accuracy;
   const rows: [string, number | undefined, Column[]][] = [
     ...(d
       ? [
-          [
-            'download',
-            r.seconds.download,
-            [
-              { text: `4 ${d.title} files verified`, rank: 0 },
-              { text: `in ${d.dir}`, rank: 2 },
-              { text: fetched ? `(${fetched} fetched)` : '(up to date)', rank: 1 },
-            ],
-          ] as [string, number | undefined, Column[]],
+          ['download', r.seconds.download, [{ text: downloadResult(d), rank: 0 }]] as [
+            string,
+            number | undefined,
+            Column[],
+          ],
         ]
       : []),
     [

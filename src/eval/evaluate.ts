@@ -9,6 +9,7 @@ import type { DataFormat, Dataset, Split } from '../data/dataset.js';
 import { checkFits, loadTestSet } from '../data/open.js';
 import { invalidInput } from '../errors.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
+import { defaultModel } from '../node/paths.js';
 import { checkJsonShape, readInputFileSync } from '../node/input-file.js';
 import { readHistory, type History } from './curves-chart.js';
 import { loadRawModel } from '../core-wasm/index.js';
@@ -89,7 +90,8 @@ export interface EvalReport {
 }
 
 export interface EvalOptions {
-  model: string;
+  /** Default: models/mnist-int8.json, or the copy digitkit ships when the working directory has none. */
+  model?: string;
   /** An IDX directory (its t10k files), an image folder or a CSV file (data/open.ts loadTestSet). */
   data: string;
   format?: DataFormat;
@@ -186,7 +188,7 @@ function summarize(m: ModelFile, split: Split, p: BatchPredictions, ids: boolean
 export async function runEval(opts: EvalOptions): Promise<EvalReport> {
   // Models first: a bad model path is reported before the (larger) data set is read.
   const a = await readModelFile(
-    opts.model,
+    defaultModel(opts.model),
     'no such model file (train one with `digitkit train`, or name one with --model)',
   );
   const b =

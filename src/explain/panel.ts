@@ -7,6 +7,7 @@
  * - vector models: the same, with a bar chart of per-feature attributions (named by the model's
  *   feature names, largest first) in place of the pictures.
  */
+import { importOptional } from '../node/optional.js';
 import {
   heatColor,
   legendNumber,
@@ -205,7 +206,7 @@ export async function renderImagePanel(p: ImagePanel): Promise<Buffer> {
 
 /** The picture as given, fitted into PICTURE x PICTURE (aspect kept) over white, for the panel. */
 export async function fitPicture(bytes: Uint8Array): Promise<ImagePanel['picture']> {
-  const { default: sharp } = await import('sharp');
+  const { default: sharp } = await importOptional<typeof import('sharp')>('sharp');
   const img = sharp(bytes, { limitInputPixels: 50_000_000, autoOrient: true });
   const meta = await img.metadata();
   const { data, info } = await img

@@ -11,7 +11,7 @@ import { pct } from '../format.js';
 import { checkOutput, writeFileAtomic, WriteError } from '../node/atomic.js';
 import { decodeImage, imageRejected } from '../node/image.js';
 import { describeInput, readModelFile } from '../node/model-file.js';
-import { DEFAULT_EXPLAIN_DIR } from '../node/paths.js';
+import { DEFAULT_EXPLAIN_DIR, defaultModel } from '../node/paths.js';
 import type { InvertMode } from '../predict/classify.js';
 import { expandInputs, readInput } from '../predict/jobs.js';
 import { hiddenActivations, integratedGradients, saliency } from './index.js';
@@ -22,7 +22,8 @@ export const METHODS: readonly Method[] = ['saliency', 'ig'];
 export interface ExplainOptions {
   /** Image files, directories (every image in them) or `-` (one image from `readStdin`). */
   inputs: string[];
-  model: string;
+  /** Default: models/mnist-int8.json, or the copy digitkit ships when the working directory has none. */
+  model?: string;
   /** The class to explain: one of the model's labels, or an index into them. Default: the top class(es). */
   class?: string;
   /** Explain the `top` most probable classes (default 1); not with `class`. */
@@ -98,18 +99,19 @@ export async function runExplain(opts: ExplainOptions): Promise<ExplainReport> {
   if (opts.class !== undefined && opts.top !== undefined) throw usageError('give --class or --top, not both');
   if (opts.top !== undefined && !(Number.isInteger(opts.top) && opts.top >= 1))
     throw new OptionError('top', `${opts.top}: expected an integer >= 1 (more than the model's classes means all)`);
-  const file = await readModelFile(opts.model);
+  const modelPath = defaultModel(opts.model);
+  const file = await readModelFile(modelPath);
   const model = file.model;
   const input = model.input;
   if (input.kind === 'vector')
     throw usageError(
-      `${opts.model} is a vector model: explaining one takes feature values (CSV rows), which this command does not read yet; use renderVectorPanel and the digitkit/explain functions from the library`,
+      `${modelPath} is a vector model: explaining one takes feature values (CSV rows), which this command does not read yet; use renderVectorPanel and the digitkit/explain functions from the library`,
     );
   // The same images as predict takes (its preprocessing makes 28x28 digits).
   if (input.preprocess !== 'digit' || input.size !== 784)
-    throw invalidInput(`${opts.model}: input is ${describeInput(input)}, explain needs a 28x28 digit model`);
+    throw invalidInput(`${modelPath}: input is ${describeInput(input)}, explain needs a 28x28 digit model`);
   const labels = model.labels;
-  const fixed = opts.class === undefined ? undefined : resolveClass(opts.class, labels, opts.model);
+  const fixed = opts.class === undefined ? undefined : resolveClass(opts.class, labels, modelPath);
   const top = Math.min(opts.top ?? 1, labels.length);
   const out = opts.out ?? DEFAULT_EXPLAIN_DIR;
   await checkOutput(out, 'dir').catch((err: unknown) => {
@@ -134,7 +136,7 @@ export async function runExplain(opts: ExplainOptions): Promise<ExplainReport> {
           top,
           invert: opts.invert ?? 'auto',
           panel: names[k],
-          modelName: path.basename(opts.model),
+          modelName: path.basename(modelPath),
         })),
       );
     } catch (err) {
@@ -144,7 +146,7 @@ export async function runExplain(opts: ExplainOptions): Promise<ExplainReport> {
       results.push({ file: job.file, error });
     }
   }
-  return { model: opts.model, method, out, results, rejected };
+  return { model: modelPath, method, out, results, rejected };
 }
 
 interface OneSettings {

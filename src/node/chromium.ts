@@ -3,6 +3,7 @@
  * find the executable, launch it headless with a throwaway profile, and say which version it is.
  * No Chromium is exit 4 with how to install one: a browser check is never silently skipped.
  */
+import { importOptional } from './optional.js';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -75,7 +76,7 @@ export interface Chromium {
 /** Launch `executable` headless with a fresh profile in a temp directory (removed on close or exit). */
 export async function launchChromium(executable: string): Promise<Chromium> {
   // playwright-core takes ~150 ms to load: only the commands that drive a browser pay for it.
-  const { chromium } = await import('playwright-core');
+  const { chromium } = await importOptional<typeof import('playwright-core')>('playwright-core');
   const profile = await fsp.mkdtemp(path.join(os.tmpdir(), 'digitkit-chromium-'));
   const removeProfile = () => fs.rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
   process.on('exit', removeProfile);

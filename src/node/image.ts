@@ -6,11 +6,12 @@
 import type { Sharp, SharpOptions } from 'sharp';
 import { toGray } from '../core/index.js';
 import { DigitkitError, ExitCode } from '../errors.js';
+import { importOptional } from './optional.js';
 import { decodeSimplePng } from './png.js';
 
 // sharp costs ~100 ms to load: only load it for an image the PNG fast path does not take.
 let sharpModule: Promise<(input?: Uint8Array, options?: SharpOptions) => Sharp> | undefined;
-const loadSharp = () => (sharpModule ??= import('sharp').then((m) => m.default));
+const loadSharp = () => (sharpModule ??= importOptional<typeof import('sharp')>('sharp').then((m) => m.default));
 
 /** Larger images are refused from their header, before any pixel is decoded (a 48 MP photo fits). */
 export const MAX_IMAGE_PIXELS = 50_000_000;

@@ -131,7 +131,7 @@ const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 const QMAX: Record<LayerDtype, number> = { int8: 127, int4: 7, float32: Infinity };
 
 /**
- * Serialize a model per shared/contracts/model-format.md (compact JSON, fixed key order, so the
+ * Serialize a model per docs/contracts/model-format.md (compact JSON, fixed key order, so the
  * same weights always give the same bytes). Version 1 whenever the model fits it (every layer int8,
  * or every layer float32, and a one-channel "digit" image input), so version-1 readers keep running
  * it; version 2 otherwise.

@@ -26,7 +26,7 @@ import { createRequire } from 'node:module';
 import type { RawModel } from '../core/index.js';
 import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { readModelFile } from '../node/model-file.js';
-import { DEFAULT_MODEL } from '../node/paths.js';
+import { defaultModel } from '../node/paths.js';
 import {
   AttrType,
   DataType,
@@ -244,7 +244,7 @@ export interface ExportReport {
 
 /** Read a model file, export it, write the ONNX file atomically. */
 export async function runExport(opts: ExportOptions): Promise<ExportReport> {
-  const modelPath = opts.model ?? DEFAULT_MODEL;
+  const modelPath = defaultModel(opts.model);
   await checkOutput(opts.onnx);
   const file = await readModelFile(modelPath);
   const e = modelToOnnx(file.raw, { precision: opts.precision, sha256: file.sha256 });

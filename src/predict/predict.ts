@@ -10,6 +10,7 @@ import os from 'node:os';
 import { OptionError } from '../errors.js';
 import { loadRawModel } from '../core-wasm/index.js';
 import { readModelFile } from '../node/model-file.js';
+import { defaultModel } from '../node/paths.js';
 import type { InvertMode } from './classify.js';
 import { assignSaveNames, expandInputs, predictJob, runJobs, type Prediction } from './jobs.js';
 
@@ -20,8 +21,9 @@ export { MAX_IMAGE_FILE_BYTES, type Prediction } from './jobs.js';
 export interface PredictOptions {
   /** Files, directories, or `-` (one image from `readStdin`). */
   inputs: string[];
-  /** Model file path (contract: digitkit-mlp, versions 1 and 2). */
-  model: string;
+  /** Model file path (contract: digitkit-mlp, versions 1 and 2). Default: models/mnist-int8.json, or the
+   * copy digitkit ships when the working directory has none. */
+  model?: string;
   top?: number;
   invert?: InvertMode;
   /** Write each file's input as the model saw it here, as `<name>.<W>x<H>.png`. */
@@ -50,7 +52,8 @@ export interface PredictReport {
 
 /** Classify every input. Throws only for problems with the run itself (model: exit 3, usage: exit 2). */
 export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
-  const { model: coreModel, raw } = await readModelFile(opts.model);
+  const modelPath = defaultModel(opts.model);
+  const { model: coreModel, raw } = await readModelFile(modelPath);
   const { input } = raw;
   const classes = raw.labels.length;
   if (opts.top !== undefined && !(Number.isInteger(opts.top) && opts.top >= 1 && opts.top <= classes))
@@ -61,7 +64,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
     if (opts.savePreprocessed)
       throw new OptionError('savePreprocessed', 'a vector model takes feature values, not images');
     const { predictRows } = await import('./rows.js');
-    return predictRows(opts, coreModel);
+    return predictRows({ ...opts, model: modelPath }, coreModel);
   }
   const model = loadRawModel(raw);
   const jobs = await expandInputs(opts.inputs);
@@ -96,7 +99,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
   if (inWorkers) {
     await pool!.runInWorkers(
       threads,
-      { jobs, model: opts.model, settings, inFlight: opts.concurrency ?? 4 },
+      { jobs, model: modelPath, settings, inFlight: opts.concurrency ?? 4 },
       settle,
       opts.signal,
     );
@@ -111,7 +114,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
     );
   }
   return {
-    model: opts.model,
+    model: modelPath,
     engine: model.engine,
     inputSize: `${input.width}x${input.height}`,
     results,

@@ -67,7 +67,7 @@ async function expand(inputs: string[]): Promise<string[]> {
   return files;
 }
 
-export async function predictRows(opts: PredictOptions, model: Model): Promise<PredictReport> {
+export async function predictRows(opts: PredictOptions & { model: string }, model: Model): Promise<PredictReport> {
   const results: Prediction[] = [];
   for (const file of await expand(opts.inputs)) {
     const bytes =

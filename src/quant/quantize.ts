@@ -1,5 +1,5 @@
 /**
- * Float model → quantized model (shared/contracts/model-format.md): symmetric, scale = max|w| / Q per
+ * Float model → quantized model (docs/contracts/model-format.md): symmetric, scale = max|w| / Q per
  * layer or per output column, Q = 127 (int8) or 7 (int4), round half away from zero, clamp to ±Q;
  * biases stay float. Each layer may have its own width (mixed precision, a version-2 file).
  * `runQuantize` measures what quantization costs: per layer alone on the validation split (the images
@@ -11,7 +11,7 @@ import { loadModel, type LayerDtype, type RawLayer, type RawModel } from '../cor
 import { loadMnist, type MnistSplit } from '../data/load.js';
 import { loadTestSet } from '../data/open.js';
 import type { DataFormat } from '../data/dataset.js';
-import { DEFAULT_DATA_DIR, DEFAULT_FLOAT_MODEL } from '../node/paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_MODEL, defaultFloatModel, isShipped } from '../node/paths.js';
 import { invalidInput, OptionError, usageError } from '../errors.js';
 import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { describeInput, formatModel, readModelFile, shortestFloat32, type LayerToWrite } from '../node/model-file.js';
@@ -283,10 +283,15 @@ const SCHEME_INT8 = 'symmetric int8, scale = max|w|/127, q = clamp(round(w/scale
 const SCHEME = 'symmetric, scale = max|w|/Q, q = clamp(round(w/scale), -Q, Q), Q = 127 (int8) or 7 (int4)';
 
 export async function runQuantize(opts: QuantizeOptions = {}): Promise<QuantizeReport> {
-  const inPath = opts.in ?? DEFAULT_FLOAT_MODEL;
+  const inPath = defaultFloatModel(opts.in);
   const src = await readModelFile(inPath);
   let precision = requestedPrecision(opts, src.raw.layers.length, inPath);
-  const outPath = opts.out ?? defaultQuantizedPath(inPath, precision);
+  // The float model digitkit ships gives the working directory's models/, never the package's.
+  const outPath =
+    opts.out ??
+    (isShipped(inPath)
+      ? path.join('models', path.basename(defaultQuantizedPath(inPath, precision)))
+      : defaultQuantizedPath(inPath, precision));
   if (path.resolve(inPath) === path.resolve(outPath))
     throw new OptionError('out', `${outPath} is the input model; choose another path`);
   await checkOutput(outPath);

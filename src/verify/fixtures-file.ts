@@ -1,16 +1,18 @@
 /**
- * The parity fixtures file (shared/contracts/fixtures-format.md): its types, a strict reader (every
+ * The parity fixtures file (docs/contracts/fixtures-format.md): its types, a strict reader (every
  * problem is exit 3 naming the file and the field) and a deterministic writer.
  */
 import { decodeBase64 } from '../core/index.js';
 import { invalidInput } from '../errors.js';
 import { shown } from '../format.js';
 import { checkJsonShape, readInputFile } from '../node/input-file.js';
-import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_FIXTURES, DEFAULT_MODEL, defaultFixtures, isShipped } from '../node/paths.js';
 
 export const FIXTURES_FORMAT = 'digitkit-fixtures';
 /** The newest version this reader knows (it reads 1 and 2); the writer uses 1 whenever every case has pixels. */
 export const FIXTURES_VERSION = 2;
+/** The contract's tolerance: what `fixtures` writes, and the most `verify` lets a file ask for (--max-tolerance). */
+export const CONTRACT_TOLERANCE = 1e-6;
 /** Files above this size are rejected before parsing. */
 export const MAX_FIXTURES_BYTES = 64 * 1024 * 1024;
 
@@ -162,3 +164,11 @@ export function fixturesPathFor(model: string): string {
   const name = (model.split(/[\\/]/).pop() ?? 'model').replace(/\.json$/i, '').replace(/-int[48]$/i, '');
   return `fixtures/${name}-parity.json`;
 }
+
+/**
+ * The fixtures verify and the page's self-test read for `model` when not told which: fixturesPathFor's,
+ * except that for the model digitkit ships (used because the working directory has none) it is the
+ * working directory's fixtures/parity.json when there is one, else the package's own.
+ */
+export const fixturesToRead = (model: string): string =>
+  isShipped(model) ? defaultFixtures() : fixturesPathFor(model);

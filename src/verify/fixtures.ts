@@ -1,19 +1,19 @@
 /**
  * `digitkit fixtures`: choose test images deterministically, compute their expected probabilities
- * with the float64 reference, and write shared/contracts/fixtures-format.md.
+ * with the float64 reference, and write docs/contracts/fixtures-format.md.
  */
 import { createHash } from 'node:crypto';
 import type { DataFormat, Split } from '../data/dataset.js';
 import { loadTestSet } from '../data/open.js';
-import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_FIXTURES, defaultModel } from '../node/paths.js';
 import { invalidInput, OptionError } from '../errors.js';
 import { checkOutput, writeFileAtomic } from '../node/atomic.js';
 import { describeInput, readModelFile, type ModelFile } from '../node/model-file.js';
 import { classifyBatch } from '../infer/batch.js';
-import { encodeValues, FIXTURES_FORMAT, formatFixtures, type Fixtures } from './fixtures-file.js';
+import { CONTRACT_TOLERANCE, encodeValues, FIXTURES_FORMAT, formatFixtures, type Fixtures } from './fixtures-file.js';
 import { referenceProbs } from './reference.js';
 
-export const DEFAULT_TOLERANCE = 1e-6;
+export const DEFAULT_TOLERANCE = CONTRACT_TOLERANCE;
 export const DEFAULT_CASES = 100;
 
 /**
@@ -134,7 +134,7 @@ export interface FixturesReport {
 }
 
 export async function runFixtures(opts: FixturesOptions = {}): Promise<FixturesReport> {
-  const modelPath = opts.model ?? DEFAULT_MODEL;
+  const modelPath = defaultModel(opts.model);
   const out = opts.out ?? DEFAULT_FIXTURES;
   await checkOutput(out);
   const model = await readModelFile(modelPath);

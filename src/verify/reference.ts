@@ -1,6 +1,6 @@
 /**
  * The reference forward pass the fixtures' expected probabilities come from
- * (shared/contracts/fixtures-format.md): float64 throughout, each weight dequantized as q * scale.
+ * (docs/contracts/fixtures-format.md): float64 throughout, each weight dequantized as q * scale.
  *
  * It shares no code with the core's forward pass (only the core's parser, for the decoded layers)
  * and differs from it on purpose: output-major dot products instead of input-major, no skipping of

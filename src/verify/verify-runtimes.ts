@@ -65,7 +65,11 @@ export interface RuntimesReport {
   ok: boolean;
   model: { path: string; sha256: string };
   fixtures: string;
+  /** The tolerance applied to every row. */
   tolerance: number;
+  /** Where it came from: the fixtures' own (at most maxTolerance) or the caller's `tolerance`. */
+  toleranceFrom: 'fixtures' | 'option';
+  maxTolerance: number;
   cases: number;
   rows: RuntimeRow[];
   junit?: string;
@@ -80,7 +84,7 @@ export function parseRuntimes(list: readonly string[]): RuntimeName[] | string {
 }
 
 export async function runVerifyRuntimes(opts: RuntimesVerifyOptions = {}): Promise<RuntimesReport> {
-  const { fixtures, fixturesPath, model, tolerance } = await loadVerifyInputs(opts);
+  const { fixtures, fixturesPath, model, tolerance, toleranceFrom, maxTolerance } = await loadVerifyInputs(opts);
   if (opts.junit) await checkOutput(opts.junit);
   const runtimes = opts.runtimes?.length ? opts.runtimes : (['node'] as const);
   const modules = opts.modules?.length ? opts.modules : [SHIPPED_CORE, SHIPPED_CORE_WASM];
@@ -134,6 +138,8 @@ export async function runVerifyRuntimes(opts: RuntimesVerifyOptions = {}): Promi
     model: { path: model.path, sha256: model.sha256 },
     fixtures: fixturesPath,
     tolerance,
+    toleranceFrom,
+    maxTolerance,
     cases: fixtures.cases.length,
     rows,
   };
@@ -197,6 +203,8 @@ export async function runOneRuntime(
   return {
     ok,
     tolerance,
+    toleranceFrom: r.toleranceFrom,
+    maxTolerance: r.maxTolerance,
     cases,
     correct,
     max,

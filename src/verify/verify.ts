@@ -8,10 +8,17 @@
  */
 import path from 'node:path';
 import { decodeBase64 } from '../core/index.js';
+import { sci } from '../format.js';
 import { DigitkitError, ExitCode, invalidInput, OptionError } from '../errors.js';
 import { readModelFile, type ModelFile } from '../node/model-file.js';
-import { DEFAULT_FIXTURES, DEFAULT_MODEL } from '../node/paths.js';
-import { decodeValues, readFixturesFile, type FixtureCase, type Fixtures } from './fixtures-file.js';
+import { defaultFixtures, defaultModel } from '../node/paths.js';
+import {
+  CONTRACT_TOLERANCE,
+  decodeValues,
+  readFixturesFile,
+  type FixtureCase,
+  type Fixtures,
+} from './fixtures-file.js';
 import { runCases, type RunCasesArgs } from './runtimes/run-cases.js';
 
 export { runCases, type RunCasesArgs };
@@ -83,17 +90,30 @@ export function compareProbs(
 export interface VerifyOptions {
   model?: string;
   fixtures?: string;
-  /** Overrides the fixtures' tolerance. */
+  /** Overrides the fixtures' tolerance (the caller's own choice: not bounded by maxTolerance). */
   tolerance?: number;
+  /**
+   * The loosest tolerance a fixtures file may set for itself (default DEFAULT_MAX_TOLERANCE, the
+   * contract's 1e-6): a file asking for more is refused (exit 3), so the file under test cannot
+   * switch the gate off.
+   */
+  maxTolerance?: number;
   /** Path of another build of the core to verify (default: the shipped dist/core/index.js). */
   core?: string;
 }
+
+/** The contract's tolerance, and the most a fixtures file may ask for unless --max-tolerance says otherwise. */
+export const DEFAULT_MAX_TOLERANCE = CONTRACT_TOLERANCE;
 
 export interface VerifyInputs {
   fixtures: Fixtures;
   fixturesPath: string;
   model: ModelFile;
+  /** The tolerance applied. */
   tolerance: number;
+  /** Where it came from: the fixtures file (bounded by maxTolerance) or the caller's `tolerance`. */
+  toleranceFrom: 'fixtures' | 'option';
+  maxTolerance: number;
 }
 
 /** The regenerate hint every "fixtures do not fit this model" error ends with. */
@@ -105,8 +125,12 @@ const regenerate = (model: string, fixtures: string) =>
  * the fixtures' sha256, and every case fits the model's input and classes. Any problem: exit 3.
  */
 export async function loadVerifyInputs(opts: VerifyOptions = {}): Promise<VerifyInputs> {
-  const fixturesPath = opts.fixtures ?? DEFAULT_FIXTURES;
-  const modelPath = opts.model ?? DEFAULT_MODEL;
+  const maxTolerance = opts.maxTolerance ?? DEFAULT_MAX_TOLERANCE;
+  if (!(Number.isFinite(maxTolerance) && maxTolerance >= 0))
+    throw new OptionError('maxTolerance', `${maxTolerance}: expected a finite number >= 0`);
+  // Not given: the working directory's files, else the ones digitkit ships (an installed package works anywhere).
+  const fixturesPath = defaultFixtures(opts.fixtures);
+  const modelPath = defaultModel(opts.model);
   const fixtures = await readFixturesFile(fixturesPath);
   const model = await readModelFile(modelPath);
   if (model.sha256 !== fixtures.model.sha256) {
@@ -135,10 +159,26 @@ export async function loadVerifyInputs(opts: VerifyOptions = {}): Promise<Verify
   const tolerance = opts.tolerance ?? fixtures.tolerance;
   if (!Number.isFinite(tolerance) || tolerance < 0)
     throw new OptionError('tolerance', `${tolerance}: expected a finite number >= 0`);
-  return { fixtures, fixturesPath, model, tolerance };
+  if (opts.tolerance === undefined && fixtures.tolerance > maxTolerance)
+    throw invalidInput(
+      `${fixturesPath}: tolerance ${fixtures.tolerance} is above the maximum ${sci(maxTolerance)} (maxTolerance, --max-tolerance): ` +
+        `the file under test cannot loosen its own gate; regenerate it (\`digitkit fixtures\` writes ${sci(CONTRACT_TOLERANCE)}) ` +
+        `or, if you mean a looser gate, say so with --tolerance or --max-tolerance`,
+    );
+  return {
+    fixtures,
+    fixturesPath,
+    model,
+    tolerance,
+    toleranceFrom: opts.tolerance === undefined ? 'fixtures' : 'option',
+    maxTolerance,
+  };
 }
 
 export interface VerifyReport extends ParityReport {
+  /** Where the tolerance applied came from: the fixtures' own (at most maxTolerance) or the caller's. */
+  toleranceFrom: 'fixtures' | 'option';
+  maxTolerance: number;
   model: { path: string; sha256: string };
   fixtures: string;
   core: string;

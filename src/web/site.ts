@@ -22,8 +22,15 @@ import { DigitkitError, ExitCode, usageError } from '../errors.js';
 import { readModelFile } from '../node/model-file.js';
 import { writeSynced } from '../node/atomic.js';
 import { readInputFile, type InputFileRules } from '../node/input-file.js';
-import { DEFAULT_FIXTURES, DEFAULT_MODEL, SHIPPED_CORE, SHIPPED_CORE_WASM, SHIPPED_EXPLAIN } from '../node/paths.js';
-import { fixturesPathFor } from '../verify/fixtures-file.js';
+import {
+  DEFAULT_FIXTURES,
+  DEFAULT_MODEL,
+  defaultModel,
+  SHIPPED_CORE,
+  SHIPPED_CORE_WASM,
+  SHIPPED_EXPLAIN,
+} from '../node/paths.js';
+import { fixturesPathFor, fixturesToRead } from '../verify/fixtures-file.js';
 import { readFixturesFile } from '../verify/fixtures-file.js';
 import { loadVerifyInputs } from '../verify/verify.js';
 
@@ -145,7 +152,7 @@ async function inspectOutDir(
 /** Write the site (see the file comment for how it stays whole). Model problems: exit 3; outdir problems: exit 2. */
 export async function writeSite(opts: WebOptions): Promise<WebReport> {
   const outDir = opts.outDir;
-  const modelPath = opts.model ?? DEFAULT_MODEL;
+  const modelPath = defaultModel(opts.model);
   const model = await readModelFile(modelPath);
   // Every model kind has its page: a digit model the drawing pad, a "resize" model a picture to drop or
   // open, a vector model a form with a field per feature.
@@ -233,9 +240,10 @@ type FoundFixtures =
  * (verify's own checks; exit 3 otherwise); without it, the model's default fixtures file is used only when it is.
  */
 async function findFixtures(model: string, explicit?: string): Promise<FoundFixtures> {
-  // The model's own default fixtures (what `digitkit fixtures` writes for it), else the shipped ones.
+  // The model's own default fixtures (what `digitkit fixtures` writes for it; for the model digitkit
+  // ships, the working directory's fixtures/parity.json, else the shipped ones), else fixtures/parity.json.
   const file =
-    explicit ?? [fixturesPathFor(model), DEFAULT_FIXTURES].find((f) => fs.existsSync(f)) ?? fixturesPathFor(model);
+    explicit ?? [fixturesToRead(model), DEFAULT_FIXTURES].find((f) => fs.existsSync(f)) ?? fixturesToRead(model);
   if (!explicit && !fs.existsSync(file)) return { reason: `no ${file}` };
   try {
     if (!explicit) {

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, onTestFinished } from 'vitest';
 import type { LayerDtype } from '../../src/core/index.js';
 import { formatModel, type InputToWrite, type LayerToWrite } from '../../src/node/model-file.js';
 
@@ -61,10 +62,24 @@ export function randomModelText(o: RandomModelOptions = {}): string {
   });
 }
 
-/** A fresh temporary directory, removed when the test process exits. */
+/**
+ * A fresh temporary directory, removed when the test that made it ends, or (made at a file's or a
+ * describe's top level) after those tests, whether they passed or failed. (A process 'exit' handler
+ * alone did not do it: vitest's worker threads end without one, and runs left their directories behind.)
+ */
 export function tempDir(prefix = 'digitkit-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const remove = () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  process.on('exit', remove);
+  const done = () => {
+    remove();
+    process.off('exit', remove);
+  };
+  try {
+    onTestFinished(done); // called inside a test: removed when that test ends
+  } catch {
+    afterAll(done); // at a file's or describe's top level: after its tests
+  }
   return dir;
 }
 

@@ -1,11 +1,15 @@
 /** `verify --runtime chromium` (alias `--browser`): the system Chromium, headless, driven by playwright-core. */
 import { findChromium, launchChromium } from '../../node/chromium.js';
+import { resolveOptional } from '../../node/optional.js';
 import { inPage, startModuleServer } from './page.js';
 import { outputOf, type RuntimeAdapter } from './runtime.js';
 
 export const adapter: RuntimeAdapter = {
   name: 'chromium',
-  find: (opts) => void findChromium(opts.executable),
+  find: (opts) => {
+    findChromium(opts.executable);
+    resolveOptional('playwright-core');
+  },
   open: async (opts) => {
     const executable = findChromium(opts.executable);
     const modules = await startModuleServer();

@@ -2,6 +2,7 @@
  * `verify --runtime firefox`: Debian's firefox-esr, headless, driven by puppeteer-core over WebDriver
  * BiDi (Playwright's Firefox needs a patched build). No Firefox is exit 4 with how to install one.
  */
+import { importOptional, resolveOptional } from '../../node/optional.js';
 import { inPage, startModuleServer } from './page.js';
 import { fromEnv, isExecutableFile, outputOf, unavailable, type RuntimeAdapter } from './runtime.js';
 
@@ -20,11 +21,14 @@ export function findFirefox(): string {
 
 export const adapter: RuntimeAdapter = {
   name: 'firefox',
-  find: () => void findFirefox(),
+  find: () => {
+    findFirefox();
+    resolveOptional('puppeteer-core');
+  },
   open: async () => {
     const executable = findFirefox();
     // puppeteer-core takes a while to load: only a Firefox run pays for it.
-    const { default: puppeteer } = await import('puppeteer-core');
+    const { default: puppeteer } = await importOptional<typeof import('puppeteer-core')>('puppeteer-core');
     const modules = await startModuleServer();
     let browser;
     try {

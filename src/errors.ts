@@ -20,11 +20,14 @@ export class DigitkitError extends Error {
   readonly code: ExitCodeValue;
   /** Extra structured detail for --json output (e.g. per-mirror failures). */
   readonly detail?: unknown;
-  constructor(code: ExitCodeValue, message: string, detail?: unknown) {
-    super(message);
+  /** A message that is a list (download's sources, the files to place by hand): printed a line each. */
+  readonly lines?: readonly string[];
+  constructor(code: ExitCodeValue, message: string | readonly string[], detail?: unknown) {
+    super(typeof message === 'string' ? message : message.join('\n'));
     this.name = 'DigitkitError';
     this.code = code;
     this.detail = detail;
+    if (typeof message !== 'string') this.lines = message;
   }
 }
 

@@ -140,7 +140,7 @@ describe('npx digitkit in a project with no models/ or fixtures/ of its own', ()
     expect(r.stdout).toContain(
       'shipped   models/mnist-int8.json and fixtures/parity.json: the copies digitkit ships (none in this directory)',
     );
-    expect(r.stdout.trim().split('\n').pop()).toBe('PARITY OK');
+    expect(r.stdout.trim().split('\n').pop()).toBe('PARITY OK in 2 checks (2 modules, 1 runtime)');
     const doc = JSON.parse((await npx(['verify', '--json'])).stdout);
     expect(doc.ok).toBe(true);
     expect(doc.shipped.map((f: string) => path.relative(fs.realpathSync(shipped), fs.realpathSync(f)))).toEqual([

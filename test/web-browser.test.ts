@@ -114,7 +114,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await chromium?.close();
   const stopped = await served?.stop();
-  expect(stopped?.code).toBe(0);
+  expect(stopped?.code).toBe(130); // stopped by Ctrl-C (SIGINT): 130, as for every command
 });
 
 type Point = [number, number];
@@ -588,7 +588,7 @@ describe('the self-test on a tampered site, served by `digitkit web --serve`', (
       await q.close();
       expect(errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
     } finally {
-      expect((await s.stop()).code).toBe(0);
+      expect((await s.stop()).code).toBe(130); // Ctrl-C: 130
     }
   });
 });

@@ -136,10 +136,12 @@ export function reportError(err: unknown, json: boolean, command?: string): Exit
   } else {
     const color = palette(colorAllowed(process.stderr));
     const prefix = command ? `digitkit ${command}: ` : 'digitkit: ';
-    // One line per message, whatever names and snippets it holds (control characters escaped). Ctrl-C's
-    // message (where it stopped; the checkpoint; the command that continues) is long: on a terminal its
-    // parts go on lines of their own rather than wrapping mid-word.
-    const text = prefix + shown(message);
+    // One line per message, whatever names and snippets it holds (control characters escaped), except
+    // a message built as a list of lines (DigitkitError.lines: download's sources and files to place by
+    // hand), each escaped on its own line. Ctrl-C's message (where it stopped; the checkpoint; the command
+    // that continues) is long: on a terminal its parts go on lines of their own rather than wrapping mid-word.
+    const text =
+      prefix + (err instanceof DigitkitError && err.lines ? err.lines.map(shown).join('\n') : shown(message));
     const lines =
       err instanceof InterruptedError
         ? wrapParts(punctuated(text.split('; '), '; '), terminalWidth(process.stderr))

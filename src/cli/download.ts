@@ -175,7 +175,7 @@ export function register(program: Command): void {
         } catch (err) {
           hooks.stop();
           if (err instanceof DigitkitError && err.detail && typeof err.detail === 'object' && 'files' in err.detail) {
-            throw new DigitkitError(err.code, err.message, jsonDocument(err.detail as DownloadReport));
+            throw new DigitkitError(err.code, err.lines ?? err.message, jsonDocument(err.detail as DownloadReport));
           }
           throw err;
         }

@@ -231,7 +231,7 @@ function failureError(
     const file = named.files.find((x) => x.name === f.name);
     if (file) lines.push(`  ${f.name}  sha256 ${file.sha256}  ${file.bytes} bytes`);
   }
-  return new DigitkitError(invalid ? ExitCode.invalidInput : ExitCode.unavailable, lines.join('\n'), report);
+  return new DigitkitError(invalid ? ExitCode.invalidInput : ExitCode.unavailable, lines, report);
 }
 
 /**

@@ -30,7 +30,7 @@ import { runVerify } from '../src/verify/verify.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { fixturesFor } from './helpers/fixtures-for.js';
 import { randomLayers, randomModelText, rng, tempDir } from './helpers/random-model.js';
-import { wine } from './helpers/wine.js';
+import { wine } from './helpers/sklearn-csv.js';
 
 const FILE = 'models/v2.json';
 const { test: t10k } = await loadMnist(embeddedMnistDir(), ['t10k']);

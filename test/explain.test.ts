@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/cli.js';
 import { randomModelText, rng } from './helpers/random-model.js';
 import { digitAt, loadT10k } from './helpers/render.js';
-import { wine } from './helpers/wine.js';
+import { wine } from './helpers/sklearn-csv.js';
 
 type Explain = typeof import('../src/explain/index.js');
 type Core = typeof import('../src/core/index.js');

@@ -94,14 +94,15 @@ export async function writeFashionFolder(
   for (const c of classes) {
     const dir = path.join(root, folderName(c));
     fs.mkdirSync(dir, { recursive: true });
-    written[folderName(c)] = [];
+    // Filled by index, not in completion order: callers rely on file k having variant k's format.
+    const files: string[] = (written[folderName(c)] = []);
     const idx = indicesOf(c, perClass, opts.skip ?? 0);
     await Promise.all(
       idx.map(async (i, k) => {
         const { bytes, ext } = await pictureFile(i, k, opts.tint ? c : undefined);
         const file = path.join(dir, `${String(i).padStart(5, '0')}.${ext}`);
         fs.writeFileSync(file, bytes);
-        written[folderName(c)].push(file);
+        files[k] = file;
       }),
     );
   }

@@ -8,12 +8,12 @@ import type { Prediction } from '../predict/predict.js';
 import { DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { pct, shown } from '../format.js';
 import { handler, type CommandContext } from './context.js';
-import { choiceOption, intOption } from './options.js';
+import { intOption, invertOption, type InvertMode } from './options.js';
 
 interface PredictFlags {
   model?: string;
   top?: number;
-  invert: 'auto' | 'yes' | 'no';
+  invert: InvertMode;
   savePreprocessed?: string;
   json?: boolean;
 }
@@ -72,12 +72,7 @@ export function register(program: Command): void {
     )
     .option('--model <path>', `model file ${orShipped(DEFAULT_MODEL)}`)
     .option('--top <k>', 'how many classes to list per image (default 3, or all when the model has fewer)', intOption)
-    .option(
-      '--invert <mode>',
-      'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)',
-      choiceOption(['auto', 'yes', 'no'] as const),
-      'auto',
-    )
+    .addOption(invertOption())
     .option(
       '--save-preprocessed <dir>',
       "write the input the model saw, as <name>.<W>x<H>.png per file (28x28 for MNIST's model)",

@@ -76,7 +76,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'PRNG seed of every training (default 1)', intOption)
     .option('--threads <n>', 'worker threads (default: cores, at most 8); never changes the result', intOption)
     .option('--epochs <n>', "epochs of a student's distillation (default 150)", intOption)
-    .option('--qat-epochs <n>', 'epochs of quantization-aware fine-tuning (default 15)', intOption)
+    .option('--qat-epochs <n>', 'epochs of quantization-aware fine-tuning (default 40)', intOption)
     .option('--json', 'print one JSON document (no progress)')
     .action(
       handler<Opts>(async (f, ctx) => {

@@ -17,7 +17,7 @@ import { DISTILL_DEFAULTS, QAT_DEFAULTS } from '../train/config.js';
  */
 export const RECIPE = {
   studentEpochs: 150,
-  qatEpochs: 15,
+  qatEpochs: 40,
   qatLr: 0.0005,
   temperature: DISTILL_DEFAULTS.temperature,
   alpha: DISTILL_DEFAULTS.alpha,

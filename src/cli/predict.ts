@@ -8,11 +8,13 @@ import type { Prediction } from '../predict/predict.js';
 import { DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { pct, shown } from '../format.js';
 import { handler, type CommandContext } from './context.js';
-import { choiceOption, intOption } from './options.js';
+import { choiceOption, intOption, numberOption } from './options.js';
 
 interface PredictFlags {
   model?: string;
   top?: number;
+  minConfidence?: number;
+  allowUnsure?: boolean;
   invert: 'auto' | 'yes' | 'no';
   savePreprocessed?: string;
   json?: boolean;
@@ -44,22 +46,32 @@ export async function readStdin(): Promise<Buffer> {
 const where = (r: Prediction) => shown(r.line === undefined ? r.file : `${r.file}:${r.line}`);
 const labelOf = (x: { digit?: number | null; label?: string | null }) => shown(String(x.digit ?? x.label ?? ''));
 
-function printResults(ctx: CommandContext, results: Prediction[]): void {
+function printResults(ctx: CommandContext, results: Prediction[], minConfidence?: number): void {
   const c = ctx.color;
   const width = Math.max(...results.map((r) => where(r).length));
   const labelWidth = Math.max(1, ...results.map((r) => labelOf(r).length));
+  const topOf = (r: Prediction) =>
+    c.dim('top: ' + r.top.map((t) => `${labelOf(t)} ${pct(t.p, 1).padStart(6)}`).join('  '));
   for (const r of results) {
     if (r.error !== undefined) {
       ctx.err(c.red(`digitkit predict: ${shown(r.file)}: ${shown(r.error)}`));
       continue;
     }
+    if (r.unsure) continue;
     const p = r.probability!;
     const shade = p >= 0.9 ? c.green : p >= 0.6 ? c.yellow : c.red;
-    const top = r.top.map((t) => `${labelOf(t)} ${pct(t.p, 1).padStart(6)}`).join('  ');
     ctx.out(
-      `${where(r).padEnd(width)}  ${c.bold(labelOf(r).padEnd(labelWidth))}  ${shade(pct(p, 1).padStart(6))}   ${c.dim('top: ' + top)}`,
+      `${where(r).padEnd(width)}  ${c.bold(labelOf(r).padEnd(labelWidth))}  ${shade(pct(p, 1).padStart(6))}   ${topOf(r)}`,
     );
   }
+  // Below the threshold: listed apart, as "not sure" with the best guess, never as an answer.
+  const unsure = results.filter((r) => r.unsure);
+  if (unsure.length === 0) return;
+  ctx.out(c.yellow(`not sure (top probability below ${pct(minConfidence!, 1)}):`));
+  for (const r of unsure)
+    ctx.out(
+      `${where(r).padEnd(width)}  ${c.yellow('not sure')}  best guess ${labelOf(r)} ${pct(r.probability!, 1)}   ${topOf(r)}`,
+    );
 }
 
 export function register(program: Command): void {
@@ -73,6 +85,12 @@ export function register(program: Command): void {
     .option('--model <path>', `model file ${orShipped(DEFAULT_MODEL)}`)
     .option('--top <k>', 'how many classes to list per image (default 3, or all when the model has fewer)', intOption)
     .option(
+      '--min-confidence <p>',
+      'a result whose top probability is below P (in (0, 1]) is "not sure": listed apart, exit 5 (default: the model\'s meta.minConfidence if it has one, else none)',
+      numberOption,
+    )
+    .option('--allow-unsure', 'exit 0 when results are "not sure" (they are still listed apart)')
+    .option(
       '--invert <mode>',
       'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)',
       choiceOption(['auto', 'yes', 'no'] as const),
@@ -84,7 +102,7 @@ export function register(program: Command): void {
     )
     .option(
       '--json',
-      'print a JSON array of {file, digit, probability, top, error?} (models of other classes: label and index for digit; CSV rows: line too)',
+      'print a JSON array of {file, digit, probability, top, error?} (models of other classes: label and index for digit; CSV rows: line too; with a threshold: unsure, minConfidence)',
     )
     .action(
       handler<PredictFlags>(async (opts, ctx, args) => {
@@ -97,6 +115,7 @@ export function register(program: Command): void {
           inputs: args,
           model: opts.model,
           top: opts.top,
+          minConfidence: opts.minConfidence,
           invert: opts.invert,
           savePreprocessed: opts.savePreprocessed,
           readStdin,
@@ -107,25 +126,31 @@ export function register(program: Command): void {
             bar?.update(done);
           },
         }).finally(() => bar?.stop());
-        const { results, rejected } = report;
-        printResults(ctx, results);
+        const { results, rejected, unsure } = report;
+        printResults(ctx, results, report.minConfidence);
         // The package's own model, used because the working directory has none: say so (in --json, on every result).
         const shipped = opts.model === undefined && isShipped(report.model);
         if (shipped) ctx.out(ctx.color.dim(`model: ${shippedLine([report.model])}`));
         const rows = results.some((r) => r.line !== undefined);
+        // The "not sure" count appears only when a threshold applies: output without one is as it always was.
+        const sure = report.minConfidence === undefined ? '' : `, ${unsure} not sure`;
         if (results.length > 1)
           ctx.out(
             ctx.color.dim(
               rows
-                ? `${results.length} rows classified`
-                : `${results.length} inputs: ${results.length - rejected} classified, ${rejected} rejected`,
+                ? `${results.length} rows classified${sure}`
+                : `${results.length} inputs: ${results.length - rejected - unsure} classified${sure}, ${rejected} rejected`,
             ),
+          );
+        if (unsure > 0 && !opts.allowUnsure)
+          ctx.err(
+            `digitkit predict: ${unsure} ${unsure === 1 ? 'result' : 'results'} not sure (top probability below ${pct(report.minConfidence!, 1)}): exit 5 (--allow-unsure accepts them)`,
           );
         if (opts.savePreprocessed && results.length > rejected)
           ctx.out(ctx.color.dim(`${report.inputSize ?? '28x28'} inputs written to ${opts.savePreprocessed}`));
         return {
           json: shipped ? results.map((r) => ({ ...r, model: report.model })) : results,
-          exitCode: rejected > 0 ? ExitCode.imageRejected : ExitCode.ok,
+          exitCode: rejected > 0 || (unsure > 0 && !opts.allowUnsure) ? ExitCode.imageRejected : ExitCode.ok,
         };
       }),
     );

@@ -21,6 +21,10 @@ export interface Prediction {
   line?: number;
   probability: number | null;
   top: TopEntry[];
+  /** When a confidence threshold applies: whether the top probability is below it ("not sure"). */
+  unsure?: boolean;
+  /** The threshold applied (--min-confidence, or the model's meta.minConfidence). */
+  minConfidence?: number;
   /** Why this file was rejected (the file itself is named in `file`). */
   error?: string;
   /** Whether the image was read as dark ink on a light background. */

@@ -146,10 +146,21 @@ export function register(program: Command): void {
           ctx.err(
             `digitkit predict: ${unsure} ${unsure === 1 ? 'result' : 'results'} not sure (top probability below ${pct(report.minConfidence!, 1)}): exit 5 (--allow-unsure accepts them)`,
           );
+        // A directory's other files are not silently ignored: counted (and named), in --json as records too.
+        const skipped = report.skipped ?? [];
+        if (skipped.length > 0) {
+          const names = skipped.slice(0, 5).map(shown).join(', ') + (skipped.length > 5 ? ', …' : '');
+          ctx.out(
+            ctx.color.dim(`${skipped.length} non-image ${skipped.length === 1 ? 'file' : 'files'} skipped: ${names}`),
+          );
+        }
         if (opts.savePreprocessed && results.length > rejected)
           ctx.out(ctx.color.dim(`${report.inputSize ?? '28x28'} inputs written to ${opts.savePreprocessed}`));
         return {
-          json: shipped ? results.map((r) => ({ ...r, model: report.model })) : results,
+          json: [
+            ...(shipped ? results.map((r) => ({ ...r, model: report.model })) : results),
+            ...skipped.map((file) => ({ file, skipped: 'not an image file (by its extension)' })),
+          ],
           exitCode: rejected > 0 || (unsure > 0 && !opts.allowUnsure) ? ExitCode.imageRejected : ExitCode.ok,
         };
       }),

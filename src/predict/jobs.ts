@@ -56,8 +56,11 @@ export const MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024;
 const isImageName = (name: string) =>
   !name.startsWith('.') && IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 
-/** Expand the command line into files: directories become their image files, sorted by name. */
-export async function expandInputs(inputs: string[]): Promise<Job[]> {
+/**
+ * Expand the command line into files: directories become their image files, sorted by name. A
+ * directory's other (visible, regular) files are skipped, and listed in `skipped` when given.
+ */
+export async function expandInputs(inputs: string[], skipped?: string[]): Promise<Job[]> {
   if (inputs.filter((i) => i === '-').length > 1) throw usageError('`-` (stdin) can be given only once');
   const jobs: Job[] = [];
   for (const input of inputs) {
@@ -71,10 +74,17 @@ export async function expandInputs(inputs: string[]): Promise<Job[]> {
         jobs.push({ file: input });
         continue;
       }
-      const names = (await fsp.readdir(input, { withFileTypes: true }))
+      const entries = await fsp.readdir(input, { withFileTypes: true });
+      const names = entries
         .filter((d) => !d.isDirectory() && isImageName(d.name))
         .map((d) => d.name)
         .sort();
+      skipped?.push(
+        ...entries
+          .filter((d) => d.isFile() && !d.name.startsWith('.') && !isImageName(d.name))
+          .map((d) => path.join(input, d.name))
+          .sort(),
+      );
       if (names.length === 0)
         jobs.push({ file: input, error: `directory has no image files (${IMAGE_EXTENSIONS.join(' ')})` });
       for (const n of names) jobs.push({ file: path.join(input, n) });

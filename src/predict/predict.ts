@@ -56,6 +56,8 @@ export interface PredictReport {
   minConfidence?: number;
   /** How many results were "not sure": their top probability below minConfidence (the CLI: exit 5 unless --allow-unsure). */
   unsure: number;
+  /** Files in the directories given that are not images (by their extension): skipped, not classified. */
+  skipped?: string[];
   /** Threads that classified: 1 (this one), or the worker threads' count. */
   threads: number;
 }
@@ -104,7 +106,8 @@ async function classifyAll(
     return predictRows({ ...opts, model: modelPath }, coreModel);
   }
   const model = loadRawModel(raw);
-  const jobs = await expandInputs(opts.inputs);
+  const skipped: string[] = [];
+  const jobs = await expandInputs(opts.inputs, skipped);
   const saveDir = opts.savePreprocessed;
   if (saveDir) {
     assignSaveNames(jobs, saveDir, `${input.width}x${input.height}`);
@@ -158,5 +161,6 @@ async function classifyAll(
     rejected: results.filter((r) => r.error !== undefined).length,
     threads: inWorkers ? threads : 1,
     unsure: 0,
+    skipped,
   };
 }

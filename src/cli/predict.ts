@@ -44,7 +44,24 @@ export async function readStdin(): Promise<Buffer> {
  * labels from model files: shown() so none reaches the terminal as escapes or newlines.
  */
 const where = (r: Prediction) => shown(r.line === undefined ? r.file : `${r.file}:${r.line}`);
-const labelOf = (x: { digit?: number | null; label?: string | null }) => shown(String(x.digit ?? x.label ?? ''));
+const labelOf = (x: { label: string | null }) => shown(x.label ?? '');
+
+/**
+ * predict's --json for a model whose classes are the digits 0-9 (MNIST's) names the class `digit`, a
+ * number, as it always has; any other model's results keep `label` and `index`. (The library's
+ * results name the class `label` and `index` for every model.)
+ */
+function jsonOf(r: Prediction, digits: boolean): object {
+  if (!digits) return r;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) {
+    if (k === 'index') continue;
+    if (k === 'label') out.digit = r.index;
+    else if (k === 'top') out.top = r.top.map((t) => ({ digit: t.index, p: t.p }));
+    else out[k] = v;
+  }
+  return out;
+}
 
 function printResults(ctx: CommandContext, results: Prediction[], minConfidence?: number): void {
   const c = ctx.color;
@@ -156,9 +173,14 @@ export function register(program: Command): void {
         }
         if (opts.savePreprocessed && results.length > rejected)
           ctx.out(ctx.color.dim(`${report.inputSize ?? '28x28'} inputs written to ${opts.savePreprocessed}`));
+        // The ten digits in order (MNIST's classes), as predict/classify.ts's digitLabels (not imported: start-up cost).
+        const digits = report.labels?.length === 10 && report.labels.every((l, i) => l === String(i));
         return {
           json: [
-            ...(shipped ? results.map((r) => ({ ...r, model: report.model })) : results),
+            ...results.map((r) => {
+              const j = jsonOf(r, digits);
+              return shipped ? { ...j, model: report.model } : j;
+            }),
             ...skipped.map((file) => ({ file, skipped: 'not an image file (by its extension)' })),
           ],
           exitCode: rejected > 0 || (unsure > 0 && !opts.allowUnsure) ? ExitCode.imageRejected : ExitCode.ok,

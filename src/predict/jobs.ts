@@ -7,16 +7,14 @@ import path from 'node:path';
 import { DigitkitError, ExitCode, InterruptedError, OptionError, usageError } from '../errors.js';
 import { encodeInputPng, IMAGE_EXTENSIONS, imageRejected } from '../node/image.js';
 import { describeReadError, readInputFile, type InputFileRules } from '../node/input-file.js';
-import { classifyImage, digitLabels, type InvertMode, type Model, type TopEntry } from './classify.js';
+import { classifyImage, type InvertMode, type Model, type TopEntry } from './classify.js';
 
 export interface Prediction {
   /** As given on the command line (a directory's files joined to it); `-` for stdin. */
   file: string;
-  /** The predicted digit, for a model whose classes are the digits 0-9 (MNIST's). */
-  digit?: number | null;
-  /** Any other model's predicted class name and its index. */
-  label?: string | null;
-  index?: number | null;
+  /** The predicted class: its name (the model's label, "7" for MNIST's 7) and index; null when rejected. */
+  label: string | null;
+  index: number | null;
   /** CSV rows (vector models): the row's line in the file. */
   line?: number;
   probability: number | null;
@@ -135,8 +133,7 @@ export async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Pr
 
 /** One file's prediction; a rejected image is a result with `error`, anything else is thrown. */
 export async function predictJob(job: Job, model: Model, s: JobSettings): Promise<Prediction> {
-  const named = digitLabels(model) ? { digit: null } : { label: null, index: null };
-  const r: Prediction = { file: job.file, ...named, probability: null, top: [] };
+  const r: Prediction = { file: job.file, label: null, index: null, probability: null, top: [] };
   try {
     if (job.error) throw imageRejected(job.file, job.error);
     const c = await classifyImage(await readInput(job, s.readStdin), model, {
@@ -144,8 +141,7 @@ export async function predictJob(job: Job, model: Model, s: JobSettings): Promis
       invert: s.invert,
       top: s.top,
     });
-    const best = digitLabels(model) ? { digit: c.digit } : { label: c.label, index: c.index };
-    Object.assign(r, { ...best, probability: c.probability, top: c.top, inverted: c.inverted });
+    Object.assign(r, { label: c.label, index: c.index, probability: c.probability, top: c.top, inverted: c.inverted });
     if (job.saveAs) {
       // Loaded here: a run without --save-preprocessed never needs it (nor the node:crypto it loads).
       const { writeFileAtomic, WriteError } = await import('../node/atomic.js');

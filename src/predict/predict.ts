@@ -45,6 +45,8 @@ export interface PredictOptions {
 
 export interface PredictReport {
   model: string;
+  /** The model's class names (results name their class by `label` and `index` into these). */
+  labels?: string[];
   /** What ran an image model's forward pass: the WebAssembly kernel, or the portable core (no wasm SIMD here). */
   engine?: 'wasm' | 'core';
   /** An image model's input size ("28x28"). */
@@ -76,7 +78,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
     if (err instanceof RangeError) throw invalidInput(`${modelPath}: ${err.message}`);
     throw err;
   }
-  const report = await classifyAll(opts, modelPath, file);
+  const report = { ...(await classifyAll(opts, modelPath, file)), labels: file.raw.labels };
   if (threshold === undefined) return report;
   let unsure = 0;
   for (const r of report.results)

@@ -73,8 +73,8 @@ const update = await page.evaluate(async () => {
   const w = pad.width,
     h = pad.height;
   const rgba = ink.getImageData(0, 0, w, h).data;
-  // What the page does on each update (app.js: getImageData, engine.inputFromRgba = toGray for the
-  // overlay + prepareImage, engine.classify), through each module; then its parts.
+  // Each module's own path for an update (getImageData, toGray for the overlay + prepareImage, which
+  // grays again, classify); then its parts. The page itself (engine.inputFromRgba) grays once.
   const paths = {};
   for (const [name, m] of Object.entries(modules)) {
     const model = m.loadModel(text);
@@ -126,7 +126,7 @@ console.log(
   `${`page self-test, ${selfTest.cases} fixtures`.padEnd(43)}${selfTest.status}, max |Δp| ${selfTest.maxDiff.toExponential(2)}, ${ms(median(selfTests))} (median of ${RUNS} page loads)`,
 );
 console.log(
-  `${'page classification of a drawing'.padEnd(43)}${update.pageUpdate.toFixed(3)} ms through engine.js (${update.pageEngine}): getImageData + toGray + prepareImage + classify, 280x280 pad (target <= 1 ms)`,
+  `${'page classification of a drawing'.padEnd(43)}${update.pageUpdate.toFixed(3)} ms through engine.js (${update.pageEngine}): getImageData + toGray + preprocess + classify, 280x280 pad (target <= 1 ms)`,
 );
 for (const [name, t] of Object.entries(update.paths))
   console.log(

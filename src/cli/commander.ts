@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 
-const { Command, CommanderError, InvalidArgumentError } = createRequire(import.meta.url)(
+const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)(
   'commander',
 ) as typeof import('commander');
-export { Command, CommanderError, InvalidArgumentError };
+export { Command, CommanderError, InvalidArgumentError, Option };

@@ -8,7 +8,7 @@ import { DEFAULT_EXPLAIN_DIR, DEFAULT_MODEL, orShipped } from '../node/paths.js'
 import type { Explanation, ExplainRejected } from '../explain/run.js';
 import { pct, shown } from '../format.js';
 import { handler } from './context.js';
-import { choiceOption, intOption } from './options.js';
+import { choiceOption, intOption, invertOption, type InvertMode } from './options.js';
 
 interface ExplainFlags {
   model?: string;
@@ -16,7 +16,7 @@ interface ExplainFlags {
   top?: number;
   method: 'saliency' | 'ig';
   out: string;
-  invert: 'auto' | 'yes' | 'no';
+  invert: InvertMode;
   json?: boolean;
 }
 
@@ -37,12 +37,7 @@ export function register(program: Command): void {
       'saliency',
     )
     .option('--out <dir>', 'directory for the panels (<name>.explain.png)', DEFAULT_EXPLAIN_DIR)
-    .option(
-      '--invert <mode>',
-      'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)',
-      choiceOption(['auto', 'yes', 'no'] as const),
-      'auto',
-    )
+    .addOption(invertOption())
     .option(
       '--json',
       'print a JSON array: per image and class {file, class, label, probability, pixels, method, attribution, panel}, or {file, error}',

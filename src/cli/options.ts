@@ -4,7 +4,7 @@
  * OptionError that the CLI words with the flag's name. A parser throws commander's
  * InvalidArgumentError, which the CLI turns into a one-line usage error and exit code 2.
  */
-import { InvalidArgumentError } from './commander.js';
+import { InvalidArgumentError, Option } from './commander.js';
 
 /** An integer, written as one (no 1.5, no 1e3). */
 export function intOption(value: string): number {
@@ -40,4 +40,17 @@ export function choiceOption<T extends string>(choices: readonly T[]) {
 /** Repeatable string option: `--core a --core b` -> ['a', 'b']. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+export const INVERT_MODES = ['auto', 'yes', 'no'] as const;
+export type InvertMode = (typeof INVERT_MODES)[number];
+
+/** The picture-polarity flag of the commands that read image files (predict, explain). */
+export function invertOption() {
+  return new Option(
+    '--invert <mode>',
+    'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)',
+  )
+    .argParser(choiceOption(INVERT_MODES))
+    .default('auto');
 }

@@ -8,14 +8,14 @@ import type { Prediction } from '../predict/predict.js';
 import { DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { pct, shown } from '../format.js';
 import { handler, type CommandContext } from './context.js';
-import { choiceOption, intOption, numberOption } from './options.js';
+import { intOption, invertOption, numberOption, type InvertMode } from './options.js';
 
 interface PredictFlags {
   model?: string;
   top?: number;
   minConfidence?: number;
   allowUnsure?: boolean;
-  invert: 'auto' | 'yes' | 'no';
+  invert: InvertMode;
   savePreprocessed?: string;
   json?: boolean;
 }
@@ -107,12 +107,7 @@ export function register(program: Command): void {
       numberOption,
     )
     .option('--allow-unsure', 'exit 0 when results are "not sure" (they are still listed apart)')
-    .option(
-      '--invert <mode>',
-      'polarity: auto (from the border), yes (dark ink on light), no (light ink on dark)',
-      choiceOption(['auto', 'yes', 'no'] as const),
-      'auto',
-    )
+    .addOption(invertOption())
     .option(
       '--save-preprocessed <dir>',
       "write the input the model saw, as <name>.<W>x<H>.png per file (28x28 for MNIST's model)",

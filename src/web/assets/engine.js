@@ -33,7 +33,13 @@ export function engineOf(model) {
  * says (`input.preprocess`; for a digit model the steps `predict` runs), and the picture's gray.
  */
 export function inputFromRgba(model, rgba, w, h) {
-  return { gray: core.toGray(rgba), ...core.prepareImage(model, rgba, w, h) };
+  const gray = core.toGray(rgba),
+    { preprocess, channels, width, height } = model.input;
+  // A gray digit model's input is preprocess(gray), exactly what prepareImage computes: reusing the gray
+  // saves a second toGray, about half of an update's time while drawing.
+  if (preprocess === 'digit' && channels === 1)
+    return { gray, ...core.preprocess(gray, w, h, undefined, width, height) };
+  return { gray, ...core.prepareImage(model, rgba, w, h) };
 }
 
 /** Probabilities for the model's input (an image model's pixels, a vector model's feature values): { index, label, probability, probs }. */

@@ -202,7 +202,7 @@ describe('digitkit predict --min-confidence', () => {
   it("without the flag: the model's meta.minConfidence applies; a model without one gives today's output (no threshold)", async () => {
     const dir = tempDir();
     await pictures(dir);
-    const model = path.join(dir, 'sure.json');
+    const model = path.join(tempDir(), 'sure.json');
     fs.writeFileSync(model, withMinConfidence(fs.readFileSync(SHIPPED), MNIST_MIN_CONFIDENCE));
     const withMeta = await runCli(['predict', dir, '--model', model]);
     expect(withMeta.code).toBe(5);

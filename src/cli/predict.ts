@@ -114,7 +114,7 @@ export function register(program: Command): void {
     )
     .option(
       '--json',
-      'print a JSON array of {file, digit, probability, top, error?} (models of other classes: label and index for digit; CSV rows: line too; with a threshold: unsure, minConfidence)',
+      "print a JSON array of {file, digit, probability, top, error?} (models of other classes: label and index for digit; CSV rows: line too; with a threshold: unsure, minConfidence; a directory's non-image files: {file, skipped})",
     )
     .action(
       handler<PredictFlags>(async (opts, ctx, args) => {

@@ -150,7 +150,9 @@ export function register(program: Command): void {
           ctx.out(
             ctx.color.dim(
               rows
-                ? `${results.length} rows classified${sure}`
+                ? report.minConfidence === undefined
+                  ? `${results.length} rows classified`
+                  : `${results.length} rows: ${results.length - unsure} classified${sure}`
                 : `${results.length} inputs: ${results.length - rejected - unsure} classified${sure}, ${rejected} rejected`,
             ),
           );

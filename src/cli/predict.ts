@@ -47,17 +47,16 @@ const where = (r: Prediction) => shown(r.line === undefined ? r.file : `${r.file
 const labelOf = (x: { label: string | null }) => shown(x.label ?? '');
 
 /**
- * predict's --json for a model whose classes are the digits 0-9 (MNIST's) names the class `digit`, a
- * number, as it always has; any other model's results keep `label` and `index`. (The library's
- * results name the class `label` and `index` for every model.)
+ * predict's --json names the class `label` (a string) and `index` for every model, as the library does;
+ * for a model whose classes are the digits 0-9 (MNIST's) each result and top entry also keeps `digit`, a
+ * number, the field it has always had.
  */
 function jsonOf(r: Prediction, digits: boolean): object {
   if (!digits) return r;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(r)) {
-    if (k === 'index') continue;
     if (k === 'label') out.digit = r.index;
-    else if (k === 'top') out.top = r.top.map((t) => ({ digit: t.index, p: t.p }));
+    if (k === 'top') out.top = r.top.map((t) => ({ digit: t.index, ...t }));
     else out[k] = v;
   }
   return out;
@@ -114,7 +113,7 @@ export function register(program: Command): void {
     )
     .option(
       '--json',
-      "print a JSON array of {file, digit, probability, top, error?} (models of other classes: label and index for digit; CSV rows: line too; with a threshold: unsure, minConfidence; a directory's non-image files: {file, skipped})",
+      "print a JSON array of {file, label, index, probability, top, error?} (a 0-9 digit model also keeps digit = index; CSV rows: line too; with a threshold: unsure, minConfidence; a directory's non-image files: {file, skipped})",
     )
     .action(
       handler<PredictFlags>(async (opts, ctx, args) => {

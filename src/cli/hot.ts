@@ -5,6 +5,7 @@
  * one file to load instead of about thirty, so a one-image predict starts about as fast as Node does.
  * (`predict --help` prints the same text either way: main.ts also loads the named command alone.)
  */
+import { baselineOnly } from './jit.js';
 import * as predict from './predict.js';
 import { runProgram } from './program.js';
 // What predict's action loads for every run, made part of the bundle's one file (its dynamic
@@ -13,5 +14,8 @@ import { runProgram } from './program.js';
 import '../predict/predict.js';
 import './progress.js';
 
-export const main = (argv: string[]): Promise<void> =>
-  runProgram(argv, [{ name: 'predict', load: async () => predict }]);
+export function main(argv: string[]): Promise<void> {
+  // One image is the common case: no TurboFan until a second input (cli/predict.ts turns it back on).
+  baselineOnly();
+  return runProgram(argv, [{ name: 'predict', load: async () => predict }]);
+}

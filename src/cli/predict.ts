@@ -8,6 +8,7 @@ import type { Prediction } from '../predict/predict.js';
 import { DEFAULT_MODEL, isShipped, orShipped, shippedLine } from '../node/paths.js';
 import { pct, shown } from '../format.js';
 import { handler, type CommandContext } from './context.js';
+import { fullOptimization } from './jit.js';
 import { intOption, invertOption, type InvertMode } from './options.js';
 
 interface PredictFlags {
@@ -97,6 +98,8 @@ export function register(program: Command): void {
           readStdin,
           signal: ctx.handleInterrupt(),
           onProgress: (done, total) => {
+            // More than one input: the optimizing compiler pays for itself (see jit.ts).
+            if (total > 1) fullOptimization();
             if (total < 100) return;
             bar ??= createBar(ctx, 'predict [{bar}] {value}/{total} images', total);
             bar?.update(done);

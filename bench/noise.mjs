@@ -2,7 +2,8 @@
 // (Not a benchmark: bench.mjs runs *.bench.mjs.)
 //
 // Other processes' CPU time during a round = the machine's busy time (/proc/stat, all CPUs) minus this
-// process's own (process.cpuUsage(), every thread of it), as a share of the CPUs over the round's wall
+// process's own (process.cpuUsage(), every thread of it) and its finished children's (/proc/self/stat:
+// a benchmark that times commands it spawns), as a share of the CPUs over the round's wall
 // time. A round during which others took more than NOISY of the machine straddled a burst: it is run
 // again (up to RETRIES times) and the quietest attempt kept. Without /proc/stat (not Linux) the load
 // average is all there is to report.
@@ -27,12 +28,24 @@ function machineBusyMs() {
   }
 }
 
+/** CPU milliseconds of this process's children that have ended (cutime + cstime), or 0. */
+function childrenCpuMs() {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) * TICK_MS; // fields 16 and 17 of proc(5)
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * Time `fn` once, with how much of the machine others used meanwhile (0..1; NaN when unknown).
  * `fn` returns what it measured (e.g. images/s); `ms` is its wall time.
  */
 export function observe(fn) {
   const busy0 = machineBusyMs();
+  const children0 = childrenCpuMs();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const value = fn();
@@ -40,13 +53,16 @@ export function observe(fn) {
   const cpu = process.cpuUsage(cpu0);
   const busy1 = machineBusyMs();
   const others =
-    busy0 === null || busy1 === null ? NaN : Math.max(0, busy1 - busy0 - (cpu.user + cpu.system) / 1000) / (ms * CPUS);
+    busy0 === null || busy1 === null
+      ? NaN
+      : Math.max(0, busy1 - busy0 - (cpu.user + cpu.system) / 1000 - (childrenCpuMs() - children0)) / (ms * CPUS);
   return { value, ms, others };
 }
 
 /** The same for an async `fn`. */
 export async function observeAsync(fn) {
   const busy0 = machineBusyMs();
+  const children0 = childrenCpuMs();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const value = await fn();
@@ -54,7 +70,9 @@ export async function observeAsync(fn) {
   const cpu = process.cpuUsage(cpu0);
   const busy1 = machineBusyMs();
   const others =
-    busy0 === null || busy1 === null ? NaN : Math.max(0, busy1 - busy0 - (cpu.user + cpu.system) / 1000) / (ms * CPUS);
+    busy0 === null || busy1 === null
+      ? NaN
+      : Math.max(0, busy1 - busy0 - (cpu.user + cpu.system) / 1000 - (childrenCpuMs() - children0)) / (ms * CPUS);
   return { value, ms, others };
 }
 

@@ -183,3 +183,58 @@ try {
   console.error(`build failed: bundling dist/core-wasm/index.js (${err.message})`);
   process.exit(1);
 }
+
+// dist/cli/hot.js: the CLI's hot path (`predict`, `--version`; src/cli/hot.ts) with every module it
+// imports, commander included, in one file: Node then loads 1 file where it loaded 24 modules and 7 of
+// commander's (README, "Performance": predict's cold start). Not minified: stack traces stay readable.
+// Each bundled module keeps seeing its own location as import.meta.url (paths.ts finds the package's
+// files from it, threads.ts its worker), and commander loads node:child_process, which digitkit never
+// needs (it runs no executable subcommands), only when it is used.
+try {
+  const { rolldown } = await import('rolldown');
+  const outDir = path.resolve('dist/cli');
+  const commanderShim = path.resolve('dist/cli/commander.js');
+  const commandJs = path.resolve('node_modules/commander/lib/command.js');
+  const CHILD_PROCESS = "const childProcess = require('node:child_process');";
+  const bundle = await rolldown({
+    input: 'dist/cli/hot.js',
+    platform: 'node',
+    logLevel: 'warn',
+    // chalk and sharp stay packages of their own: loaded only when colour is on / for other formats than PNG.
+    external: [/^node:/, 'chalk', 'sharp'],
+    onLog: (level, log) => {
+      throw new Error(`rolldown ${level}: ${log.message}`);
+    },
+    plugins: [
+      {
+        name: 'digitkit-hot',
+        // commander's own modules instead of dist/cli/commander.js's require() of them.
+        load: (id) =>
+          path.resolve(id) === commanderShim
+            ? "export { Command, CommanderError, InvalidArgumentError, Option } from 'commander';"
+            : null,
+        transform(code, id) {
+          const file = path.resolve(id);
+          if (file === commandJs) {
+            if (!code.includes(CHILD_PROCESS))
+              throw new Error(`${id} no longer loads node:child_process as expected: update scripts/build.mjs`);
+            return code.replace(
+              CHILD_PROCESS,
+              "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };",
+            );
+          }
+          if (!file.startsWith(path.resolve('dist') + path.sep) || !code.includes('import.meta.url')) return null;
+          const rel = path.relative(outDir, file).split(path.sep).join('/');
+          return code.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`);
+        },
+      },
+    ],
+  });
+  // One file, rarer paths too (CSV rows, worker threads, --save-preprocessed): their modules are
+  // evaluated only when reached, and load their heavier built-ins (node:crypto, node:worker_threads) then.
+  await bundle.write({ file: 'dist/cli/hot.js', format: 'es', codeSplitting: false });
+  await bundle.close();
+} catch (err) {
+  console.error(`build failed: bundling dist/cli/hot.js (${err.message})`);
+  process.exit(1);
+}

@@ -107,6 +107,19 @@ export {
   type CompressOptions,
   type CompressReport,
 } from './compress/compress.js';
+export {
+  chooseThreshold,
+  confidenceAt,
+  confidenceTable,
+  MNIST_MIN_CONFIDENCE,
+  runConfidence,
+  withMinConfidence,
+  type ConfidenceOptions,
+  type ConfidenceReport,
+  type ConfidenceRow,
+  type ConfidenceTable,
+} from './eval/confidence.js';
+export { metaMinConfidence } from './infer/confidence.js';
 export { referenceProbs } from './verify/reference.js';
 export {
   classifyImage,

@@ -484,7 +484,8 @@ describe('predict and eval on core-wasm (as built)', () => {
         wasm.loadModel(fs.readFileSync(modelFile, 'utf8')),
       );
       const want = core.classifyPixels(coreModel, pixels);
-      expect(r.digit).toBe(want.index);
+      expect(r.index).toBe(want.index);
+      expect(r.label).toBe(want.label);
       expect(Math.abs(r.probability - want.probability)).toBeLessThan(1e-12);
       // The library's classifyImage still takes a core model (what loadModelFile returns).
       const viaCore = await classifyImage(fs.readFileSync(files[i]), coreModel);

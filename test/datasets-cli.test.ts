@@ -265,6 +265,25 @@ describe('a CSV of tabular data (UCI wine): train, quantize, verify, predict row
       (x: { line: number; label: string }) => x.label === wine.classes[wine.y[(x.line - 2) * 5]],
     ).length;
     expect(right).toBeGreaterThanOrEqual(33);
+    // A threshold above every row's top probability: each row "not sure", listed apart; exit 5, or 0 allowed.
+    const unsure = await runCli(['predict', '--model', int8, testCsv, '--min-confidence', '1']);
+    expect(unsure.code).toBe(5);
+    const u = unsure.stdout.trim().split('\n');
+    expect(u[0]).toBe('not sure (top probability below 100.0%):');
+    expect(u[1]).toMatch(/:2 +not sure {2}best guess class_\d \d+\.\d%/);
+    expect(u.at(-1)).toBe('36 rows: 0 classified, 36 not sure');
+    const allowed = await runCli([
+      'predict',
+      '--model',
+      int8,
+      testCsv,
+      '--min-confidence',
+      '1',
+      '--allow-unsure',
+      '--json',
+    ]);
+    expect(allowed.code).toBe(0);
+    expect(JSON.parse(allowed.stdout)[0]).toMatchObject({ line: 2, unsure: true, minConfidence: 1 });
   });
 
   it("the page: a form with a field per feature; a row typed in gives the core's probabilities; the self-test passes", async () => {

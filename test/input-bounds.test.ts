@@ -40,6 +40,16 @@ describe('JSON nesting bound (items 4, 5)', () => {
     );
   });
 
+  it('checkJsonShape: a quote after an even run of backslashes ends the string, after an odd run it does not', () => {
+    const deep = nest(MAX_JSON_DEPTH + 1);
+    // "x\\" is x and one backslash: the string ends, and the brackets after it count.
+    expect(() => checkJsonShape(`{"a":"x\\\\","b":${deep}}`, 'f.json')).toThrow('JSON nested deeper than');
+    // "x\\\"…" holds a backslash and a quote: the brackets that follow are inside the string.
+    expect(() => checkJsonShape(`{"a":"x\\\\\\"${deep}"}`, 'f.json')).not.toThrow();
+    // An unterminated string ends the scan: JSON.parse reports it.
+    expect(() => checkJsonShape(`{"a":"${deep}`, 'f.json')).not.toThrow();
+  });
+
   it('predict: a 40 MB model of nested arrays in meta is exit 3 naming the file, in a 256 MB heap', async () => {
     // Before the bound: V8 ran out of memory building the arrays (exit 134 after half a minute).
     const file = modelWithMeta('deep40.json', nest(20_000_000));

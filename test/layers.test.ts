@@ -43,8 +43,8 @@ const LAYERS: Record<string, readonly string[]> = {
   predict: ['core', 'core-wasm', 'errors', 'format', 'data', 'node', 'infer'],
   // explain reads images as predict does; its index.ts is the import-free module beside the core.
   explain: ['core', 'errors', 'format', 'node', 'draw', 'predict'],
-  // eval draws errors-explained.png with explain's saliency.
-  eval: ['core', 'core-wasm', 'errors', 'format', 'data', 'node', 'infer', 'draw', 'explain'],
+  // eval draws errors-explained.png with explain's saliency; it chooses a confidence threshold on quant's validation split.
+  eval: ['core', 'core-wasm', 'errors', 'format', 'data', 'node', 'infer', 'draw', 'explain', 'quant'],
   // compress: quantizes, trains students, verifies what it writes; its chart uses eval's axis ticks and report folder.
   compress: ['core', 'errors', 'format', 'data', 'node', 'infer', 'draw', 'eval', 'quant', 'train', 'verify'],
   // The page's self-test runs verify's fixtures.

@@ -108,6 +108,13 @@ describe('digitkit predict: bad input', () => {
       emptyDir,
       missing,
       throughFile,
+      // The directories' other files, counted (not classified, not rejected): a record each, last.
+      path.join(dir, 'readme.txt'),
+      path.join(emptyDir, 'notes.md'),
+    ]);
+    expect(rows.slice(-2).map((r) => (r as { skipped?: string }).skipped)).toEqual([
+      'not an image file (by its extension)',
+      'not an image file (by its extension)',
     ]);
     for (const good of ['a-good.png', 'h-good.jpg']) {
       expect(byName[good].error).toBeUndefined();

@@ -151,9 +151,9 @@ describe('digitkit predict: what users hand it', () => {
     const res = await runCli(['predict', '-', '--json', '--model', model], { input: bytes });
     expect(res.code).toBe(0);
     const [row] = JSON.parse(res.stdout) as Row[];
-    expect(row).toMatchObject({ file: '-', digit: 1 });
+    expect(row).toMatchObject({ file: '-', digit: 1, label: '1', index: 1 });
     expect(row.top).toHaveLength(3);
-    expect(row.top[0]).toEqual({ digit: 1, p: row.probability });
+    expect(row.top[0]).toEqual({ digit: 1, label: '1', index: 1, p: row.probability });
     expect(row.top[0].p).toBeGreaterThan(row.top[1].p);
   });
 

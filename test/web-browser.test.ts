@@ -19,6 +19,8 @@ import { tempDir, writeRandomModel } from './helpers/random-model.js';
 import { digitAt, LOOKS, loadT10k, renderDigit, requireTestModel, rng, TEST_MODEL } from './helpers/render.js';
 import { serveSite, type Served } from './helpers/serve.js';
 import { traceStrokes } from './helpers/strokes.js';
+import { nonDigitPng } from './helpers/non-digits.js';
+import { MNIST_MIN_CONFIDENCE, withMinConfidence } from '../src/eval/confidence.js';
 
 /** Page and predict must agree on any model; "a line reads 1" needs a trained one (checked last). */
 const TRAINED = fs.existsSync(TEST_MODEL);
@@ -45,6 +47,8 @@ interface PageState {
   found: boolean;
   pixels: number[];
   prediction: { label: string; index: number; probability: number; probs: number[] } | null;
+  minConfidence: number;
+  unsure: boolean;
   overlay: { class: number; method: string; max: number; attribution: number[] } | null;
   hidden: number[][] | null;
   source: string;
@@ -391,7 +395,7 @@ describe(`the page from \`digitkit web --serve\` in ${process.env.DIGITKIT_CHROM
     expect(after.updates - before.updates).toBeGreaterThan(strokes.length + 1);
     await page.waitForFunction(() => document.getElementById('announce')!.textContent !== '');
     expect(await page.locator('#announce').textContent()).toBe(
-      `Prediction: ${after.prediction!.label}, ${(after.prediction!.probability * 100).toFixed(0)} percent.`,
+      `${after.unsure ? 'Not sure: best guess' : 'Prediction:'} ${after.prediction!.label}, ${(after.prediction!.probability * 100).toFixed(0)} percent.`,
     );
     await page.locator('#pad').focus();
     await page.keyboard.press('Escape');
@@ -465,6 +469,52 @@ describe(`the page from \`digitkit web --serve\` in ${process.env.DIGITKIT_CHROM
     await page.waitForFunction(() => document.getElementById('status')!.className === 'error');
     expect(await page.locator('#status').textContent()).toBe('notes.png: not an image this browser can decode');
     expect((await state()).source).toBe('photo.jpg');
+  });
+
+  it(`a picture that is not a digit (a dot) shows the "not sure" state below the default threshold (${MNIST_MIN_CONFIDENCE}, chosen on validation), as predict --min-confidence says; a real digit does not`, async () => {
+    const dot = path.join(dir, 'dot.png');
+    fs.writeFileSync(dot, await nonDigitPng('dot'));
+    await page.setInputFiles('#file', dot);
+    await page.waitForFunction(() => (window as unknown as { digitkit: PageState }).digitkit.source === 'dot.png');
+    const s = await state();
+    // The shipped model carries no meta.minConfidence: the page's default applies.
+    expect(JSON.parse(fs.readFileSync(modelFile, 'utf8')).meta?.minConfidence).toBeUndefined();
+    expect(s.minConfidence).toBe(MNIST_MIN_CONFIDENCE);
+    const r = await runCli([
+      'predict',
+      dot,
+      '--model',
+      modelFile,
+      '--min-confidence',
+      String(MNIST_MIN_CONFIDENCE),
+      '--json',
+    ]);
+    const [row] = JSON.parse(r.stdout) as { unsure: boolean; probability: number }[];
+    expect(s.unsure).toBe(row.unsure);
+    if (TRAINED) expect(s.unsure).toBe(true);
+    if (s.unsure) {
+      const text = await page.locator('#confidence').textContent();
+      expect(text).toBe(
+        `not sure: best guess ${s.prediction!.label}, ${(s.prediction!.probability * 100).toFixed(1)}% (below ${Number((MNIST_MIN_CONFIDENCE * 100).toFixed(1))}%)`,
+      );
+      // Visible: the guess is greyed and the words are shown.
+      expect(await page.locator('.guess').getAttribute('class')).toContain('unsure');
+      expect(await page.locator('#digit').evaluate((e) => getComputedStyle(e).color)).toBe('rgb(153, 153, 153)');
+      expect(await page.locator('#confidence').isVisible()).toBe(true);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-not-sure.png') });
+    }
+    if (!TRAINED) return;
+    const t10k = await loadT10k();
+    const { bytes } = await renderDigit(digitAt(t10k, 0).pixels, LOOKS['canvas 200x200'], rng(1));
+    const seven = path.join(dir, 'seven.png');
+    fs.writeFileSync(seven, bytes);
+    await page.setInputFiles('#file', seven);
+    await page.waitForFunction(() => (window as unknown as { digitkit: PageState }).digitkit.source === 'seven.png');
+    const sure = await state();
+    expect(sure.unsure).toBe(false);
+    expect(sure.prediction!.label).toBe('7');
+    expect(await page.locator('#confidence').textContent()).toMatch(/^\d+\.\d%$/);
+    expect(await page.locator('.guess').getAttribute('class')).not.toContain('unsure');
   });
 
   it('on a phone (375x667) the prediction stays in view above the pad while drawing, nothing scrolls sideways', async () => {
@@ -553,6 +603,40 @@ describe('the page in a browser without WebAssembly (Chromium with --js-flags=--
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
+    }
+  });
+});
+
+describe("the page's threshold from the model's meta.minConfidence", () => {
+  it('a model carrying meta.minConfidence 0.999: a clear drawn 1 is still "not sure"; the model\'s own threshold, not the default', async () => {
+    const sure = path.join(dir, 'sure.json');
+    fs.writeFileSync(sure, withMinConfidence(fs.readFileSync(modelFile), 0.999));
+    const other = await serveSite([path.join(dir, 'site-sure'), '--model', sure, '--serve', '--port', '0']);
+    try {
+      const p = await open(other.url);
+      const s0 = await state(p);
+      expect(s0.error).toBeNull();
+      expect(s0.minConfidence).toBe(0.999);
+      await drawStrokes(
+        [
+          [
+            [0.5, 0.15],
+            [0.5, 0.85],
+          ],
+        ],
+        1,
+        p,
+      );
+      const s = await state(p);
+      expect(s.found).toBe(true);
+      expect(s.prediction!.probability).toBeLessThan(0.999);
+      expect(s.unsure).toBe(true);
+      expect(await p.locator('#confidence').textContent()).toMatch(
+        /^not sure: best guess \S+, \d+\.\d% \(below 99\.9%\)$/,
+      );
+      await p.close();
+    } finally {
+      await other.stop();
     }
   });
 });

@@ -5,6 +5,8 @@ import { addModelDataOptions } from './data-options.js';
 import { handler } from './context.js';
 import type { DataFormat } from '../data/dataset.js';
 import { createBar, type Bar } from './progress.js';
+import { numberOption } from './options.js';
+import { usageError } from '../errors.js';
 
 interface EvalFlags {
   model?: string;
@@ -13,6 +15,9 @@ interface EvalFlags {
   labelColumn?: string;
   report?: string;
   compare?: string;
+  confidence?: boolean;
+  maxRefused?: number;
+  out?: string;
   json?: boolean;
 }
 
@@ -32,11 +37,49 @@ export function register(program: Command): void {
       'write confusion.png, errors.png, errors-explained.png, curves.png (if the model has a training history), report.json',
     )
     .option('--compare <file>', 'a second model: both accuracies, agreement, and the digits where they disagree')
+    .option(
+      '--confidence',
+      "choose a confidence threshold on the validation split (the training images train held out; IDX data): a table of candidates (share refused, errors avoided), the rule's choice, and its effect on the test set",
+    )
+    .option(
+      '--max-refused <share>',
+      'with --confidence: the rule takes the largest threshold refusing at most this share of validation samples (default 0.01)',
+      numberOption,
+    )
+    .option(
+      '--out <file>',
+      'with --confidence: write a copy of the model carrying the chosen threshold as meta.minConfidence (overwritten if it exists; never the model itself)',
+    )
     .option('--json', 'print one JSON document (the same numbers as report.json)')
     .action(
       handler<EvalFlags>(async (opts, ctx) => {
         let bar: Bar | null = null;
         let current = '';
+        if (!opts.confidence && (opts.maxRefused !== undefined || opts.out !== undefined))
+          throw usageError(`${opts.out !== undefined ? '--out' : '--max-refused'} goes with --confidence`);
+        if (opts.confidence) {
+          if (opts.report !== undefined || opts.compare !== undefined)
+            throw usageError(
+              `--confidence cannot be combined with ${opts.report !== undefined ? '--report' : '--compare'}`,
+            );
+          const { runConfidence, formatConfidenceText } = await import('../eval/confidence.js');
+          const rep = await runConfidence({
+            model: opts.model,
+            data: opts.data,
+            maxRefused: opts.maxRefused,
+            out: opts.out,
+            onProgress: (split, done, total) => {
+              if (split !== current) {
+                bar?.stop();
+                current = split;
+                bar = createBar(ctx, '{model} [{bar}] {value}/{total}', total, { model: split });
+              }
+              bar?.update(done);
+            },
+          }).finally(() => (bar as Bar | null)?.stop());
+          for (const line of formatConfidenceText(rep)) ctx.out(line);
+          return { json: rep };
+        }
         // Loaded here, not at start-up: the report code pulls in sharp, which every other command would pay for.
         const { runEval } = await import('../eval/evaluate.js');
         const { formatEvalText } = await import('../eval/text-report.js');

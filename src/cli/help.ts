@@ -13,7 +13,7 @@ const MEANING: Record<ExitCodeValue, string> = {
   [ExitCode.usage]: 'usage error, or an output path that cannot be written',
   [ExitCode.invalidInput]: 'invalid or corrupt input file',
   [ExitCode.unavailable]: 'network, source or file unavailable',
-  [ExitCode.imageRejected]: 'image rejected',
+  [ExitCode.imageRejected]: 'image rejected (predict: or a result "not sure", without --allow-unsure)',
   [ExitCode.internal]: 'internal error (a bug in digitkit)',
   [ExitCode.interrupted]: 'interrupted (Ctrl-C)',
 };
@@ -53,10 +53,14 @@ const HELP: Record<string, CommandHelp> = {
     codes: [ExitCode.checkFailed, ExitCode.unavailable],
   },
   predict: {
-    examples: ['digitkit predict seven.png', 'digitkit predict photos/ --json'],
+    examples: [
+      'digitkit predict seven.png',
+      'digitkit predict photos/ --json',
+      'digitkit predict drawing.png --min-confidence 0.56',
+    ],
     codes: [ExitCode.imageRejected],
     notes: [
-      'Accepted images: PNG, JPEG, WebP, GIF, TIFF and AVIF (.png .jpg .jpeg .webp .gif .tif .tiff .avif), read by their content; - reads one image from stdin.',
+      "Accepted images: PNG, JPEG, WebP, GIF, TIFF and AVIF (.png .jpg .jpeg .webp .gif .tif .tiff .avif), read by their content; - reads one image from stdin. A directory's other files are skipped and counted.",
     ],
   },
   pipeline: {
@@ -67,8 +71,12 @@ const HELP: Record<string, CommandHelp> = {
     ],
   },
   eval: {
-    examples: ['digitkit eval', 'digitkit eval --report report/ --compare models/mnist-f32.json'],
-    notes: [OVERWRITES('the files of --report')],
+    examples: [
+      'digitkit eval',
+      'digitkit eval --report report/ --compare models/mnist-f32.json',
+      'digitkit eval --confidence --out models/mnist-int8-sure.json',
+    ],
+    notes: [OVERWRITES('the files of --report, and --out')],
   },
   explain: { examples: ['digitkit explain seven.png'], codes: [ExitCode.imageRejected] },
   web: { examples: ['digitkit web site/', 'digitkit web site/ --serve'], codes: [ExitCode.unavailable] },

@@ -6,8 +6,13 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { DigitkitError, ExitCode } from '../errors.js';
+
+// node:crypto (and the streams it loads) only when a temporary name is made: `digitkit predict`'s one
+// bundled file (dist/cli/hot.js) holds this module, and its cold start does not pay for it.
+const require = createRequire(import.meta.url);
+const randomBytes = (n: number): Buffer => (require('node:crypto') as typeof import('node:crypto')).randomBytes(n);
 
 const pending = new Set<string>();
 let hooked = false;

@@ -152,8 +152,16 @@ export function checkJsonShape(json: Uint8Array | string, file: string): void {
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i];
     if (c === 0x22) {
-      // A string: skip to its closing quote (UTF-8 continuation bytes are never ASCII).
-      for (i++; i < bytes.length && bytes[i] !== 0x22; i++) if (bytes[i] === 0x5c) i++;
+      // A string: skip to its closing quote, the first one not escaped by an odd run of backslashes
+      // (UTF-8 continuation bytes are never ASCII). indexOf jumps over a model's base64 weights natively.
+      const open = i;
+      for (;;) {
+        i = bytes.indexOf(0x22, i + 1);
+        if (i < 0) return;
+        let k = i - 1;
+        while (k > open && bytes[k] === 0x5c) k--;
+        if ((i - 1 - k) % 2 === 0) break;
+      }
     } else if (c === 0x5b || c === 0x7b) {
       if (++depth > MAX_JSON_DEPTH || ++containers > MAX_JSON_CONTAINERS) {
         let line = 1;

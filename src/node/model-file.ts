@@ -30,7 +30,8 @@ export interface ModelFile {
   /** SHA-256 (hex) of the bytes, computed when first read. */
   readonly sha256: string;
   raw: RawModel;
-  model: Model;
+  /** The core's model, made when first read. */
+  readonly model: Model;
 }
 
 /**
@@ -51,6 +52,9 @@ export async function readModelFile(file: string, missing = 'no such model file'
     throw err;
   }
   let sha256: string | undefined;
+  // The core's model (float64 biases, packed first layer) is made when first read: `predict` runs an
+  // image model on core-wasm's copy and never does, which keeps that work off its cold start.
+  let model: Model | undefined;
   return {
     path: file,
     bytes,
@@ -61,7 +65,9 @@ export async function readModelFile(file: string, missing = 'no such model file'
         .digest('hex'));
     },
     raw,
-    model: loadRawModel(raw),
+    get model() {
+      return (model ??= loadRawModel(raw));
+    },
   };
 }
 

@@ -21,22 +21,21 @@ const classifyPixels = (model: Model, pixels: ArrayLike<number>) =>
 
 export type InvertMode = 'auto' | 'yes' | 'no';
 
-/**
- * One class and its probability. A model whose classes are the digits 0-9 (MNIST's) names it by
- * `digit`, as predict always has; any other model by `label` (its class name) and `index`.
- */
+/** One class and its probability: the class by its name (`label`, as the model's labels give it) and position. */
 export interface TopEntry {
-  digit?: number;
-  label?: string;
-  index?: number;
+  label: string;
+  index: number;
   p: number;
 }
 
+/**
+ * One image's classification. The class is named as the core's `classifyPixels` names it, for every
+ * model: `label` (a string, "7" for MNIST's digit 7) and `index` (its position in the model's labels).
+ */
 export interface ImageClassification {
-  /** The most probable class (see TopEntry for which of digit / label it carries). */
-  digit?: number;
-  label?: string;
-  index?: number;
+  /** The most probable class. */
+  label: string;
+  index: number;
   probability: number;
   top: TopEntry[];
   inverted: boolean;
@@ -46,13 +45,15 @@ export interface ImageClassification {
 
 const INVERT: Record<InvertMode, boolean | undefined> = { auto: undefined, yes: true, no: false };
 
-/** Whether a model's classes are the ten digits, in order (then results name them by `digit`). */
+/** Whether a model's classes are the ten digits, in order (predict's --json then names them by `digit`). */
 export const digitLabels = (model: Pick<Model, 'labels'>) =>
   model.labels.length === 10 && model.labels.every((l, i) => l === String(i));
 
-/** A class as results name it: { digit } for a digit model, { label, index } otherwise. */
-export const classEntry = (model: Pick<Model, 'labels'>, i: number): Omit<TopEntry, 'p'> =>
-  digitLabels(model) ? { digit: i } : { label: model.labels[i], index: i };
+/** Class `i` of a model, as results name it. */
+export const classEntry = (model: Pick<Model, 'labels'>, i: number): Omit<TopEntry, 'p'> => ({
+  label: model.labels[i],
+  index: i,
+});
 
 /** The `k` most probable classes, most probable first. */
 export function topK(model: Model, probs: ArrayLike<number>, k: number): TopEntry[] {

@@ -7,20 +7,22 @@ import path from 'node:path';
 import { DigitkitError, ExitCode, InterruptedError, OptionError, usageError } from '../errors.js';
 import { encodeInputPng, IMAGE_EXTENSIONS, imageRejected } from '../node/image.js';
 import { describeReadError, readInputFile, type InputFileRules } from '../node/input-file.js';
-import { classifyImage, digitLabels, type InvertMode, type Model, type TopEntry } from './classify.js';
+import { classifyImage, type InvertMode, type Model, type TopEntry } from './classify.js';
 
 export interface Prediction {
   /** As given on the command line (a directory's files joined to it); `-` for stdin. */
   file: string;
-  /** The predicted digit, for a model whose classes are the digits 0-9 (MNIST's). */
-  digit?: number | null;
-  /** Any other model's predicted class name and its index. */
-  label?: string | null;
-  index?: number | null;
+  /** The predicted class: its name (the model's label, "7" for MNIST's 7) and index; null when rejected. */
+  label: string | null;
+  index: number | null;
   /** CSV rows (vector models): the row's line in the file. */
   line?: number;
   probability: number | null;
   top: TopEntry[];
+  /** When a confidence threshold applies: whether the top probability is below it ("not sure"). */
+  unsure?: boolean;
+  /** The threshold applied (--min-confidence, or the model's meta.minConfidence). */
+  minConfidence?: number;
   /** Why this file was rejected (the file itself is named in `file`). */
   error?: string;
   /** Whether the image was read as dark ink on a light background. */
@@ -52,8 +54,11 @@ export const MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024;
 const isImageName = (name: string) =>
   !name.startsWith('.') && IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 
-/** Expand the command line into files: directories become their image files, sorted by name. */
-export async function expandInputs(inputs: string[]): Promise<Job[]> {
+/**
+ * Expand the command line into files: directories become their image files, sorted by name. A
+ * directory's other (visible, regular) files are skipped, and listed in `skipped` when given.
+ */
+export async function expandInputs(inputs: string[], skipped?: string[]): Promise<Job[]> {
   if (inputs.filter((i) => i === '-').length > 1) throw usageError('`-` (stdin) can be given only once');
   const jobs: Job[] = [];
   for (const input of inputs) {
@@ -67,10 +72,17 @@ export async function expandInputs(inputs: string[]): Promise<Job[]> {
         jobs.push({ file: input });
         continue;
       }
-      const names = (await fsp.readdir(input, { withFileTypes: true }))
+      const entries = await fsp.readdir(input, { withFileTypes: true });
+      const names = entries
         .filter((d) => !d.isDirectory() && isImageName(d.name))
         .map((d) => d.name)
         .sort();
+      skipped?.push(
+        ...entries
+          .filter((d) => d.isFile() && !d.name.startsWith('.') && !isImageName(d.name))
+          .map((d) => path.join(input, d.name))
+          .sort(),
+      );
       if (names.length === 0)
         jobs.push({ file: input, error: `directory has no image files (${IMAGE_EXTENSIONS.join(' ')})` });
       for (const n of names) jobs.push({ file: path.join(input, n) });
@@ -121,8 +133,7 @@ export async function readInput(job: Job, readStdin?: () => Promise<Buffer>): Pr
 
 /** One file's prediction; a rejected image is a result with `error`, anything else is thrown. */
 export async function predictJob(job: Job, model: Model, s: JobSettings): Promise<Prediction> {
-  const named = digitLabels(model) ? { digit: null } : { label: null, index: null };
-  const r: Prediction = { file: job.file, ...named, probability: null, top: [] };
+  const r: Prediction = { file: job.file, label: null, index: null, probability: null, top: [] };
   try {
     if (job.error) throw imageRejected(job.file, job.error);
     const c = await classifyImage(await readInput(job, s.readStdin), model, {
@@ -130,8 +141,7 @@ export async function predictJob(job: Job, model: Model, s: JobSettings): Promis
       invert: s.invert,
       top: s.top,
     });
-    const best = digitLabels(model) ? { digit: c.digit } : { label: c.label, index: c.index };
-    Object.assign(r, { ...best, probability: c.probability, top: c.top, inverted: c.inverted });
+    Object.assign(r, { label: c.label, index: c.index, probability: c.probability, top: c.top, inverted: c.inverted });
     if (job.saveAs) {
       // Loaded here: a run without --save-preprocessed never needs it (nor the node:crypto it loads).
       const { writeFileAtomic, WriteError } = await import('../node/atomic.js');

@@ -7,7 +7,8 @@
  * is a per-file error, never a reason to stop the others.
  */
 import os from 'node:os';
-import { OptionError } from '../errors.js';
+import { invalidInput, OptionError } from '../errors.js';
+import { metaMinConfidence } from '../infer/confidence.js';
 import { loadRawModel } from '../core-wasm/index.js';
 import { readModelFile } from '../node/model-file.js';
 import { defaultModel } from '../node/paths.js';
@@ -25,6 +26,11 @@ export interface PredictOptions {
    * copy digitkit ships when the working directory has none. */
   model?: string;
   top?: number;
+  /**
+   * A result whose top probability is below this is "not sure" (`unsure: true`; counted in `unsure`).
+   * Default: the model's meta.minConfidence when it carries one, else no threshold.
+   */
+  minConfidence?: number;
   invert?: InvertMode;
   /** Write each file's input as the model saw it here, as `<name>.<W>x<H>.png`. */
   savePreprocessed?: string;
@@ -39,6 +45,8 @@ export interface PredictOptions {
 
 export interface PredictReport {
   model: string;
+  /** The model's class names (results name their class by `label` and `index` into these). */
+  labels?: string[];
   /** What ran an image model's forward pass: the WebAssembly kernel, or the portable core (no wasm SIMD here). */
   engine?: 'wasm' | 'core';
   /** An image model's input size ("28x28"). */
@@ -46,14 +54,47 @@ export interface PredictReport {
   results: Prediction[];
   /** How many inputs were rejected (exit 5 when > 0). */
   rejected: number;
+  /** The confidence threshold applied (the option, or the model's meta.minConfidence), if any. */
+  minConfidence?: number;
+  /** How many results were "not sure": their top probability below minConfidence (the CLI: exit 5 unless --allow-unsure). */
+  unsure: number;
+  /** Files in the directories given that are not images (by their extension): skipped, not classified. */
+  skipped?: string[];
   /** Threads that classified: 1 (this one), or the worker threads' count. */
   threads: number;
 }
 
 /** Classify every input. Throws only for problems with the run itself (model: exit 3, usage: exit 2). */
 export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
+  const m = opts.minConfidence;
+  if (m !== undefined && !(m > 0 && m <= 1))
+    throw new OptionError('minConfidence', `${m}: expected a probability in (0, 1]`);
   const modelPath = defaultModel(opts.model);
-  const { model: coreModel, raw } = await readModelFile(modelPath);
+  const file = await readModelFile(modelPath);
+  let threshold = m;
+  try {
+    threshold ??= metaMinConfidence(file.raw.meta);
+  } catch (err) {
+    if (err instanceof RangeError) throw invalidInput(`${modelPath}: ${err.message}`);
+    throw err;
+  }
+  const report = { ...(await classifyAll(opts, modelPath, file)), labels: file.raw.labels };
+  if (threshold === undefined) return report;
+  let unsure = 0;
+  for (const r of report.results)
+    if (r.probability !== null) {
+      r.unsure = r.probability < threshold;
+      r.minConfidence = threshold;
+      if (r.unsure) unsure++;
+    }
+  return { ...report, minConfidence: threshold, unsure };
+}
+
+async function classifyAll(
+  opts: PredictOptions,
+  modelPath: string,
+  { model: coreModel, raw }: Awaited<ReturnType<typeof readModelFile>>,
+): Promise<PredictReport> {
   const { input } = raw;
   const classes = raw.labels.length;
   if (opts.top !== undefined && !(Number.isInteger(opts.top) && opts.top >= 1 && opts.top <= classes))
@@ -67,7 +108,8 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
     return predictRows({ ...opts, model: modelPath }, coreModel);
   }
   const model = loadRawModel(raw);
-  const jobs = await expandInputs(opts.inputs);
+  const skipped: string[] = [];
+  const jobs = await expandInputs(opts.inputs, skipped);
   const saveDir = opts.savePreprocessed;
   if (saveDir) {
     assignSaveNames(jobs, saveDir, `${input.width}x${input.height}`);
@@ -120,5 +162,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictReport> {
     results,
     rejected: results.filter((r) => r.error !== undefined).length,
     threads: inWorkers ? threads : 1,
+    unsure: 0,
+    skipped,
   };
 }

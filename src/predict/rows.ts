@@ -90,5 +90,5 @@ export async function predictRows(opts: PredictOptions & { model: string }, mode
       results.push({ file, line: f.lines[r], ...classEntry(model, c.index), probability: c.probability, top });
     }
   }
-  return { model: opts.model, results, rejected: 0, threads: 1 };
+  return { model: opts.model, results, rejected: 0, threads: 1, unsure: 0 };
 }

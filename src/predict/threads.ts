@@ -5,11 +5,15 @@
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
 import { DigitkitError, ExitCode, InterruptedError, OptionError, type ExitCodeValue } from '../errors.js';
 import type { Job, JobSettings, Prediction } from './jobs.js';
 
 const WORKER = new URL('./worker.js', import.meta.url);
+// node:worker_threads only for a run that starts workers: `digitkit predict`'s one bundled file
+// (dist/cli/hot.js) holds this module, and a one-image run does not pay for loading it.
+const require = createRequire(import.meta.url);
 
 export interface WorkerData {
   jobs: Job[];
@@ -51,7 +55,7 @@ export function runInWorkers(
     signal?.addEventListener('abort', onAbort, { once: true });
     for (let t = 0; t < threads; t++) {
       // --input-type (from `node -e`) is refused in a worker; every other flag carries over.
-      const w = new Worker(WORKER, {
+      const w = new (require('node:worker_threads') as typeof import('node:worker_threads')).Worker(WORKER, {
         workerData,
         execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
       });

@@ -27,11 +27,21 @@ const state = (window.digitkit = {
   updates: 0,
   announcements: 0,
   selfTest: { status: 'pending' },
+  /** Below this top probability the page says "not sure": the model's meta.minConfidence, else DEFAULT_MIN_CONFIDENCE. */
+  minConfidence: null,
+  /** Whether the current prediction is below minConfidence. */
+  unsure: false,
   /** What runs the model: "wasm" (core-wasm's WebAssembly SIMD kernel) or "core" (the portable core). */
   engine: null,
   error: null,
 });
 let model = null;
+/**
+ * The "not sure" threshold for a model whose meta carries no minConfidence: the one `digitkit eval
+ * --confidence` chose for the shipped MNIST model on its validation split (the largest threshold
+ * refusing at most 1% of the validation digits; MNIST_MIN_CONFIDENCE in src/eval/confidence.ts).
+ */
+const DEFAULT_MIN_CONFIDENCE = 0.56;
 /** 'digit' (draw), 'resize' (drop or open a picture) or 'vector' (fill in the features): from the model's input. */
 let mode = 'digit';
 let last = null; // the pointer's previous point while drawing
@@ -203,6 +213,7 @@ function update() {
   state.found = src.found;
   state.pixels = Array.from(src.pixels);
   state.prediction = c && { label: c.label, index: c.index, probability: c.probability, probs: Array.from(c.probs) };
+  state.unsure = Boolean(c) && c.probability < state.minConfidence;
   state.hidden = ex && ex.hidden.map((h) => Array.from(h));
   state.overlay = null;
   overlay.clearRect(0, 0, pad.width, pad.height);
@@ -306,8 +317,12 @@ const prompt = () =>
 
 function show(pixels, c, k, ex) {
   $('digit').textContent = c ? c.label : '';
+  // Below the threshold the label is only a guess: said in words, and greyed.
+  document.querySelector('.guess').classList.toggle('unsure', state.unsure);
   $('confidence').textContent = c
-    ? `${(c.probability * 100).toFixed(1)}%`
+    ? state.unsure
+      ? `not sure: best guess ${c.label}, ${(c.probability * 100).toFixed(1)}% (below ${Number((state.minConfidence * 100).toFixed(1))}%)`
+      : `${(c.probability * 100).toFixed(1)}%`
     : mode === 'vector'
       ? 'Fill in every feature with a number.'
       : state.source === 'pad'
@@ -401,7 +416,9 @@ function setUp() {
 function announce() {
   const p = state.prediction;
   const text = p
-    ? `Prediction: ${p.label}, ${(p.probability * 100).toFixed(0)} percent.`
+    ? state.unsure
+      ? `Not sure: best guess ${p.label}, ${(p.probability * 100).toFixed(0)} percent.`
+      : `Prediction: ${p.label}, ${(p.probability * 100).toFixed(0)} percent.`
     : mode === 'vector'
       ? 'Some feature is not a number.'
       : state.source === 'pad'
@@ -464,6 +481,8 @@ try {
   const bytes = await res.arrayBuffer();
   model = engine.load(new TextDecoder().decode(bytes), 'model.json');
   state.engine = engine.engineOf(model);
+  const own = model.meta?.minConfidence;
+  state.minConfidence = typeof own == 'number' && own > 0 && own <= 1 ? own : DEFAULT_MIN_CONFIDENCE;
   for (const [j, label] of model.labels.entries()) {
     const li = document.createElement('li');
     li.innerHTML = '<span></span><span class="bar"><i></i></span><span class="pct"></span>';

@@ -39,41 +39,37 @@ function childrenCpuMs() {
   }
 }
 
+/** Start watching the machine; the returned function ends the watch: { value, ms, others }. */
+function watch() {
+  const busy0 = machineBusyMs();
+  const children0 = childrenCpuMs();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  return (value) => {
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const busy1 = machineBusyMs();
+    const others =
+      busy0 === null || busy1 === null
+        ? NaN
+        : Math.max(0, busy1 - busy0 - (cpu.user + cpu.system) / 1000 - (childrenCpuMs() - children0)) / (ms * CPUS);
+    return { value, ms, others };
+  };
+}
+
 /**
  * Time `fn` once, with how much of the machine others used meanwhile (0..1; NaN when unknown).
  * `fn` returns what it measured (e.g. images/s); `ms` is its wall time.
  */
 export function observe(fn) {
-  const busy0 = machineBusyMs();
-  const children0 = childrenCpuMs();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const value = fn();
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const busy1 = machineBusyMs();
-  const others =
-    busy0 === null || busy1 === null
-      ? NaN
-      : Math.max(0, busy1 - busy0 - (cpu.user + cpu.system) / 1000 - (childrenCpuMs() - children0)) / (ms * CPUS);
-  return { value, ms, others };
+  const done = watch();
+  return done(fn());
 }
 
 /** The same for an async `fn`. */
 export async function observeAsync(fn) {
-  const busy0 = machineBusyMs();
-  const children0 = childrenCpuMs();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const value = await fn();
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const busy1 = machineBusyMs();
-  const others =
-    busy0 === null || busy1 === null
-      ? NaN
-      : Math.max(0, busy1 - busy0 - (cpu.user + cpu.system) / 1000 - (childrenCpuMs() - children0)) / (ms * CPUS);
-  return { value, ms, others };
+  const done = watch();
+  return done(await fn());
 }
 
 /** A run of rounds: each round re-run while others took more than NOISY of the machine (up to RETRIES). */
